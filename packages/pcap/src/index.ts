@@ -1,1 +1,15 @@
-export {};
+export { LinkType, type KnownLinkType } from './link-type';
+export { CaptureFormatError } from './errors';
+export type { CaptureFormat, CaptureReader, OpenOptions, PacketRecord } from './types';
+export { openCapture, readCaptureBuffer } from './open';
+export { PcapReader } from './pcap-reader';
+export { PcapngReader, type PcapngInterface } from './pcapng-reader';
+export { PcapWriter, type PcapWriterOptions } from './pcap-writer';
+export {
+  PcapngWriter,
+  type PcapngInterfaceOptions,
+  type PcapngWriterOptions,
+} from './pcapng-writer';
+export type { CaptureWriter } from './buffered-writer';
+export { FileSink, MemorySink, type ByteSink } from './sink';
+export { MAX_RECORD_BYTES } from './limits';

@@ -1,0 +1,48 @@
+import * as fs from 'node:fs';
+
+/** Where writers send their bytes. Writers call `write` with whole, already-filled chunks. */
+export interface ByteSink {
+  /** Must consume `bytes` before returning: the writer reuses the memory right after. */
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** Appends to a file with synchronous writes (the writers batch them into large chunks). */
+export class FileSink implements ByteSink {
+  private fd: number | null;
+
+  constructor(path: string) {
+    this.fd = fs.openSync(path, 'w');
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.fd === null) throw new Error('FileSink is closed');
+    let done = 0;
+    while (done < bytes.length) {
+      done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** Collects everything in memory; `toBuffer()` returns the whole capture (tests, small files). */
+export class MemorySink implements ByteSink {
+  private parts: Buffer[] = [];
+
+  write(bytes: Uint8Array): void {
+    this.parts.push(Buffer.from(bytes)); // copy: the writer reuses its buffer
+  }
+
+  close(): void {}
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
