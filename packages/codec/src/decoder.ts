@@ -444,6 +444,9 @@ export class Decoder {
     const ip = this.ip;
     if (intEnd > ip.lengthEnd) {
       this.finding(FindingKind.IP_LENGTH, `INT data ends at byte ${intEnd} past the IP length (${ip.lengthEnd - ip.start} bytes)`);
+    } else if (this.depth === 0 && this.end > 64 && this.end - ip.lengthEnd > 4) {
+      // more than Ethernet padding or an FCS after the IP packet: the length was not updated
+      this.finding(FindingKind.IP_LENGTH, `${this.end - ip.lengthEnd} bytes captured beyond the IP length (${ip.lengthEnd - ip.start} bytes)`);
     }
   }
 
