@@ -1,3 +1,61 @@
-export async function main(argv: string[]): Promise<void> {
-  process.stdout.write(`hopwatch ${argv.join(' ')}\n`);
+/** The `hopwatch` command: one entry point, one module per subcommand. */
+import { dissect } from './commands/dissect';
+import { UsageError } from './errors';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  dissect: { run: dissect, summary: 'print every packet down to every INT field, with a summary' },
+};
+
+export const HELP = `hopwatch: in-band network telemetry (INT) sink and analytics
+
+Usage: hopwatch <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run 'hopwatch <command> --help' for the options of a command.
+Documentation: docs/cli.md`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write('hopwatch 0.1.0\n');
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    process.stderr.write(`hopwatch: unknown command '${cmd}'\n\n${HELP}\n`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError || (err.code && err.code.startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`hopwatch ${cmd}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`hopwatch ${cmd}: ${err.stack ?? err.message}\n`);
+    return 1;
+  }
+}
+
+export function main(argv: string[]): void {
+  run(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`hopwatch: ${(e as Error).stack}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -21,6 +21,8 @@ export interface LayerSpan {
   end: number;
   /** Encapsulation depth (0 = outermost packet). */
   depth: number;
+  /** Batch index of the record being filled when the span was seen, or -1. */
+  record: number;
 }
 
 const PORT_REPORT = 1;
@@ -243,7 +245,7 @@ export class Decoder {
   }
 
   private span(layer: string, start: number, end: number): void {
-    if (this.trace) this.trace.push({ layer, start, end, depth: this.depth });
+    if (this.trace) this.trace.push({ layer, start, end, depth: this.depth, record: this.r });
   }
 
   private reject(code: number, detail: string): number {
@@ -402,7 +404,7 @@ export class Decoder {
     const lenW = d[off + 1];
     if (type !== 1 && type !== 3) return this.reject(Reject.UNKNOWN_INT_TYPE, `INT type ${type}`);
     const intEnd = off + 4 + lenW * 4;
-    this.span('int-shim', off, off + 4);
+    this.span('int-shim-v2', off, off + 4);
     const opened = this.ensureRecordOpen(encap);
     const b = this.b;
     const r = this.r;
@@ -485,7 +487,7 @@ export class Decoder {
     b.shimLength[r] = lenW;
     let code: number;
     let intEnd: number;
-    this.span('int-shim', off, off + 4);
+    this.span('int-shim-v1', off, off + 4);
     if (v1) {
       b.origDscp[r] = d[off + 3] >>> 2;
       if (d[off + 3] === 0) b.origDscp[r] = -1;
@@ -813,7 +815,7 @@ export class Decoder {
     const b = this.b;
     const r = this.r;
     b.intVersion[r] = ver;
-    this.span('int-shim', s, s + 4);
+    this.span(ver >= IntVer.V20 ? 'int-shim-gpe-v2' : 'int-shim-gpe-v1', s, s + 4);
     let code: number;
     let intEnd: number;
     let shimNext: number;
@@ -868,7 +870,7 @@ export class Decoder {
     const type = d[s] >>> 4;
     const lenW = d[s + 1];
     const next = u16(d, s + 2);
-    this.span('int-shim', s, s + 4);
+    this.span('int-shim-gre', s, s + 4);
     if (type !== 1 && type !== 3) return this.reject(Reject.UNKNOWN_INT_TYPE, `INT type ${type}`);
     const opened = this.ensureRecordOpen(Encap.GRE);
     const b = this.b;

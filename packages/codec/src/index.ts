@@ -7,3 +7,5 @@ export { materialize, materializeHop, findingsOf, toJson } from './materialize';
 export { LinkType, EtherType, IpProto, formatAddr } from './layers/ip';
 export { decodeOne, type DecodeOneResult } from './decode-one';
 export { runFuzz, prng, type FuzzReport } from './fuzz';
+export * from './encode';
+export { describeLayer, bitmapNames, type LayerDescription } from './describe';
