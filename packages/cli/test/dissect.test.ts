@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { PassThrough } from 'stream';
 import { dissect } from '../src/commands/dissect';
@@ -78,7 +79,7 @@ test('bad options give a usage error', async () => {
 });
 
 test('a missing or corrupt file is reported, not thrown', async () => {
-  const tmp = path.join(require('os').tmpdir(), `hw-bad-${process.pid}.pcap`);
+  const tmp = path.join(os.tmpdir(), `hw-bad-${process.pid}.pcap`);
   fs.writeFileSync(tmp, Buffer.from('not a capture at all, just text'));
   const r = await runDissect([tmp, '/nonexistent/file.pcap']);
   fs.unlinkSync(tmp);

@@ -9,7 +9,7 @@
  */
 import { Encap, HdrFlag, IntVer, Mode, RecordBatch, RepFlag } from './batch';
 import { CodecConfig, makeConfig } from './config';
-import { readHop } from './int/hop';
+import { HopReaderCache } from './int/hop';
 import { HopLayout, LayoutCache, LayoutKind, LayoutKindCode } from './int/layout';
 import { EtherType, IpInfo, IpProto, LinkResult, parseIp, walkEthernet, walkLink } from './layers/ip';
 import { FindingKind, Reject, REJECT_COUNT, REJECT_NAMES } from './reasons';
@@ -66,6 +66,7 @@ export class Decoder {
   lastReject = 0;
 
   private readonly layouts: LayoutCache;
+  private readonly readers: HopReaderCache;
   private readonly portKind = new Uint8Array(65536);
   private readonly gpeVersion = new Uint8Array(256);
   private readonly greInt = new Set<number>();
@@ -95,6 +96,7 @@ export class Decoder {
   constructor(config: CodecConfig = makeConfig()) {
     this.config = config;
     this.layouts = new LayoutCache(config.deviations);
+    this.readers = new HopReaderCache(config.deviations.queueIdBits);
     for (const p of config.reportUdpPorts) this.portKind[p] |= PORT_REPORT;
     for (const p of config.geneveUdpPorts) this.portKind[p] |= PORT_GENEVE;
     for (const p of config.vxlanGpeUdpPorts) this.portKind[p] |= PORT_GPE;
@@ -163,6 +165,18 @@ export class Decoder {
     return -code;
   }
 
+  /** A DataView over the packet's ArrayBuffer, reused while packets share a buffer. */
+  private view(): DataView<ArrayBufferLike> {
+    const buf = this.d.buffer;
+    if (buf !== this.dvBuffer) {
+      this.dvBuffer = buf;
+      this.dv = new DataView(buf);
+    }
+    return this.dv;
+  }
+  private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private dvBuffer: ArrayBufferLike | null = null;
+
   // ---------------------------------------------------------------- records
 
   private openRecord(encap: number): number {
@@ -200,28 +214,11 @@ export class Decoder {
     b.sourceOnlyBytes[r] = 0;
     b.hopStart[r] = b.hopTotal;
     b.hopCount[r] = 0;
+    // report columns are valid only when reportVersion != 0 (set by openReportRecord),
+    // flow columns only when hasFlow (set by setFlowFromIp)
     b.reportVersion[r] = 0;
-    b.hwId[r] = 0;
-    b.sequence[r] = 0;
-    b.nodeId[r] = 0;
-    b.hasNodeId[r] = 0;
-    b.repFlags[r] = 0;
-    b.repType[r] = 0;
-    b.inType[r] = 0;
     b.dropReason[r] = -1;
-    b.repIndex[r] = 0;
-    b.reporterV6[r] = 0;
     b.hasFlow[r] = 0;
-    b.flowV6[r] = 0;
-    b.srcPort[r] = 0;
-    b.dstPort[r] = 0;
-    b.protocol[r] = 0;
-    const a = r * 4;
-    for (let i = 0; i < 4; i++) {
-      b.reporterAddr[a + i] = 0;
-      b.srcAddr[a + i] = 0;
-      b.dstAddr[a + i] = 0;
-    }
     return r;
   }
 
@@ -682,7 +679,8 @@ export class Decoder {
       this.finding(FindingKind.RESERVED_INSTRUCTIONS, `${layout.reservedBits} reserved instruction bit(s) set`);
     }
     const dsBytes = perHop - layout.baselineBytes;
-    if (dsBytes > 0 && tag !== 'v05') {
+    if (dsBytes > 0 && tag !== 'v05' && b.dsId[r] === 0) {
+      // with a DS ID set, per-hop bytes beyond the bitmap are that domain's metadata (conformant)
       this.finding(FindingKind.HOP_ML_BITMAP, `${dsBytes} bytes per hop beyond the bitmap (domain-specific metadata)`);
     }
     const hops = Math.floor(stackBytes / perHop);
@@ -698,11 +696,11 @@ export class Decoder {
     b.ensureHops(hops);
     const first = b.hopTotal;
     const wordMask = this.wordMask;
-    const qBits = this.config.deviations.queueIdBits;
+    const reader = this.readers.get(layout, dsBytes);
+    const dv = this.view();
+    const base = this.d.byteOffset + off;
     // stack block i (0 = top = last hop) → travel index hops-1-i
-    for (let i = 0; i < hops; i++) {
-      readHop(this.d, off + i * perHop, layout, dsBytes, b, first + hops - 1 - i, wordMask, qBits);
-    }
+    for (let i = 0; i < hops; i++) reader(dv, base + i * perHop, b, first + hops - 1 - i, wordMask);
     if (wordMask !== 0xffffffff && hops > 0) this.checkBottomOfStack(off, hops * perHop);
     if (b.hopCount[r] === 0) b.hopStart[r] = first;
     b.hopTotal = first + hops;
@@ -901,6 +899,8 @@ export class Decoder {
       b.dstAddr[a + i] = ip.dst[i];
     }
     b.protocol[r] = ip.proto;
+    b.srcPort[r] = 0;
+    b.dstPort[r] = 0;
     if (l4Off >= 0 && l4Off + 4 <= this.end && (ip.proto === IpProto.TCP || ip.proto === IpProto.UDP)) {
       b.srcPort[r] = u16(this.d, l4Off);
       b.dstPort[r] = u16(this.d, l4Off + 2);
@@ -946,6 +946,14 @@ export class Decoder {
     const r = this.openRecord(Encap.REPORT_ONLY);
     const b = this.b;
     b.reportVersion[r] = version;
+    b.hwId[r] = 0;
+    b.sequence[r] = 0;
+    b.nodeId[r] = 0;
+    b.hasNodeId[r] = 0;
+    b.repFlags[r] = 0;
+    b.repType[r] = 0;
+    b.inType[r] = 0;
+    b.repIndex[r] = 0;
     b.reporterV6[r] = this.reporterV6 ? 1 : 0;
     for (let i = 0; i < 4; i++) b.reporterAddr[r * 4 + i] = this.reporter[i];
     return r;
@@ -1125,7 +1133,7 @@ export class Decoder {
     // the reporting switch's own metadata
     b.ensureHops(1);
     const h = b.hopTotal;
-    readHop(d, off + 16, layout, 0, b, h, 0xffffffff, 8);
+    this.readers.get(layout, 0)(this.view(), d.byteOffset + off + 16, b, h, 0xffffffff);
     b.origin[h] = 1;
     b.switchId[h] = b.nodeId[r];
     b.ingressTsLo[h] = ingressTs;
@@ -1258,7 +1266,7 @@ export class Decoder {
     if (hop >= 0) {
       b.ensureHops(1);
       const h = b.hopTotal;
-      readHop(d, this.pendingMd, this.pendingLayout!, this.pendingDs, b, h, 0xffffffff, 8);
+      this.readers.get(this.pendingLayout!, this.pendingDs)(this.view(), d.byteOffset + this.pendingMd, b, h, 0xffffffff);
       b.origin[h] = 1;
       b.switchId[h] = node;
       b.present[h] |= 0x1;

@@ -80,7 +80,15 @@ export type CarrierSpec =
   | { kind: 'udp-port'; port: number; npt?: 1 | 2 }
   | { kind: 'tcp-port'; port: number }
   | { kind: 'udp-probe' | 'tcp-probe'; marker: string; dscpValue?: number }
-  | { kind: 'geneve'; udpPort?: number; optionClass?: number; vni?: number; outer: OuterSpec }
+  | {
+      kind: 'geneve';
+      udpPort?: number;
+      optionClass?: number;
+      vni?: number;
+      outer: OuterSpec;
+      /** Writes this Geneve base OptLen instead of the right one (to build bad packets). */
+      optLenOverride?: number;
+    }
   | { kind: 'vxlan-gpe'; udpPort?: number; nextProtocol: number; vni?: number; outer: OuterSpec }
   | { kind: 'gre'; protocol: number; outer: OuterSpec };
 
@@ -90,6 +98,11 @@ export interface OuterSpec {
   srcAddr: string;
   dstAddr: string;
   srcPort?: number;
+  /** Compute the tunnel UDP checksum (default: over IPv6 only; 0 over IPv4 like VTEPs). */
+  udpChecksum?: boolean;
+  ttl?: number;
+  srcMac?: string;
+  dstMac?: string;
 }
 
 export interface IndividualReportSpec {

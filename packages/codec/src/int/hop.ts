@@ -1,150 +1,122 @@
 /**
- * Reads one hop's metadata block into a RecordBatch hop row, per a precomputed layout.
- * All-ones values mean "not available": the field stays absent (its presence bit clear).
+ * Reads one hop's metadata block into a RecordBatch hop row.
+ *
+ * Decoding a hop is the hottest loop of hopwatch, so each (version, bitmap) layout is
+ * compiled once into a straight-line reader function (no per-field dispatch). The generated
+ * code is built only from the numeric layout table, never from input bytes or user text.
+ * All-ones values mean "not available": the field's presence bit stays clear.
+ *
+ * Only fields whose presence bit is set are written; readers must check `present`.
  */
 import { HopField, RecordBatch } from '../batch';
 import { F, HopLayout } from './layout';
 
-const ONES = 0xffffffff;
-
-function u32(d: Uint8Array, o: number): number {
-  return ((d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3]) >>> 0;
-}
-
 /**
- * @param base   offset of the block in `d`
- * @param dsBytes bytes of domain-specific metadata in this block (between baseline and checksum)
- * @param wordMask 0x7fffffff strips a bottom-of-stack bit, else 0xffffffff
- * @param queueIdBits 8 (spec) or 16 (INTCollector)
+ * (view over the packet's ArrayBuffer, absolute byte position of the block, batch, hop row,
+ * word mask) → presence bits. A DataView read is markedly faster than assembling bytes.
  */
-export function readHop(
-  d: Uint8Array,
-  base: number,
-  layout: HopLayout,
-  dsBytes: number,
-  b: RecordBatch,
-  h: number,
-  wordMask: number,
-  queueIdBits: number,
-): void {
-  b.clearHop(h);
+export type HopReader = (dv: DataView<ArrayBufferLike>, base: number, b: RecordBatch, h: number, m: number) => number;
+
+const word = (off: string): string => `(dv.getUint32(base + ${off}) & m) >>> 0`;
+
+/** Compiles a reader for `layout` with `dsBytes` of domain-specific metadata per hop. */
+export function compileHopReader(layout: HopLayout, dsBytes: number, queueIdBits: number): HopReader {
   const t = layout.fields;
-  let present = 0;
+  const src: string[] = ['let p = 0, w = 0, w2 = 0;'];
+  const occBits = 32 - queueIdBits;
+  const occMask = occBits === 24 ? '0xffffff' : '0xffff';
   for (let i = 0; i < t.length; i += 3) {
     const field = t[i];
-    const o = base + t[i + 1];
+    const o = String(t[i + 1]);
     const size = t[i + 2];
-    let w = (u32(d, o) & wordMask) >>> 0;
     switch (field) {
       case F.SWITCH_ID:
-        if (w !== ONES) {
-          b.switchId[h] = w;
-          present |= HopField.SWITCH_ID;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.switchId[h] = w; p |= ${HopField.SWITCH_ID}; }`);
         break;
       case F.L1_PORTS:
-        if (w !== ONES) {
-          b.ingressPort[h] = w >>> 16;
-          b.egressPort[h] = w & 0xffff;
-          present |= HopField.L1_PORTS;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.ingressPort[h] = w >>> 16; b.egressPort[h] = w & 0xffff; p |= ${HopField.L1_PORTS}; }`);
         break;
       case F.HOP_LATENCY:
-        if (w !== ONES) {
-          b.hopLatency[h] = w;
-          present |= HopField.HOP_LATENCY;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.hopLatency[h] = w; p |= ${HopField.HOP_LATENCY}; }`);
         break;
       case F.QUEUE:
-        if (w !== ONES) {
-          const occBits = 32 - queueIdBits;
-          b.queueId[h] = w >>> occBits;
-          b.queueOccupancy[h] = occBits === 24 ? w & 0xffffff : w & 0xffff;
-          present |= HopField.QUEUE;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.queueId[h] = w >>> ${occBits}; b.queueOccupancy[h] = w & ${occMask}; p |= ${HopField.QUEUE}; }`);
         break;
       case F.INGRESS_TS:
       case F.EGRESS_TS: {
-        let hi = 0;
-        let lo = w;
-        let allOnes = w === ONES;
+        const [hi, lo, bit] =
+          field === F.INGRESS_TS ? ['ingressTsHi', 'ingressTsLo', HopField.INGRESS_TS] : ['egressTsHi', 'egressTsLo', HopField.EGRESS_TS];
         if (size === 8) {
-          hi = w;
-          lo = (u32(d, o + 4) & wordMask) >>> 0;
-          allOnes = hi === ONES && lo === ONES;
-        }
-        if (!allOnes) {
-          if (field === F.INGRESS_TS) {
-            b.ingressTsHi[h] = hi;
-            b.ingressTsLo[h] = lo;
-            present |= HopField.INGRESS_TS;
-          } else {
-            b.egressTsHi[h] = hi;
-            b.egressTsLo[h] = lo;
-            present |= HopField.EGRESS_TS;
-          }
+          src.push(
+            `w = ${word(o)}; w2 = ${word(String(t[i + 1] + 4))}; if (w !== 0xffffffff || w2 !== 0xffffffff) { b.${hi}[h] = w; b.${lo}[h] = w2; p |= ${bit}; }`,
+          );
+        } else {
+          src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.${hi}[h] = 0; b.${lo}[h] = w; p |= ${bit}; }`);
         }
         break;
       }
       case F.L2_PORTS:
         if (size === 8) {
-          const w2 = (u32(d, o + 4) & wordMask) >>> 0;
-          if (!(w === ONES && w2 === ONES)) {
-            b.l2IngressPort[h] = w;
-            b.l2EgressPort[h] = w2;
-            present |= HopField.L2_PORTS;
-          }
-        } else if (w !== ONES) {
-          b.l2IngressPort[h] = w >>> 16;
-          b.l2EgressPort[h] = w & 0xffff;
-          present |= HopField.L2_PORTS;
+          src.push(
+            `w = ${word(o)}; w2 = ${word(String(t[i + 1] + 4))}; if (w !== 0xffffffff || w2 !== 0xffffffff) { b.l2IngressPort[h] = w; b.l2EgressPort[h] = w2; p |= ${HopField.L2_PORTS}; }`,
+          );
+        } else {
+          src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.l2IngressPort[h] = w >>> 16; b.l2EgressPort[h] = w & 0xffff; p |= ${HopField.L2_PORTS}; }`);
         }
         break;
       case F.TX_UTIL:
-        if (w !== ONES) {
-          b.txUtil[h] = w;
-          present |= HopField.TX_UTIL;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.txUtil[h] = w; p |= ${HopField.TX_UTIL}; }`);
         break;
       case F.BUFFER:
-        if (w !== ONES) {
-          b.bufferId[h] = w >>> 24;
-          b.bufferOccupancy[h] = w & 0xffffff;
-          present |= HopField.BUFFER;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.bufferId[h] = w >>> 24; b.bufferOccupancy[h] = w & 0xffffff; p |= ${HopField.BUFFER}; }`);
         break;
       case F.QUEUE_CONGESTION:
-        if (w !== ONES) {
-          b.queueCongestion[h] = w;
-          present |= HopField.QUEUE_CONGESTION;
-        }
+        src.push(`w = ${word(o)}; if (w !== 0xffffffff) { b.queueCongestion[h] = w; p |= ${HopField.QUEUE_CONGESTION}; }`);
         break;
       case F.DROP:
-        if (w !== ONES) {
-          b.queueId[h] = w >>> 24;
-          b.hopDropReason[h] = (w >>> 16) & 0xff;
-          present |= HopField.DROP_REASON | HopField.QUEUE;
-        }
+        src.push(
+          `w = ${word(o)}; if (w !== 0xffffffff) { b.queueId[h] = w >>> 24; b.hopDropReason[h] = (w >>> 16) & 0xff; p |= ${HopField.DROP_REASON | HopField.QUEUE}; }`,
+        );
         break;
       default:
-        // reserved instruction bits: 4 bytes each (0xFFFFFFFF by spec); nothing to keep
-        w = 0;
+        break; // reserved instruction bits: 4 bytes each, nothing to keep
     }
   }
-  const dsWordsCount = dsBytes >>> 2;
-  if (dsWordsCount > 0) {
-    const dsOff = base + layout.baselineBytes - (layout.checksumAt >= 0 ? 4 : 0);
-    b.ensureDs(dsWordsCount);
-    b.dsStart[h] = b.dsTotal;
-    b.dsCount[h] = dsWordsCount;
-    for (let k = 0; k < dsWordsCount; k++) b.dsWords[b.dsTotal++] = u32(d, dsOff + 4 * k);
+  const dsWords = dsBytes >>> 2;
+  if (dsWords > 0) {
+    const dsOff = layout.baselineBytes - (layout.checksumAt >= 0 ? 4 : 0);
+    src.push(`b.ensureDs(${dsWords}); b.dsStart[h] = b.dsTotal; b.dsCount[h] = ${dsWords};`);
+    for (let k = 0; k < dsWords; k++) {
+      src.push(`b.dsWords[b.dsTotal++] = dv.getUint32(base + ${dsOff + 4 * k});`);
+    }
+  } else {
+    src.push('b.dsCount[h] = 0;');
   }
   if (layout.checksumAt >= 0) {
-    const w = u32(d, base + layout.checksumAt + dsBytes);
-    if (w !== ONES) {
-      b.checksum[h] = w;
-      present |= HopField.CHECKSUM;
-    }
+    // the checksum complement is a 32-bit value: never masked by a bottom-of-stack bit
+    src.push(`w = dv.getUint32(base + ${layout.checksumAt + dsBytes}); if (w !== 0xffffffff) { b.checksum[h] = w; p |= ${HopField.CHECKSUM}; }`);
   }
-  b.present[h] = present;
+  src.push('b.present[h] = p; b.origin[h] = 0; return p;');
+  return new Function('dv', 'base', 'b', 'h', 'm', src.join('\n')) as HopReader;
 }
+
+/** Compiled readers per (layout, DS bytes, queue split), one cache per decoder. */
+export class HopReaderCache {
+  private readonly cache = new Map<HopLayout, Map<number, HopReader>>();
+  constructor(private readonly queueIdBits: number) {}
+
+  get(layout: HopLayout, dsBytes: number): HopReader {
+    let m = this.cache.get(layout);
+    if (!m) {
+      m = new Map();
+      this.cache.set(layout, m);
+    }
+    let r = m.get(dsBytes);
+    if (!r) {
+      r = compileHopReader(layout, dsBytes, this.queueIdBits);
+      m.set(dsBytes, r);
+    }
+    return r;
+  }
+}
+
