@@ -9,7 +9,7 @@
  */
 import { Encap, HdrFlag, IntVer, Mode, RecordBatch, RepFlag } from './batch';
 import { CodecConfig, makeConfig } from './config';
-import { HopReaderCache } from './int/hop';
+import { HopReader, HopReaderCache } from './int/hop';
 import { HopLayout, LayoutCache, LayoutKind, LayoutKindCode } from './int/layout';
 import { EtherType, IpInfo, IpProto, LinkResult, parseIp, walkEthernet, walkLink } from './layers/ip';
 import { FindingKind, Reject, REJECT_COUNT, REJECT_NAMES } from './reasons';
@@ -659,7 +659,16 @@ export class Decoder {
   private stack(off: number, end: number, kind: LayoutKindCode, bitmap: number, hopMl: number, tag: string): number {
     const b = this.b;
     const r = this.r;
-    const layout: HopLayout = this.layouts.get(kind, bitmap);
+    // one-entry cache: traffic of a domain shares one bitmap and Hop ML
+    let layout: HopLayout;
+    if (kind === this.lastKind && bitmap === this.lastBitmap) layout = this.lastLayout!;
+    else {
+      layout = this.layouts.get(kind, bitmap);
+      this.lastKind = kind;
+      this.lastBitmap = bitmap;
+      this.lastLayout = layout;
+      this.lastReader = null;
+    }
     const stackBytes = end - off;
     let perHop = hopMl * 4;
     if (stackBytes === 0) return 0;
@@ -696,17 +705,28 @@ export class Decoder {
     b.ensureHops(hops);
     const first = b.hopTotal;
     const wordMask = this.wordMask;
-    const reader = this.readers.get(layout, dsBytes);
+    let reader = this.lastReader;
+    if (reader === null || dsBytes !== this.lastDsBytes) {
+      reader = this.readers.get(layout, dsBytes, this.wordMask !== 0xffffffff);
+      this.lastReader = reader;
+      this.lastDsBytes = dsBytes;
+    }
     const dv = this.view();
     const base = this.d.byteOffset + off;
     // stack block i (0 = top = last hop) → travel index hops-1-i
-    for (let i = 0; i < hops; i++) reader(dv, base + i * perHop, b, first + hops - 1 - i, wordMask);
+    for (let i = 0; i < hops; i++) reader(dv, base + i * perHop, b, first + hops - 1 - i);
     if (wordMask !== 0xffffffff && hops > 0) this.checkBottomOfStack(off, hops * perHop);
     if (b.hopCount[r] === 0) b.hopStart[r] = first;
     b.hopTotal = first + hops;
     b.hopCount[r] += hops;
     return 0;
   }
+
+  private lastKind = -1;
+  private lastBitmap = -1;
+  private lastLayout: HopLayout | null = null;
+  private lastReader: HopReader | null = null;
+  private lastDsBytes = -1;
 
   private checkBottomOfStack(off: number, bytes: number): void {
     const d = this.d;
@@ -1133,7 +1153,7 @@ export class Decoder {
     // the reporting switch's own metadata
     b.ensureHops(1);
     const h = b.hopTotal;
-    this.readers.get(layout, 0)(this.view(), d.byteOffset + off + 16, b, h, 0xffffffff);
+    this.readers.get(layout, 0)(this.view(), d.byteOffset + off + 16, b, h);
     b.origin[h] = 1;
     b.switchId[h] = b.nodeId[r];
     b.ingressTsLo[h] = ingressTs;
@@ -1266,7 +1286,7 @@ export class Decoder {
     if (hop >= 0) {
       b.ensureHops(1);
       const h = b.hopTotal;
-      this.readers.get(this.pendingLayout!, this.pendingDs)(this.view(), d.byteOffset + this.pendingMd, b, h, 0xffffffff);
+      this.readers.get(this.pendingLayout!, this.pendingDs)(this.view(), d.byteOffset + this.pendingMd, b, h);
       b.origin[h] = 1;
       b.switchId[h] = node;
       b.present[h] |= 0x1;
