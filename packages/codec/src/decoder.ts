@@ -124,6 +124,48 @@ export class Decoder {
     frame: number,
     batch: RecordBatch,
   ): number {
+    this.begin(data, tsSec, tsNsec, frame, batch);
+    let code: number;
+    try {
+      code = walkLink(data, this.end, linkType, this.link);
+      if (code === 0) {
+        if (linkType === 1) this.span('ethernet', 0, this.link.offset);
+        code = this.walkL3(this.link.offset, this.link.etherType);
+      } else {
+        this.lastDetail = `link type ${linkType}`;
+      }
+    } catch (e) {
+      code = this.guard(e);
+    }
+    return this.finishPacket(code);
+  }
+
+  /**
+   * Decodes the payload of a UDP datagram received on a report socket (no link, IP or UDP
+   * header): a Telemetry Report from `reporter` (4 words, IPv4 in the last; see formatAddr).
+   */
+  decodeDatagram(
+    data: Uint8Array,
+    reporter: Uint32Array,
+    reporterV6: boolean,
+    tsSec: number,
+    tsNsec: number,
+    frame: number,
+    batch: RecordBatch,
+  ): number {
+    this.begin(data, tsSec, tsNsec, frame, batch);
+    let code: number;
+    try {
+      this.reporter.set(reporter);
+      this.reporterV6 = reporterV6;
+      code = this.telemetryReportAt(0);
+    } catch (e) {
+      code = this.guard(e);
+    }
+    return this.finishPacket(code);
+  }
+
+  private begin(data: Uint8Array, tsSec: number, tsNsec: number, frame: number, batch: RecordBatch): void {
     this.stats.packets++;
     this.d = data;
     this.b = batch;
@@ -136,22 +178,19 @@ export class Decoder {
     this.recordsThisPacket = 0;
     this.lastDetail = '';
     if (this.trace) this.trace.length = 0;
-    let code: number;
-    try {
-      code = walkLink(data, this.end, linkType, this.link);
-      if (code === 0) {
-        if (linkType === 1) this.span('ethernet', 0, this.link.offset);
-        code = this.walkL3(this.link.offset, this.link.etherType);
-      } else {
-        this.lastDetail = `link type ${linkType}`;
-      }
-    } catch (e) {
-      // Bounds are checked before every read; this is a last line of defence so one bad
-      // packet can never take the pipeline down. It is counted like any other rejection.
-      this.abortRecord();
-      code = Reject.LENGTH_MISMATCH;
-      this.lastDetail = `internal: ${(e as Error).message}`;
-    }
+  }
+
+  /**
+   * Bounds are checked before every read; this is a last line of defence so one bad packet
+   * can never take the pipeline down. It is counted like any other rejection.
+   */
+  private guard(e: unknown): number {
+    this.abortRecord();
+    this.lastDetail = `internal: ${(e as Error).message}`;
+    return Reject.LENGTH_MISMATCH;
+  }
+
+  private finishPacket(code: number): number {
     if (this.recordsThisPacket > 0) {
       this.stats.records += this.recordsThisPacket;
       this.lastReject = 0;
@@ -945,10 +984,14 @@ export class Decoder {
   // ---------------------------------------------------------------- Telemetry Reports
 
   private telemetryReport(off: number): number {
+    this.reporterFrom(this.ip);
+    return this.telemetryReportAt(off);
+  }
+
+  private telemetryReportAt(off: number): number {
     const d = this.d;
     if (off + 4 > this.end) return this.reject(Reject.TRUNCATED, 'Telemetry Report header');
     const ver = d[off] >>> 4;
-    this.reporterFrom(this.ip);
     if (ver === 2 || (ver === 1 && this.config.deviations.reportV1AsV2)) return this.reportV2(off, ver);
     if (ver === 1) return this.reportV1(off);
     if (ver === 0) return this.reportV05(off, 0);
