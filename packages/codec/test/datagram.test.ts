@@ -20,7 +20,7 @@ test('decodeDatagram reads a report payload as received on a UDP socket', () => 
   expect(r.timeNs).toBe(5_000_000_006n);
   expect(r.frame).toBe(77);
   // garbage is a counted rejection, not an exception
-  expect(d.decodeDatagram(Uint8Array.of(0x70, 1, 2), reporter, false, 0, 0, 78, b)).toBeLessThan(0);
+  expect(d.decodeDatagram(Uint8Array.of(0x70, 1, 2, 3, 4), reporter, false, 0, 0, 78, b)).toBeLessThan(0);
   expect(d.lastDetail).toMatch(/version 7/);
   expect(d.stats.rejects.reduce((a, x) => a + x, 0)).toBe(1);
 });
