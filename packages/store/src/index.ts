@@ -1,1 +1,31 @@
-export {};
+export {
+  openStore,
+  EmbeddedStore,
+  ServerStore,
+  StoreError,
+  formatTable,
+  type Store,
+  type StoreOptions,
+  type QueryFormat,
+  type Row,
+  type InsertStats,
+  type AnomalyInput,
+} from './store';
+export { detectCapabilities, type Capabilities } from './capabilities';
+export {
+  NAMED_QUERIES,
+  buildNamedQuery,
+  type NamedQuery,
+  type ParamSpec,
+  type ParamType,
+} from './named-queries';
+export {
+  hopColumns,
+  pathColumns,
+  anomalyColumns,
+  migrations,
+  type ColumnSpec,
+  type Migration,
+} from './schema';
+export { encodeBatch, flowHashWords, GrowBuf } from './rowbinary';
+export { ParamError, normAddr } from './sql';

@@ -1,0 +1,212 @@
+/**
+ * Named queries for the everyday questions. Each parameter is validated and rendered as a SQL
+ * literal (ClickHouse 18.16 has no query parameters); the SQL is the same for both dialects.
+ */
+import { addr, ParamError, timeNs, U16, U32, U8, uint } from './sql';
+
+export type ParamType =
+  'switch' | 'port' | 'queue' | 'protocol' | 'l4port' | 'time' | 'addr' | 'limit' | 'string';
+
+export interface ParamSpec {
+  type: ParamType;
+  required?: boolean;
+  description: string;
+}
+
+export interface NamedQuery {
+  description: string;
+  params: Record<string, ParamSpec>;
+  /** Builds the SQL from validated, already-rendered parameters. */
+  sql(p: Rendered): string;
+}
+
+/** Rendered parameters: SQL literal text, or undefined when not given. */
+export interface Rendered {
+  [name: string]: string | undefined;
+}
+
+/** Seconds / ns of a time parameter (for the minute-aligned rollup and exact raw filters). */
+function timeLiteral(v: unknown, name: string): string {
+  return timeNs(v, name).toString();
+}
+
+export function renderParam(spec: ParamSpec, value: unknown, name: string): string {
+  switch (spec.type) {
+    case 'switch':
+    case 'port':
+      return uint(value, name, U32);
+    case 'queue':
+    case 'l4port':
+      return uint(value, name, U16);
+    case 'protocol':
+      return uint(value, name, U8);
+    case 'limit': {
+      const s = uint(value, name, 1_000_000n);
+      return s;
+    }
+    case 'time':
+      return timeLiteral(value, name);
+    case 'addr':
+      return addr(value, name);
+    case 'string':
+      if (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) {
+        throw new ParamError(`${name}: expected a short identifier-like string`);
+      }
+      return "'" + value + "'";
+  }
+}
+
+const sec = (ns: string): string => (BigInt(ns) / 1_000_000_000n).toString();
+const secCeil = (ns: string): string => ((BigInt(ns) + 999_999_999n) / 1_000_000_000n).toString();
+
+/** WHERE fragment for a minute-aligned rollup window [from, to). */
+function minuteWindow(p: Rendered): string[] {
+  const w: string[] = [];
+  if (p.from !== undefined) w.push(`minute >= toStartOfMinute(toDateTime(${sec(p.from)}))`);
+  if (p.to !== undefined) w.push(`minute < toDateTime(${secCeil(p.to)})`);
+  return w;
+}
+
+/** WHERE fragment for an exact ns window [from, to) on a raw table with `time` + `time_ns`. */
+function rawWindow(p: Rendered, col = 'time'): string[] {
+  const w: string[] = [];
+  // the coarse DateTime condition lets the primary key / partitions prune; the ns one is exact
+  if (p.from !== undefined)
+    w.push(`${col} >= toDateTime(${sec(p.from)})`, `${col}_ns >= ${p.from}`);
+  if (p.to !== undefined) w.push(`${col} < toDateTime(${secCeil(p.to)})`, `${col}_ns < ${p.to}`);
+  return w;
+}
+
+const where = (conds: string[]): string => (conds.length ? ' WHERE ' + conds.join(' AND ') : '');
+
+const FROM = {
+  type: 'time',
+  description: 'window start (ns since epoch, Date or ISO-8601), inclusive',
+} as const;
+const TO = { type: 'time', description: 'window end, exclusive' } as const;
+const LIMIT = { type: 'limit', description: 'max rows (default 10)' } as const;
+
+export const NAMED_QUERIES: Record<string, NamedQuery> = {
+  switch_latency: {
+    description:
+      'Per-minute hop latency of one switch by egress port and queue: count, p50/p90/p99, max latency, max queue occupancy (from the hop_rollup_1m rollup).',
+    params: {
+      switch: { type: 'switch', required: true, description: 'switch id' },
+      egress_port: { type: 'port', description: 'only this egress port' },
+      queue: { type: 'queue', description: 'only this queue id' },
+      from: FROM,
+      to: TO,
+    },
+    sql: (p) =>
+      'SELECT minute, egress_port, queue_id, countMerge(hops) AS hops, countMerge(latency_samples) AS latency_samples, ' +
+      'quantilesTDigestMerge(0.5, 0.9, 0.99)(latency_q) AS q, round(q[1], 1) AS p50, round(q[2], 1) AS p90, round(q[3], 1) AS p99, ' +
+      'maxMerge(latency_max) AS max_latency, maxMerge(occupancy_max) AS max_occupancy FROM hop_rollup_1m' +
+      where([
+        `switch_id = ${p.switch}`,
+        ...(p.egress_port !== undefined ? [`egress_port = ${p.egress_port}`] : []),
+        ...(p.queue !== undefined ? [`queue_id = ${p.queue}`] : []),
+        ...minuteWindow(p),
+      ]) +
+      ' GROUP BY minute, egress_port, queue_id ORDER BY minute, egress_port, queue_id',
+  },
+
+  flow_paths: {
+    description:
+      "A flow's path history: distinct paths (switch ids in travel order) with packet count and first/last seen.",
+    params: {
+      src: { type: 'addr', required: true, description: 'source address (IPv4 or IPv6)' },
+      dst: { type: 'addr', required: true, description: 'destination address' },
+      src_port: { type: 'l4port', description: 'source port' },
+      dst_port: { type: 'l4port', description: 'destination port' },
+      protocol: { type: 'protocol', description: 'IP protocol number' },
+      from: FROM,
+      to: TO,
+    },
+    sql: (p) =>
+      'SELECT path, count() AS packets, min(time_ns) AS first_seen_ns, max(time_ns) AS last_seen_ns, ' +
+      'toDateTime(intDiv(first_seen_ns, 1000000000)) AS first_seen, toDateTime(intDiv(last_seen_ns, 1000000000)) AS last_seen, ' +
+      'avg(e2e_latency) AS avg_e2e_latency FROM paths' +
+      where([
+        `src_addr = ${p.src}`,
+        `dst_addr = ${p.dst}`,
+        ...(p.src_port !== undefined ? [`src_port = ${p.src_port}`] : []),
+        ...(p.dst_port !== undefined ? [`dst_port = ${p.dst_port}`] : []),
+        ...(p.protocol !== undefined ? [`protocol = ${p.protocol}`] : []),
+        ...rawWindow(p),
+      ]) +
+      ' GROUP BY path ORDER BY first_seen_ns, path',
+  },
+
+  anomalies: {
+    description: 'Anomalies overlapping a window (deduplicated by id), oldest first.',
+    params: {
+      from: FROM,
+      to: TO,
+      type: { type: 'string', description: 'only this anomaly type' },
+      switch: { type: 'switch', description: 'only anomalies involving this switch' },
+      limit: { type: 'limit', description: 'max rows (default 1000)' },
+    },
+    sql: (p) =>
+      'SELECT id, type, start_ns, end_ns, switch_id, egress_port, queue_id, switches, flows, packets, details FROM anomalies FINAL' +
+      where([
+        ...(p.from !== undefined ? [`end_ns >= ${p.from}`] : []),
+        ...(p.to !== undefined ? [`start_ns < ${p.to}`] : []),
+        ...(p.type !== undefined ? [`type = ${p.type}`] : []),
+        ...(p.switch !== undefined
+          ? [`(switch_id = ${p.switch} OR has(switches, toUInt32(${p.switch})))`]
+          : []),
+      ]) +
+      ` ORDER BY start_ns, type, id LIMIT ${p.limit ?? '1000'}`,
+  },
+
+  slowest_hops: {
+    description:
+      'Top (switch, egress port, queue) by p99 hop latency over a window (from the rollup).',
+    params: { from: FROM, to: TO, limit: LIMIT },
+    sql: (p) =>
+      'SELECT switch_id, egress_port, queue_id, countMerge(hops) AS hops, quantilesTDigestMerge(0.5, 0.9, 0.99)(latency_q) AS q, ' +
+      'round(q[1], 1) AS p50, round(q[3], 1) AS p99, maxMerge(latency_max) AS max_latency FROM hop_rollup_1m' +
+      where(minuteWindow(p)) +
+      ` GROUP BY switch_id, egress_port, queue_id HAVING countMerge(latency_samples) > 0 ORDER BY p99 DESC, max_latency DESC, switch_id, egress_port, queue_id LIMIT ${p.limit ?? '10'}`,
+  },
+
+  queue_peaks: {
+    description:
+      'Queues by peak occupancy over a window, with the minute of the peak (from the rollup).',
+    params: { from: FROM, to: TO, limit: LIMIT },
+    sql: (p) =>
+      'SELECT switch_id, egress_port, queue_id, max(occ) AS peak_occupancy, argMax(minute, occ) AS peak_minute, sum(n) AS hops FROM (' +
+      'SELECT minute, switch_id, egress_port, queue_id, assumeNotNull(maxMerge(occupancy_max)) AS occ, countMerge(hops) AS n FROM hop_rollup_1m' +
+      where(minuteWindow(p)) +
+      ' GROUP BY minute, switch_id, egress_port, queue_id HAVING isNotNull(maxMerge(occupancy_max)))' +
+      ` GROUP BY switch_id, egress_port, queue_id ORDER BY peak_occupancy DESC, switch_id, egress_port, queue_id LIMIT ${p.limit ?? '10'}`,
+  },
+};
+
+/** Validates `params` against the named query and returns its SQL. */
+export function buildNamedQuery(name: string, params: Record<string, unknown> = {}): string {
+  const q = Object.prototype.hasOwnProperty.call(NAMED_QUERIES, name)
+    ? NAMED_QUERIES[name]
+    : undefined;
+  if (!q)
+    throw new ParamError(
+      `unknown named query: ${name} (known: ${Object.keys(NAMED_QUERIES).join(', ')})`,
+    );
+  for (const k of Object.keys(params)) {
+    if (!Object.prototype.hasOwnProperty.call(q.params, k)) {
+      throw new ParamError(
+        `${name}: unknown parameter ${k} (known: ${Object.keys(q.params).join(', ')})`,
+      );
+    }
+  }
+  const r: Rendered = {};
+  for (const [k, spec] of Object.entries(q.params)) {
+    const v = params[k];
+    if (v === undefined || v === null) {
+      if (spec.required) throw new ParamError(`${name}: missing parameter ${k}`);
+      continue;
+    }
+    r[k] = renderParam(spec, v, k);
+  }
+  return q.sql(r);
+}

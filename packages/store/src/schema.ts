@@ -1,0 +1,198 @@
+/**
+ * Tables, views and migrations. See docs/schema.md.
+ *
+ * Every DDL statement is generated for one of two dialects (see capabilities.ts): `modern`
+ * (chDB, ClickHouse ≥ 20.1) and `legacy` (ClickHouse 18.16). Both expose the same columns to
+ * queries: `time` (DateTime64(9) / DateTime), `time_ns` (UInt64: ALIAS on modern, stored on
+ * legacy), addresses comparable with `IPv6StringToNum('…')`, etc.
+ */
+import type { Capabilities } from './capabilities';
+
+export interface ColumnSpec {
+  name: string;
+  type: string;
+  /** Modern-only codec clause. */
+  codec?: string;
+}
+
+const lc = (c: Capabilities): string => (c.lowCardinality ? 'LowCardinality(String)' : 'String');
+const ip = (c: Capabilities): string => (c.ipv6Type ? 'IPv6' : 'FixedString(16)');
+
+/** The time columns as written by the encoder (modern: one DateTime64(9); legacy: ns + DateTime). */
+export function timeColumns(c: Capabilities, name = 'time'): ColumnSpec[] {
+  return c.dateTime64
+    ? [{ name, type: "DateTime64(9, 'UTC')", codec: 'CODEC(Delta, ZSTD(1))' }]
+    : [
+        { name: `${name}_ns`, type: 'UInt64' },
+        { name, type: "DateTime('UTC')" },
+      ];
+}
+
+function flowColumns(c: Capabilities): ColumnSpec[] {
+  return [
+    { name: 'src_addr', type: ip(c) },
+    { name: 'dst_addr', type: ip(c) },
+    { name: 'src_port', type: 'UInt16' },
+    { name: 'dst_port', type: 'UInt16' },
+    { name: 'protocol', type: 'UInt8' },
+    { name: 'flow_hash', type: 'UInt64' },
+  ];
+}
+
+/** Columns of `hops`, in RowBinary order. */
+export function hopColumns(c: Capabilities): ColumnSpec[] {
+  return [
+    ...timeColumns(c),
+    { name: 'switch_id', type: 'UInt32' },
+    { name: 'hop_index', type: 'UInt8' },
+    { name: 'hop_count', type: 'UInt8' },
+    { name: 'ingress_port', type: 'UInt32' },
+    { name: 'egress_port', type: 'UInt32' },
+    { name: 'queue_id', type: 'UInt16' },
+    { name: 'hop_latency', type: 'Nullable(UInt32)' },
+    { name: 'queue_occupancy', type: 'Nullable(UInt32)' },
+    { name: 'ingress_ts', type: 'Nullable(UInt64)' },
+    { name: 'egress_ts', type: 'Nullable(UInt64)' },
+    { name: 'l2_ingress_port', type: 'Nullable(UInt32)' },
+    { name: 'l2_egress_port', type: 'Nullable(UInt32)' },
+    { name: 'tx_util', type: 'Nullable(UInt32)' },
+    { name: 'buffer_id', type: 'Nullable(UInt8)' },
+    { name: 'buffer_occupancy', type: 'Nullable(UInt32)' },
+    { name: 'drop_reason', type: 'Nullable(UInt8)' },
+    { name: 'present', type: 'UInt16' },
+    ...flowColumns(c),
+    { name: 'frame', type: 'UInt64' },
+    { name: 'report_node', type: 'Nullable(UInt32)' },
+    { name: 'int_version', type: lc(c) },
+    { name: 'encapsulation', type: lc(c) },
+    { name: 'origin', type: "Enum8('stack' = 0, 'report' = 1)" },
+  ];
+}
+
+/** Columns of `paths`, in RowBinary order. */
+export function pathColumns(c: Capabilities): ColumnSpec[] {
+  return [
+    ...timeColumns(c),
+    ...flowColumns(c),
+    { name: 'frame', type: 'UInt64' },
+    { name: 'path', type: 'Array(UInt32)' },
+    { name: 'hop_count', type: 'UInt8' },
+    { name: 'e2e_latency', type: 'Nullable(UInt64)' },
+    { name: 'report_seq', type: 'Nullable(UInt32)' },
+    { name: 'report_node', type: 'Nullable(UInt32)' },
+    { name: 'report_hw_id', type: 'Nullable(UInt8)' },
+    { name: 'int_version', type: lc(c) },
+    { name: 'encapsulation', type: lc(c) },
+    { name: 'findings', type: 'UInt16' },
+  ];
+}
+
+export function anomalyColumns(c: Capabilities): ColumnSpec[] {
+  return [
+    { name: 'id', type: 'String' },
+    { name: 'type', type: lc(c) },
+    ...timeColumns(c, 'start'),
+    ...timeColumns(c, 'end'),
+    { name: 'switch_id', type: 'Nullable(UInt32)' },
+    { name: 'egress_port', type: 'Nullable(UInt32)' },
+    { name: 'queue_id', type: 'Nullable(UInt16)' },
+    { name: 'switches', type: 'Array(UInt32)' },
+    { name: 'flows', type: 'String' },
+    { name: 'packets', type: 'UInt64' },
+    { name: 'details', type: 'String' },
+    { name: 'inserted_at', type: 'DateTime' },
+  ];
+}
+
+/** `a UInt32, b String` — for CREATE TABLE (with codecs on modern) or file() structures. */
+export function columnList(cols: ColumnSpec[], c: Capabilities | null, withCodecs = false): string {
+  return cols
+    .map(
+      (col) =>
+        `\`${col.name}\` ${col.type}${withCodecs && c?.codecs && col.codec ? ' ' + col.codec : ''}`,
+    )
+    .join(', ');
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(c: Capabilities): string[];
+}
+
+/** Time-derived expression usable as a TTL in the given dialect. */
+function ttlClause(c: Capabilities, expr: string, days?: number): string {
+  if (!c.ttl || !days) return '';
+  return ` TTL ${expr} + INTERVAL ${Math.floor(days)} DAY`;
+}
+
+export const TTL_TARGETS = [
+  { table: 'hops', expr: 'toDateTime(time)' },
+  { table: 'paths', expr: 'toDateTime(time)' },
+  { table: 'anomalies', expr: 'toDateTime(end)' },
+  { table: 'hop_rollup_1m', expr: 'minute' },
+];
+
+/**
+ * Migrations. Append only: never edit a migration that has shipped; add a new one.
+ * `retentionDays` is applied when a table is created and re-applied at every start-up (ALTER
+ * … MODIFY TTL), so it is not part of the migration history.
+ */
+export function migrations(retentionDays?: number): Migration[] {
+  return [
+    {
+      version: 1,
+      name: 'hops',
+      statements: (c) => [
+        `CREATE TABLE IF NOT EXISTS hops (${columnList(hopColumns(c), c, true)}${
+          c.dateTime64 ? ', `time_ns` UInt64 ALIAS toUnixTimestamp64Nano(time)' : ''
+        }) ENGINE = MergeTree PARTITION BY toDate(time) ORDER BY (toStartOfMinute(time), switch_id, egress_port, queue_id, ${
+          c.dateTime64 ? 'time' : 'time_ns'
+        })${ttlClause(c, 'toDateTime(time)', retentionDays)}`,
+      ],
+    },
+    {
+      version: 2,
+      name: 'paths',
+      statements: (c) => [
+        `CREATE TABLE IF NOT EXISTS paths (${columnList(pathColumns(c), c, true)}${
+          c.dateTime64 ? ', `time_ns` UInt64 ALIAS toUnixTimestamp64Nano(time)' : ''
+        }) ENGINE = MergeTree PARTITION BY toDate(time) ORDER BY (toStartOfHour(time), flow_hash, ${
+          c.dateTime64 ? 'time' : 'time_ns'
+        })${ttlClause(c, 'toDateTime(time)', retentionDays)}`,
+      ],
+    },
+    {
+      version: 3,
+      name: 'anomalies',
+      statements: (c) => [
+        `CREATE TABLE IF NOT EXISTS anomalies (${columnList(anomalyColumns(c), c, true)}${
+          c.dateTime64
+            ? ', `start_ns` UInt64 ALIAS toUnixTimestamp64Nano(start), `end_ns` UInt64 ALIAS toUnixTimestamp64Nano(end)'
+            : ''
+        }) ENGINE = ReplacingMergeTree(inserted_at) PARTITION BY toYYYYMM(start) ORDER BY (start, type, id)${ttlClause(
+          c,
+          'toDateTime(end)',
+          retentionDays,
+        )}`,
+      ],
+    },
+    {
+      version: 4,
+      name: 'hop_rollup_1m',
+      statements: (c) => [
+        // Implicit inner table: its AggregateFunction column types are derived by the server,
+        // which differ between versions (Nullable argument kept or stripped).
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS hop_rollup_1m ENGINE = AggregatingMergeTree PARTITION BY toDate(minute) ORDER BY (minute, switch_id, egress_port, queue_id)${ttlClause(
+          c,
+          'minute',
+          retentionDays,
+        )} AS SELECT toStartOfMinute(time) AS minute, switch_id, egress_port, queue_id, countState() AS hops, countState(hop_latency) AS latency_samples, sumState(toUInt64(assumeNotNull(hop_latency))) AS latency_sum, quantilesTDigestState(0.5, 0.9, 0.99)(hop_latency) AS latency_q, maxState(hop_latency) AS latency_max, maxState(queue_occupancy) AS occupancy_max FROM hops GROUP BY minute, switch_id, egress_port, queue_id`,
+        `CREATE VIEW IF NOT EXISTS hop_latency_1m AS SELECT minute, switch_id, egress_port, queue_id, countMerge(hops) AS hops, countMerge(latency_samples) AS latency_samples, sumMerge(latency_sum) AS latency_sum, quantilesTDigestMerge(0.5, 0.9, 0.99)(latency_q) AS latency_quantiles, latency_quantiles[1] AS p50, latency_quantiles[2] AS p90, latency_quantiles[3] AS p99, maxMerge(latency_max) AS latency_max, maxMerge(occupancy_max) AS occupancy_max FROM hop_rollup_1m GROUP BY minute, switch_id, egress_port, queue_id`,
+      ],
+    },
+  ];
+}
+
+export const MIGRATIONS_TABLE_DDL =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree ORDER BY version';

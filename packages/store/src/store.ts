@@ -1,0 +1,576 @@
+/**
+ * Store: the hopwatch tables in ClickHouse. Two backends share the same client code and SQL:
+ * EmbeddedStore (chDB in-process via @clickhouse/client + chdb/connection) and ServerStore
+ * (@clickhouse/client over HTTP). They differ only in how a RowBinary body reaches the engine.
+ */
+import { createHash, randomBytes } from 'crypto';
+import { promises as fsp, mkdirSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { Readable } from 'stream';
+import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
+import type { RecordBatch } from '@hopwatch/codec';
+import { detectCapabilities, type Capabilities } from './capabilities';
+import { buildNamedQuery } from './named-queries';
+import {
+  anomalyColumns,
+  columnList,
+  hopColumns,
+  MIGRATIONS_TABLE_DDL,
+  migrations,
+  pathColumns,
+  TTL_TARGETS,
+  type ColumnSpec,
+} from './schema';
+import { encodeBatch, GrowBuf } from './rowbinary';
+import { ident, str, timeNs, uint, U16, U32 } from './sql';
+
+export interface StoreOptions {
+  /** ClickHouse HTTP URL (e.g. http://127.0.0.1:18123). Undefined → embedded chDB. */
+  url?: string;
+  /** chDB data directory (embedded only). Default `.hopwatch/data`. */
+  dataDir?: string;
+  /** Database name. Default `hopwatch`. */
+  database?: string;
+  /** Drop rows older than this many days (TTL; modern dialect only). Undefined = keep forever. */
+  retentionDays?: number;
+  /** Flush when this many hop rows are pending. Default 100 000. */
+  batchRows?: number;
+  /** Server only: user / password. */
+  username?: string;
+  password?: string;
+}
+
+export type QueryFormat = 'table' | 'json' | 'csv';
+export type Row = Record<string, unknown>;
+
+export interface InsertStats {
+  hopRows: number;
+  pathRows: number;
+}
+
+/** An anomaly to store. Times: ns since epoch (bigint/number/digit string), Date or ISO string. */
+export interface AnomalyInput {
+  id?: string;
+  type: string;
+  start: bigint | number | string | Date;
+  end?: bigint | number | string | Date;
+  switchId?: number | null;
+  egressPort?: number | null;
+  queueId?: number | null;
+  switches?: number[];
+  flows?: unknown;
+  packets?: number | bigint;
+  [key: string]: unknown;
+}
+
+export interface Store {
+  readonly kind: 'embedded' | 'server';
+  readonly capabilities: Capabilities;
+  readonly database: string;
+  /** Encodes the batch now (the batch may be reused afterwards); writes when batchRows is reached. */
+  insertBatch(batch: RecordBatch): Promise<InsertStats>;
+  insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number>;
+  /** Writes pending rows. */
+  flush(): Promise<InsertStats>;
+  /** Rows (objects) for 'json'; aligned text for 'table'; CSV with a header for 'csv'. */
+  query(sql: string, format?: 'json'): Promise<Row[]>;
+  query(sql: string, format: 'table' | 'csv'): Promise<string>;
+  query(sql: string, format?: QueryFormat): Promise<Row[] | string>;
+  named(name: string, params?: Record<string, unknown>, format?: 'json'): Promise<Row[]>;
+  named(name: string, params: Record<string, unknown>, format: 'table' | 'csv'): Promise<string>;
+  named(
+    name: string,
+    params?: Record<string, unknown>,
+    format?: QueryFormat,
+  ): Promise<Row[] | string>;
+  /** Runs a statement without a result (DDL, ALTER, OPTIMIZE …). */
+  command(sql: string): Promise<void>;
+  /** Versions of the applied migrations. */
+  schemaVersions(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** An error from the engine or a parameter check, with the SQL that failed. */
+export class StoreError extends Error {
+  readonly code?: number;
+  readonly type?: string;
+  readonly sql?: string;
+  constructor(
+    message: string,
+    opts: { code?: number; type?: string; sql?: string; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'StoreError';
+    this.code = opts.code;
+    this.type = opts.type;
+    this.sql = opts.sql;
+  }
+}
+
+function wrapError(e: unknown, sql: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const raw = e instanceof Error ? e.message : String(e);
+  const anyE = e as { code?: unknown; type?: unknown };
+  const m = /Code:\s*(\d+)/.exec(raw);
+  const code =
+    typeof anyE?.code === 'string' && /^\d+$/.test(anyE.code)
+      ? Number(anyE.code)
+      : m
+        ? Number(m[1])
+        : undefined;
+  const tm = /\(([A-Z_]+)\)\s*(?:\(version[^)]*\))?\s*$/.exec(raw.trim());
+  const type = typeof anyE?.type === 'string' ? anyE.type : tm?.[1];
+  // 18.16: "Code: 62, e.displayText() = DB::Exception: Syntax error: …, e.what() = DB::Exception"
+  const msg = raw
+    .replace(/^Code:\s*\d+[.,]\s*(e\.displayText\(\) = )?(DB::Exception: )?/, '')
+    .replace(/, e\.what\(\) = DB::Exception\s*$/, '')
+    .replace(/(Expected one of: .{0,160})[^]*$/, (_m, head: string) => head + '…')
+    .trim();
+  const short = sql.length > 200 ? sql.slice(0, 200) + '…' : sql;
+  return new StoreError(
+    `ClickHouse error${code !== undefined ? ' ' + code : ''}${type ? ' ' + type : ''}: ${msg}\n  in: ${short}`,
+    {
+      code,
+      type,
+      sql,
+      cause: e,
+    },
+  );
+}
+
+const stripSql = (sql: string): string => sql.trim().replace(/;+\s*$/, '');
+
+/** Plain-text table of rows (columns in `meta` order). */
+export function formatTable(columns: string[], rows: Row[]): string {
+  const cell = (v: unknown): string =>
+    v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const cells = rows.map((r) => columns.map((c) => cell(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+  const line = (vals: string[]): string =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const out = [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
+  return out.join('\n') + '\n';
+}
+
+abstract class BaseStore implements Store {
+  abstract readonly kind: 'embedded' | 'server';
+  capabilities!: Capabilities;
+  readonly database: string;
+  protected client!: ClickHouseClient;
+  protected readonly opts: StoreOptions;
+  private hops = new GrowBuf(1 << 22);
+  private paths = new GrowBuf(1 << 20);
+  private spareHops: GrowBuf | null = null;
+  private sparePaths: GrowBuf | null = null;
+  private inflight: Promise<InsertStats> | null = null;
+  private readonly batchRows: number;
+  private hopCols!: ColumnSpec[];
+  private pathCols!: ColumnSpec[];
+  private closed = false;
+  /** Serialises engine calls (chDB runs one statement at a time per session anyway). */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: StoreOptions) {
+    this.opts = opts;
+    this.database = opts.database ?? 'hopwatch';
+    ident(this.database);
+    this.batchRows = Math.max(1, opts.batchRows ?? 100_000);
+  }
+
+  protected serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Runs a statement; `sql` must not carry a FORMAT clause. */
+  async command(sql: string): Promise<void> {
+    this.assertOpen();
+    const q = stripSql(sql);
+    await this.serial(async () => {
+      try {
+        await this.client.command({ query: q });
+      } catch (e) {
+        throw wrapError(e, q);
+      }
+    });
+  }
+
+  protected async queryJSON(
+    sql: string,
+  ): Promise<{ meta: { name: string; type: string }[]; data: Row[] }> {
+    this.assertOpen();
+    const q = stripSql(sql);
+    return this.serial(async () => {
+      try {
+        const rs = await this.client.query({ query: q, format: 'JSON' });
+        const j = (await rs.json()) as unknown as {
+          meta: { name: string; type: string }[];
+          data: Row[];
+        };
+        return { meta: j.meta ?? [], data: j.data ?? [] };
+      } catch (e) {
+        throw wrapError(e, q);
+      }
+    });
+  }
+
+  protected async queryText(sql: string, format: 'CSVWithNames'): Promise<string> {
+    this.assertOpen();
+    const q = stripSql(sql);
+    return this.serial(async () => {
+      try {
+        const rs = await this.client.query({ query: q, format });
+        return await rs.text();
+      } catch (e) {
+        throw wrapError(e, q);
+      }
+    });
+  }
+
+  query(sql: string, format?: 'json'): Promise<Row[]>;
+  query(sql: string, format: 'table' | 'csv'): Promise<string>;
+  query(sql: string, format?: QueryFormat): Promise<Row[] | string>;
+  async query(sql: string, format: QueryFormat = 'json'): Promise<Row[] | string> {
+    if (format === 'csv') return this.queryText(sql, 'CSVWithNames');
+    const { meta, data } = await this.queryJSON(sql);
+    if (format === 'json') return data;
+    if (format === 'table')
+      return formatTable(
+        meta.map((m) => m.name),
+        data,
+      );
+    throw new StoreError(`unknown format: ${String(format)}`);
+  }
+
+  named(name: string, params?: Record<string, unknown>, format?: 'json'): Promise<Row[]>;
+  named(name: string, params: Record<string, unknown>, format: 'table' | 'csv'): Promise<string>;
+  named(
+    name: string,
+    params?: Record<string, unknown>,
+    format?: QueryFormat,
+  ): Promise<Row[] | string>;
+  async named(
+    name: string,
+    params: Record<string, unknown> = {},
+    format: QueryFormat = 'json',
+  ): Promise<Row[] | string> {
+    let sql: string;
+    try {
+      sql = buildNamedQuery(name, params);
+    } catch (e) {
+      throw new StoreError((e as Error).message, { cause: e });
+    }
+    return this.query(sql, format);
+  }
+
+  /** Connects, detects the version, creates the database and runs migrations. */
+  async init(): Promise<void> {
+    this.client = await this.connect();
+    const v = (await this.queryJSON('SELECT version() AS v')).data[0]?.v;
+    this.capabilities = detectCapabilities(String(v ?? ''));
+    await this.useDatabase();
+    this.hopCols = hopColumns(this.capabilities);
+    this.pathCols = pathColumns(this.capabilities);
+    await this.migrate();
+  }
+
+  protected abstract connect(): Promise<ClickHouseClient>;
+  protected abstract useDatabase(): Promise<void>;
+  /** Writes one RowBinary body into `table`. */
+  protected abstract insertRowBinary(
+    table: string,
+    cols: ColumnSpec[],
+    body: Buffer,
+  ): Promise<void>;
+
+  private async migrate(): Promise<void> {
+    await this.command(MIGRATIONS_TABLE_DDL);
+    const done = new Set(await this.schemaVersions());
+    for (const m of migrations(this.opts.retentionDays)) {
+      if (done.has(m.version)) continue;
+      for (const stmt of m.statements(this.capabilities)) await this.command(stmt);
+      await this.command(
+        `INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${str(m.name)}, now())`,
+      );
+    }
+    const days = this.opts.retentionDays;
+    if (days !== undefined && this.capabilities.ttl) {
+      const d = Number(uint(Math.floor(days), 'retentionDays', 100_000n));
+      if (d > 0) {
+        for (const t of TTL_TARGETS) {
+          const target = t.table === 'hop_rollup_1m' ? await this.rollupInner() : t.table;
+          if (!target) continue;
+          await this.command(`ALTER TABLE ${target} MODIFY TTL ${t.expr} + INTERVAL ${d} DAY`);
+        }
+      }
+    }
+  }
+
+  private async rollupInner(): Promise<string | null> {
+    const r = await this.queryJSON(
+      `SELECT name FROM system.tables WHERE database = ${str(this.database)} AND name LIKE '.inner%hop_rollup_1m' LIMIT 1`,
+    );
+    const name = r.data[0]?.name;
+    if (typeof name === 'string') return '`' + name.replace(/`/g, '') + '`';
+    const u = await this.queryJSON(
+      `SELECT uuid FROM system.tables WHERE database = ${str(this.database)} AND name = 'hop_rollup_1m' LIMIT 1`,
+    ).catch(() => null);
+    const uuid = u?.data[0]?.uuid;
+    return typeof uuid === 'string' && /^[0-9a-f-]{36}$/.test(uuid)
+      ? '`.inner_id.' + uuid + '`'
+      : null;
+  }
+
+  async schemaVersions(): Promise<number[]> {
+    const r = await this.queryJSON(
+      'SELECT DISTINCT version FROM schema_migrations ORDER BY version',
+    );
+    return r.data.map((x) => Number(x.version));
+  }
+
+  async insertBatch(batch: RecordBatch): Promise<InsertStats> {
+    this.assertOpen();
+    const res = encodeBatch(batch, this.capabilities, this.hops, this.paths);
+    if (this.hops.rows >= this.batchRows || this.paths.rows >= this.batchRows) {
+      // at most one write in flight: the engine works (off the event loop) while the caller
+      // decodes and encodes the next rows; a failed write surfaces here or at flush()
+      await this.awaitInflight();
+      const p = this.writePending();
+      p.catch(() => undefined);
+      this.inflight = p;
+    }
+    return res;
+  }
+
+  private async awaitInflight(): Promise<void> {
+    const p = this.inflight;
+    if (!p) return;
+    this.inflight = null;
+    await p;
+  }
+
+  async flush(): Promise<InsertStats> {
+    this.assertOpen();
+    await this.awaitInflight();
+    return this.writePending();
+  }
+
+  private async writePending(): Promise<InsertStats> {
+    // swap the buffers first: insertBatch() may encode more rows while this write is in flight
+    const hops = this.hops;
+    const paths = this.paths;
+    this.hops = this.spareHops ?? new GrowBuf(1 << 22);
+    this.paths = this.sparePaths ?? new GrowBuf(1 << 20);
+    this.spareHops = this.sparePaths = null;
+    const stats = { hopRows: hops.rows, pathRows: paths.rows };
+    try {
+      if (hops.rows > 0)
+        await this.serial(() => this.insertRowBinary('hops', this.hopCols, hops.bytes()));
+      if (paths.rows > 0)
+        await this.serial(() => this.insertRowBinary('paths', this.pathCols, paths.bytes()));
+    } finally {
+      hops.reset();
+      paths.reset();
+      this.spareHops = hops;
+      this.sparePaths = paths;
+    }
+    return stats;
+  }
+
+  async insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number> {
+    if (!anomalies.length) return 0;
+    const c = this.capabilities;
+    const cols = anomalyColumns(c).map((x) => '`' + x.name + '`');
+    const time = (ns: bigint): string =>
+      c.dateTime64
+        ? `fromUnixTimestamp64Nano(toInt64(${ns}), 'UTC')`
+        : `${ns}, toDateTime(${ns / 1_000_000_000n})`;
+    const rows = (anomalies as AnomalyInput[]).map((a, i) => {
+      if (!a || typeof a !== 'object') throw new StoreError(`anomaly ${i}: not an object`);
+      const get = (...keys: string[]): unknown => {
+        for (const k of keys) if (a[k] !== undefined) return a[k];
+        return undefined;
+      };
+      const type = get('type', 'kind');
+      if (typeof type !== 'string' || !type) throw new StoreError(`anomaly ${i}: missing type`);
+      let start: bigint, end: bigint;
+      try {
+        start = timeNs(get('start', 'startNs', 'start_ns', 'time', 'timeNs'), 'start');
+        const e = get('end', 'endNs', 'end_ns');
+        end = e === undefined || e === null ? start : timeNs(e, 'end');
+      } catch (e) {
+        throw new StoreError(`anomaly ${i}: ${(e as Error).message}`);
+      }
+      const opt = (v: unknown, max: bigint, name: string): string =>
+        v === undefined || v === null ? 'NULL' : uint(v, name, max);
+      const sw = get('switchId', 'switch_id', 'switch');
+      const port = get('egressPort', 'egress_port', 'port');
+      const q = get('queueId', 'queue_id', 'queue');
+      const switches = get('switches', 'path');
+      const swList = Array.isArray(switches) ? switches.map((s) => uint(s, 'switches', U32)) : [];
+      const flows = get('flows', 'flow');
+      const details = toJson(a);
+      const id =
+        (get('id') as string | undefined) ??
+        createHash('sha1')
+          .update(`${type}|${start}|${String(sw)}|${String(port)}|${String(q)}`)
+          .digest('hex');
+      const packets = get('packets', 'count');
+      return (
+        `(${str(String(id))}, ${str(type)}, ${time(start)}, ${time(end)}, ${opt(sw, U32, 'switchId')}, ` +
+        `${opt(port, U32, 'egressPort')}, ${opt(q, U16, 'queueId')}, [${swList.join(', ')}], ` +
+        `${str(flows === undefined ? '' : typeof flows === 'string' ? flows : toJson(flows))}, ` +
+        `${packets === undefined ? '0' : uint(packets, 'packets')}, ${str(details)}, now())`
+      );
+    });
+    await this.command(`INSERT INTO anomalies (${cols.join(', ')}) VALUES ${rows.join(', ')}`);
+    return rows.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      await this.chain;
+      await this.client.close();
+      await this.afterClose();
+    }
+  }
+
+  protected async afterClose(): Promise<void> {}
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('store is closed');
+  }
+}
+
+function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** chDB in-process, in a data directory. One per data directory per process. */
+export class EmbeddedStore extends BaseStore {
+  readonly kind = 'embedded' as const;
+  readonly dataDir: string;
+  private tmpSeq = 0;
+  private readonly tmpPrefix: string;
+
+  constructor(opts: StoreOptions) {
+    super(opts);
+    this.dataDir = path.resolve(opts.dataDir ?? '.hopwatch/data');
+    this.tmpPrefix = path.join(
+      tmpdir(),
+      `hopwatch-store-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+  }
+
+  protected async connect(): Promise<ClickHouseClient> {
+    mkdirSync(this.dataDir, { recursive: true });
+    // Loaded lazily: the native engine is only needed in embedded mode.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createChdbConnection } = require('chdb/connection') as {
+      createChdbConnection(o: { path?: string }): unknown;
+    };
+    let connection;
+    try {
+      connection = createChdbConnection({ path: this.dataDir });
+    } catch (e) {
+      throw new StoreError(
+        `cannot open chDB data directory ${this.dataDir}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    return createClient({ connection, log: { level: ClickHouseLogLevel.OFF } } as Parameters<
+      typeof createClient
+    >[0]);
+  }
+
+  protected async useDatabase(): Promise<void> {
+    await this.command(`CREATE DATABASE IF NOT EXISTS ${ident(this.database)}`);
+    // the chDB session keeps its current database across statements
+    await this.command(`USE ${ident(this.database)}`);
+    await this.command('SET output_format_json_quote_64bit_integers = 1');
+  }
+
+  /** chDB's Connection.insert turns the body into a UTF-8 string, so binary goes via a file. */
+  protected async insertRowBinary(table: string, cols: ColumnSpec[], body: Buffer): Promise<void> {
+    const file = `${this.tmpPrefix}-${++this.tmpSeq}.bin`;
+    const names = cols.map((c) => '`' + c.name + '`').join(', ');
+    const sql = `INSERT INTO ${ident(table)} (${names}) SELECT * FROM file(${str(file)}, 'RowBinary', ${str(
+      columnList(cols, null),
+    )})`;
+    await fsp.writeFile(file, body);
+    try {
+      await this.client.command({ query: sql });
+    } catch (e) {
+      throw wrapError(e, sql);
+    } finally {
+      await fsp.unlink(file).catch(() => undefined);
+    }
+  }
+}
+
+/** A ClickHouse server over HTTP. */
+export class ServerStore extends BaseStore {
+  readonly kind = 'server' as const;
+  readonly url: string;
+
+  constructor(opts: StoreOptions & { url: string }) {
+    super(opts);
+    this.url = opts.url;
+  }
+
+  protected async connect(): Promise<ClickHouseClient> {
+    // the database may not exist yet: connect to `default`, create it, then reconnect
+    const base = {
+      url: this.url,
+      username: this.opts.username,
+      password: this.opts.password,
+      log: { level: ClickHouseLogLevel.OFF },
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 1 as const },
+    };
+    const boot = createClient({ ...base, database: 'default' });
+    try {
+      await boot.command({ query: `CREATE DATABASE IF NOT EXISTS ${ident(this.database)}` });
+    } catch (e) {
+      throw wrapError(e, 'CREATE DATABASE');
+    } finally {
+      await boot.close();
+    }
+    return createClient({ ...base, database: this.database });
+  }
+
+  protected async useDatabase(): Promise<void> {}
+
+  protected async insertRowBinary(table: string, cols: ColumnSpec[], body: Buffer): Promise<void> {
+    const names = cols.map((c) => '`' + c.name + '`').join(', ');
+    const sql = `INSERT INTO ${ident(table)} (${names}) FORMAT RowBinary`;
+    try {
+      const res = await this.client.exec({ query: sql, values: Readable.from([body]) });
+      for await (const _ of res.stream) void _; // drain: frees the socket
+    } catch (e) {
+      throw wrapError(e, sql);
+    }
+  }
+}
+
+/** Opens (and migrates) a store: embedded chDB when `url` is undefined, else a server. */
+export async function openStore(opts: StoreOptions = {}): Promise<Store> {
+  const store = opts.url ? new ServerStore({ ...opts, url: opts.url }) : new EmbeddedStore(opts);
+  try {
+    await store.init();
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+  return store;
+}

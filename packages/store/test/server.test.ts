@@ -1,0 +1,129 @@
+/**
+ * ServerStore against a real ClickHouse server (e.g. `deploy/services.sh start clickhouse`,
+ * 18.16 on 127.0.0.1:18123). Skipped when no server answers. URL: HOPWATCH_CLICKHOUSE_URL.
+ */
+import { request } from 'http';
+import { RecordBatch } from '@hopwatch/codec';
+import { openStore, StoreError, type Store } from '@hopwatch/store';
+import { emptyExpected, fillSynthetic, T0 } from './synthetic';
+
+const URL_ = process.env.HOPWATCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+const DB = `hopwatch_test_${process.pid}`;
+
+function ping(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url + '/ping', { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+let up = false;
+let store: Store;
+
+beforeAll(async () => {
+  up = await ping(URL_);
+  if (up) store = await openStore({ url: URL_, database: DB, retentionDays: 3650 });
+});
+
+afterAll(async () => {
+  if (!store) return;
+  await store.command(`DROP DATABASE IF EXISTS ${DB}`);
+  await store.close();
+});
+
+const maybe = (name: string, fn: () => Promise<void>): void =>
+  test(name, async () => {
+    if (!up) {
+      console.warn(`no ClickHouse server at ${URL_}: skipped`);
+      return;
+    }
+    await fn();
+  });
+
+describe('server store', () => {
+  maybe('insert, exact sums, rollup, named queries, re-open', async () => {
+    expect(store.kind).toBe('server');
+    const v = store.capabilities.version;
+    expect(store.capabilities.dialect).toBe(Number(v.split('.')[0]) < 20 ? 'legacy' : 'modern');
+    console.log(`server ${v}: ${store.capabilities.dialect} dialect`);
+    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4]);
+    const exp = emptyExpected();
+    const b = new RecordBatch(4096);
+    for (let first = 0; first < 20_000; first += 4000) {
+      fillSynthetic(b, first, 4000, exp);
+      await store.insertBatch(b);
+    }
+    await store.flush();
+    const h = (
+      await store.query(
+        'SELECT count() AS n, sum(hop_latency) AS lat, countIf(isNull(hop_latency)) AS lat_null, sum(ingress_ts) AS its, ' +
+          'sum(switch_id) AS sw, countIf(isNull(queue_occupancy)) AS occ_null FROM hops',
+      )
+    )[0];
+    expect(Number(h.n)).toBe(exp.hops);
+    expect(BigInt(h.lat as string)).toBe(exp.latencySum);
+    expect(Number(h.lat_null)).toBe(exp.latencyNulls);
+    expect(Number(h.occ_null)).toBe(exp.occupancyNulls);
+    expect(BigInt(h.its as string)).toBe(exp.ingressTsSum);
+    expect(BigInt(h.sw as string)).toBe(exp.switchSum);
+    const p = (await store.query('SELECT count() AS n, sum(e2e_latency) AS e2e FROM paths'))[0];
+    expect(Number(p.n)).toBe(exp.records);
+    expect(BigInt(p.e2e as string)).toBe(exp.e2eSum);
+    const r = (await store.query('SELECT sum(hops) AS n FROM hop_latency_1m'))[0];
+    expect(Number(r.n)).toBe(exp.hops);
+
+    const paths = await store.named('flow_paths', { src: '10.0.0.0', dst: '10.1.0.1' });
+    expect(paths.map((x) => x.path)).toEqual([[100], [110], [120]]);
+    expect(paths[0].first_seen_ns).toBe(String(BigInt(T0) * 1_000_000_000n));
+    const lat = await store.named('switch_latency', { switch: 100, egress_port: 0 });
+    expect(lat.length).toBeGreaterThan(0);
+    expect(lat[0].minute).toBe('2026-01-01 00:00:00');
+    expect((await store.named('slowest_hops', { limit: 3 })).length).toBe(3);
+    expect((await store.named('queue_peaks', { limit: 3 })).length).toBe(3);
+
+    const base = BigInt(T0) * 1_000_000_000n;
+    await store.insertAnomalies([
+      {
+        id: 'x1',
+        type: 'queue-buildup',
+        start: base,
+        end: base + 1n,
+        switchId: 100,
+        switches: [100],
+        packets: 3,
+      },
+    ]);
+    await store.insertAnomalies([
+      {
+        id: 'x1',
+        type: 'queue-buildup',
+        start: base,
+        end: base + 1n,
+        switchId: 100,
+        switches: [100],
+        packets: 3,
+      },
+    ]);
+    const an = await store.named('anomalies', { from: base });
+    expect(an.map((x) => x.id)).toEqual(['x1']);
+    expect(an[0]).toMatchObject({ start_ns: String(base), switch_id: 100, packets: '3' });
+
+    const err = await store.query('SELEC 1').catch((e) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.code).toBe(62);
+    expect(err.message).toMatch(/Syntax error/);
+
+    await store.close();
+    store = await openStore({ url: URL_, database: DB });
+    expect(Number((await store.query('SELECT count() AS n FROM schema_migrations'))[0].n)).toBe(4);
+    expect(Number((await store.query('SELECT count() AS n FROM hops'))[0].n)).toBe(exp.hops);
+  });
+});
