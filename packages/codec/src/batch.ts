@@ -174,12 +174,14 @@ export class RecordBatch {
     this.capacity = capacity;
     this.hopCapacity = capacity * hopsPerRecord;
     this.allocRecords(capacity);
+    this.fillDefaults(0, capacity);
     this.allocHops(this.hopCapacity);
     this.dsWords = new Uint32Array(1024);
   }
 
   /** Forget the contents; keep the memory. */
   reset(): void {
+    this.fillDefaults(0, this.count);
     this.count = 0;
     this.hopTotal = 0;
     this.dsTotal = 0;
@@ -284,8 +286,29 @@ export class RecordBatch {
   /** Makes room for one more record (growing only when a caller exceeds capacity). */
   ensureRecord(): void {
     if (this.count >= this.capacity) {
+      const old = this.capacity;
       this.capacity *= 2;
       this.allocRecords(this.capacity);
+      this.fillDefaults(old, this.capacity);
+    }
+  }
+
+  /**
+   * Record columns of rows [from, to) back to their "absent" values (-1 for the optional
+   * numeric fields, 0 elsewhere). Done in bulk when a batch is reset, so the decoder's per
+   * record work is only what the packet sets.
+   */
+  fillDefaults(from: number, to: number): void {
+    if (to <= from) return;
+    for (const a of [this.rhc, this.npt, this.origPort, this.origProto, this.origDscp, this.nextProto, this.maxHopCnt, this.totalHopCnt, this.dropReason]) {
+      a.fill(-1, from, to);
+    }
+    for (const a of [
+      this.intVersion, this.mode, this.bitmap, this.hopMl, this.hasHeader, this.intType, this.shimLength, this.hdrFlags,
+      this.replication, this.dsId, this.dsInstruction, this.dsFlags, this.sourceOnlyBytes, this.hopCount,
+      this.reportVersion, this.hasNodeId, this.hasFlow, this.repFlags, this.repType, this.inType, this.repIndex,
+    ]) {
+      a.fill(0, from, to);
     }
   }
 

@@ -226,38 +226,13 @@ export class Decoder {
     this.savedHops = b.hopTotal;
     this.savedDs = b.dsTotal;
     this.savedFindings = b.findings.length;
+    // every other column already holds its default (RecordBatch.fillDefaults)
     b.frame[r] = this.frame;
     b.tsSec[r] = this.tsSec;
     b.tsNsec[r] = this.tsNsec;
     b.encap[r] = encap;
-    b.intVersion[r] = IntVer.NONE;
     b.mode[r] = Mode.XD;
-    b.bitmap[r] = 0;
-    b.hopMl[r] = 0;
-    b.rhc[r] = -1;
-    b.hasHeader[r] = 0;
-    b.intType[r] = 0;
-    b.npt[r] = -1;
-    b.shimLength[r] = 0;
-    b.origPort[r] = -1;
-    b.origProto[r] = -1;
-    b.origDscp[r] = -1;
-    b.nextProto[r] = -1;
-    b.hdrFlags[r] = 0;
-    b.replication[r] = 0;
-    b.maxHopCnt[r] = -1;
-    b.totalHopCnt[r] = -1;
-    b.dsId[r] = 0;
-    b.dsInstruction[r] = 0;
-    b.dsFlags[r] = 0;
-    b.sourceOnlyBytes[r] = 0;
     b.hopStart[r] = b.hopTotal;
-    b.hopCount[r] = 0;
-    // report columns are valid only when reportVersion != 0 (set by openReportRecord),
-    // flow columns only when hasFlow (set by setFlowFromIp)
-    b.reportVersion[r] = 0;
-    b.dropReason[r] = -1;
-    b.hasFlow[r] = 0;
     return r;
   }
 
@@ -273,6 +248,7 @@ export class Decoder {
     b.hopTotal = this.savedHops;
     b.dsTotal = this.savedDs;
     b.findings.length = this.savedFindings;
+    b.fillDefaults(this.r, this.r + 1);
     this.r = -1;
   }
 
@@ -1012,11 +988,6 @@ export class Decoder {
     b.hwId[r] = 0;
     b.sequence[r] = 0;
     b.nodeId[r] = 0;
-    b.hasNodeId[r] = 0;
-    b.repFlags[r] = 0;
-    b.repType[r] = 0;
-    b.inType[r] = 0;
-    b.repIndex[r] = 0;
     b.reporterV6[r] = this.reporterV6 ? 1 : 0;
     for (let i = 0; i < 4; i++) b.reporterAddr[r * 4 + i] = this.reporter[i];
     return r;
@@ -1265,6 +1236,7 @@ export class Decoder {
       c = 0;
     }
     if (this.recordsThisPacket === 0 && lastCode === 0) {
+      if (o < udpEnd) return this.reject(Reject.TRUNCATED, 'individual report header');
       return this.reject(Reject.BAD_REPORT, 'Telemetry Report v2.0 without individual reports');
     }
     return lastCode;
