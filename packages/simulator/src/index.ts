@@ -1,1 +1,36 @@
-export {};
+export { Simulation, type SimFlow, type RecordSink, type SimStats } from './engine';
+export {
+  loadScenario,
+  normalizeScenario,
+  codecOverridesFor,
+  ScenarioError,
+  type Scenario,
+  type EncapsulationName,
+  type TopologySpec,
+  type TrafficSpec,
+  type IntSpec,
+  type OutputSpec,
+  type EventSpec,
+  type MicroburstEvent,
+  type MicroloopEvent,
+  type PathChangeEvent,
+  type DropEvent,
+  type ReportLossEvent,
+} from './scenario';
+export { Topology, leafId, spineId, type Path } from './topology';
+export { PacketFactory, hopLayout, hopMetadataOf, VSTRIDE } from './packets';
+export { labelsToJson, parseLabels, type Labels, type Anomaly, type FlowLabel } from './labels';
+export {
+  simulate,
+  simulateToBuffer,
+  simulateLive,
+  generate,
+  epochNs,
+  CaptureSink,
+  type SimulateOptions,
+  type SimulateResult,
+  type LiveOptions,
+} from './simulate';
+export { runSimulateCommand, SIMULATE_USAGE } from './cli';
+export { makeBundledCaptures, BUNDLED_CAPTURES, type BundledCapture } from './captures';
+export { Rng } from './rng';

@@ -1,0 +1,108 @@
+/** `hopwatch simulate` — argument parsing and the command itself (wired by @hopwatch/cli). */
+import { loadScenario, codecOverridesFor } from './scenario';
+import { simulate, simulateLive } from './simulate';
+
+export const SIMULATE_USAGE = `usage: hopwatch simulate SCENARIO.yaml [options]
+  --out FILE           capture to write (.pcap or .pcapng)
+  --format pcap|pcapng capture format (default: from --out, else the scenario)
+  --labels FILE        ground-truth labels JSON to write
+  --limit N            stop after N records
+  --seed N             override the scenario seed
+  --live HOST:PORT     send reports/packets as UDP datagrams instead of writing a file
+  --rate N             live send rate, datagrams per second (default 100000)
+  --print-config       print the decoder profile/overrides matching the scenario and exit
+  --quiet              no progress or summary`;
+
+export interface CommandIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Runs `hopwatch simulate ARGS`; returns the process exit code. */
+export async function runSimulateCommand(
+  args: string[],
+  io: CommandIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): Promise<number> {
+  const opts: Record<string, string> = {};
+  const flags = new Set<string>();
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-h' || a === '--help') {
+      io.out(SIMULATE_USAGE + '\n');
+      return 0;
+    }
+    if (a === '--print-config' || a === '--quiet') {
+      flags.add(a.slice(2));
+      continue;
+    }
+    if (a.startsWith('--')) {
+      const [k, inline] = a.slice(2).split('=', 2);
+      if (!['out', 'format', 'labels', 'limit', 'seed', 'live', 'rate'].includes(k)) {
+        io.err(`simulate: unknown option ${a}\n${SIMULATE_USAGE}\n`);
+        return 2;
+      }
+      const v = inline ?? args[++i];
+      if (v === undefined) {
+        io.err(`simulate: ${a} needs a value\n`);
+        return 2;
+      }
+      opts[k] = v;
+      continue;
+    }
+    if (file) {
+      io.err(`simulate: one scenario file expected\n`);
+      return 2;
+    }
+    file = a;
+  }
+  if (!file) {
+    io.err(SIMULATE_USAGE + '\n');
+    return 2;
+  }
+  try {
+    const scenario = loadScenario(file);
+    if (opts.seed !== undefined) scenario.seed = Number(opts.seed);
+    const s = loadScenario({ ...scenario });
+    if (flags.has('print-config')) {
+      io.out(JSON.stringify(codecOverridesFor(s), null, 2) + '\n');
+      return 0;
+    }
+    const limit = opts.limit !== undefined ? Number(opts.limit) : undefined;
+    if (limit !== undefined && !(limit > 0)) throw new Error('--limit must be a positive number');
+    const quiet = flags.has('quiet');
+    if (opts.live) {
+      const r = await simulateLive(s, {
+        target: opts.live,
+        rate: opts.rate ? Number(opts.rate) : undefined,
+        limit,
+        labels: opts.labels,
+      });
+      if (!quiet)
+        io.err(`simulate: sent ${r.sent} datagrams to ${opts.live} in ${r.seconds.toFixed(2)} s\n`);
+      return 0;
+    }
+    const fmt = opts.format as 'pcap' | 'pcapng' | undefined;
+    if (fmt !== undefined && fmt !== 'pcap' && fmt !== 'pcapng')
+      throw new Error('--format must be pcap or pcapng');
+    const r = simulate(s, {
+      out: opts.out,
+      format: fmt,
+      labels: opts.labels,
+      limit,
+      onProgress: quiet ? undefined : (n) => io.err(`\rsimulate: ${n} records`),
+    });
+    if (!quiet) {
+      const st = r.stats;
+      const n = st.packetsWritten + st.reportsWritten;
+      io.err(
+        `\rsimulate: ${s.name}: ${st.packetsWritten} packets, ${st.reportsWritten} reports in ${r.seconds.toFixed(2)} s ` +
+          `(${Math.round(n / r.seconds)} records/s); ${r.labels.anomalies.length} labelled anomalies\n`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    io.err(`simulate: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
