@@ -1,0 +1,132 @@
+import { Admin, Kafka, logLevel as KjsLogLevel } from 'kafkajs';
+import { ALL_TOPICS } from '../wire/topics';
+import { Logger, log as defaultLog } from '../metrics/log';
+import { describeKafkaError } from './kafka';
+
+export interface EnsureTopicsOptions {
+  /** Partitions per topic (default 12); existing topics with fewer are extended. */
+  partitions?: number;
+  /** Default 1 (3 for a 3-broker cluster). */
+  replicationFactor?: number;
+  /** Default: the four hopwatch topics. */
+  topics?: readonly string[];
+  /** Extra topic configs, e.g. { 'retention.ms': '86400000' }. */
+  configs?: Record<string, string>;
+  connectTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface EnsureTopicsResult {
+  created: string[];
+  existing: string[];
+  /** Existing topics whose partition count was raised. */
+  extended: string[];
+}
+
+/** Creates the hopwatch topics if missing (and waits for their leaders). */
+export async function ensureTopics(
+  brokers: string[],
+  opts: EnsureTopicsOptions = {},
+): Promise<EnsureTopicsResult> {
+  const logger = (opts.logger ?? defaultLog).child({ component: 'kafka-admin' });
+  const partitions = opts.partitions ?? 12;
+  const topics = [...(opts.topics ?? ALL_TOPICS)];
+  const kafka = new Kafka({
+    clientId: 'hopwatch-admin',
+    brokers,
+    connectionTimeout: opts.connectTimeoutMs ?? 3000,
+    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+    logLevel: KjsLogLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  let lastErr: unknown;
+  const created = new Set<string>();
+  try {
+    await admin.connect();
+  } catch (err) {
+    await admin.disconnect().catch(() => undefined);
+    throw new Error(`ensureTopics: ${describeKafkaError(err, brokers)}`);
+  }
+  // Topic creation races with metadata propagation ("does not host this topic-partition"):
+  // retry the whole (idempotent) procedure a few times.
+  try {
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      try {
+        return await ensureOnce(admin, topics, partitions, opts, logger, created);
+      } catch (err) {
+        lastErr = err;
+        const retriable = (err as { retriable?: boolean }).retriable !== false;
+        if (!retriable) break;
+        logger.debug('ensureTopics: retrying', {
+          attempt,
+          error: describeKafkaError(err, brokers),
+        });
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+    throw new Error(`ensureTopics: ${describeKafkaError(lastErr, brokers)}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function ensureOnce(
+  admin: Admin,
+  topics: string[],
+  partitions: number,
+  opts: EnsureTopicsOptions,
+  logger: Logger,
+  created: Set<string>,
+): Promise<EnsureTopicsResult> {
+  {
+    const have = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !have.has(t));
+    const existing = topics.filter((t) => have.has(t) && !created.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: partitions,
+          replicationFactor: opts.replicationFactor ?? 1,
+          configEntries: Object.entries(opts.configs ?? {}).map(([name, value]) => ({
+            name,
+            value,
+          })),
+        })),
+      });
+      for (const t of missing) created.add(t);
+    }
+    const extended: string[] = [];
+    if (existing.length) {
+      const meta = await admin.fetchTopicMetadata({ topics: existing });
+      const grow = meta.topics.filter((t) => t.partitions.length < partitions);
+      if (grow.length) {
+        await admin.createPartitions({
+          topicPartitions: grow.map((t) => ({ topic: t.name, count: partitions })),
+        });
+        for (const t of grow) {
+          extended.push(t.name);
+          logger.warn('raised partition count: keys now map to other partitions', {
+            topic: t.name,
+            from: t.partitions.length,
+            to: partitions,
+          });
+        }
+      }
+    }
+    // every partition has a leader
+    const meta = await admin.fetchTopicMetadata({ topics });
+    for (const t of meta.topics) {
+      if (t.partitions.length < partitions || t.partitions.some((p) => p.leader < 0)) {
+        const e = new Error(`topic ${t.name} has no leader for some partitions yet`) as Error & {
+          retriable: boolean;
+        };
+        e.retriable = true;
+        throw e;
+      }
+    }
+    logger.info('topics ready', { created: [...created], existing, partitions });
+    return { created: [...created], existing, extended };
+  }
+}

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './memory';
+export * from './kafka';
+export * from './admin';
+export * from './publish';

@@ -1,0 +1,601 @@
+/**
+ * Kafka transport over kafkajs (kept behind the Producer / Consumer interfaces).
+ *
+ * KafkaProducer: a bounded in-memory queue drained by one background loop with
+ * `sendBatch` (GZIP, acks=all, idempotent by default). Capture never waits for Kafka: when
+ * the queue is full, messages are shed (dropped and counted, by reason); messages older than
+ * `maxQueueAgeMs` are shed as 'expired'; a batch that failed `maxAttempts` times is shed as
+ * 'send_failed'. Failed attempts are retried with exponential backoff.
+ *
+ * KafkaConsumer: a consumer-group member with autoCommit off; a batch's offsets are
+ * committed only after the handler resolved. On a handler failure nothing is committed, the
+ * partition is paused, rewound (seek) to the batch's first offset and resumed after a
+ * backoff, so the same messages are delivered again (also to another member, or after a
+ * restart, since the group's committed offset did not move).
+ */
+import {
+  CompressionTypes,
+  Consumer as KjsConsumer,
+  Kafka,
+  logLevel as KjsLogLevel,
+  LogEntry,
+  Producer as KjsProducer,
+  TopicMessages,
+} from 'kafkajs';
+import { Logger, log as defaultLog } from '../metrics/log';
+import {
+  BatchHandler,
+  Consumer,
+  ConsumerStats,
+  emptyShed,
+  OutMessage,
+  Producer,
+  ProducerStats,
+  ShedReason,
+} from './types';
+
+export interface KafkaCommonOptions {
+  brokers: string[];
+  clientId?: string;
+  /** TCP connect timeout per broker (default 3000 ms). */
+  connectTimeoutMs?: number;
+  /** Request timeout (default 10000 ms). */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** kafkajs log lines go to our logger at debug level (they are very chatty while a broker
+ * is down); our own code logs the state changes that matter at warn/info. */
+function kjsLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log: entry }: LogEntry): void => {
+      if (!logger.enabled('debug')) return;
+      const { message, ...rest } = entry;
+      logger.debug(`kafkajs: ${message}`, { kafkajsLevel: KjsLogLevel[level], ...rest });
+    };
+}
+
+function makeKafka(o: KafkaCommonOptions, retries: number, logger: Logger): Kafka {
+  return new Kafka({
+    clientId: o.clientId ?? 'hopwatch',
+    brokers: o.brokers,
+    connectionTimeout: o.connectTimeoutMs ?? 3000,
+    requestTimeout: o.requestTimeoutMs ?? 10000,
+    retry: { retries, initialRetryTime: 100, maxRetryTime: 2000 },
+    logLevel: KjsLogLevel.DEBUG,
+    logCreator: kjsLogCreator(logger),
+  });
+}
+
+/** One line explaining a kafkajs error, with the brokers (for logs and stats). */
+export function describeKafkaError(err: unknown, brokers: string[]): string {
+  const e = err as {
+    name?: string;
+    message?: string;
+    cause?: { message?: string };
+    originalError?: Error;
+  };
+  const name = e?.name ?? 'Error';
+  let msg = e?.message ?? String(err);
+  const inner = e?.originalError?.message ?? e?.cause?.message;
+  if (inner && !msg.includes(inner)) msg += `: ${inner}`;
+  const conn =
+    /KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|KafkaJSNonRetriableError|KafkaJSRequestTimeoutError/.test(
+      name,
+    ) ||
+    /ECONNREFUSED|Connection (error|timeout)|connect ETIMEDOUT|socket|Closed connection/i.test(msg);
+  return conn
+    ? `cannot reach Kafka brokers ${brokers.join(',')} (${name}: ${msg})`
+    : `Kafka error from ${brokers.join(',')} (${name}: ${msg})`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface KafkaProducerOptions extends KafkaCommonOptions {
+  /** Queue bounds; beyond them send() sheds ('queue_full'). Defaults 64 MiB / 100,000. */
+  maxQueuedBytes?: number;
+  maxQueuedMessages?: number;
+  /** Messages waiting longer are shed ('expired'); default 30,000 ms. */
+  maxQueueAgeMs?: number;
+  /** Per sendBatch call (default 1000 messages / 4 MiB). */
+  batchMaxMessages?: number;
+  batchMaxBytes?: number;
+  /** Attempts per batch before it is shed ('send_failed'); default 5. */
+  maxAttempts?: number;
+  /** Backoff between failed attempts: initial and maximum (default 200 ms, 5000 ms). */
+  retryBackoffMs?: number;
+  maxRetryBackoffMs?: number;
+  /** kafkajs idempotent producer (acks=all, 1 request in flight); default true. */
+  idempotent?: boolean;
+  /** GZIP (default; built into kafkajs) or NONE. Snappy/LZ4/ZSTD need extra codecs. */
+  compression?: 'gzip' | 'none';
+  /** close() waits this long for the queue to drain (default 5000 ms). */
+  closeTimeoutMs?: number;
+  /** Called for every shed group of messages (e.g. to count them in metrics). */
+  onShed?: (reason: ShedReason, topic: string, count: number) => void;
+}
+
+interface Entry {
+  topic: string;
+  m: OutMessage;
+  bytes: number;
+  at: number;
+}
+
+export class KafkaProducer implements Producer {
+  private o: Required<
+    Omit<
+      KafkaProducerOptions,
+      'logger' | 'onShed' | 'clientId' | 'connectTimeoutMs' | 'requestTimeoutMs'
+    >
+  > &
+    KafkaProducerOptions;
+  private log: Logger;
+  private queue: Entry[] = [];
+  private head = 0;
+  private st: ProducerStats = {
+    queuedBytes: 0,
+    queuedMessages: 0,
+    sent: 0,
+    shed: 0,
+    shedByReason: emptyShed(),
+    errors: 0,
+    connected: false,
+  };
+  private kafka: Kafka;
+  private producer?: KjsProducer;
+  private pumping?: Promise<void>;
+  private closed = false;
+  private stopping = false;
+  private wake?: () => void;
+  /** Sequence numbers of enqueued and of finished (sent or shed) messages, for flush(). */
+  private enqueued = 0;
+  private finished = 0;
+  private waiters: { upTo: number; resolve: () => void }[] = [];
+  private down = false;
+
+  constructor(opts: KafkaProducerOptions) {
+    this.o = {
+      maxQueuedBytes: 64 * 1024 * 1024,
+      maxQueuedMessages: 100_000,
+      maxQueueAgeMs: 30_000,
+      batchMaxMessages: 1000,
+      batchMaxBytes: 4 * 1024 * 1024,
+      maxAttempts: 5,
+      retryBackoffMs: 200,
+      maxRetryBackoffMs: 5000,
+      idempotent: true,
+      compression: 'gzip',
+      closeTimeoutMs: 5000,
+      ...opts,
+    };
+    this.log = (opts.logger ?? defaultLog).child({ component: 'kafka-producer' });
+    // Few kafkajs-internal retries: our loop retries (and sheds) instead.
+    this.kafka = makeKafka(opts, 2, this.log);
+  }
+
+  send(topic: string, messages: OutMessage[]): void {
+    const now = Date.now();
+    let shedFull = 0;
+    let shedClosed = 0;
+    for (const m of messages) {
+      const bytes = m.value.byteLength + (m.key ? Buffer.byteLength(m.key) : 0);
+      if (this.closed) {
+        shedClosed++;
+        continue;
+      }
+      if (
+        this.st.queuedMessages + 1 > this.o.maxQueuedMessages ||
+        this.st.queuedBytes + bytes > this.o.maxQueuedBytes
+      ) {
+        shedFull++;
+        continue;
+      }
+      this.queue.push({ topic, m, bytes, at: now });
+      this.st.queuedMessages++;
+      this.st.queuedBytes += bytes;
+      this.enqueued++;
+    }
+    if (shedFull) this.shed('queue_full', topic, shedFull, false);
+    if (shedClosed) this.shed('closed', topic, shedClosed, false);
+    if (!this.closed) this.kick();
+  }
+
+  /** Counts shed messages; `queued` = they were in the queue (and count as finished). */
+  private shed(reason: ShedReason, topic: string, n: number, queued: boolean): void {
+    if (n === 0) return;
+    this.st.shed += n;
+    this.st.shedByReason[reason] += n;
+    if (queued) this.finish(n);
+    this.o.onShed?.(reason, topic, n);
+    this.log.debug('shed messages', { reason, topic, count: n });
+  }
+
+  private finish(n: number): void {
+    this.finished += n;
+    while (this.waiters.length && this.waiters[0].upTo <= this.finished)
+      this.waiters.shift()!.resolve();
+  }
+
+  private kick(): void {
+    if (this.wake) this.wake();
+    if (!this.pumping) {
+      this.pumping = this.pump().catch((err) => {
+        this.log.error('producer loop crashed', { err });
+      });
+    }
+  }
+
+  private take(n: number): Entry[] {
+    const out = this.queue.slice(this.head, this.head + n);
+    this.head += out.length;
+    for (const e of out) {
+      this.st.queuedMessages--;
+      this.st.queuedBytes -= e.bytes;
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return out;
+  }
+
+  private expire(): void {
+    const limit = Date.now() - this.o.maxQueueAgeMs;
+    const byTopic = new Map<string, number>();
+    let n = 0;
+    while (this.head + n < this.queue.length && this.queue[this.head + n].at < limit) {
+      const t = this.queue[this.head + n].topic;
+      byTopic.set(t, (byTopic.get(t) ?? 0) + 1);
+      n++;
+    }
+    if (!n) return;
+    this.take(n);
+    for (const [t, c] of byTopic) this.shed('expired', t, c, true);
+  }
+
+  private async connect(): Promise<KjsProducer> {
+    if (this.producer) return this.producer;
+    const p = this.kafka.producer({
+      idempotent: this.o.idempotent,
+      maxInFlightRequests: this.o.idempotent ? 1 : undefined,
+      allowAutoTopicCreation: false,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    try {
+      await p.connect();
+    } catch (err) {
+      await p.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this.producer = p;
+    return p;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  private failed(err: unknown, what: string): void {
+    this.st.errors++;
+    this.st.connected = false;
+    const text = describeKafkaError(err, this.o.brokers);
+    this.st.lastError = text;
+    if (!this.down) {
+      this.down = true;
+      this.log.warn(`kafka producer: ${what} failed; queueing (and shedding when full)`, {
+        error: text,
+        queuedMessages: this.st.queuedMessages,
+      });
+    } else this.log.debug(`kafka producer: ${what} failed again`, { error: text });
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const ms = Math.min(
+      this.o.maxRetryBackoffMs,
+      this.o.retryBackoffMs * 2 ** Math.max(0, attempt - 1),
+    );
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      // only close() interrupts a backoff
+      this.wake = () => {
+        if (this.stopping) done();
+      };
+    });
+  }
+
+  private async pump(): Promise<void> {
+    let batch: Entry[] = [];
+    let attempts = 0;
+    for (;;) {
+      this.expire();
+      if (batch.length === 0) {
+        attempts = 0;
+        // collect a batch
+        let bytes = 0;
+        let n = 0;
+        while (
+          this.head + n < this.queue.length &&
+          n < this.o.batchMaxMessages &&
+          (n === 0 || bytes + this.queue[this.head + n].bytes <= this.o.batchMaxBytes)
+        ) {
+          bytes += this.queue[this.head + n].bytes;
+          n++;
+        }
+        batch = this.take(n);
+      }
+      if (batch.length === 0) break;
+      if (this.stopping && this.closed && this.abandon) {
+        this.shedBatch(batch, 'closed');
+        batch = [];
+        continue;
+      }
+      let producer: KjsProducer;
+      try {
+        producer = await this.connect();
+      } catch (err) {
+        this.failed(err, 'connect');
+        attempts++;
+        if (attempts >= this.o.maxAttempts) {
+          this.shedBatch(batch, 'send_failed');
+          batch = [];
+        }
+        if (this.abandon) continue;
+        await this.backoff(attempts);
+        continue;
+      }
+      const groups = new Map<string, TopicMessages>();
+      for (const e of batch) {
+        let g = groups.get(e.topic);
+        if (!g) {
+          g = { topic: e.topic, messages: [] };
+          groups.set(e.topic, g);
+        }
+        const v = e.m.value;
+        g.messages.push({
+          key: e.m.key,
+          value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength),
+          partition: e.m.partition,
+        });
+      }
+      try {
+        await producer.sendBatch({
+          topicMessages: [...groups.values()],
+          acks: -1,
+          compression:
+            this.o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        });
+      } catch (err) {
+        this.failed(err, 'send');
+        attempts++;
+        if (attempts >= this.o.maxAttempts) {
+          this.shedBatch(batch, 'send_failed');
+          batch = [];
+          // With an idempotent producer, a new producer id avoids reusing the sequence
+          // numbers of a batch that may have reached the broker after all.
+          if (this.o.idempotent) await this.dropProducer();
+        }
+        if (this.abandon) continue;
+        await this.backoff(attempts);
+        continue;
+      }
+      if (this.down) {
+        this.down = false;
+        this.log.info('kafka producer: delivering again', { brokers: this.o.brokers.join(',') });
+      }
+      this.st.connected = true;
+      this.st.sent += batch.length;
+      this.finish(batch.length);
+      batch = [];
+    }
+    this.pumping = undefined;
+  }
+
+  private abandon = false;
+
+  private shedBatch(batch: Entry[], reason: ShedReason): void {
+    const byTopic = new Map<string, number>();
+    for (const e of batch) byTopic.set(e.topic, (byTopic.get(e.topic) ?? 0) + 1);
+    for (const [t, c] of byTopic) this.shed(reason, t, c, true);
+  }
+
+  flush(): Promise<void> {
+    if (this.finished >= this.enqueued) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo: this.enqueued, resolve }));
+  }
+
+  stats(): ProducerStats {
+    return { ...this.st, shedByReason: { ...this.st.shedByReason } };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const drained = await Promise.race([
+      this.flush().then(() => true),
+      sleep(this.o.closeTimeoutMs).then(() => false),
+    ]);
+    if (!drained) {
+      this.stopping = true;
+      this.abandon = true;
+      this.wake?.();
+      const rest = this.take(this.queue.length - this.head);
+      this.shedBatch(rest, 'closed');
+      // Interrupts a send in flight (it fails, and its batch is shed as 'closed').
+      await this.dropProducer();
+      await this.pumping;
+    }
+    await this.dropProducer();
+  }
+}
+
+export interface KafkaConsumerOptions extends KafkaCommonOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group without committed offsets starts (default true: the beginning). */
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Redelivery backoff after a handler failure: initial and maximum (100 ms, 10 s). */
+  retryBackoffMs?: number;
+  maxRetryBackoffMs?: number;
+  maxBytesPerPartition?: number;
+  /** Longest a fetch waits for data (default 1000 ms); also bounds how long close() and a
+   * redelivery after a failure can wait for a fetch in flight. */
+  maxWaitTimeMs?: number;
+  /** Partitions processed concurrently (default 1). */
+  partitionsConsumedConcurrently?: number;
+}
+
+export class KafkaConsumer implements Consumer {
+  private kafka: Kafka;
+  private consumer: KjsConsumer;
+  private log: Logger;
+  private st: ConsumerStats = { batches: 0, messages: 0, failures: 0, commits: 0, commitErrors: 0 };
+  private readyP: Promise<void>;
+  private failures = new Map<string, number>();
+  private timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private started = false;
+
+  constructor(private o: KafkaConsumerOptions) {
+    this.log = (o.logger ?? defaultLog).child({ component: 'kafka-consumer', groupId: o.groupId });
+    this.kafka = makeKafka(o, 5, this.log);
+    this.consumer = this.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: o.heartbeatIntervalMs ?? 1000,
+      maxBytesPerPartition: o.maxBytesPerPartition,
+      maxWaitTimeInMs: o.maxWaitTimeMs ?? 1000,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    this.readyP = new Promise((resolve) => {
+      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+        this.log.info('joined consumer group', {
+          memberId: e.payload.memberId,
+          assignment: e.payload.memberAssignment,
+        });
+        off();
+        resolve();
+      });
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.log.error('kafka consumer crashed', {
+        error: describeKafkaError(e.payload.error, o.brokers),
+        restart: e.payload.restart,
+      });
+    });
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    if (this.started) throw new Error('kafka consumer: already running');
+    this.started = true;
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({
+        topics: this.o.topics,
+        fromBeginning: this.o.fromBeginning ?? true,
+      });
+    } catch (err) {
+      const text = describeKafkaError(err, this.o.brokers);
+      this.log.error('kafka consumer: cannot start', { error: text });
+      await this.consumer.disconnect().catch(() => undefined);
+      throw new Error(`kafka consumer (group ${this.o.groupId}): ${text}`);
+    }
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!batch.messages.length || !isRunning() || isStale()) return;
+        const { topic, partition } = batch;
+        const id = `${topic}/${partition}`;
+        const messages = batch.messages.map((m) => ({
+          key: m.key,
+          value: m.value ?? Buffer.alloc(0),
+          offset: m.offset,
+        }));
+        try {
+          await handler({ topic, partition, messages });
+        } catch (err) {
+          this.st.failures++;
+          const n = (this.failures.get(id) ?? 0) + 1;
+          this.failures.set(id, n);
+          const delay = Math.min(
+            this.o.maxRetryBackoffMs ?? 10_000,
+            (this.o.retryBackoffMs ?? 100) * 2 ** (n - 1),
+          );
+          this.log.warn('handler failed; will redeliver without committing', {
+            topic,
+            partition,
+            firstOffset: messages[0].offset,
+            messages: messages.length,
+            attempt: n,
+            retryInMs: delay,
+            error: err instanceof Error ? err.message : String(err),
+          });
+          if (this.closed) return;
+          this.consumer.pause([{ topic, partitions: [partition] }]);
+          this.consumer.seek({ topic, partition, offset: messages[0].offset });
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            if (!this.closed) this.consumer.resume([{ topic, partitions: [partition] }]);
+          }, delay);
+          this.timers.add(t);
+          return;
+        }
+        this.failures.delete(id);
+        this.st.batches++;
+        this.st.messages += messages.length;
+        const last = messages[messages.length - 1].offset;
+        resolveOffset(last);
+        try {
+          await this.consumer.commitOffsets([
+            { topic, partition, offset: (BigInt(last) + 1n).toString() },
+          ]);
+          this.st.commits++;
+        } catch (err) {
+          // Not fatal: the messages will be delivered again (at-least-once).
+          this.st.commitErrors++;
+          this.log.warn('offset commit failed; messages may be redelivered', {
+            topic,
+            partition,
+            offset: last,
+            error: describeKafkaError(err, this.o.brokers),
+          });
+        }
+        await heartbeat().catch(() => undefined);
+      },
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.readyP;
+  }
+
+  stats(): ConsumerStats {
+    return { ...this.st };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.consumer
+      .disconnect()
+      .catch((err) =>
+        this.log.warn('kafka consumer: disconnect failed', {
+          error: describeKafkaError(err, this.o.brokers),
+        }),
+      );
+  }
+}

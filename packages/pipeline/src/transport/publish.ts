@@ -1,0 +1,70 @@
+import { RecordBatch } from '@hopwatch/codec';
+import { decodeMessage } from '../wire/messages';
+import { SplitOptions, splitBatch } from '../wire/split';
+import {
+  kindOfTopic,
+  TOPIC_ANOMALIES,
+  TOPIC_QUEUES,
+  TOPIC_RECORDS,
+  TOPIC_REPORTS,
+} from '../wire/topics';
+import type { ConsumedBatch, Producer } from './types';
+
+export interface PublishCounts {
+  records: number;
+  queues: number;
+  reports: number;
+  messages: number;
+}
+
+/** Splits a batch (see splitBatch) and enqueues the messages on the three data topics. */
+export function publishBatch(
+  producer: Producer,
+  batch: RecordBatch,
+  opts: SplitOptions = {},
+): PublishCounts {
+  const s = splitBatch(batch, opts);
+  const out: PublishCounts = { records: 0, queues: 0, reports: 0, messages: 0 };
+  const topics = [
+    [TOPIC_RECORDS, s.records, 'records'],
+    [TOPIC_QUEUES, s.queues, 'queues'],
+    [TOPIC_REPORTS, s.reports, 'reports'],
+  ] as const;
+  for (const [topic, msgs, k] of topics) {
+    if (!msgs.length) continue;
+    producer.send(
+      topic,
+      msgs.map((m) => ({ key: m.key, value: m.value, partition: m.partition })),
+    );
+    for (const m of msgs) out[k] += m.count;
+    out.messages += msgs.length;
+  }
+  return out;
+}
+
+/** Anything with a string id; published as JSON. */
+export interface AnomalyLike {
+  id: string;
+  [k: string]: unknown;
+}
+
+/** Enqueues anomalies as JSON on hopwatch.anomalies.v1, key = anomaly id. */
+export function publishAnomalies(producer: Producer, anomalies: readonly AnomalyLike[]): void {
+  if (!anomalies.length) return;
+  producer.send(
+    TOPIC_ANOMALIES,
+    anomalies.map((a) => ({
+      key: a.id,
+      value: Buffer.from(JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))),
+    })),
+  );
+}
+
+/** Decodes every message of a consumed data-topic batch into `into`; returns rows added. */
+export function decodeConsumed(batch: ConsumedBatch, into: RecordBatch): number {
+  const kind = kindOfTopic(batch.topic);
+  if (!kind) throw new Error(`decodeConsumed: ${batch.topic} is not a hopwatch data topic`);
+  let n = 0;
+  for (const m of batch.messages) n += decodeMessage(kind, m.value, into);
+  return n;
+}

@@ -1,0 +1,83 @@
+/** The transport seam: ingest publishes through a Producer, analytics consumes through a
+ * Consumer. Implementations: in-process (embedded mode, unit tests) and Kafka (kafkajs,
+ * kept behind this interface so it can be replaced). */
+
+export interface OutMessage {
+  key: Buffer | string;
+  value: Uint8Array;
+  /** Explicit partition; default: Kafka's murmur2 partitioner on the key. */
+  partition?: number;
+}
+
+/** Why messages were dropped instead of delivered. */
+export type ShedReason = 'queue_full' | 'expired' | 'send_failed' | 'closed';
+
+export interface ProducerStats {
+  /** Bytes (values + keys) and messages waiting to be sent. */
+  queuedBytes: number;
+  queuedMessages: number;
+  /** Messages acknowledged by the broker. */
+  sent: number;
+  /** Messages dropped (never delivered), total and by reason. */
+  shed: number;
+  shedByReason: Record<ShedReason, number>;
+  /** Failed send / connect attempts. */
+  errors: number;
+  /** The last error, e.g. "cannot reach Kafka brokers 127.0.0.1:9092: connect ECONNREFUSED". */
+  lastError?: string;
+  /** Whether the last attempt to talk to the broker succeeded. */
+  connected: boolean;
+}
+
+export interface Producer {
+  /** Enqueues messages; never blocks and never throws for broker trouble: when the queue is
+   * full they are shed (dropped and counted). */
+  send(topic: string, messages: OutMessage[]): void;
+  /** Resolves when everything enqueued before the call has been sent or shed. */
+  flush(): Promise<void>;
+  stats(): ProducerStats;
+  /** Flushes (up to a timeout), then disconnects; what is still queued is shed ('closed'). */
+  close(): Promise<void>;
+}
+
+export interface InMessage {
+  key: Buffer | null;
+  value: Buffer;
+  /** Offset as a decimal string (Kafka offsets are 64-bit). */
+  offset: string;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: InMessage[];
+}
+
+/** Processes one batch of one partition; the batch's offsets are committed only after the
+ * returned promise resolves. A rejection makes the consumer redeliver the same messages
+ * (after a backoff), so handlers must be idempotent. */
+export type BatchHandler = (batch: ConsumedBatch) => Promise<void>;
+
+export interface ConsumerStats {
+  batches: number;
+  messages: number;
+  /** Handler rejections (each one leads to a redelivery). */
+  failures: number;
+  commits: number;
+  commitErrors: number;
+}
+
+export interface Consumer {
+  /** Starts consuming; resolves once the consumer is running (see ready()). */
+  run(handler: BatchHandler): Promise<void>;
+  /** Resolves when the consumer has joined its group and got partitions. */
+  ready(): Promise<void>;
+  stats(): ConsumerStats;
+  /** Stops after the batch in progress (whose offsets are committed only if its handler
+   * succeeded) and leaves the group. */
+  close(): Promise<void>;
+}
+
+export function emptyShed(): Record<ShedReason, number> {
+  return { queue_full: 0, expired: 0, send_failed: 0, closed: 0 };
+}

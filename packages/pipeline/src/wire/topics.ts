@@ -1,0 +1,24 @@
+/** Kafka topic names of the distributed mode (the major schema version is in the name). */
+export const TOPIC_RECORDS = 'hopwatch.records.v1';
+export const TOPIC_QUEUES = 'hopwatch.queues.v1';
+export const TOPIC_REPORTS = 'hopwatch.reports.v1';
+export const TOPIC_ANOMALIES = 'hopwatch.anomalies.v1';
+
+export const DATA_TOPICS = [TOPIC_RECORDS, TOPIC_QUEUES, TOPIC_REPORTS] as const;
+export const ALL_TOPICS = [...DATA_TOPICS, TOPIC_ANOMALIES] as const;
+
+import type { MessageKind } from './messages';
+
+/** Message kind carried by a data topic, or undefined. */
+export function kindOfTopic(topic: string): MessageKind | undefined {
+  switch (topic) {
+    case TOPIC_RECORDS:
+      return 'records';
+    case TOPIC_QUEUES:
+      return 'queues';
+    case TOPIC_REPORTS:
+      return 'reports';
+    default:
+      return undefined;
+  }
+}

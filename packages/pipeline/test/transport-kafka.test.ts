@@ -1,0 +1,237 @@
+/**
+ * Kafka transport against a real single-node KRaft broker (@hopwatch/testkit). Skipped, with
+ * a message, when Kafka is not installed here (deploy/services.sh install kafka).
+ */
+import { RecordBatch } from '@hopwatch/codec';
+import {
+  servicesAvailable,
+  startKafka,
+  unavailableMessage,
+  type KafkaHandle,
+} from '@hopwatch/testkit';
+import {
+  ConsumedBatch,
+  createLogger,
+  DATA_TOPICS,
+  decodeConsumed,
+  ensureTopics,
+  KafkaConsumer,
+  KafkaProducer,
+  kindOfTopic,
+  publishBatch,
+  randomBatch,
+  topicChecksum,
+} from '../src';
+
+const avail = servicesAvailable();
+if (!avail.kafka) console.warn(`transport-kafka tests skipped: ${unavailableMessage('kafka')}`);
+const d = avail.kafka ? describe : describe.skip;
+
+const waitFor = async (what: string, cond: () => boolean, ms = 30000): Promise<void> => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+d('kafka transport (real broker)', () => {
+  let kafka: KafkaHandle;
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    write: (l) => {
+      lines.push(l);
+      if (process.env.HOPWATCH_TEST_LOG) process.stderr.write(l);
+    },
+  });
+
+  beforeAll(async () => {
+    kafka = await startKafka({ brokers: 1 });
+    const res = await ensureTopics(kafka.brokers, { partitions: 4, replicationFactor: 1, logger });
+    expect(res.created.sort()).toEqual([...DATA_TOPICS, 'hopwatch.anomalies.v1'].sort());
+    const again = await ensureTopics(kafka.brokers, { partitions: 4, logger });
+    expect(again.created).toEqual([]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await kafka?.stop();
+  }, 60_000);
+
+  test('10k records → 3 topics × 4 partitions → consumer group → same columns', async () => {
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
+    const batch = randomBatch(10_000, 11);
+    const counts = publishBatch(producer, batch, { partitions: 4 });
+    await producer.flush();
+    expect(producer.stats()).toMatchObject({ sent: counts.messages, shed: 0, queuedMessages: 0 });
+    await producer.close();
+
+    const rebuilt = new Map<string, RecordBatch>(
+      DATA_TOPICS.map((t) => [t, new RecordBatch(256, 2)]),
+    );
+    const partitionsSeen = new Map<string, Set<number>>(DATA_TOPICS.map((t) => [t, new Set()]));
+    const keyPartition = new Map<string, number>();
+    let keyMoved = 0;
+    const handler = async (b: ConsumedBatch): Promise<void> => {
+      decodeConsumed(b, rebuilt.get(b.topic)!);
+      partitionsSeen.get(b.topic)!.add(b.partition);
+      for (const m of b.messages) {
+        const k = `${b.topic}|${m.key}`;
+        const p = keyPartition.get(k);
+        if (p !== undefined && p !== b.partition) keyMoved++;
+        keyPartition.set(k, b.partition);
+      }
+    };
+    const consumers = [0, 1].map(
+      () =>
+        new KafkaConsumer({
+          brokers: kafka.brokers,
+          groupId: 'analytics',
+          topics: [...DATA_TOPICS],
+          logger,
+        }),
+    );
+    await Promise.all(consumers.map((c) => c.run(handler)));
+    const expected = { records: counts.records, queues: counts.queues, reports: counts.reports };
+    await waitFor('all rows', () =>
+      DATA_TOPICS.every((t) => rebuilt.get(t)!.count >= expected[kindOfTopic(t)!]),
+    );
+    for (const t of DATA_TOPICS) {
+      const kind = kindOfTopic(t)!;
+      expect({ t, ...topicChecksum(rebuilt.get(t)!, kind) }).toEqual({
+        t,
+        ...topicChecksum(batch, kind),
+      });
+      expect(partitionsSeen.get(t)!.size).toBe(4);
+    }
+    expect(keyMoved).toBe(0);
+    const st = consumers.map((c) => c.stats());
+    expect(st[0].failures + st[1].failures).toBe(0);
+    expect(st[0].commits + st[1].commits).toBeGreaterThan(0);
+    await Promise.all(consumers.map((c) => c.close()));
+  }, 90_000);
+
+  test('offsets are committed only after the handler resolves: failures are redelivered', async () => {
+    const topic = 'hopwatch.test.redeliver';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
+    producer.send(
+      topic,
+      [0, 1, 2, 3, 4].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`) })),
+    );
+    await producer.flush();
+    await producer.close();
+
+    const seen1: string[] = [];
+    const c1 = new KafkaConsumer({
+      brokers: kafka.brokers,
+      groupId: 'redeliver',
+      topics: [topic],
+      logger,
+      retryBackoffMs: 50,
+    });
+    await c1.run(async (b) => {
+      seen1.push(b.messages.map((m) => m.offset).join(','));
+      throw new Error('clickhouse insert failed');
+    });
+    await waitFor('two failed attempts', () => c1.stats().failures >= 2);
+    expect(seen1[0]).toBe(seen1[1]);
+    expect(seen1[0].startsWith('0')).toBe(true);
+    expect(c1.stats().commits).toBe(0);
+    await c1.close();
+
+    const seen2: string[] = [];
+    const c2 = new KafkaConsumer({
+      brokers: kafka.brokers,
+      groupId: 'redeliver',
+      topics: [topic],
+      logger,
+    });
+    await c2.run(async (b) => {
+      seen2.push(...b.messages.map((m) => `${m.offset}:${m.value.toString()}`));
+    });
+    await waitFor('redelivery', () => seen2.length >= 5);
+    expect(seen2).toEqual(['0:v0', '1:v1', '2:v2', '3:v3', '4:v4']);
+    await waitFor('commit', () => c2.stats().commits >= 1);
+    await c2.close();
+
+    // committed: a third member starts after offset 4
+    const p2 = new KafkaProducer({ brokers: kafka.brokers, logger });
+    p2.send(topic, [{ key: 'k5', value: Buffer.from('v5') }]);
+    await p2.flush();
+    await p2.close();
+    const seen3: string[] = [];
+    const c3 = new KafkaConsumer({
+      brokers: kafka.brokers,
+      groupId: 'redeliver',
+      topics: [topic],
+      logger,
+    });
+    await c3.run(async (b) => void seen3.push(...b.messages.map((m) => m.offset)));
+    await waitFor('new message', () => seen3.length >= 1);
+    expect(seen3).toEqual(['5']);
+    await c3.close();
+  }, 90_000);
+
+  test('producer sheds (no exception) while the broker is down and resumes after restart', async () => {
+    const topic = 'hopwatch.test.shed';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });
+    const producer = new KafkaProducer({
+      brokers: kafka.brokers,
+      logger,
+      maxQueuedMessages: 50,
+      maxQueueAgeMs: 4000,
+      maxAttempts: 3,
+      retryBackoffMs: 100,
+      maxRetryBackoffMs: 500,
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 3000,
+    });
+    const value = Buffer.alloc(100, 1);
+    producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `a${i}`, value })),
+    );
+    await producer.flush();
+    expect(producer.stats()).toMatchObject({ sent: 10, shed: 0 });
+
+    const lineCount = lines.length;
+    await kafka.stopBroker(0);
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) {
+      expect(() =>
+        producer.send(
+          topic,
+          Array.from({ length: 10 }, (_, j) => ({ key: `b${i}.${j}`, value })),
+        ),
+      ).not.toThrow();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Date.now() - t0).toBeLessThan(5000); // send() never blocked
+    await waitFor('shedding', () => producer.stats().shed > 0, 20000);
+    await waitFor('a failed attempt', () => producer.stats().errors > 0, 20000);
+    const st = producer.stats();
+    expect(st.sent).toBe(10);
+    expect(st.shedByReason.queue_full).toBeGreaterThan(0);
+    expect(st.lastError).toMatch(/Kafka brokers 127\.0\.0\.1:\d+/);
+    const warned = lines
+      .slice(lineCount)
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.level === 'warn');
+    expect(warned.some((l) => /kafka producer: (send|connect) failed/.test(l.msg))).toBe(true);
+
+    await kafka.startBroker(0);
+    // what was still queued is either delivered or shed; new messages get through
+    const before = producer.stats();
+    producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `c${i}`, value })),
+    );
+    await producer.flush();
+    await waitFor('delivery to resume', () => producer.stats().sent >= before.sent + 10, 30000);
+    const end = producer.stats();
+    expect(end.queuedMessages).toBe(0);
+    expect(end.sent + end.shed).toBe(10 + 200 + 10);
+    await producer.close();
+  }, 90_000);
+});
