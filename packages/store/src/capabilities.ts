@@ -3,7 +3,7 @@
  *
  * Two dialects only: `modern` (ClickHouse ≥ 20.1, chDB) and `legacy` (older servers, e.g. the
  * Debian clickhouse-server 18.16). The query surface (table and column names used by the named
- * queries) is the same in both; only the DDL and the RowBinary layout of the time column differ.
+ * queries) is the same in both; only the DDL and the binary layout of the time columns differ.
  */
 export interface Capabilities {
   version: string;
@@ -17,6 +17,13 @@ export interface Capabilities {
   lowCardinality: boolean;
   ipv6Type: boolean;
   queryParams: boolean;
+  /**
+   * INSERT … FORMAT Native (columnar) is the default insert encoding. Every supported version
+   * reads it over HTTP and from file() (no BlockInfo there); checked against chDB 26.x and
+   * ClickHouse 18.16 (test/native.test.ts, test/server.test.ts). RowBinary stays available
+   * (`insertFormat: 'RowBinary'`).
+   */
+  nativeInsert: boolean;
 }
 
 export function detectCapabilities(version: string): Capabilities {
@@ -39,5 +46,6 @@ export function detectCapabilities(version: string): Capabilities {
     lowCardinality: modern,
     ipv6Type: modern,
     queryParams: modern,
+    nativeInsert: true,
   };
 }

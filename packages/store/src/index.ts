@@ -7,6 +7,7 @@ export {
   type Store,
   type StoreOptions,
   type QueryFormat,
+  type InsertFormat,
   type Row,
   type InsertStats,
   type AnomalyInput,
@@ -24,8 +25,11 @@ export {
   pathColumns,
   anomalyColumns,
   migrations,
+  INT_VERSION_TYPE,
+  ENCAPSULATION_TYPE,
   type ColumnSpec,
   type Migration,
 } from './schema';
 export { encodeBatch, flowHashWords, GrowBuf } from './rowbinary';
+export { NativeEncoder } from './native';
 export { ParamError, normAddr } from './sql';

@@ -52,10 +52,9 @@ const HOP_FIXED_MAX = 12 + 4 + 1 + 1 + 4 + 4 + 2 + 5 + 5 + 9 + 9 + 5 + 5 + 5 + 2
 /** Max bytes of the per-record flow..encapsulation block. */
 const REC_BLOCK_MAX = 16 + 16 + 2 + 2 + 1 + 8 + 8 + 5 + 1 + 8 + 1 + 16;
 
-const enc = (s: string | null): Buffer => Buffer.from(s ?? '', 'utf8');
-const VERSION_BYTES = INT_VERSION_NAMES.map((v) => enc(v));
-const ENCAP_BYTES = ENCAPSULATIONS.map((v) => enc(v));
-const EMPTY = Buffer.alloc(0);
+/** Enum8 values of int_version / encapsulation (schema.ts): the codes; '' = 0 / -1. */
+const verCode = (v: number): number => (v > 0 && v < INT_VERSION_NAMES.length ? v : 0);
+const encCode = (v: number): number => (v < ENCAPSULATIONS.length ? v : 0xff);
 
 // Byte stores: faster than Buffer#writeUInt32LE (no argument checks) for our tight loops.
 function w32(buf: Uint8Array, o: number, v: number): void {
@@ -73,12 +72,6 @@ function w32be(buf: Uint8Array, o: number, v: number): void {
   buf[o + 1] = v >>> 16;
   buf[o + 2] = v >>> 8;
   buf[o + 3] = v;
-}
-
-function putString(buf: Buffer, o: number, s: Buffer): number {
-  buf[o++] = s.length; // all our strings are < 128 bytes: one-byte varint
-  s.copy(buf, o);
-  return o + s.length;
 }
 
 function varint(buf: Buffer, o: number, v: number): number {
@@ -246,8 +239,8 @@ export function encodeBatch(
     const v6 = b.flowV6[r] === 1;
     const hasReport = b.reportVersion[r] !== 0;
     const hasNode = hasReport && b.hasNodeId[r] === 1;
-    const verBytes = VERSION_BYTES[b.intVersion[r]] ?? EMPTY;
-    const encBytes = ENCAP_BYTES[b.encap[r]] ?? EMPTY;
+    const ver = verCode(b.intVersion[r]);
+    const encap = encCode(b.encap[r]);
     flowHashWords(b, r, flowScratch);
 
     // per-record block: src_addr dst_addr src_port dst_port protocol flow_hash | frame report_node int_version encapsulation
@@ -265,8 +258,8 @@ export function encodeBatch(
     w32(rec, ro + 4, 0);
     ro += 8;
     ro = putNullU32(rec, ro, hasNode, b.nodeId[r]);
-    ro = putString(rec, ro, verBytes);
-    ro = putString(rec, ro, encBytes);
+    rec[ro++] = ver;
+    rec[ro++] = encap;
     const recLen = ro;
 
     const start = b.hopStart[r];
@@ -367,8 +360,8 @@ export function encodeBatch(
       pb[po + 1] = b.hwId[r];
       po += 2;
     } else pb[po++] = 1;
-    po = putString(pb, po, verBytes);
-    po = putString(pb, po, encBytes);
+    pb[po++] = ver;
+    pb[po++] = encap;
     w16(pb, po, findings ? findings[r] : 0);
     po += 2;
   }

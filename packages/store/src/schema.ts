@@ -6,6 +6,7 @@
  * queries: `time` (DateTime64(9) / DateTime), `time_ns` (UInt64: ALIAS on modern, stored on
  * legacy), addresses comparable with `IPv6StringToNum('…')`, etc.
  */
+import { ENCAPSULATIONS, INT_VERSION_NAMES } from '@hopwatch/codec';
 import type { Capabilities } from './capabilities';
 
 export interface ColumnSpec {
@@ -18,10 +19,17 @@ export interface ColumnSpec {
 const lc = (c: Capabilities): string => (c.lowCardinality ? 'LowCardinality(String)' : 'String');
 const ip = (c: Capabilities): string => (c.ipv6Type ? 'IPv6' : 'FixedString(16)');
 
+/**
+ * `int_version` / `encapsulation` of `hops` and `paths`: Enum8 (one byte per row in the binary
+ * inserts, compares and prints as the string). Values = the RecordBatch codes; '' = none/unknown.
+ */
+export const INT_VERSION_TYPE = `Enum8(${INT_VERSION_NAMES.map((v, i) => `'${v ?? ''}' = ${i}`).join(', ')})`;
+export const ENCAPSULATION_TYPE = `Enum8('' = -1, ${ENCAPSULATIONS.map((v, i) => `'${v}' = ${i}`).join(', ')})`;
+
 /** The time columns as written by the encoder (modern: one DateTime64(9); legacy: ns + DateTime). */
 export function timeColumns(c: Capabilities, name = 'time'): ColumnSpec[] {
   return c.dateTime64
-    ? [{ name, type: "DateTime64(9, 'UTC')", codec: 'CODEC(Delta, ZSTD(1))' }]
+    ? [{ name, type: "DateTime64(9, 'UTC')", codec: 'CODEC(Delta, LZ4)' }]
     : [
         { name: `${name}_ns`, type: 'UInt64' },
         { name, type: "DateTime('UTC')" },
@@ -63,8 +71,8 @@ export function hopColumns(c: Capabilities): ColumnSpec[] {
     ...flowColumns(c),
     { name: 'frame', type: 'UInt64' },
     { name: 'report_node', type: 'Nullable(UInt32)' },
-    { name: 'int_version', type: lc(c) },
-    { name: 'encapsulation', type: lc(c) },
+    { name: 'int_version', type: INT_VERSION_TYPE },
+    { name: 'encapsulation', type: ENCAPSULATION_TYPE },
     { name: 'origin', type: "Enum8('stack' = 0, 'report' = 1)" },
   ];
 }
@@ -81,8 +89,8 @@ export function pathColumns(c: Capabilities): ColumnSpec[] {
     { name: 'report_seq', type: 'Nullable(UInt32)' },
     { name: 'report_node', type: 'Nullable(UInt32)' },
     { name: 'report_hw_id', type: 'Nullable(UInt8)' },
-    { name: 'int_version', type: lc(c) },
-    { name: 'encapsulation', type: lc(c) },
+    { name: 'int_version', type: INT_VERSION_TYPE },
+    { name: 'encapsulation', type: ENCAPSULATION_TYPE },
     { name: 'findings', type: 'UInt16' },
   ];
 }

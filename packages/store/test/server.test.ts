@@ -6,6 +6,7 @@ import { request } from 'http';
 import { RecordBatch } from '@hopwatch/codec';
 import { openStore, StoreError, type Store } from '@hopwatch/store';
 import { emptyExpected, fillSynthetic, T0 } from './synthetic';
+import { expected, fillRandom, HOPS_SQL, PATHS_SQL, type Rows } from './random-batch';
 
 const URL_ = process.env.HOPWATCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
 const DB = `hopwatch_test_${process.pid}`;
@@ -126,4 +127,35 @@ describe('server store', () => {
     expect(Number((await store.query('SELECT count() AS n FROM schema_migrations'))[0].n)).toBe(4);
     expect(Number((await store.query('SELECT count() AS n FROM hops'))[0].n)).toBe(exp.hops);
   });
+
+  maybe(
+    'Native and RowBinary inserts store identical rows, as computed from the batches',
+    async () => {
+      const got: Record<string, Rows> = {};
+      const want: Rows = { hops: [], paths: [] };
+      for (const insertFormat of ['Native', 'RowBinary'] as const) {
+        const db = `${DB}_${insertFormat.toLowerCase()}`;
+        const s = await openStore({ url: URL_, database: db, insertFormat, batchRows: 3000 });
+        try {
+          const b = new RecordBatch(64, 2);
+          let frame = 1;
+          for (let k = 0; k < 6; k++) {
+            const n = 50 + k * 37;
+            fillRandom(b, 2000 + k, frame, n, k % 3 === 2);
+            frame += n;
+            if (insertFormat === 'Native') expected(b, want);
+            await s.insertBatch(b);
+          }
+          await s.flush();
+          got[insertFormat] = { hops: await s.query(HOPS_SQL), paths: await s.query(PATHS_SQL) };
+        } finally {
+          await s.command(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+          await s.close();
+        }
+      }
+      expect(got.Native.hops).toEqual(want.hops);
+      expect(got.Native.paths).toEqual(want.paths);
+      expect(got.RowBinary).toEqual(got.Native);
+    },
+  );
 });
