@@ -1,1 +1,13 @@
-export {};
+export * from './types';
+export { Analyzer, flowId } from './analyzer';
+export type {
+  AnalyzerStats,
+  TableStats,
+  LatencyStats,
+  LatencySummary,
+  QueueLatency,
+  FlowLatency,
+} from './analyzer';
+export { BoundedTable, type EvictReason } from './table';
+export { SketchPool } from './sketch';
+export * from './score';

@@ -1,11 +1,23 @@
 /** The `hopwatch` command: one entry point, one module per subcommand. */
 import { dissect } from './commands/dissect';
+import { query } from './commands/query';
+import { replay } from './commands/replay';
+import { serve } from './commands/serve';
+import { runSimulateCommand } from '@hopwatch/simulator';
+import { strip } from './commands/strip';
+import { verify } from './commands/verify';
 import { UsageError } from './errors';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   dissect: { run: dissect, summary: 'print every packet down to every INT field, with a summary' },
+  query: { run: query, summary: 'SQL or named queries (per-hop latency, path history, anomalies) on the store' },
+  replay: { run: replay, summary: 'run captures through decode → analytics → store; print hops, queues, anomalies' },
+  simulate: { run: (a) => runSimulateCommand(a), summary: 'generate INT traffic and ground-truth labels from a fabric scenario' },
+  strip: { run: (a) => strip(a), summary: 'remove INT from captured packets, restoring what the INT source received' },
+  verify: { run: (a) => verify(a), summary: 'check what a transit or sink device did, from captures before and after it' },
+  serve: { run: serve, summary: 'listen for Telemetry Reports (UDP) and/or capture live, continuously' },
 };
 
 export const HELP = `hopwatch: in-band network telemetry (INT) sink and analytics

@@ -1,1 +1,5 @@
-export {};
+export * from './wire';
+export * from './transport';
+export * from './metrics';
+export * from './sources';
+export * from './embedded';

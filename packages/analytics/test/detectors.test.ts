@@ -1,0 +1,546 @@
+import { toJson } from '@hopwatch/codec';
+import {
+  Analyzer,
+  formatConfusion,
+  parseLabels,
+  score,
+  type Anomaly,
+  type DropAnomaly,
+  type MicroburstAnomaly,
+  type MicroloopAnomaly,
+  type PathChangeAnomaly,
+  type ReportLossAnomaly,
+} from '../src';
+import { feed, flow, ms, rng, T0, tuple, us, type TRecord } from './helpers';
+
+const byType = <T extends Anomaly>(a: Anomaly[], type: T['type']): T[] =>
+  a.filter((x) => x.type === type) as T[];
+
+describe('micro-loop', () => {
+  function loopScenario(): {
+    recs: TRecord[];
+    fa: ReturnType<typeof flow>;
+    fc: ReturnType<typeof flow>;
+  } {
+    const fa = flow(1);
+    const fb = flow(2);
+    const fc = flow(3);
+    const recs: TRecord[] = [];
+    const path = [1, 2, 3, 4].map((sw) => ({ sw, ing: 1, eg: 2, lat: 300 }));
+    // steady traffic 0..300 ms: one packet per flow per ms
+    for (let i = 0; i < 300; i++) {
+      for (const f of [fa, fb, fc])
+        recs.push({ t: T0 + ms(i) + us(f.sport % 7), flow: f, hops: path });
+    }
+    // loop episode at 100 ms: 50 looping packets of flows A and C over 5 ms, cycle 3 -> 5 -> 3
+    const loop = [1, 3, 5, 3, 5, 3, 5, 3].map((sw) => ({
+      sw,
+      ing: sw === 3 ? 7 : 8,
+      eg: sw === 3 ? 8 : 7,
+      lat: 400,
+    }));
+    for (let k = 0; k < 50; k++) {
+      recs.push({
+        t: T0 + ms(100) + us(100 * k + 50),
+        flow: k % 2 ? fa : fc,
+        hops: loop,
+        eBit: k % 3 === 0,
+      });
+    }
+    // a second, distinct episode 150 ms later on the same cycle (entered at 5): separate episode
+    const loop2 = [2, 5, 3, 5, 3].map((sw) => ({ sw, eg: 1, lat: 400 }));
+    for (let k = 0; k < 10; k++)
+      recs.push({ t: T0 + ms(250) + us(10 * k + 3), flow: fb, hops: loop2, eBit: true });
+    recs.sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : 0));
+    return { recs, fa, fc };
+  }
+
+  test('50 looping packets make one episode with the cycle, ports, flows and E-bit count', () => {
+    const { recs, fa, fc } = loopScenario();
+    const an = new Analyzer();
+    feed(an, recs, 64);
+    const out = an.finish();
+    const loops = byType<MicroloopAnomaly>(out, 'microloop');
+    expect(loops).toHaveLength(2);
+    const [l1, l2] = loops;
+    expect(l1.switches).toEqual([3, 5]);
+    expect(l1.ports).toEqual([
+      { switchId: 3, ingressPort: 7, egressPort: 8 },
+      { switchId: 5, ingressPort: 8, egressPort: 7 },
+    ]);
+    expect(l1.packets).toBe(50);
+    expect(l1.eBitPackets).toBe(17);
+    expect(l1.flowCount).toBe(2);
+    expect(l1.flows).toEqual(expect.arrayContaining([tuple(fa), tuple(fc)]));
+    expect(l1.hopCountBefore).toBe(4);
+    expect(l1.hopCountMax).toBe(8);
+    expect(l1.start).toBe(T0 + ms(100) + us(50));
+    expect(l1.end).toBe(T0 + ms(100) + us(4950));
+    // second episode: the cycle seen from 5 (same switch set, reported in travel order)
+    expect(l2.switches).toEqual([5, 3]);
+    expect(l2.packets).toBe(10);
+    expect(l2.eBitPackets).toBe(10);
+    // loop packets are not path changes, and there are no other anomalies
+    expect(out.filter((a) => a.type !== 'microloop')).toEqual([]);
+    // JSON: times are exact integers
+    expect(toJson(l1)).toContain(`"start":${T0 + ms(100) + us(50)}`);
+    expect(l1.id).toBe(`microloop:3-5:${l1.start}`);
+  });
+
+  test('episodes are emitted once the gap has passed (streaming flush)', () => {
+    const { recs } = loopScenario();
+    const seen: Anomaly[] = [];
+    const an = new Analyzer({ onAnomaly: (a) => seen.push(a) });
+    feed(
+      an,
+      recs.filter((r) => r.t < T0 + ms(200)),
+      64,
+    );
+    expect(an.flush().filter((a) => a.type === 'microloop')).toHaveLength(0); // gap not over (last data 199 ms)
+    const f = an.flush(T0 + ms(300));
+    expect(f.filter((a) => a.type === 'microloop')).toHaveLength(1);
+    expect(seen.filter((a) => a.type === 'microloop')).toHaveLength(1);
+    expect(an.finish().filter((a) => a.type === 'microloop')).toHaveLength(0);
+  });
+});
+
+/** A FIFO queue simulation: background flows + one aggressor burst. */
+function burstScenario(
+  seed: number,
+  opts: {
+    burstAt?: number;
+    burstLen?: number;
+    switchClock?: boolean;
+    clock32?: boolean;
+    pipe?: number;
+    gap?: number;
+    bg?: number;
+    bgGap?: number;
+    poisson?: boolean;
+  } = {},
+) {
+  const rand = rng(seed);
+  const serviceNs = 100; // 10 Mpps port
+  const arrivals: { t: number; f: number }[] = [];
+  const bg = opts.bg ?? 20;
+  for (let f = 0; f < bg; f++) {
+    let t = rand() * 50_000;
+    while (t < 200e6) {
+      arrivals.push({ t, f });
+      t += (opts.bgGap ?? 50_000) * (opts.poisson ? -Math.log(1 - rand()) : 0.5 + rand()); // ~20 kpps each
+    }
+  }
+  const burstAt = opts.burstAt ?? 50e6;
+  const burstLen = opts.burstLen ?? 100e3;
+  for (let t = burstAt; t < burstAt + burstLen; t += opts.gap ?? 50) arrivals.push({ t, f: bg }); // 20 Mpps aggressor
+  arrivals.sort((a, b) => a.t - b.t);
+  const recs: TRecord[] = [];
+  let free = 0;
+  let drainedAt = 0;
+  const inBurst = new Set<number>();
+  // a device clock with its own epoch; the 32-bit one (INT v1.0) wraps 50 µs into the burst
+  const clockOffset = opts.clock32 ? 2n ** 32n - BigInt(burstAt) - 50_000n : 123_456_789_000n;
+  for (const a of arrivals) {
+    const startSvc = Math.max(a.t, free);
+    const wait = startSvc - a.t;
+    free = startSvc + serviceNs;
+    const backlog = Math.round(wait / serviceNs);
+    const lat = Math.round((opts.pipe ?? 200) * (0.5 + rand()) + wait);
+    const egress = a.t + lat;
+    const capture = egress + 2000 + rand() * 1000;
+    if (a.t >= burstAt && wait > 2000) drainedAt = Math.max(drainedAt, egress);
+    if (a.t >= burstAt && a.t <= burstAt + 2 * burstLen && wait > 2000) inBurst.add(a.f);
+    const f = flow(a.f + 1);
+    const egTs = clockOffset + BigInt(Math.round(egress));
+    recs.push({
+      t: T0 + BigInt(Math.round(capture)),
+      intVersion: opts.clock32 ? 2 : undefined,
+      flow: f,
+      hops: [
+        { sw: 1, eg: 2, q: 0, lat: Math.round(200 * (0.5 + rand())), occ: 0 },
+        {
+          sw: 2,
+          eg: 3,
+          q: 0,
+          lat,
+          occ: backlog,
+          egTs: opts.switchClock === false ? undefined : opts.clock32 ? egTs & 0xffffffffn : egTs,
+        },
+        { sw: 4, eg: 1, q: 0, lat: Math.round(200 * (0.5 + rand())), occ: 0 },
+      ],
+    });
+  }
+  recs.sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : 0));
+  const victims = [...inBurst].filter((f) => f !== bg).map((f) => tuple(flow(f + 1)));
+  return {
+    recs,
+    aggressor: tuple(flow(bg + 1)),
+    victims,
+    start: T0 + BigInt(burstAt),
+    end: T0 + BigInt(Math.round(drainedAt)),
+  };
+}
+
+describe('microburst', () => {
+  test.each([true, false])(
+    'one burst, aggressor first, victims listed (switch clock: %s)',
+    (switchClock) => {
+      const s = burstScenario(7, { switchClock });
+      const an = new Analyzer();
+      feed(an, s.recs, 1024);
+      const out = an.finish();
+      const bursts = byType<MicroburstAnomaly>(out, 'microburst');
+      expect(bursts).toHaveLength(1);
+      const b = bursts[0];
+      expect([b.switchId, b.egressPort, b.queueId]).toEqual([2, 3, 0]);
+      expect(b.clock).toBe(switchClock ? 'switch' : 'capture');
+      expect(b.aggressors[0]).toMatchObject(s.aggressor);
+      expect(b.aggressors).toHaveLength(1);
+      expect(b.victims.length).toBeGreaterThan(0);
+      for (const v of b.victims)
+        expect(s.victims).toContainEqual({
+          srcAddr: v.srcAddr,
+          dstAddr: v.dstAddr,
+          srcPort: v.srcPort,
+          dstPort: v.dstPort,
+          protocol: v.protocol,
+        });
+      expect(b.peakLatency).toBeGreaterThan(50_000);
+      expect(b.peakOccupancy).toBeGreaterThan(500);
+      expect(b.baselineLatency).toBeGreaterThan(100);
+      expect(b.baselineLatency).toBeLessThan(400);
+      const tol = switchClock ? 10_000n : 20_000n;
+      const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+      expect(abs(b.start - s.start)).toBeLessThan(tol);
+      expect(abs(b.end - s.end)).toBeLessThan(tol);
+      expect(out.filter((a) => a.type !== 'microburst')).toEqual([]);
+      // and through the scorer, with the simulator's label format
+      const labels = parseLabels(
+        JSON.stringify({
+          scenario: 'burst',
+          seed: 7,
+          packets: s.recs.length,
+          reports: 0,
+          format: { mode: 'MD', intVersion: '2.1', encapsulation: 'udp-dscp', reportVersion: null },
+          tolerance: { startNs: 1000000, endNs: 1000000 },
+          anomalies: [
+            {
+              type: 'microburst',
+              start: 0,
+              end: 0,
+              switchId: 2,
+              egressPort: 3,
+              queueId: 0,
+              aggressors: [s.aggressor],
+              victims: s.victims,
+              peakOccupancy: 1000,
+            },
+          ],
+        })
+          .replace('"start":0', `"start":${s.start}`)
+          .replace('"end":0', `"end":${s.end}`),
+      );
+      const rep = score(out, labels);
+      const t = rep.types.find((x) => x.type === 'microburst')!;
+      expect([t.tp, t.fp, t.fn]).toEqual([1, 0, 0]);
+      expect(formatConfusion(rep)).toMatch(/microburst\s+1\s+1\s+1\s+0\s+0/);
+    },
+  );
+
+  test('no false positives on steady traffic with ±50% jitter', () => {
+    const rand = rng(3);
+    const recs: TRecord[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const f = i % 50;
+      const base = [150, 300, 800, 2000][f % 4];
+      recs.push({
+        t: T0 + BigInt(i * 10_000 + Math.floor(rand() * 5000)),
+        flow: flow(f + 1),
+        hops: [1, 2, 3].map((sw) => ({
+          sw,
+          eg: f % 4,
+          q: f % 2,
+          lat: Math.round(base * (0.5 + rand())),
+          occ: Math.round(10 * (0.5 + rand())),
+        })),
+      });
+    }
+    const an = new Analyzer();
+    feed(an, recs, 4096);
+    expect(an.finish()).toEqual([]);
+  });
+
+  test('32-bit switch clock (INT v1.0) wrapping during the burst', () => {
+    const s = burstScenario(5, { clock32: true });
+    const an = new Analyzer();
+    feed(an, s.recs, 1024);
+    const bursts = byType<MicroburstAnomaly>(an.finish(), 'microburst');
+    expect(bursts).toHaveLength(1);
+    expect(bursts[0].clock).toBe('switch');
+    expect(Number(bursts[0].start - s.start)).toBeLessThan(10_000);
+    expect(Number(bursts[0].start - s.start)).toBeGreaterThan(-10_000);
+    expect(Number(bursts[0].end - s.end)).toBeLessThan(10_000);
+    expect(Number(bursts[0].end - s.end)).toBeGreaterThan(-10_000);
+  });
+
+  test.each([
+    // burst length, aggressor gap (ns), pipeline latency (ns), background flows, background gap (ns)
+    [10e3, 20, 0, 20, 50_000],
+    [1e6, 50, 1000, 20, 50_000],
+    [100e3, 80, 200, 3, 500_000],
+    [100e3, 50, 200, 100, 20_000],
+  ])(
+    'across burst sizes and rates: %d ns burst, %d ns gap, %d ns pipeline, %d background flows',
+    (len, gap, pipe, bg, bgGap) => {
+      const s = burstScenario(1, { burstLen: len, gap, pipe, bg, bgGap });
+      const an = new Analyzer();
+      feed(an, s.recs, 1024);
+      const out = an.finish();
+      const rep = score(out, {
+        scenario: 'x',
+        seed: 1,
+        packets: s.recs.length,
+        reports: 0,
+        format: { mode: 'MD', intVersion: '2.1', encapsulation: 'udp-dscp', reportVersion: null },
+        tolerance: { startNs: 1_000_000n, endNs: 1_000_000n },
+        anomalies: [
+          {
+            type: 'microburst',
+            start: s.start,
+            end: s.end,
+            switchId: 2,
+            egressPort: 3,
+            queueId: 0,
+            aggressors: [s.aggressor],
+          },
+        ],
+      });
+      expect([rep.overall.tp, rep.overall.fp, rep.overall.fn]).toEqual([1, 0, 0]);
+    },
+  );
+
+  test('a loaded queue (70% Poisson) does not raise bursts', () => {
+    const s = burstScenario(2, { burstLen: 0, bgGap: 2857, bg: 20, poisson: true });
+    const an = new Analyzer();
+    feed(
+      an,
+      s.recs.filter((r) => r.t < T0 + ms(100)),
+      1024,
+    );
+    expect(an.finish()).toEqual([]);
+  });
+
+  test('two bursts on one queue far apart make two anomalies; close bursts merge', () => {
+    const a = burstScenario(11, { burstAt: 50e6 });
+    const b = burstScenario(11, { burstAt: 120e6 });
+    const both = [
+      ...a.recs.filter((r) => r.t < T0 + ms(100)),
+      ...b.recs.filter((r) => r.t >= T0 + ms(100)),
+    ];
+    const an = new Analyzer();
+    feed(an, both, 1024);
+    expect(byType(an.finish(), 'microburst')).toHaveLength(2);
+  });
+});
+
+describe('path change', () => {
+  test('change reported once, flapping summarised, loops ignored', () => {
+    const f = flow(9);
+    const g = flow(10);
+    const A = [1, 2, 4];
+    const B = [1, 3, 4];
+    const recs: TRecord[] = [];
+    const pathAt = (t: number): number[] => {
+      if (t < 1000) return A;
+      if (t < 3000) return B;
+      if (t < 3200) return Math.floor((t - 3000) / 10) % 2 === 0 ? A : B; // flap every 10 ms
+      return B;
+    };
+    for (let t = 0; t < 6000; t++) {
+      const p = t >= 2000 && t < 2005 ? [1, 3, 5, 3, 5] : pathAt(t); // a loop is not a path change
+      recs.push({ t: T0 + ms(t), flow: f, hops: p.map((sw) => ({ sw })) });
+      recs.push({ t: T0 + ms(t) + 5n, flow: g, hops: A.map((sw) => ({ sw })) });
+    }
+    const an = new Analyzer();
+    feed(an, recs, 256);
+    const out = an.finish();
+    const pcs = byType<PathChangeAnomaly>(out, 'path_change');
+    const plain = pcs.filter((p) => !p.summary);
+    const sums = pcs.filter((p) => p.summary);
+    expect(plain.map((p) => [p.start - T0, p.oldPath, p.newPath])).toEqual([
+      [ms(1000), A, B],
+      [ms(3000), B, A],
+    ]);
+    expect(plain[0].flow).toEqual(tuple(f));
+    expect(sums).toHaveLength(1);
+    expect(sums[0].changes).toBe(19);
+    expect(sums[0].oldPath).toEqual(A);
+    expect(sums[0].newPath).toEqual(B);
+    expect(sums[0].paths).toEqual(expect.arrayContaining([A, B]));
+    expect(byType(out, 'microloop')).toHaveLength(1);
+    expect(out.filter((a) => a.type !== 'microloop' && a.type !== 'path_change')).toEqual([]);
+  });
+});
+
+describe('report loss', () => {
+  const rec = (
+    t: number,
+    seq: number,
+    version: 1 | 2 | 3,
+    nodeId: number,
+    hwId = 1,
+    index = 0,
+  ): TRecord => ({
+    t: T0 + us(t),
+    report: { version, seq, nodeId, hwId, index },
+  });
+
+  test('22-bit wrap, reordering, duplicates, one anomaly per gap episode', () => {
+    const recs: TRecord[] = [];
+    let seq = 4194304 - 100;
+    for (let i = 0; i < 2000; i++) {
+      if (i === 300) seq = (seq + 5) & 0x3fffff; // 5 lost after the wrap
+      recs.push(rec(i * 10, seq, 3, 7));
+      recs.push(rec(i * 10 + 1, seq, 3, 7, 1, 1)); // second individual report of the same group
+      seq = (seq + 1) & 0x3fffff;
+    }
+    // reorder some pairs (no loss) and duplicate one report
+    for (const i of [20, 150, 600, 1500]) {
+      const a = recs[2 * i];
+      recs[2 * i] = recs[2 * i + 2];
+      recs[2 * i + 2] = a;
+    }
+    recs.splice(1000, 0, { ...recs[1000] });
+    const an = new Analyzer();
+    feed(an, recs, 128);
+    const out = an.finish();
+    const loss = byType<ReportLossAnomaly>(out, 'report_loss');
+    expect(loss).toHaveLength(1);
+    expect(loss[0]).toMatchObject({
+      nodeId: 7,
+      hwId: 1,
+      lost: 5,
+      reportVersion: '2.0',
+      modulus: 4194304,
+    });
+    expect(loss[0].start).toBeGreaterThan(T0 + us(2990));
+    expect(loss[0].end).toBeLessThan(T0 + us(3000));
+    expect(an.stats().reports.duplicates).toBe(1);
+    expect(out).toHaveLength(1);
+  });
+
+  test('32-bit wrap (v1.0), separate hw_ids, two episodes', () => {
+    const recs: TRecord[] = [];
+    let s1 = 0xffffff00;
+    let s2 = 5;
+    for (let i = 0; i < 3000; i++) {
+      // hw 1: gap of 3 across the wrap; another gap of 2 much later
+      if (s1 === 0xfffffffe) {
+        recs.push(rec(i * 100, s1, 2, 9, 1));
+        s1 = 2; // missing 0xffffffff, 0, 1
+        continue;
+      }
+      if (i === 2500) s1 += 2;
+      recs.push(rec(i * 100, s1, 2, 9, 1));
+      s1 = (s1 + 1) >>> 0;
+      recs.push(rec(i * 100 + 3, s2++, 2, 9, 2)); // hw 2: no loss
+    }
+    const an = new Analyzer();
+    feed(an, recs, 100);
+    const loss = byType<ReportLossAnomaly>(an.finish(), 'report_loss');
+    expect(loss.map((l) => [l.hwId, l.lost, l.modulus])).toEqual([
+      [1, 3, 2 ** 32],
+      [1, 2, 2 ** 32],
+    ]);
+    expect(an.stats().reports.restarts).toBe(0);
+  });
+});
+
+describe('drops', () => {
+  test('drop reports aggregate per (switch, reason) episode', () => {
+    const recs: TRecord[] = [];
+    for (let i = 0; i < 30; i++)
+      recs.push({
+        t: T0 + us(i * 300),
+        flow: flow(i % 3),
+        report: { version: 3, seq: i, nodeId: 9, dropped: true, reason: 42 },
+        hops: [{ sw: 9, origin: 1 }],
+      });
+    for (let i = 0; i < 5; i++)
+      recs.push({
+        t: T0 + us(i * 300 + 7),
+        flow: flow(50),
+        report: { version: 3, seq: i, nodeId: 4, hwId: 2, dropped: true, reason: 3 },
+      });
+    // same switch and reason again 1 s later: a second episode
+    for (let i = 0; i < 4; i++)
+      recs.push({
+        t: T0 + ms(1000) + us(i),
+        flow: flow(0),
+        report: { version: 3, seq: 30 + i, nodeId: 9, dropped: true, reason: 42 },
+      });
+    recs.sort((x, y) => (x.t < y.t ? -1 : 1));
+    const an = new Analyzer();
+    feed(an, recs, 16);
+    const drops = byType<DropAnomaly>(an.finish(), 'drop');
+    expect(drops.map((d) => [d.switchId, d.dropReason, d.packets, d.flowCount, d.silent])).toEqual([
+      [9, 42, 30, 3, false],
+      [4, 3, 5, 1, false],
+      [9, 42, 4, 1, false],
+    ]);
+    expect(drops[0].start).toBe(T0);
+    expect(drops[0].end).toBe(T0 + us(29 * 300));
+  });
+
+  test('a silent flow on a path where others continue', () => {
+    const recs: TRecord[] = [];
+    const path = [1, 2, 3].map((sw) => ({ sw }));
+    for (let t = 0; t < 1000; t++)
+      for (let f = 0; f < 10; f++) {
+        if (f === 3 && t >= 500) continue;
+        recs.push({ t: T0 + ms(t) + us(f * 50), flow: flow(f), hops: path });
+      }
+    // a different path whose flows all stop together: not a silent-flow drop
+    for (let t = 0; t < 300; t++)
+      for (let f = 20; f < 23; f++)
+        recs.push({
+          t: T0 + ms(t) + us(f * 10 + 3),
+          flow: flow(f),
+          hops: [1, 5, 6].map((sw) => ({ sw })),
+        });
+    recs.sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : 0));
+    const an = new Analyzer();
+    feed(an, recs, 256);
+    const out = an.finish();
+    const drops = byType<DropAnomaly>(out, 'drop');
+    expect(drops).toHaveLength(1);
+    expect(drops[0]).toMatchObject({
+      silent: true,
+      switchId: 3,
+      lastSwitch: 3,
+      path: [1, 2, 3],
+      flowCount: 1,
+    });
+    expect(drops[0].flows).toEqual([tuple(flow(3))]);
+    const startErr = Number(drops[0].start - (T0 + ms(500) + us(150)));
+    expect(Math.abs(startErr)).toBeLessThan(2e6);
+    expect(out).toHaveLength(1);
+  });
+
+  test('a silent flow that resumes: end at the resume', () => {
+    const recs: TRecord[] = [];
+    const path = [1, 2].map((sw) => ({ sw }));
+    for (let t = 0; t < 600; t++)
+      for (let f = 0; f < 4; f++) {
+        if (f === 1 && t >= 200 && t < 400) continue;
+        recs.push({ t: T0 + ms(t) + us(f * 100), flow: flow(f), hops: path });
+      }
+    const an = new Analyzer();
+    feed(an, recs, 64);
+    const drops = byType<DropAnomaly>(an.finish(), 'drop');
+    expect(drops).toHaveLength(1);
+    expect(drops[0].end).toBe(T0 + ms(400) + us(100));
+    expect(drops[0].packets).toBeGreaterThan(190);
+    expect(drops[0].packets).toBeLessThan(210);
+  });
+});

@@ -1,0 +1,62 @@
+/** Options shared by the commands that run the pipeline: store location and analytics thresholds. */
+import { DEFAULT_CONFIG as ANALYTICS_DEFAULTS, type AnalyticsConfig } from '@hopwatch/analytics';
+import { openStore, type Store } from '@hopwatch/store';
+import type { HopwatchConfigFile } from './config-file';
+import { UsageError } from './errors';
+import { parseIntArg } from './numbers';
+
+export const STORE_OPTIONS = {
+  'data-dir': { type: 'string' },
+  'store-url': { type: 'string' },
+  'no-store': { type: 'boolean' },
+  'retention-days': { type: 'string' },
+} as const;
+
+export const STORE_HELP = `Store options (config file section 'store': dataDir, url, retentionDays):
+  --data-dir DIR            embedded store directory (default .hopwatch/data)
+  --store-url URL           a ClickHouse server (http://host:8123) instead of the embedded store
+  --retention-days N        drop rows older than N days (TTL; servers >= 20.1 and embedded)
+  --no-store                analytics only, nothing stored`;
+
+export interface StoreValues {
+  'data-dir'?: string;
+  'store-url'?: string;
+  'no-store'?: boolean;
+  'retention-days'?: string;
+}
+
+export async function storeFrom(values: StoreValues, file: HopwatchConfigFile): Promise<Store | null> {
+  if (values['no-store']) return null;
+  const fs = (file.store ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(fs)) {
+    if (!['dataDir', 'url', 'retentionDays', 'database'].includes(k)) throw new UsageError(`config: unknown store setting '${k}'`);
+  }
+  const url = values['store-url'] ?? (typeof fs.url === 'string' ? fs.url : undefined);
+  const dataDir = values['data-dir'] ?? (typeof fs.dataDir === 'string' ? fs.dataDir : '.hopwatch/data');
+  const retention =
+    values['retention-days'] !== undefined
+      ? parseIntArg('--retention-days', values['retention-days'], 1, 36500)
+      : typeof fs.retentionDays === 'number'
+        ? fs.retentionDays
+        : undefined;
+  try {
+    return await openStore({ url, dataDir, retentionDays: retention, database: typeof fs.database === 'string' ? fs.database : undefined });
+  } catch (e) {
+    throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);
+  }
+}
+
+/** Analytics thresholds from the config file's 'analytics' section, checked against the defaults. */
+export function analyticsFrom(file: HopwatchConfigFile): Partial<AnalyticsConfig> {
+  const a = (file.analytics ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (!(k in ANALYTICS_DEFAULTS)) {
+      throw new UsageError(`config: unknown analytics setting '${k}' (known: ${Object.keys(ANALYTICS_DEFAULTS).join(', ')})`);
+    }
+    const def = (ANALYTICS_DEFAULTS as unknown as Record<string, unknown>)[k];
+    if (typeof def !== typeof v) throw new UsageError(`config: analytics.${k} must be a ${typeof def}`);
+    out[k] = v;
+  }
+  return out as Partial<AnalyticsConfig>;
+}

@@ -1,0 +1,175 @@
+/**
+ * The in-process pipeline: source → decode → analytics → store, with no servers.
+ *
+ * Packets are decoded into a RecordBatch; a full batch (or the periodic tick) is handed to the
+ * analyzer and to the store. The store encodes a batch synchronously and writes it in the
+ * background, so the batch is reused at once; when writes fall behind, replay waits
+ * (backpressure) and live sources shed whole batches from the store, counting them — the
+ * analytics still see every record.
+ */
+import { CodecConfig, Decoder, RecordBatch, REJECT_NAMES } from '@hopwatch/codec';
+import { Analyzer, type AnalyticsConfig, type Anomaly } from '@hopwatch/analytics';
+import type { Store } from '@hopwatch/store';
+import type { PacketHandler } from './sources/types';
+
+export interface PipelineOptions {
+  codec: CodecConfig;
+  analytics?: Partial<AnalyticsConfig>;
+  /** null: analytics only (nothing stored). */
+  store: Store | null;
+  /** Records per batch (default 8192). */
+  batchRecords?: number;
+  /** Store writes in flight before replay waits / live sources shed (default 4). */
+  maxInflight?: number;
+  /** Live sources shed instead of waiting. */
+  live?: boolean;
+  /** Every finished anomaly, as soon as the analyzer closes it. */
+  onAnomaly?: (a: Anomaly) => void;
+}
+
+export interface PipelineStats {
+  packets: number;
+  records: number;
+  hops: number;
+  /** Rejected packets by reason. */
+  rejected: Record<string, number>;
+  /** Records analysed but not stored because the store fell behind (live sources only). */
+  shedRecords: number;
+  storeErrors: number;
+  lastStoreError: string | null;
+  anomalies: number;
+  /** Store writes still in flight. */
+  inflight: number;
+}
+
+export class Pipeline implements PacketHandler {
+  readonly decoder: Decoder;
+  readonly analyzer: Analyzer;
+  private batch: RecordBatch;
+  private readonly batchRecords: number;
+  private readonly maxInflight: number;
+  private inflight = 0;
+  private waiters: (() => void)[] = [];
+  private frame = 0;
+  private readonly st = { packets: 0, records: 0, hops: 0, shedRecords: 0, storeErrors: 0, lastStoreError: null as string | null, anomalies: 0 };
+  private anomalyQueue: Anomaly[] = [];
+  private closed = false;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.decoder = new Decoder(opts.codec);
+    this.analyzer = new Analyzer(opts.analytics ?? {});
+    this.batchRecords = opts.batchRecords ?? 8192;
+    this.maxInflight = opts.maxInflight ?? 4;
+    this.batch = new RecordBatch(this.batchRecords + 256, 8);
+  }
+
+  onPacket(data: Uint8Array, linkType: number, tsSec: number, tsNsec: number): void {
+    this.st.packets++;
+    this.decoder.decode(data, linkType, tsSec, tsNsec, ++this.frame, this.batch);
+    if (this.batch.count >= this.batchRecords) this.dispatch();
+  }
+
+  onDatagram(data: Uint8Array, from: Uint32Array, fromV6: boolean, tsSec: number, tsNsec: number): void {
+    this.st.packets++;
+    this.decoder.decodeDatagram(data, from, fromV6, tsSec, tsNsec, ++this.frame, this.batch);
+    if (this.batch.count >= this.batchRecords) this.dispatch();
+  }
+
+  backpressure(): Promise<void> | null {
+    if (this.inflight < this.maxInflight) return null;
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Hands the current batch to the analyzer and the store; the batch is reused. */
+  dispatch(): void {
+    const b = this.batch;
+    if (b.count === 0) return;
+    this.st.records += b.count;
+    this.st.hops += b.hopTotal;
+    this.analyzer.process(b);
+    this.collectAnomalies(this.analyzer.flush());
+    const store = this.opts.store;
+    if (store) {
+      if (this.opts.live && this.inflight >= this.maxInflight) {
+        this.st.shedRecords += b.count;
+      } else {
+        this.inflight++;
+        store.insertBatch(b).then(
+          () => this.settled(),
+          (e: Error) => {
+            this.st.storeErrors++;
+            this.st.lastStoreError = e.message;
+            this.settled();
+          },
+        );
+      }
+    }
+    b.reset();
+    if (this.anomalyQueue.length) void this.storeAnomalies();
+  }
+
+  /** Periodic call from live sources: dispatches a partial batch, closes idle anomalies. */
+  tick(nowNs?: bigint): void {
+    this.dispatch();
+    this.collectAnomalies(this.analyzer.flush(nowNs));
+    void this.storeAnomalies();
+  }
+
+  private settled(): void {
+    this.inflight--;
+    const w = this.waiters;
+    if (w.length && this.inflight < this.maxInflight) {
+      this.waiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  private collectAnomalies(list: Anomaly[]): void {
+    for (const a of list) {
+      this.st.anomalies++;
+      this.anomalyQueue.push(a);
+      this.opts.onAnomaly?.(a);
+    }
+  }
+
+  private async storeAnomalies(): Promise<void> {
+    const store = this.opts.store;
+    if (!store || this.anomalyQueue.length === 0) {
+      this.anomalyQueue = [];
+      return;
+    }
+    const list = this.anomalyQueue;
+    this.anomalyQueue = [];
+    try {
+      await store.insertAnomalies(list);
+    } catch (e) {
+      this.st.storeErrors++;
+      this.st.lastStoreError = (e as Error).message;
+    }
+  }
+
+  /** End of input: flush everything, close open anomaly episodes, wait for the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.dispatch();
+    this.collectAnomalies(this.analyzer.finish());
+    await this.storeAnomalies();
+    while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.opts.store) {
+      try {
+        await this.opts.store.flush();
+      } catch (e) {
+        this.st.storeErrors++;
+        this.st.lastStoreError = (e as Error).message;
+      }
+    }
+  }
+
+  stats(): PipelineStats {
+    const rejected: Record<string, number> = {};
+    const r = this.decoder.stats.rejects;
+    for (let i = 1; i < r.length; i++) if (r[i] > 0) rejected[REJECT_NAMES[i]] = r[i];
+    return { ...this.st, rejected, inflight: this.inflight };
+  }
+}

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './pcap-replay';
+export * from './udp';
+export * from './allowlist';
+export * from './live';

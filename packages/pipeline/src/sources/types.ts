@@ -1,0 +1,53 @@
+/** What every packet source feeds, and what it reports about itself. */
+
+/** Receives packets from a source. Both calls are synchronous: the hot path never awaits. */
+export interface PacketHandler {
+  /** A link-layer packet (capture replay or live capture). */
+  onPacket(data: Uint8Array, linkType: number, tsSec: number, tsNsec: number): void;
+  /** The payload of a UDP datagram from a report socket, with the sender's address. */
+  onDatagram(data: Uint8Array, from: Uint32Array, fromV6: boolean, tsSec: number, tsNsec: number): void;
+  /** Replay asks this between chunks: a promise to wait for when downstream is busy. */
+  backpressure?(): Promise<void> | null;
+}
+
+export interface SourceStats {
+  source: string;
+  /** Packets or datagrams handed to the handler. */
+  received: number;
+  bytes: number;
+  /** Dropped before hopwatch saw them: kernel socket buffer overflows, capture drops. */
+  kernelDrops: number;
+  /** Datagrams refused because the sender is not on the allowlist. */
+  refused: number;
+  /** Capture-file problems (truncated or corrupt tails), socket errors. */
+  errors: number;
+  /** Last error text, if any. */
+  lastError: string | null;
+}
+
+export interface PacketSource {
+  readonly name: string;
+  /** Runs until the input ends (files) or `signal` aborts (live sources). */
+  run(handler: PacketHandler, signal: AbortSignal): Promise<void>;
+  stats(): SourceStats;
+}
+
+export function emptyStats(source: string): SourceStats {
+  return { source, received: 0, bytes: 0, kernelDrops: 0, refused: 0, errors: 0, lastError: null };
+}
+
+/** Wall clock as (seconds, nanoseconds) since the epoch, monotonic within the process. */
+export class Clock {
+  private readonly baseNs: bigint;
+  private readonly baseHr: bigint;
+  constructor() {
+    this.baseNs = BigInt(Date.now()) * 1_000_000n;
+    this.baseHr = process.hrtime.bigint();
+  }
+  /** Writes [sec, nsec] into out. */
+  now(out: Uint32Array): void {
+    const ns = this.baseNs + (process.hrtime.bigint() - this.baseHr);
+    out[0] = Number(ns / 1_000_000_000n);
+    out[1] = Number(ns % 1_000_000_000n);
+  }
+}
