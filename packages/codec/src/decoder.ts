@@ -184,22 +184,42 @@ export class Decoder {
    * the general walker decodes the packet; both produce identical records (tested).
    */
   private fastUdpDscp(d: Uint8Array, tsSec: number, tsNsec: number, frame: number, b: RecordBatch): number {
-    const len = d.length;
-    if (len < 58 || d[12] !== 0x08 || d[13] !== 0x00 || d[14] !== 0x45 || d[23] !== 17) return 0;
-    if ((((d[20] << 8) | d[21]) & 0x3fff) !== 0) return 0; // fragment
-    const ipEnd = 14 + ((d[16] << 8) | d[17]);
-    if (ipEnd > len || (len > 64 && len - ipEnd > 4)) return 0;
-    if ((((d[15] >>> 2) & this.dscpMask) !== this.dscpValue) || this.hasProbe) return 0;
-    if (this.portKind[(d[36] << 8) | d[37]] !== 0) return 0;
-    if (((d[38] << 8) | d[39]) !== ipEnd - 34) return 0; // UDP length
-    const b0 = d[42];
-    if (b0 >>> 4 !== 1 || ((b0 >>> 2) & 3) !== 0) return 0; // INT-MD, NPT 0
-    const intEnd = 46 + d[43] * 4;
-    if (intEnd > ipEnd || intEnd < 58) return 0;
-    const h0 = d[46];
-    if (h0 >>> 4 !== 2 || (h0 & 0x07) !== 0 || d[47] !== 0 || (d[48] & 0xe0) !== 0) return 0;
-    const hopMl = d[48] & 0x1f;
-    const bitmap = (d[50] << 8) | d[51];
+    b.ensureRecord();
+    const r = b.count;
+    if (!this.fastInt(d, 0, d.length, true, b, r)) return 0;
+    // all checks passed: the record cannot be rejected or carry a finding
+    this.stats.packets++;
+    this.stats.records++;
+    this.lastDetail = '';
+    this.lastReject = 0;
+    b.frame[r] = frame;
+    b.tsSec[r] = tsSec;
+    b.tsNsec[r] = tsNsec;
+    b.count = r + 1;
+    return 1;
+  }
+
+  /**
+   * Fast path body: an Ethernet frame at `o` (ending at `end`) that is IPv4 without options /
+   * UDP / DSCP-marked INT v2.x MD fills the INT and flow columns of record `r` and returns
+   * true; anything unusual returns false having written nothing the general path relies on.
+   */
+  private fastInt(d: Uint8Array, o: number, end: number, outermost: boolean, b: RecordBatch, r: number): boolean {
+    if (end - o < 58 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00 || d[o + 14] !== 0x45 || d[o + 23] !== 17) return false;
+    if ((((d[o + 20] << 8) | d[o + 21]) & 0x3fff) !== 0) return false; // fragment
+    const ipEnd = o + 14 + ((d[o + 16] << 8) | d[o + 17]);
+    if (ipEnd > end || (outermost && end > 64 && end - ipEnd > 4)) return false;
+    if (((d[o + 15] >>> 2) & this.dscpMask) !== this.dscpValue || this.hasProbe) return false;
+    if (this.portKind[(d[o + 36] << 8) | d[o + 37]] !== 0) return false;
+    if (((d[o + 38] << 8) | d[o + 39]) !== ipEnd - o - 34) return false; // UDP length
+    const b0 = d[o + 42];
+    if (b0 >>> 4 !== 1 || ((b0 >>> 2) & 3) !== 0) return false; // INT-MD, NPT 0
+    const intEnd = o + 46 + d[o + 43] * 4;
+    if (intEnd > ipEnd || intEnd < o + 58) return false;
+    const h0 = d[o + 46];
+    if (h0 >>> 4 !== 2 || (h0 & 0x07) !== 0 || d[o + 47] !== 0 || (d[o + 48] & 0xe0) !== 0) return false;
+    const hopMl = d[o + 48] & 0x1f;
+    const bitmap = (d[o + 50] << 8) | d[o + 51];
     let layout: HopLayout;
     if (this.lastKind === LayoutKind.V2 && bitmap === this.lastBitmap) layout = this.lastLayout!;
     else {
@@ -210,50 +230,39 @@ export class Decoder {
       this.lastReader = null;
     }
     const perHop = hopMl * 4;
-    if (perHop === 0 || perHop !== layout.baselineBytes || layout.reservedBits !== 0) return 0;
-    const stackBytes = intEnd - 58;
+    if (perHop === 0 || perHop !== layout.baselineBytes || layout.reservedBits !== 0 || this.wordMask !== 0xffffffff) return false;
+    const stackBytes = intEnd - o - 58;
     const hops = (stackBytes / perHop) | 0;
-    if (hops * perHop !== stackBytes || hops > this.config.maxHops) return 0;
+    if (hops * perHop !== stackBytes || hops > this.config.maxHops) return false;
     let reader = this.lastReader;
     if (reader === null || this.lastDsBytes !== 0) {
-      reader = this.readers.get(layout, 0, this.wordMask !== 0xffffffff);
+      reader = this.readers.get(layout, 0, false);
       this.lastReader = reader;
       this.lastDsBytes = 0;
     }
-    if (this.wordMask !== 0xffffffff) return 0;
-    // all checks passed: the record cannot be rejected or carry a finding
-    this.stats.packets++;
-    this.stats.records++;
-    this.lastDetail = '';
-    this.lastReject = 0;
     this.d = d;
     this.b = b;
-    b.ensureRecord();
-    const r = b.count;
-    b.frame[r] = frame;
-    b.tsSec[r] = tsSec;
-    b.tsNsec[r] = tsNsec;
     b.encap[r] = Encap.UDP_DSCP;
     b.intVersion[r] = IntVer.V21;
     b.mode[r] = Mode.MD;
     b.hasHeader[r] = 1;
     b.intType[r] = 1;
     b.npt[r] = 0;
-    b.shimLength[r] = d[43];
-    if (d[45] !== 0 || d[44] !== 0) b.origDscp[r] = d[45] >>> 2;
+    b.shimLength[r] = d[o + 43];
+    if (d[o + 45] !== 0 || d[o + 44] !== 0) b.origDscp[r] = d[o + 45] >>> 2;
     b.hdrFlags[r] = h0 & 0x08 ? HdrFlag.D : 0;
     b.hopMl[r] = hopMl;
-    b.rhc[r] = d[49];
+    b.rhc[r] = d[o + 49];
     b.bitmap[r] = bitmap;
-    b.dsId[r] = (d[52] << 8) | d[53];
-    b.dsInstruction[r] = (d[54] << 8) | d[55];
-    b.dsFlags[r] = (d[56] << 8) | d[57];
+    b.dsId[r] = (d[o + 52] << 8) | d[o + 53];
+    b.dsInstruction[r] = (d[o + 54] << 8) | d[o + 55];
+    b.dsFlags[r] = (d[o + 56] << 8) | d[o + 57];
     b.ensureHops(hops);
     const first = b.hopTotal;
     b.hopStart[r] = first;
     b.hopCount[r] = hops;
     const dv = this.view();
-    const base = d.byteOffset + 58;
+    const base = d.byteOffset + o + 58;
     for (let i = 0; i < hops; i++) reader(dv, base + i * perHop, b, first + hops - 1 - i);
     b.hopTotal = first + hops;
     b.hasFlow[r] = 1;
@@ -262,16 +271,15 @@ export class Decoder {
     b.srcAddr[a] = 0;
     b.srcAddr[a + 1] = 0;
     b.srcAddr[a + 2] = 0;
-    b.srcAddr[a + 3] = ((d[26] << 24) | (d[27] << 16) | (d[28] << 8) | d[29]) >>> 0;
+    b.srcAddr[a + 3] = ((d[o + 26] << 24) | (d[o + 27] << 16) | (d[o + 28] << 8) | d[o + 29]) >>> 0;
     b.dstAddr[a] = 0;
     b.dstAddr[a + 1] = 0;
     b.dstAddr[a + 2] = 0;
-    b.dstAddr[a + 3] = ((d[30] << 24) | (d[31] << 16) | (d[32] << 8) | d[33]) >>> 0;
+    b.dstAddr[a + 3] = ((d[o + 30] << 24) | (d[o + 31] << 16) | (d[o + 32] << 8) | d[o + 33]) >>> 0;
     b.protocol[r] = 17;
-    b.srcPort[r] = (d[34] << 8) | d[35];
-    b.dstPort[r] = (d[36] << 8) | d[37];
-    b.count = r + 1;
-    return 1;
+    b.srcPort[r] = (d[o + 34] << 8) | d[o + 35];
+    b.dstPort[r] = (d[o + 36] << 8) | d[o + 37];
+    return true;
   }
 
   private begin(data: Uint8Array, tsSec: number, tsNsec: number, frame: number, batch: RecordBatch): void {
@@ -315,13 +323,17 @@ export class Decoder {
 
   /** A DataView over the packet's ArrayBuffer, reused while packets share a buffer. */
   private view(): DataView<ArrayBufferLike> {
-    const buf = this.d.buffer;
-    if (buf !== this.dvBuffer) {
-      this.dvBuffer = buf;
-      this.dv = new DataView(buf);
+    if (this.dvFor !== this.d) {
+      this.dvFor = this.d;
+      const buf = this.d.buffer;
+      if (buf !== this.dvBuffer) {
+        this.dvBuffer = buf;
+        this.dv = new DataView(buf);
+      }
     }
     return this.dv;
   }
+  private dvFor: Uint8Array | null = null;
   private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private dvBuffer: ArrayBufferLike | null = null;
 
@@ -1086,7 +1098,11 @@ export class Decoder {
   private readonly reporter = new Uint32Array(4);
   private reporterV6 = false;
   private reporterFrom(ip: IpInfo): void {
-    this.reporter.set(ip.src);
+    const w = this.reporter;
+    w[0] = ip.src[0];
+    w[1] = ip.src[1];
+    w[2] = ip.src[2];
+    w[3] = ip.src[3];
     this.reporterV6 = ip.v6;
   }
 
@@ -1117,18 +1133,26 @@ export class Decoder {
 
   /** Walks the packet carried inside a report; fills the open record's INT and flow. */
   private reportInner(off: number, end: number, kind: number): number {
+    if (kind === 0 && this.fastPath && this.trace === null && this.fastInt(this.d, off, Math.min(end, this.end), false, this.b, this.r)) {
+      return 0;
+    }
     const saveEnd = this.end;
     if (end < this.end) this.end = end;
-    const code = this.nested(() => {
-      let c: number;
+    let code: number;
+    if (this.depth >= MAX_DEPTH) code = this.reject(Reject.TOO_DEEP, 'encapsulation nested too deep');
+    else {
+      this.depth++;
       if (kind === 0) {
-        c = walkEthernet(this.d, off, this.end, this.link);
-        if (c !== 0) return c;
-        this.span('ethernet', off, this.link.offset);
-        return this.walkL3(this.link.offset, this.link.etherType);
+        code = walkEthernet(this.d, off, this.end, this.link);
+        if (code === 0) {
+          this.span('ethernet', off, this.link.offset);
+          code = this.walkL3(this.link.offset, this.link.etherType);
+        }
+      } else {
+        code = this.walkL3(off, kind === 4 ? EtherType.IPV4 : EtherType.IPV6);
       }
-      return this.walkL3(off, kind === 4 ? EtherType.IPV4 : EtherType.IPV6);
-    });
+      this.depth--;
+    }
     this.end = saveEnd;
     if (code === Reject.NOT_INT) {
       // the inner packet has no INT: a postcard (INT-XD) or a drop/queue report of a plain packet
@@ -1375,7 +1399,13 @@ export class Decoder {
       const mdOff = o + 12;
       const mdEnd = mdOff + mdLen * 4;
       if (mdEnd > repEnd) return this.reject(Reject.LENGTH_MISMATCH, `MD length ${mdLen} words past the report`);
-      const layout = this.layouts.get(LayoutKind.TR20, repMd);
+      let layout: HopLayout;
+      if (repMd === this.trBitmap && this.trLayout !== null) layout = this.trLayout;
+      else {
+        layout = this.layouts.get(LayoutKind.TR20, repMd);
+        this.trBitmap = repMd;
+        this.trLayout = layout;
+      }
       if (layout.baselineBytes > mdLen * 4) {
         return this.reject(Reject.HOP_ML_MISMATCH, `MD length ${mdLen} words < ${layout.baselineBytes / 4} RepMdBits demand`);
       }
@@ -1425,6 +1455,8 @@ export class Decoder {
     }
     return 0;
   }
+  private trBitmap = -1;
+  private trLayout: HopLayout | null = null;
   private pendingMd = 0;
   private pendingLayout: HopLayout | null = null;
   private pendingDs = 0;
