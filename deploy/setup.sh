@@ -21,7 +21,10 @@ fi
 # node-gyp (for `cap`) must build against the local Node headers, never download them.
 export npm_config_nodedir="${npm_config_nodedir:-/usr}"
 echo "setup: installing npm packages"
-npm ci --no-audit --no-fund --loglevel=error
+# `npm install` (honouring package-lock.json) rather than `npm ci`: npm 10/11 leave other
+# platforms' optional native packages (@swc/core-*, jest's resolver bindings) out of the lock
+# file, and `npm ci` then refuses the lock as out of sync (npm/cli#4828, #8320).
+npm install --no-save --no-audit --no-fund --loglevel=error
 # npm >= 11 skips dependency install scripts unless approved (package.json allowScripts);
 # npm 10 runs them anyway. Rebuild the native ones explicitly so both behave the same.
 npm rebuild cap @swc/core --loglevel=error >/dev/null 2>&1 || echo "setup: warning: could not build 'cap' (live capture disabled; pcap replay unaffected)"
