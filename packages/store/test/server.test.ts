@@ -1,15 +1,18 @@
 /**
- * ServerStore against a real ClickHouse server (e.g. `deploy/services.sh start clickhouse`,
- * 18.16 on 127.0.0.1:18123). Skipped when no server answers. URL: HOPWATCH_CLICKHOUSE_URL.
+ * ServerStore against a real ClickHouse server: the one at HOPWATCH_CLICKHOUSE_URL if set,
+ * otherwise Debian's clickhouse-server (18.16) started here on 127.0.0.1 through the testkit.
+ * Skipped with a message when neither exists, unless HOPWATCH_REQUIRE_SERVICES=1 (CI).
  */
 import { request } from 'http';
 import { RecordBatch } from '@hopwatch/codec';
 import { openStore, StoreError, type Store } from '@hopwatch/store';
+import { servicesAvailable, startClickHouse, unavailableMessage, type ClickHouseHandle } from '@hopwatch/testkit';
 import { emptyExpected, fillSynthetic, T0 } from './synthetic';
 import { expected, fillRandom, HOPS_SQL, PATHS_SQL, type Rows } from './random-batch';
 
-const URL_ = process.env.HOPWATCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+let URL_ = process.env.HOPWATCH_CLICKHOUSE_URL ?? '';
 const DB = `hopwatch_test_${process.pid}`;
+const required = process.env.HOPWATCH_REQUIRE_SERVICES === '1';
 
 function ping(url: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -28,22 +31,30 @@ function ping(url: string): Promise<boolean> {
 
 let up = false;
 let store: Store;
+let server: ClickHouseHandle | null = null;
 
 beforeAll(async () => {
-  up = await ping(URL_);
+  if (!URL_ && (servicesAvailable().clickhouse || required)) {
+    server = await startClickHouse();
+    URL_ = server.url;
+  }
+  up = URL_ !== '' && (await ping(URL_));
+  if (!up && required) throw new Error(`no ClickHouse server (${URL_ || unavailableMessage('clickhouse')})`);
   if (up) store = await openStore({ url: URL_, database: DB, retentionDays: 3650 });
-});
+}, 60_000);
 
 afterAll(async () => {
-  if (!store) return;
-  await store.command(`DROP DATABASE IF EXISTS ${DB}`);
-  await store.close();
-});
+  if (store) {
+    await store.command(`DROP DATABASE IF EXISTS ${DB}`);
+    await store.close();
+  }
+  if (server) await server.stop();
+}, 60_000);
 
 const maybe = (name: string, fn: () => Promise<void>): void =>
   test(name, async () => {
     if (!up) {
-      console.warn(`no ClickHouse server at ${URL_}: skipped`);
+      console.warn(`no ClickHouse server (${unavailableMessage('clickhouse')}): skipped`);
       return;
     }
     await fn();
