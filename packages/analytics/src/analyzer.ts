@@ -20,6 +20,7 @@ import {
 } from '@hopwatch/codec';
 import { BoundedTable } from './table';
 import { SketchPool } from './sketch';
+import { exportCheckpoint, importCheckpoint, type AnalyzerCheckpoint } from './checkpoint';
 import {
   DEFAULT_CONFIG,
   type AnalyticsConfig,
@@ -44,11 +45,27 @@ const HOPFIELD_QUEUE = HopField.QUEUE;
 const HOPFIELD_SWITCH_ID = HopField.SWITCH_ID;
 const INTVER_V20 = IntVer.V20;
 const REPFLAG_D = RepFlag.D;
+const REPFLAG_I = RepFlag.I;
 const INF = Number.POSITIVE_INFINITY;
 
 const NONE32 = 0xffffffff;
 const NONE16 = 0xffff;
 const FLOW_KW = 10;
+const SWEEP_EVERY = 128;
+const SWEEP_SCAN = 512;
+/** Samples a queue needs before it can burst (its smallest sample then bounds the pipeline
+ * latency). */
+const BURST_MIN_HISTORY = 4;
+
+/** Detector families run by `Analyzer.process` (each defaults to true). */
+export interface AnalyzerParts {
+  /** Micro-loops, path changes, silent drops, end-to-end latency per flow. */
+  flows?: boolean;
+  /** Microbursts and per-hop latency statistics per queue. */
+  queues?: boolean;
+  /** Report sequence loss and drop reports. */
+  reports?: boolean;
+}
 
 export interface TableStats {
   size: number;
@@ -199,15 +216,25 @@ interface SilentMember {
   silentSince: number;
   meanGap: number;
   resumed: number | null;
+  /** How long the flow had been active before it went silent. */
+  active: number;
+  /** Other flows on its path were still seen after it went silent. */
+  pathAlive: boolean;
 }
 
 interface SilentEpisode {
-  switchId: number;
+  id: number;
+  /** Switches common to every member's path (the suspects), in path order. */
+  cands: number[];
   path: number[];
   start: number;
   members: Map<number, SilentMember>;
   open: number;
   lastResume: number;
+  /** Members that came back after a silence their queueing delay does not explain. */
+  confirmed: number;
+  /** Latest time a member went silent. */
+  lastSilent: number;
 }
 
 function tableStats(t: BoundedTable): TableStats {
@@ -229,6 +256,10 @@ export class Analyzer {
   private hopsSeen = 0;
   private emitted = 0;
   private pending: Anomaly[] = [];
+  private doFlows = true;
+  private doQueues = true;
+  private doReports = true;
+  private sinceSweep = 0;
 
   // ---- flows ----
   private readonly flows: BoundedTable;
@@ -246,6 +277,10 @@ export class Analyzer {
   private readonly fPathGen: Uint32Array;
   private readonly fLastSwitch: Uint32Array;
   private readonly fSilent: Uint8Array;
+  private readonly fLatSum: Float64Array;
+  private readonly fDropRepT: Float64Array;
+  private readonly silentOf = new Map<number, number>();
+  private silentIds = 0;
   private readonly flaps = new Map<number, FlapState>();
   private silentCursor = 0;
 
@@ -268,6 +303,8 @@ export class Analyzer {
   private readonly qRefT: Float64Array;
   private readonly qLastT: Float64Array;
   private readonly qFirstT: Float64Array;
+  private readonly qMinLat: Float64Array;
+  private readonly qMinOcc: Float64Array;
   private readonly bursts = new Map<number, BurstState>();
 
   // ---- latency per flow ----
@@ -313,6 +350,8 @@ export class Analyzer {
     this.fPathGen = new Uint32Array(F);
     this.fLastSwitch = new Uint32Array(F);
     this.fSilent = new Uint8Array(F);
+    this.fLatSum = new Float64Array(F);
+    this.fDropRepT = new Float64Array(F);
     this.flows.onEvict = (s) => this.onFlowEvict(s);
 
     this.paths = new BoundedTable(c.maxPaths, 2);
@@ -333,6 +372,8 @@ export class Analyzer {
     this.qRefT = new Float64Array(Q);
     this.qLastT = new Float64Array(Q);
     this.qFirstT = new Float64Array(Q);
+    this.qMinLat = new Float64Array(Q);
+    this.qMinOcc = new Float64Array(Q);
     this.queues.onEvict = (s) => {
       const b = this.bursts.get(s);
       if (b) this.finishBurst(s, b);
@@ -358,12 +399,28 @@ export class Analyzer {
 
   // ================================================================ public API
 
-  /** Consumes every record of the batch, in order. */
-  process(batch: RecordBatch): void {
+  /** Consumes every record of the batch, in order. `parts` selects the detector families run on
+   * it (default all), for deployments that split the work by input:
+   * - `flows`: per-flow detectors (micro-loops, path changes, silent drops, end-to-end latency);
+   * - `queues`: per-queue detectors (microbursts, per-hop latency statistics) — records may
+   *   carry one hop each (e.g. from a queue-keyed topic);
+   * - `reports`: Telemetry Report detectors (sequence loss, drop reports). */
+  process(batch: RecordBatch, parts?: AnalyzerParts): void {
     const n = batch.count;
     if (n === 0) return;
     if (this.baseSec < 0) this.baseSec = batch.tsSec[0];
-    for (let r = 0; r < n; r++) this.processRecord(batch, r);
+    this.doFlows = parts?.flows ?? true;
+    this.doQueues = parts?.queues ?? true;
+    this.doReports = parts?.reports ?? true;
+    // housekeeping (episode closing, silence checks) every SWEEP_EVERY records, so detection
+    // does not depend on how the input was cut into batches
+    for (let r = 0; r < n; r++) {
+      this.processRecord(batch, r);
+      if (++this.sinceSweep >= SWEEP_EVERY) {
+        this.sinceSweep = 0;
+        this.sweep(SWEEP_SCAN);
+      }
+    }
     this.records += n;
     this.sweep(Mth.max(256, n));
   }
@@ -406,11 +463,20 @@ export class Analyzer {
       this.silent.delete(k);
       this.emitSilent(e, this.now);
     }
+    this.silentOf.clear();
     const out = this.flush();
     out.sort((a, b) =>
       a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
     );
     return out;
+  }
+
+  /** Detector state worth keeping across a restart (see checkpoint.ts). */
+  exportCheckpoint(): AnalyzerCheckpoint {
+    return exportCheckpoint(this);
+  }
+  importCheckpoint(c: AnalyzerCheckpoint): void {
+    importCheckpoint(this, c);
   }
 
   stats(): AnalyzerStats {
@@ -432,6 +498,8 @@ export class Analyzer {
       this.fPathGen,
       this.fLastSwitch,
       this.fSilent,
+      this.fLatSum,
+      this.fDropRepT,
       this.qSamples,
       this.qBaseLat,
       this.qBaseOcc,
@@ -445,6 +513,8 @@ export class Analyzer {
       this.qRefT,
       this.qLastT,
       this.qFirstT,
+      this.qMinLat,
+      this.qMinOcc,
       this.rHigh,
       this.rBits,
       this.rLastT,
@@ -592,9 +662,13 @@ export class Analyzer {
         this.fPathSlot[fs] = -1;
         this.fLastSwitch[fs] = NONE32;
         this.fSilent[fs] = 0;
-      } else {
+        this.fLatSum[fs] = -1;
+        this.fDropRepT[fs] = -INF;
+      } else if (this.doFlows) {
         const gap = t - this.fLast[fs];
-        if (gap >= 0) {
+        if (!this.fSilent[fs]) this.checkSilent(fs); // a silence no sweep saw (it ends here)
+        if (this.fSilent[fs]) this.flowResumed(fs, t, recordLatency(b, r));
+        else if (gap >= 0) {
           const n = this.fCount[fs];
           if (n === 1) this.fGapMean[fs] = gap;
           else {
@@ -604,22 +678,28 @@ export class Analyzer {
             this.fGapDev[fs] += w * (Mth.abs(d) - this.fGapDev[fs]);
           }
         }
-        if (this.fSilent[fs]) this.flowResumed(fs, t);
       }
-      this.fCount[fs]++;
-      if (t > this.fLast[fs] || this.fCount[fs] === 1) this.fLast[fs] = t;
+      if (this.doFlows) {
+        this.fLatSum[fs] = recordLatency(b, r);
+        this.fCount[fs]++;
+        if (t > this.fLast[fs] || this.fCount[fs] === 1) this.fLast[fs] = t;
+      }
     }
 
     // ---- reports ----
     const rv = b.reportVersion[r];
-    if (rv !== 0) {
+    // a drop report carries the packet as the dropping switch received it (the stack stops
+    // there), an intermediate report the stack so far: neither is the flow's full path
+    const dropRep = rv !== 0 && ((b.repFlags[r] & REPFLAG_D) !== 0 || b.dropReason[r] >= 0);
+    const partial = dropRep || (rv !== 0 && (b.repFlags[r] & REPFLAG_I) !== 0);
+    if (rv !== 0 && this.doReports) {
       if (b.repIndex[r] === 0) this.sequence(b, r, t, rv);
-      if ((b.repFlags[r] & REPFLAG_D) !== 0 || b.dropReason[r] >= 0) this.dropReport(b, r, t, fs);
+      if (dropRep) this.dropReport(b, r, t, fs);
     }
 
     // ---- hops ----
     const hc = b.hopCount[r];
-    if (hc === 0) return;
+    if (hc === 0 || !(this.doFlows || this.doQueues)) return;
     this.hopsSeen += hc;
     const hs = b.hopStart[r];
     if (this.stackRows.length < hc) this.stackRows = new Int32Array(hc * 2);
@@ -633,7 +713,9 @@ export class Analyzer {
     }
     const eBit = (b.hdrFlags[r] & HDRFLAG_E) !== 0;
 
-    if (m > 0 && allIds) {
+    if (!this.doFlows) {
+      // per-queue input only
+    } else if (m > 0 && allIds) {
       // micro-loop: first switch id that repeats within the stack
       let li = -1;
       let lj = -1;
@@ -650,7 +732,7 @@ export class Analyzer {
       if (lj >= 0) this.loopPacket(b, rows, li, lj, m, t, fs, eBit);
       else {
         if (eBit) this.eBitWithoutRepeat++;
-        else if (fs >= 0) this.pathPacket(b, rows, m, t, fs);
+        else if (fs >= 0 && !partial) this.pathPacket(b, rows, m, t, fs);
       }
     } else if (eBit) this.eBitWithoutRepeat++;
 
@@ -659,7 +741,7 @@ export class Analyzer {
     let e2eSum = 0;
     let e2eOk = true;
     let lf = -1;
-    if (fs >= 0) {
+    if (fs >= 0 && this.doFlows) {
       let any = false;
       for (let h = hs; h < hs + hc; h++) if (b.present[h] & HOPFIELD_HOP_LATENCY) any = true;
       if (any) {
@@ -679,7 +761,7 @@ export class Analyzer {
         if (lf >= 0) this.lfHop.add(lf, b.hopLatency[h]);
       } else if (b.origin[h] === 0) e2eOk = false;
       const hasOcc = (p & HOPFIELD_QUEUE) !== 0 && (p & HOPFIELD_DROP_REASON) === 0;
-      if ((p & HOPFIELD_SWITCH_ID) === 0 || (!hasLat && !hasOcc)) continue;
+      if (!this.doQueues || (p & HOPFIELD_SWITCH_ID) === 0 || (!hasLat && !hasOcc)) continue;
       const qk = this.queues.scratch;
       qk[0] = b.switchId[h];
       qk[1] = p & HOPFIELD_L1_PORTS ? b.egressPort[h] : NONE32;
@@ -697,6 +779,8 @@ export class Analyzer {
         this.qHasRef[q] = 0;
         this.qLastT[q] = t;
         this.qFirstT[q] = t;
+        this.qMinLat[q] = INF;
+        this.qMinOcc[q] = INF;
       }
       const lat = hasLat ? b.hopLatency[h] : -1;
       const occ = hasOcc ? b.queueOccupancy[h] : -1;
@@ -946,6 +1030,8 @@ export class Analyzer {
     const useLat = lat >= 0;
     const x = useLat ? lat : occ;
     const thr = useLat ? this.latThreshold(q) : this.occThreshold(q);
+    if (lat >= 0 && lat < this.qMinLat[q]) this.qMinLat[q] = lat;
+    if (occ >= 0 && occ < this.qMinOcc[q]) this.qMinOcc[q] = occ;
     let burst = this.bursts.get(q);
     if (burst) {
       const endThr = burst.threshold * c.burstEndRatio;
@@ -962,8 +1048,8 @@ export class Analyzer {
         // a level shift, not a burst: report it and re-learn the baseline from here
         this.finishBurst(q, burst);
         burst = undefined;
-        if (useLat) this.qBaseLat[q] = x;
-        else this.qBaseOcc[q] = x;
+        if (useLat) this.qBaseLat[q] = this.qMinLat[q] = x;
+        else this.qBaseOcc[q] = this.qMinOcc[q] = x;
         this.qSamples[q] = 1;
         return;
       }
@@ -974,7 +1060,7 @@ export class Analyzer {
       if (burst) return; // cooling: baseline stays frozen until the burst is finished
     }
     const warm = n >= c.baselineWarmupSamples && td - this.qFirstT[q] >= c.baselineTauNs;
-    if (warm && x >= thr) {
+    if (n >= BURST_MIN_HISTORY && x >= thr) {
       const b: BurstState = {
         start: useLat ? td - lat : td,
         firstAbove: td,
@@ -1022,9 +1108,16 @@ export class Analyzer {
     this.qSamples[q] = n + 1;
   }
 
-  /** Burst threshold: max(k × baseline, baseline + z × mean absolute deviation, floor). */
+  /** Burst threshold: max(k × baseline, baseline + z × mean absolute deviation, floor). Until the
+   * baseline is warm, the queue's smallest sample stands for it (hop latency = fixed pipeline
+   * latency + queueing; the smallest sample is the pipeline latency of an empty queue), so a
+   * burst early in a queue's life is still caught. */
   private latThreshold(q: number): number {
     const c = this.config;
+    if (!this.isWarm(q)) {
+      const m = this.qMinLat[q];
+      return Mth.max(c.burstLatencyFactor * (m < INF ? m : 0), c.burstLatencyFloorNs);
+    }
     const b = this.qBaseLat[q];
     return Mth.max(
       c.burstLatencyFactor * b,
@@ -1035,11 +1128,23 @@ export class Analyzer {
 
   private occThreshold(q: number): number {
     const c = this.config;
+    if (!this.isWarm(q)) {
+      const m = this.qMinOcc[q];
+      return Mth.max(c.burstOccupancyFactor * (m < INF ? m : 0), c.burstOccupancyFloor);
+    }
     const b = this.qBaseOcc[q];
     return Mth.max(
       c.burstOccupancyFactor * b,
       b + c.burstDeviationFactor * this.qDevOcc[q],
       c.burstOccupancyFloor,
+    );
+  }
+
+  private isWarm(q: number): boolean {
+    const c = this.config;
+    return (
+      this.qSamples[q] >= c.baselineWarmupSamples &&
+      this.qLastT[q] - this.qFirstT[q] >= c.baselineTauNs
     );
   }
 
@@ -1295,6 +1400,7 @@ export class Analyzer {
     e.packets++;
     if (t > e.end) e.end = t;
     if (fs >= 0) {
+      this.fDropRepT[fs] = t;
       const g = this.flows.gen[fs];
       if (e.seen.get(fs) !== g) {
         e.seen.set(fs, g);
@@ -1329,24 +1435,51 @@ export class Analyzer {
     const c = this.config;
     if (this.fSilent[fs] || this.fCount[fs] < c.silentMinPackets || this.fPathLen[fs] === 0) return;
     const mean = this.fGapMean[fs];
-    if (!(mean > 0) || this.fGapDev[fs] > mean) return; // not steady
+    // steady: inter-arrival mean absolute deviation ≤ half the mean (Poisson-like arrivals, whose
+    // deviation is ~0.74 × the mean, show long gaps by chance)
+    if (!(mean > 0) || this.fGapDev[fs] > 0.5 * mean) return;
     const wait = Mth.max(c.silentFactor * mean, c.silentMinNs);
     const last = this.fLast[fs];
     if (this.now - last <= wait) return;
-    if (last - this.fFirst[fs] < Mth.max(wait, c.silentMinActiveNs)) return; // too short-lived to call its silence abnormal
+    if (last - this.fFirst[fs] < wait) return; // too short-lived to call its silence abnormal
     const ps = this.fPathSlot[fs];
-    if (ps < 0 || !this.paths.live[ps] || this.paths.gen[ps] !== this.fPathGen[fs]) return;
-    if (this.paths.lastSeen[ps] - last <= wait) return; // the path went quiet too: not this flow's problem
+    const pathAlive =
+      ps >= 0 &&
+      this.paths.live[ps] === 1 &&
+      this.paths.gen[ps] === this.fPathGen[fs] &&
+      this.paths.lastSeen[ps] - last > wait;
     this.fSilent[fs] = 1;
-    const sw = this.fLastSwitch[fs];
-    let e = this.silent.get(sw);
-    if (!e) {
-      const path: number[] = [];
-      const P = this.config.maxPathLength;
-      for (let k = 0; k < Mth.min(this.fPathLen[fs], P); k++) path.push(this.fPath[fs * P + k]);
-      e = { switchId: sw, path, start: last + mean, members: new Map(), open: 0, lastResume: -INF };
-      this.silent.set(sw, e);
+    const P = this.config.maxPathLength;
+    const path: number[] = [];
+    for (let k = 0; k < Mth.min(this.fPathLen[fs], P); k++) path.push(this.fPath[fs * P + k]);
+    // join an open episode whose suspects this flow's path shares and whose flows went silent
+    // about when this one did (one cause)
+    let e: SilentEpisode | undefined;
+    const since = last + mean;
+    for (const x of this.silent.values()) {
+      if (since - x.lastSilent > wait || x.lastSilent - since > wait) continue;
+      const common = x.cands.filter((s) => path.includes(s));
+      if (common.length > 0) {
+        x.cands = common;
+        e = x;
+        break;
+      }
     }
+    if (!e) {
+      e = {
+        id: this.silentIds++,
+        cands: path,
+        path,
+        start: last + mean,
+        members: new Map(),
+        open: 0,
+        lastResume: -INF,
+        confirmed: 0,
+        lastSilent: since,
+      };
+      this.silent.set(e.id, e);
+    }
+    if (since > e.lastSilent) e.lastSilent = since;
     if (last + mean < e.start) e.start = last + mean;
     e.members.set(fs, {
       gen: this.flows.gen[fs],
@@ -1354,22 +1487,57 @@ export class Analyzer {
       silentSince: last + mean,
       meanGap: mean,
       resumed: null,
+      active: last - this.fFirst[fs],
+      pathAlive,
     });
+    this.silentOf.set(fs, e.id);
     e.open++;
   }
 
-  private flowResumed(fs: number, t: number): void {
+  /** A silent flow was seen again at `t` (`lat`: the hop latency sum of that packet, -1 when
+   * unknown), or evicted (`lat` undefined). A silence that the packet's extra queueing delay
+   * explains (it was held in a queue, not lost) is withdrawn. */
+  private flowResumed(fs: number, t: number, lat?: number): void {
     this.fSilent[fs] = 0;
-    const e = this.silent.get(this.fLastSwitch[fs]);
+    const id = this.silentOf.get(fs);
+    this.silentOf.delete(fs);
+    const e = id === undefined ? undefined : this.silent.get(id);
     const m = e?.members.get(fs);
     if (!e || !m || m.gen !== this.flows.gen[fs] || m.resumed !== null) return;
-    m.resumed = t;
     e.open--;
+    if (lat !== undefined) {
+      const c = this.config;
+      const prev = this.fLatSum[fs];
+      const held = lat >= 0 && prev >= 0 ? Mth.max(0, lat - prev) : 0;
+      const wait = Mth.max(c.silentFactor * m.meanGap, c.silentMinNs);
+      if (t - this.fLast[fs] - held <= wait || this.fDropRepT[fs] >= this.fLast[fs]) {
+        // delayed, not dropped; or dropped with a drop report (already a drop anomaly)
+        e.members.delete(fs);
+        if (e.members.size === 0) this.silent.delete(e.id);
+        else {
+          let s0 = INF;
+          for (const x of e.members.values()) if (x.silentSince < s0) s0 = x.silentSince;
+          e.start = s0;
+        }
+        return;
+      }
+      e.confirmed++;
+    }
+    m.resumed = t;
     if (t > e.lastResume) e.lastResume = t;
   }
 
   private emitSilent(e: SilentEpisode, end: number): void {
     const c = this.config;
+    if (e.members.size === 0) return;
+    if (e.confirmed === 0) {
+      // no flow came back: flows that simply ended look the same, so only long-lived flows whose
+      // path stayed busy count (a whole path going quiet at once is its sources stopping)
+      let longLived = false;
+      for (const m of e.members.values())
+        if (m.active >= c.silentMinActiveNs && m.pathAlive) longLived = true;
+      if (!longLived) return;
+    }
     let packets = 0;
     let last = e.start;
     const flows: FlowTuple[] = [];
@@ -1379,19 +1547,20 @@ export class Analyzer {
       packets += Mth.max(1, Mth.round((stop - m.silentSince) / m.meanGap));
       if (flows.length < c.maxFlowsPerAnomaly) flows.push(m.flow);
     }
+    const sw = e.cands[e.cands.length - 1];
     const start = this.abs(e.start);
     this.emit({
       type: 'drop',
-      id: `drop:silent:${e.switchId}:${start}`,
+      id: `drop:silent:${sw}:${start}`,
       start,
       end: this.abs(last),
       packets,
-      switchId: e.switchId,
+      switchId: sw,
       dropReason: null,
       flows,
       flowCount: e.members.size,
       silent: true,
-      lastSwitch: e.switchId,
+      lastSwitch: sw,
       path: e.path,
     });
   }
@@ -1441,6 +1610,8 @@ export class Analyzer {
       if (e.open <= 0 && now - e.lastResume > c.dropGapNs) {
         this.silent.delete(k);
         this.emitSilent(e, e.lastResume);
+        for (const fs of e.members.keys())
+          if (this.silentOf.get(fs) === e.id) this.silentOf.delete(fs);
       }
     this.flows.evictIdle(now, c.flowIdleNs);
     this.queues.evictIdle(now, c.queueIdleNs);
@@ -1455,6 +1626,15 @@ export class Analyzer {
       if (this.flows.live[s]) this.checkSilent(s);
     }
   }
+}
+
+/** Sum of the hop latencies a record carries, -1 when it carries none. */
+function recordLatency(b: RecordBatch, r: number): number {
+  const hs = b.hopStart[r];
+  let sum = -1;
+  for (let h = hs; h < hs + b.hopCount[r]; h++)
+    if (b.present[h] & HOPFIELD_HOP_LATENCY) sum = (sum < 0 ? 0 : sum) + b.hopLatency[h];
+  return sum;
 }
 
 function lossEnd(e: LossEpisode): number {

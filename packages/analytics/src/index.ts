@@ -2,6 +2,7 @@ export * from './types';
 export { Analyzer, flowId } from './analyzer';
 export type {
   AnalyzerStats,
+  AnalyzerParts,
   TableStats,
   LatencyStats,
   LatencySummary,

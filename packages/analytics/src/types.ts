@@ -246,7 +246,7 @@ export const DEFAULT_CONFIG: Readonly<AnalyticsConfig> = Object.freeze({
 
   dropGapNs: 100e6,
   silentFactor: 10,
-  silentMinNs: 5e6,
+  silentMinNs: 0,
   silentMinPackets: 16,
   silentMinActiveNs: 50e6,
 

@@ -45,10 +45,10 @@ export function describeAnomaly(a: Anomaly): string {
   }
 }
 
-export function formatReplaySummary(stats: PipelineStats, analyzer: Analyzer, anomalies: Anomaly[], elapsedMs: number, topN = 10): string {
+export function formatReplaySummary(stats: PipelineStats, analyzer: Analyzer, anomalies: Anomaly[], elapsedMs: number, topN = 10, verb = 'Replayed'): string {
   const out: string[] = [];
   const rate = stats.records / Math.max(0.001, elapsedMs / 1000);
-  out.push(`Replayed ${stats.packets} packet(s): ${stats.records} INT record(s), ${stats.hops} hop(s) in ${(elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} records/s)`);
+  out.push(`${verb} ${stats.packets} packet(s): ${stats.records} INT record(s), ${stats.hops} hop(s) in ${(elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} records/s)`);
   const rej = Object.entries(stats.rejected);
   if (rej.length) out.push(`Rejected: ${rej.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (stats.shedRecords || stats.storeErrors) out.push(`Store: ${stats.shedRecords} record(s) shed, ${stats.storeErrors} error(s)${stats.lastStoreError ? ` (last: ${stats.lastStoreError})` : ''}`);

@@ -103,8 +103,19 @@ interface PendingChange {
 interface LossTrack {
   ev: ReportLossEvent;
   active: boolean;
-  perKey: Map<number, { nodeId: number; hwId: number; start: number; end: number; lost: number }>;
 }
+
+interface LossEpisode {
+  nodeId: number;
+  hwId: number;
+  start: number;
+  end: number;
+  lost: number;
+}
+
+/** Lost reports of one (node, hw_id) closer than this are one loss episode (the collector
+ * cannot tell apart gaps this close; the analytics default `lossGapNs`). */
+export const LOSS_EPISODE_GAP_NS = 100e6;
 
 export interface SimStats {
   flows: number;
@@ -169,6 +180,10 @@ export class Simulation {
   private readonly loops: LoopTrack[] = [];
   private readonly drops: DropTrack[] = [];
   private readonly losses: LossTrack[] = [];
+  /** Lost report times per (node, hw_id) not yet revealed by a later report of that key. */
+  private readonly lossPending = new Map<number, number[]>();
+  private readonly lossEpisodes: LossEpisode[] = [];
+  private readonly lossLast = new Map<number, LossEpisode>();
   private readonly pathChanges: PendingChange[] = [];
   private activeDrops: DropTrack[] = [];
   private activeLosses: LossTrack[] = [];
@@ -510,7 +525,7 @@ export class Simulation {
           this.activeDrops = this.drops.filter((d) => d.active);
         });
       } else {
-        const lt: LossTrack = { ev, active: false, perKey: new Map() };
+        const lt: LossTrack = { ev, active: false };
         this.losses.push(lt);
         this.at(start, () => {
           lt.active = true;
@@ -856,16 +871,29 @@ export class Simulation {
         (lt.ev.probability >= 1 || this.jrng.next() < lt.ev.probability)
       ) {
         const key = nodeId * 64 + hwId;
-        let e = lt.perKey.get(key);
-        if (!e) {
-          e = { nodeId, hwId, start: time, end: time, lost: 0 };
-          lt.perKey.set(key, e);
-        }
-        e.lost++;
-        e.end = time;
+        let pend = this.lossPending.get(key);
+        if (!pend) this.lossPending.set(key, (pend = []));
+        pend.push(time);
         this.stats.reportsLost++;
         return;
       }
+    }
+    // this report reveals the gap of the lost reports before it (a loss no later report reveals
+    // is invisible to any collector, so it is not labelled)
+    const key = nodeId * 64 + hwId;
+    const pend = this.lossPending.get(key);
+    if (pend && pend.length > 0) {
+      for (const tm of pend) {
+        let e = this.lossLast.get(key);
+        if (!e || tm - e.end >= LOSS_EPISODE_GAP_NS) {
+          e = { nodeId, hwId, start: tm, end: tm, lost: 0 };
+          this.lossEpisodes.push(e);
+          this.lossLast.set(key, e);
+        }
+        e.lost++;
+        e.end = tm;
+      }
+      pend.length = 0;
     }
     const bytes = this.factory.report(kind, f, path, visit, this.slotHv, hb, seq, reason);
     (this.sink as RecordSink).write(bytes, time);
@@ -990,17 +1018,15 @@ export class Simulation {
         packets: d.packets,
       });
     }
-    for (const l of this.losses) {
-      for (const e of l.perKey.values()) {
-        anomalies.push({
-          type: 'report_loss',
-          start: ep(e.start),
-          end: ep(e.end),
-          nodeId: e.nodeId,
-          hwId: e.hwId,
-          lost: e.lost,
-        });
-      }
+    for (const e of this.lossEpisodes) {
+      anomalies.push({
+        type: 'report_loss',
+        start: ep(e.start),
+        end: ep(e.end),
+        nodeId: e.nodeId,
+        hwId: e.hwId,
+        lost: e.lost,
+      });
     }
     anomalies.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     return {

@@ -1,4 +1,10 @@
-export { Simulation, type SimFlow, type RecordSink, type SimStats } from './engine';
+export {
+  Simulation,
+  LOSS_EPISODE_GAP_NS,
+  type SimFlow,
+  type RecordSink,
+  type SimStats,
+} from './engine';
 export {
   loadScenario,
   normalizeScenario,

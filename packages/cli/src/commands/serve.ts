@@ -133,7 +133,7 @@ export async function serve(argv: string[]): Promise<number> {
     if (store) await store.close();
   }
   const st = pipeline.stats();
-  process.stdout.write(formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0));
+  process.stdout.write(formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'));
   for (const s of sources) {
     const x = s.stats();
     process.stdout.write(`Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors\n`);
