@@ -208,14 +208,16 @@ export class Decoder {
     if (end - o < 58 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00 || d[o + 14] !== 0x45 || d[o + 23] !== 17) return false;
     if ((((d[o + 20] << 8) | d[o + 21]) & 0x3fff) !== 0) return false; // fragment
     const ipEnd = o + 14 + ((d[o + 16] << 8) | d[o + 17]);
-    if (ipEnd > end || (outermost && end > 64 && end - ipEnd > 4)) return false;
+    // captures cut by a snap length keep the INT stack: only bytes beyond the IP length matter
+    if (ipEnd < o + 58 || (outermost && end > 64 && end - ipEnd > 4)) return false;
     if (((d[o + 15] >>> 2) & this.dscpMask) !== this.dscpValue || this.hasProbe) return false;
     if (this.portKind[(d[o + 36] << 8) | d[o + 37]] !== 0) return false;
-    if (((d[o + 38] << 8) | d[o + 39]) !== ipEnd - o - 34) return false; // UDP length
+    if (ipEnd <= end && ((d[o + 38] << 8) | d[o + 39]) !== ipEnd - o - 34) return false; // UDP length
+    if (((d[o + 38] << 8) | d[o + 39]) < 8) return false;
     const b0 = d[o + 42];
     if (b0 >>> 4 !== 1 || ((b0 >>> 2) & 3) !== 0) return false; // INT-MD, NPT 0
     const intEnd = o + 46 + d[o + 43] * 4;
-    if (intEnd > ipEnd || intEnd < o + 58) return false;
+    if (intEnd > ipEnd || intEnd > end || intEnd < o + 58) return false;
     const h0 = d[o + 46];
     if (h0 >>> 4 !== 2 || (h0 & 0x07) !== 0 || d[o + 47] !== 0 || (d[o + 48] & 0xe0) !== 0) return false;
     const hopMl = d[o + 48] & 0x1f;

@@ -33,6 +33,9 @@ function packets(): Uint8Array[] {
       ),
     );
   }
+  // snap-length cuts: the payload (and sometimes the stack) cut off the end
+  const n0 = out.length;
+  for (let i = 0; i < n0; i++) out.push(out[i].subarray(0, Math.max(0, out[i].length - 1 - (i % 48))));
   // corrupted copies: bit flips and truncations in the headers
   const n = out.length;
   for (let i = 0; i < n * 3; i++) {
