@@ -51,8 +51,11 @@ const INF = Number.POSITIVE_INFINITY;
 const NONE32 = 0xffffffff;
 const NONE16 = 0xffff;
 const FLOW_KW = 10;
-const SWEEP_EVERY = 128;
-const SWEEP_SCAN = 512;
+/** Housekeeping runs every SWEEP_EVERY records or SWEEP_NS of input time, whichever first,
+ * checking SWEEP_SCAN flow slots for silence each time (about one per record at full rate). */
+const SWEEP_EVERY = 1024;
+const SWEEP_SCAN = 1024;
+const SWEEP_NS = 1_000_000;
 /** Samples a queue needs before it can burst (its smallest sample then bounds the pipeline
  * latency). */
 const BURST_MIN_HISTORY = 4;
@@ -260,6 +263,8 @@ export class Analyzer {
   private doQueues = true;
   private doReports = true;
   private sinceSweep = 0;
+  private readonly silentFactor: number;
+  private lastSweepAt = 0;
 
   // ---- flows ----
   private readonly flows: BoundedTable;
@@ -334,6 +339,7 @@ export class Analyzer {
   constructor(config: Partial<AnalyticsConfig> = {}) {
     const c: AnalyticsConfig = { ...DEFAULT_CONFIG, ...config };
     this.config = c;
+    this.silentFactor = c.silentFactor;
     const F = c.maxFlows;
     this.flows = new BoundedTable(F, FLOW_KW);
     this.fLast = new Float64Array(F);
@@ -416,8 +422,9 @@ export class Analyzer {
     // does not depend on how the input was cut into batches
     for (let r = 0; r < n; r++) {
       this.processRecord(batch, r);
-      if (++this.sinceSweep >= SWEEP_EVERY) {
+      if (++this.sinceSweep >= SWEEP_EVERY || this.now - this.lastSweepAt >= SWEEP_NS) {
         this.sinceSweep = 0;
+        this.lastSweepAt = this.now;
         this.sweep(SWEEP_SCAN);
       }
     }
@@ -666,7 +673,8 @@ export class Analyzer {
         this.fDropRepT[fs] = -INF;
       } else if (this.doFlows) {
         const gap = t - this.fLast[fs];
-        if (!this.fSilent[fs]) this.checkSilent(fs); // a silence no sweep saw (it ends here)
+        // a silence no sweep saw (it ends here); only a gap beyond silentFactor × the mean can be one
+        if (!this.fSilent[fs] && gap > this.silentFactor * this.fGapMean[fs]) this.checkSilent(fs);
         if (this.fSilent[fs]) this.flowResumed(fs, t, recordLatency(b, r));
         else if (gap >= 0) {
           const n = this.fCount[fs];
