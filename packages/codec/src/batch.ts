@@ -65,6 +65,96 @@ export const HdrFlag = { D: 1, E: 2, M: 4, C: 8 } as const;
 /** Report flag bits (repFlags column). */
 export const RepFlag = { D: 1, Q: 2, F: 4, I: 8 } as const;
 
+type ColumnType =
+  | Uint8ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int16ArrayConstructor
+  | Uint32ArrayConstructor
+  | Int32ArrayConstructor;
+
+/**
+ * Per-record columns: name, element type, values per record (addresses take 4 words) and the
+ * value meaning "absent", which rows hold until the decoder sets them (NaN: always written
+ * when the record or its flow/report part exists, so never refilled).
+ */
+export const RECORD_COLUMNS: readonly (readonly [string, ColumnType, number, number])[] = [
+  ['frame', Uint32Array, 1, NaN],
+  ['tsSec', Uint32Array, 1, NaN],
+  ['tsNsec', Uint32Array, 1, NaN],
+  ['encap', Uint8Array, 1, NaN],
+  ['intVersion', Uint8Array, 1, 0],
+  ['mode', Uint8Array, 1, NaN],
+  ['bitmap', Uint16Array, 1, 0],
+  ['hopMl', Uint8Array, 1, 0],
+  ['rhc', Int16Array, 1, -1],
+  ['hasHeader', Uint8Array, 1, 0],
+  ['intType', Uint8Array, 1, 0],
+  ['npt', Int8Array, 1, -1],
+  ['shimLength', Uint16Array, 1, 0],
+  ['origPort', Int32Array, 1, -1],
+  ['origProto', Int16Array, 1, -1],
+  ['origDscp', Int16Array, 1, -1],
+  ['nextProto', Int32Array, 1, -1],
+  ['hdrFlags', Uint8Array, 1, 0],
+  ['replication', Uint8Array, 1, 0],
+  ['maxHopCnt', Int16Array, 1, -1],
+  ['totalHopCnt', Int16Array, 1, -1],
+  ['dsId', Uint16Array, 1, 0],
+  ['dsInstruction', Uint16Array, 1, 0],
+  ['dsFlags', Uint16Array, 1, 0],
+  ['sourceOnlyBytes', Uint16Array, 1, 0],
+  ['hopStart', Uint32Array, 1, NaN],
+  ['hopCount', Uint16Array, 1, 0],
+  ['reportVersion', Uint8Array, 1, 0],
+  ['hwId', Uint8Array, 1, 0],
+  ['sequence', Uint32Array, 1, 0],
+  ['nodeId', Uint32Array, 1, 0],
+  ['hasNodeId', Uint8Array, 1, 0],
+  ['repFlags', Uint8Array, 1, 0],
+  ['repType', Uint8Array, 1, 0],
+  ['inType', Uint8Array, 1, 0],
+  ['dropReason', Int16Array, 1, -1],
+  ['repIndex', Uint8Array, 1, 0],
+  ['reporterAddr', Uint32Array, 4, NaN],
+  ['reporterV6', Uint8Array, 1, NaN],
+  ['hasFlow', Uint8Array, 1, 0],
+  ['flowV6', Uint8Array, 1, NaN],
+  ['srcAddr', Uint32Array, 4, NaN],
+  ['dstAddr', Uint32Array, 4, NaN],
+  ['srcPort', Uint16Array, 1, NaN],
+  ['dstPort', Uint16Array, 1, NaN],
+  ['protocol', Uint8Array, 1, NaN],
+];
+
+/** Per-hop columns: name and element type. A field is valid only when its `present` bit is set. */
+export const HOP_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['present', Uint16Array],
+  ['origin', Uint8Array],
+  ['switchId', Uint32Array],
+  ['ingressPort', Uint32Array],
+  ['egressPort', Uint32Array],
+  ['hopLatency', Uint32Array],
+  ['queueId', Uint16Array],
+  ['queueOccupancy', Uint32Array],
+  ['ingressTsHi', Uint32Array],
+  ['ingressTsLo', Uint32Array],
+  ['egressTsHi', Uint32Array],
+  ['egressTsLo', Uint32Array],
+  ['l2IngressPort', Uint32Array],
+  ['l2EgressPort', Uint32Array],
+  ['txUtil', Uint32Array],
+  ['bufferId', Uint8Array],
+  ['bufferOccupancy', Uint32Array],
+  ['checksum', Uint32Array],
+  ['queueCongestion', Uint32Array],
+  ['hopDropReason', Uint8Array],
+  ['dsStart', Uint32Array],
+  ['dsCount', Uint8Array],
+];
+
+type Columns = Record<string, Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array>;
+
 export interface FindingRow {
   record: number;
   kind: string;
@@ -193,94 +283,21 @@ export class RecordBatch {
   }
 
   private allocRecords(n: number): void {
-    const grow = <T extends { length: number; set(a: ArrayLike<number>): void }>(
-      old: T | undefined,
-      make: (n: number) => T,
-      per = 1,
-    ): T => {
-      const a = make(n * per);
-      if (old) a.set(old as unknown as ArrayLike<number>);
-      return a;
-    };
-    this.frame = grow(this.frame, (k) => new Uint32Array(k));
-    this.tsSec = grow(this.tsSec, (k) => new Uint32Array(k));
-    this.tsNsec = grow(this.tsNsec, (k) => new Uint32Array(k));
-    this.encap = grow(this.encap, (k) => new Uint8Array(k));
-    this.intVersion = grow(this.intVersion, (k) => new Uint8Array(k));
-    this.mode = grow(this.mode, (k) => new Uint8Array(k));
-    this.bitmap = grow(this.bitmap, (k) => new Uint16Array(k));
-    this.hopMl = grow(this.hopMl, (k) => new Uint8Array(k));
-    this.rhc = grow(this.rhc, (k) => new Int16Array(k));
-    this.hasHeader = grow(this.hasHeader, (k) => new Uint8Array(k));
-    this.intType = grow(this.intType, (k) => new Uint8Array(k));
-    this.npt = grow(this.npt, (k) => new Int8Array(k));
-    this.shimLength = grow(this.shimLength, (k) => new Uint16Array(k));
-    this.origPort = grow(this.origPort, (k) => new Int32Array(k));
-    this.origProto = grow(this.origProto, (k) => new Int16Array(k));
-    this.origDscp = grow(this.origDscp, (k) => new Int16Array(k));
-    this.nextProto = grow(this.nextProto, (k) => new Int32Array(k));
-    this.hdrFlags = grow(this.hdrFlags, (k) => new Uint8Array(k));
-    this.replication = grow(this.replication, (k) => new Uint8Array(k));
-    this.maxHopCnt = grow(this.maxHopCnt, (k) => new Int16Array(k));
-    this.totalHopCnt = grow(this.totalHopCnt, (k) => new Int16Array(k));
-    this.dsId = grow(this.dsId, (k) => new Uint16Array(k));
-    this.dsInstruction = grow(this.dsInstruction, (k) => new Uint16Array(k));
-    this.dsFlags = grow(this.dsFlags, (k) => new Uint16Array(k));
-    this.sourceOnlyBytes = grow(this.sourceOnlyBytes, (k) => new Uint16Array(k));
-    this.hopStart = grow(this.hopStart, (k) => new Uint32Array(k));
-    this.hopCount = grow(this.hopCount, (k) => new Uint16Array(k));
-    this.reportVersion = grow(this.reportVersion, (k) => new Uint8Array(k));
-    this.hwId = grow(this.hwId, (k) => new Uint8Array(k));
-    this.sequence = grow(this.sequence, (k) => new Uint32Array(k));
-    this.nodeId = grow(this.nodeId, (k) => new Uint32Array(k));
-    this.hasNodeId = grow(this.hasNodeId, (k) => new Uint8Array(k));
-    this.repFlags = grow(this.repFlags, (k) => new Uint8Array(k));
-    this.repType = grow(this.repType, (k) => new Uint8Array(k));
-    this.inType = grow(this.inType, (k) => new Uint8Array(k));
-    this.dropReason = grow(this.dropReason, (k) => new Int16Array(k));
-    this.repIndex = grow(this.repIndex, (k) => new Uint8Array(k));
-    this.reporterAddr = grow(this.reporterAddr, (k) => new Uint32Array(k), 4);
-    this.reporterV6 = grow(this.reporterV6, (k) => new Uint8Array(k));
-    this.hasFlow = grow(this.hasFlow, (k) => new Uint8Array(k));
-    this.flowV6 = grow(this.flowV6, (k) => new Uint8Array(k));
-    this.srcAddr = grow(this.srcAddr, (k) => new Uint32Array(k), 4);
-    this.dstAddr = grow(this.dstAddr, (k) => new Uint32Array(k), 4);
-    this.srcPort = grow(this.srcPort, (k) => new Uint16Array(k));
-    this.dstPort = grow(this.dstPort, (k) => new Uint16Array(k));
-    this.protocol = grow(this.protocol, (k) => new Uint8Array(k));
+    const cols = this as unknown as Columns;
+    for (const [name, T, per] of RECORD_COLUMNS) {
+      const a = new T(n * per);
+      if (cols[name]) a.set(cols[name]);
+      cols[name] = a;
+    }
   }
 
   private allocHops(n: number): void {
-    const grow = <T extends { set(a: ArrayLike<number>): void }>(
-      old: T | undefined,
-      make: (n: number) => T,
-    ): T => {
-      const a = make(n);
-      if (old) a.set(old as unknown as ArrayLike<number>);
-      return a;
-    };
-    this.present = grow(this.present, (k) => new Uint16Array(k));
-    this.origin = grow(this.origin, (k) => new Uint8Array(k));
-    this.switchId = grow(this.switchId, (k) => new Uint32Array(k));
-    this.ingressPort = grow(this.ingressPort, (k) => new Uint32Array(k));
-    this.egressPort = grow(this.egressPort, (k) => new Uint32Array(k));
-    this.hopLatency = grow(this.hopLatency, (k) => new Uint32Array(k));
-    this.queueId = grow(this.queueId, (k) => new Uint16Array(k));
-    this.queueOccupancy = grow(this.queueOccupancy, (k) => new Uint32Array(k));
-    this.ingressTsHi = grow(this.ingressTsHi, (k) => new Uint32Array(k));
-    this.ingressTsLo = grow(this.ingressTsLo, (k) => new Uint32Array(k));
-    this.egressTsHi = grow(this.egressTsHi, (k) => new Uint32Array(k));
-    this.egressTsLo = grow(this.egressTsLo, (k) => new Uint32Array(k));
-    this.l2IngressPort = grow(this.l2IngressPort, (k) => new Uint32Array(k));
-    this.l2EgressPort = grow(this.l2EgressPort, (k) => new Uint32Array(k));
-    this.txUtil = grow(this.txUtil, (k) => new Uint32Array(k));
-    this.bufferId = grow(this.bufferId, (k) => new Uint8Array(k));
-    this.bufferOccupancy = grow(this.bufferOccupancy, (k) => new Uint32Array(k));
-    this.checksum = grow(this.checksum, (k) => new Uint32Array(k));
-    this.queueCongestion = grow(this.queueCongestion, (k) => new Uint32Array(k));
-    this.hopDropReason = grow(this.hopDropReason, (k) => new Uint8Array(k));
-    this.dsStart = grow(this.dsStart, (k) => new Uint32Array(k));
-    this.dsCount = grow(this.dsCount, (k) => new Uint8Array(k));
+    const cols = this as unknown as Columns;
+    for (const [name, T] of HOP_COLUMNS) {
+      const a = new T(n);
+      if (cols[name]) a.set(cols[name]);
+      cols[name] = a;
+    }
   }
 
   /** Makes room for one more record (growing only when a caller exceeds capacity). */
@@ -300,15 +317,9 @@ export class RecordBatch {
    */
   fillDefaults(from: number, to: number): void {
     if (to <= from) return;
-    for (const a of [this.rhc, this.npt, this.origPort, this.origProto, this.origDscp, this.nextProto, this.maxHopCnt, this.totalHopCnt, this.dropReason]) {
-      a.fill(-1, from, to);
-    }
-    for (const a of [
-      this.intVersion, this.mode, this.bitmap, this.hopMl, this.hasHeader, this.intType, this.shimLength, this.hdrFlags,
-      this.replication, this.dsId, this.dsInstruction, this.dsFlags, this.sourceOnlyBytes, this.hopCount,
-      this.reportVersion, this.hasNodeId, this.hasFlow, this.repFlags, this.repType, this.inType, this.repIndex,
-    ]) {
-      a.fill(0, from, to);
+    const cols = this as unknown as Columns;
+    for (const [name, , per, absent] of RECORD_COLUMNS) {
+      if (absent === absent) cols[name].fill(absent, from * per, to * per); // skip NaN
     }
   }
 
@@ -332,28 +343,8 @@ export class RecordBatch {
 
   /** Clears a hop row before it is filled (typed arrays keep old values). */
   clearHop(h: number): void {
-    this.present[h] = 0;
-    this.origin[h] = 0;
-    this.switchId[h] = 0;
-    this.ingressPort[h] = 0;
-    this.egressPort[h] = 0;
-    this.hopLatency[h] = 0;
-    this.queueId[h] = 0;
-    this.queueOccupancy[h] = 0;
-    this.ingressTsHi[h] = 0;
-    this.ingressTsLo[h] = 0;
-    this.egressTsHi[h] = 0;
-    this.egressTsLo[h] = 0;
-    this.l2IngressPort[h] = 0;
-    this.l2EgressPort[h] = 0;
-    this.txUtil[h] = 0;
-    this.bufferId[h] = 0;
-    this.bufferOccupancy[h] = 0;
-    this.checksum[h] = 0;
-    this.queueCongestion[h] = 0;
-    this.hopDropReason[h] = 0;
-    this.dsStart[h] = 0;
-    this.dsCount[h] = 0;
+    const cols = this as unknown as Columns;
+    for (const [name] of HOP_COLUMNS) cols[name][h] = 0;
   }
 
   addFinding(record: number, kind: string, detail: string): void {
