@@ -76,7 +76,9 @@ export async function query(argv: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
     if (format === 'json') {
-      process.stdout.write(JSON.stringify(result, null, 0).replace(/^\[/, '[\n').replace(/\},\{/g, '},\n{') + '\n');
+      // one row per line, still one JSON array
+      const rows = result as unknown[];
+      process.stdout.write(rows.length ? `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n` : '[]\n');
     } else {
       process.stdout.write(String(result));
       if (!String(result).endsWith('\n')) process.stdout.write('\n');
