@@ -6,6 +6,8 @@ export const SIMULATE_USAGE = `usage: hopwatch simulate SCENARIO.yaml [options]
   --out FILE           capture to write (.pcap or .pcapng)
   --format pcap|pcapng capture format (default: from --out, else the scenario)
   --labels FILE        ground-truth labels JSON to write
+  --before FILE        packet output: also write each INT packet without INT (what a stripping
+                       sink forwards), record for record, same timestamps
   --limit N            stop after N records
   --seed N             override the scenario seed
   --live HOST:PORT     send reports/packets as UDP datagrams instead of writing a file
@@ -38,7 +40,7 @@ export async function runSimulateCommand(
     }
     if (a.startsWith('--')) {
       const [k, inline] = a.slice(2).split('=', 2);
-      if (!['out', 'format', 'labels', 'limit', 'seed', 'live', 'rate'].includes(k)) {
+      if (!['out', 'format', 'labels', 'before', 'limit', 'seed', 'live', 'rate'].includes(k)) {
         io.err(`simulate: unknown option ${a}\n${SIMULATE_USAGE}\n`);
         return 2;
       }
@@ -72,6 +74,7 @@ export async function runSimulateCommand(
     if (limit !== undefined && !(limit > 0)) throw new Error('--limit must be a positive number');
     const quiet = flags.has('quiet');
     if (opts.live) {
+      if (opts.before) throw new Error('--before writes a file: not with --live');
       const r = await simulateLive(s, {
         target: opts.live,
         rate: opts.rate ? Number(opts.rate) : undefined,
@@ -89,6 +92,7 @@ export async function runSimulateCommand(
       out: opts.out,
       format: fmt,
       labels: opts.labels,
+      before: opts.before,
       limit,
       onProgress: quiet ? undefined : (n) => io.err(`\rsimulate: ${n} records`),
     });

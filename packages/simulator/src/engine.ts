@@ -204,6 +204,12 @@ export class Simulation {
   private sink: RecordSink | null = null;
   private written = 0;
   private limit = Infinity;
+  /**
+   * Packet output only: called right after each INT packet is written, with the same packet
+   * without INT (`PacketFactory.originalPacket`: what a stripping sink forwards) and the INT
+   * packet. Off (null) by default; building the original is slow, so it costs nothing unless set.
+   */
+  onOriginal: ((original: Uint8Array, intPacket: Uint8Array, timeNs: number) => void) | null = null;
 
   constructor(readonly scenario: Scenario) {
     const s = scenario;
@@ -836,7 +842,10 @@ export class Simulation {
         }
       }
       if (!this.reportsMode) {
-        sink.write(this.factory.packet(f, path, path.n, this.slotHv, hb), time);
+        const pkt = this.factory.packet(f, path, path.n, this.slotHv, hb);
+        sink.write(pkt, time);
+        if (this.onOriginal)
+          this.onOriginal(this.factory.originalPacket(f, path, path.n), pkt, time);
         this.stats.packetsWritten++;
         this.written++;
       } else {

@@ -34,6 +34,7 @@ export {
   epochNs,
   CaptureSink,
   type SimulateOptions,
+  type GenerateOptions,
   type SimulateResult,
   type LiveOptions,
 } from './simulate';

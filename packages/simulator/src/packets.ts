@@ -10,9 +10,20 @@
 import {
   Decoder,
   buildIntPacket,
+  buildPlainPacket,
   buildReport,
+  concatBytes,
   decodeOne,
+  ethernetHeader,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_TEB,
+  GENEVE_PORT,
+  geneveHeader,
+  ipPacket,
   makeConfig,
+  parseAddr,
+  udpSegment,
+  VXLAN_GPE_PORT,
   type CarrierSpec,
   type FlowSpec,
   type HopMetadata,
@@ -931,6 +942,22 @@ export class PacketFactory {
     return b;
   }
 
+  /**
+   * The data packet of `flow` after `nDone` visits of `path` as it would be without INT: what
+   * an INT sink that strips INT forwards, i.e. the packet the INT source received with the
+   * hop-by-hop rewrites the capture point sees (TTL, source MAC) but no INT. Same flow, IP id,
+   * TTL, TCP sequence, payload; the original DSCP (0, which the INT header records). For tunnel
+   * carriers (the tunnel runs leaf to leaf, set up by the INT source) the tunnel packet without
+   * INT: Geneve without the INT option, VXLAN-GPE with next protocol Ethernet (3), GRE with
+   * protocol TEB; same outer addresses, TTL, entropy port and VNI, outer UDP checksum 0.
+   * Built from scratch with the encoder (slow; only when asked for). Fresh bytes each call.
+   */
+  originalPacket(flow: PacketFlow, path: Path, nDone: number): Uint8Array {
+    const specs = this.specsFor(flow, path, nDone, []);
+    if (!this.isTunnel()) return buildPlainPacket(specs.flow);
+    return tunnelWithoutInt(specs.flow, specs.carrier);
+  }
+
   /** The same data packet built by the encoder from scratch (slow; for tests). */
   referencePacket(
     flow: PacketFlow,
@@ -975,4 +1002,43 @@ export class PacketFactory {
   hwIdOf(path: Path, visit: number): number {
     return (path.outPort[visit] - 1) % this.s.topology.hwIdsPerSwitch;
   }
+}
+
+/** The tunnel packet of `carrier` around the plain flow packet, without INT (see
+ * PacketFactory.originalPacket). Mirrors the encoder's outer framing for IPv4 outers. */
+function tunnelWithoutInt(flow: FlowSpec, carrier: CarrierSpec): Uint8Array {
+  if (carrier.kind !== 'geneve' && carrier.kind !== 'vxlan-gpe' && carrier.kind !== 'gre')
+    throw new Error(`simulator: ${carrier.kind} is not a tunnel carrier`);
+  const outer = carrier.outer;
+  if (outer.ipVersion !== 4) throw new Error('simulator: IPv4 tunnels only');
+  const src = parseAddr(outer.srcAddr, 4);
+  const dst = parseAddr(outer.dstAddr, 4);
+  const inner = buildPlainPacket(flow);
+  let proto: number;
+  let ipPayload: Uint8Array;
+  if (carrier.kind === 'gre') {
+    proto = 47;
+    ipPayload = concatBytes(Uint8Array.of(0, 0, ETHERTYPE_TEB >>> 8, ETHERTYPE_TEB & 0xff), inner);
+  } else {
+    proto = 17;
+    const vni = carrier.vni ?? 0;
+    const tun =
+      carrier.kind === 'geneve'
+        ? geneveHeader(new Uint8Array(0), ETHERTYPE_TEB, vni)
+        : Uint8Array.of(0x0c, 0, 0, 3, (vni >>> 16) & 0xff, (vni >>> 8) & 0xff, vni & 0xff, 0);
+    const dstPort = carrier.udpPort ?? (carrier.kind === 'geneve' ? GENEVE_PORT : VXLAN_GPE_PORT);
+    const srcPort =
+      outer.srcPort ?? 49152 + ((flow.srcPort * 31 + flow.dstPort * 7 + flow.protocol) % 16384);
+    // the tunnel UDP checksum is 0 over IPv4, as the encoder (and VTEPs) send it
+    ipPayload = udpSegment(
+      src,
+      dst,
+      srcPort,
+      dstPort,
+      concatBytes(tun, inner),
+      !!outer.udpChecksum,
+    );
+  }
+  const ip = ipPacket({ ipVersion: 4, src, dst, protocol: proto, ttl: outer.ttl ?? 64 }, ipPayload);
+  return concatBytes(ethernetHeader(ETHERTYPE_IPV4, outer.srcMac, outer.dstMac), ip);
 }

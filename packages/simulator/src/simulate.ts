@@ -17,6 +17,12 @@ export interface SimulateOptions {
   limit?: number;
   /** Called about every 65536 records with the count so far. */
   onProgress?: (records: number) => void;
+  /**
+   * Packet output only: a second capture with, record for record and at the same timestamps,
+   * each INT packet without INT (what a stripping INT sink forwards; see docs/simulator.md).
+   * Format: `format`, else from its extension, else `output.format`.
+   */
+  before?: string;
 }
 
 export interface SimulateResult {
@@ -98,10 +104,20 @@ export function simulate(
       },
     };
   }
+  let beforeWriter: CaptureWriter | null = null;
   try {
+    if (opts.before) {
+      if (s.output.kind !== 'packets')
+        throw new Error(`simulate: 'before' needs output.kind packets, not ${s.output.kind}`);
+      const bf = opts.format ?? (opts.before.endsWith('.pcapng') ? 'pcapng' : s.output.format);
+      beforeWriter = writerFor(opts.before, bf, s.output.snaplen);
+      const beforeSink = new CaptureSink(beforeWriter, epoch);
+      sim.onOriginal = (original, _pkt, t) => beforeSink.write(original, t);
+    }
     sim.run(sink, Infinity, opts.limit ?? Infinity);
   } finally {
     writer?.close();
+    beforeWriter?.close();
   }
   const labels = sim.labels(epoch);
   if (opts.labels) fs.writeFileSync(opts.labels, labelsToJson(labels));
@@ -127,15 +143,34 @@ export function simulateToBuffer(
   return { scenario: s, labels: sim.labels(epoch), stats: sim.stats, seconds, capture };
 }
 
-/** Generates records in memory and calls `fn(bytes, captureTimeNs)` for each (bytes reused). */
+export interface GenerateOptions {
+  /**
+   * Packet output only: called right after `fn` for each INT packet with the same packet
+   * without INT (`original`, fresh bytes: what a stripping INT sink forwards) and the INT
+   * packet (`intPacket`, the bytes `fn` got, reused after the call).
+   */
+  before?: (original: Uint8Array, intPacket: Uint8Array, timeNs: bigint) => void;
+}
+
+/**
+ * Generates records in memory and calls `fn(bytes, captureTimeNs)` for each (bytes reused).
+ * `opts.before` also gets each INT packet's pre-INT original (packet output).
+ */
 export function generate(
   scenario: Scenario | string | object,
   fn: (bytes: Uint8Array, timeNs: bigint) => void,
   limit = Infinity,
+  opts: GenerateOptions = {},
 ): SimulateResult {
   const s = toScenario(scenario);
   const sim = new Simulation(s);
   const epoch = epochNs(s);
+  const before = opts.before;
+  if (before) {
+    if (s.output.kind !== 'packets')
+      throw new Error(`generate: 'before' needs output.kind packets, not ${s.output.kind}`);
+    sim.onOriginal = (original, pkt, t) => before(original, pkt, epoch + BigInt(Math.round(t)));
+  }
   const t0 = process.hrtime.bigint();
   sim.run({ write: (b, t) => fn(b, epoch + BigInt(Math.round(t))) }, Infinity, limit);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
