@@ -1,5 +1,5 @@
 /** Builds RecordBatches directly (columns), for detector tests. */
-import { HdrFlag, HopField, IntVer, RecordBatch, RepFlag } from '@hopwatch/codec';
+import { HdrFlag, HopField, IntVer, prng, RecordBatch, RepFlag } from '@hopwatch/codec';
 
 export interface TFlow {
   src: string;
@@ -159,17 +159,8 @@ export function feed(an: { process(b: RecordBatch): void }, recs: TRecord[], siz
   if (b.count) an.process(b);
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the codec's mulberry32). */
+export const rng = prng;
 
 export const T0 = 1_700_000_000_000_000_000n;
 export const us = (x: number): bigint => BigInt(Math.round(x * 1000));

@@ -20,19 +20,11 @@ import {
   type IntStackSpec,
   type IntVersion,
   type ReportSpec,
+  prng,
 } from '../src';
 
-// ------------------------------------------------------------------ PRNG (mulberry32)
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// seeded PRNG (mulberry32) from the codec
+const mulberry32 = prng;
 let rnd = mulberry32(0x1e7);
 const int = (max: number): number => Math.floor(rnd() * (max + 1)); // 0..max inclusive
 const chance = (p: number): boolean => rnd() < p;

@@ -1,18 +1,9 @@
 /** Random RecordBatches covering every column and edge value, and the rows they must produce. */
-import { ENCAPSULATIONS, HopField, INT_VERSION_NAMES, type RecordBatch } from '@hopwatch/codec';
+import { ENCAPSULATIONS, HopField, INT_VERSION_NAMES, prng, type RecordBatch } from '@hopwatch/codec';
 import { flowHashWords } from '@hopwatch/store';
 import { T0 } from './synthetic';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 /** Random u32 biased to edge values. */
 function u32(rand: () => number): number {
