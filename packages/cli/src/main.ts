@@ -1,5 +1,7 @@
 /** The `hopwatch` command: one entry point, one module per subcommand. */
+import { analyze } from './commands/analyze';
 import { dissect } from './commands/dissect';
+import { ingest } from './commands/ingest';
 import { query } from './commands/query';
 import { replay } from './commands/replay';
 import { serve } from './commands/serve';
@@ -11,7 +13,9 @@ import { UsageError } from './errors';
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  analyze: { run: analyze, summary: 'distributed: Kafka consumer group running the detectors, writing to a ClickHouse server' },
   dissect: { run: dissect, summary: 'print every packet down to every INT field, with a summary' },
+  ingest: { run: ingest, summary: 'distributed: capture / UDP reports / pcap → decode → Kafka' },
   query: { run: query, summary: 'SQL or named queries (per-hop latency, path history, anomalies) on the store' },
   replay: { run: replay, summary: 'run captures through decode → analytics → store; print hops, queues, anomalies' },
   simulate: { run: (a) => runSimulateCommand(a), summary: 'generate INT traffic and ground-truth labels from a fabric scenario' },

@@ -3,3 +3,4 @@ export * from './transport';
 export * from './metrics';
 export * from './sources';
 export * from './embedded';
+export * from './distributed';

@@ -10,6 +10,7 @@ export {
   type InsertFormat,
   type Row,
   type InsertStats,
+  type InsertOptions,
   type AnomalyInput,
 } from './store';
 export { detectCapabilities, type Capabilities } from './capabilities';
@@ -24,12 +25,13 @@ export {
   hopColumns,
   pathColumns,
   anomalyColumns,
+  LEDGER_COLUMNS,
   migrations,
   INT_VERSION_TYPE,
   ENCAPSULATION_TYPE,
   type ColumnSpec,
   type Migration,
 } from './schema';
-export { encodeBatch, flowHashWords, GrowBuf } from './rowbinary';
+export { encodeBatch, flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 export { NativeEncoder } from './native';
 export { ParamError, normAddr } from './sql';

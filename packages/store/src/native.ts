@@ -17,7 +17,7 @@
 import { endianness } from 'os';
 import { HopField, type RecordBatch } from '@hopwatch/codec';
 import type { Capabilities } from './capabilities';
-import { flowHashWords, GrowBuf } from './rowbinary';
+import { flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 import { hopColumns, pathColumns, type ColumnSpec } from './schema';
 
 if (endianness() !== 'LE')
@@ -128,6 +128,8 @@ class Scratch {
   hwNull!: Uint8Array;
   hw!: Uint8Array;
   findings!: Uint16Array;
+  kpart!: Uint16Array;
+  koff!: Uint32Array; // lo, hi
   // per hop
   sw!: Uint32Array;
   u32!: Uint32Array;
@@ -162,6 +164,8 @@ class Scratch {
     this.hwNull = new Uint8Array(c);
     this.hw = new Uint8Array(c);
     this.findings = new Uint16Array(c);
+    this.kpart = new Uint16Array(c);
+    this.koff = new Uint32Array(2 * c);
   }
 
   hops(h: number): void {
@@ -373,7 +377,12 @@ export class NativeEncoder {
   }
 
   /** Appends one `hops` block and one `paths` block to the buffers. */
-  encode(batch: RecordBatch, hops: GrowBuf, paths: GrowBuf): NativeEncodeResult {
+  encode(
+    batch: RecordBatch,
+    hops: GrowBuf,
+    paths: GrowBuf,
+    ledger?: LedgerInput,
+  ): NativeEncodeResult {
     let b = batch;
     const n = b.count;
     if (n === 0) return { hopRows: 0, pathRows: 0 };
@@ -386,13 +395,33 @@ export class NativeEncoder {
     s.records(n);
     s.hops(H);
     this.perRecord(b, n);
+    this.ledger(n, ledger);
+    const doHops = ledger?.hops !== false && H > 0;
+    const doPaths = ledger?.paths !== false;
     // switch ids with the sentinel: hops.switch_id and the data of paths.path
     sentinelU32(b.present, b.switchId, bit(F_SWITCH_ID), H, s.sw);
-    this.writePaths(b, n, H, paths);
-    if (H > 0) this.writeHops(b, n, H, hops);
-    hops.rows += H;
-    paths.rows += n;
-    return { hopRows: H, pathRows: n };
+    if (doPaths) this.writePaths(b, n, H, paths);
+    if (doHops) this.writeHops(b, n, H, hops);
+    const hopRows = doHops ? H : 0;
+    const pathRows = doPaths ? n : 0;
+    hops.rows += hopRows;
+    paths.rows += pathRows;
+    return { hopRows, pathRows };
+  }
+
+  /** kafka_partition / kafka_offset per record (0 without a ledger). */
+  private ledger(n: number, l?: LedgerInput): void {
+    const s = this.s;
+    const p = l?.partition;
+    const o = l?.offset;
+    if (typeof p === 'number' || p === undefined) s.kpart.fill(p ?? 0, 0, n);
+    else s.kpart.set(p.subarray(0, n));
+    for (let r = 0; r < n; r++) {
+      const v = o === undefined ? 0 : typeof o === 'number' ? o : o[r];
+      const hi = Math.floor(v / 4294967296);
+      s.koff[2 * r] = v - hi * 4294967296;
+      s.koff[2 * r + 1] = hi;
+    }
   }
 
   private perRecord(b: RecordBatch, n: number): void {
@@ -493,7 +522,7 @@ export class NativeEncoder {
 
   private writePaths(b: RecordBatch, n: number, H: number, g: GrowBuf): void {
     const s = this.s;
-    g.ensure(this.pathHdr.reduce((x, h) => x + h.length, 0) + 20 + n * 112 + H * 4);
+    g.ensure(this.pathHdr.reduce((x, h) => x + h.length, 0) + 20 + n * 122 + H * 4);
     g.len = varint(g.buf, g.len, this.pathCount);
     g.len = varint(g.buf, g.len, n);
     const hdr = this.pathHdr;
@@ -554,6 +583,11 @@ export class NativeEncoder {
     putView(g, s.enc, n);
     col();
     putView(g, s.findings, 2 * n);
+    // kafka_partition, kafka_offset
+    col();
+    putView(g, s.kpart, 2 * n);
+    col();
+    putView(g, s.koff, 8 * n);
     if (c !== hdr.length) throw new Error(`paths: wrote ${c} of ${hdr.length} columns`);
   }
 
@@ -561,7 +595,7 @@ export class NativeEncoder {
     const s = this.s;
     const present = b.present;
     const cnt = b.hopCount;
-    g.ensure(this.hopHdr.reduce((x, h) => x + h.length, 0) + 20 + H * 160);
+    g.ensure(this.hopHdr.reduce((x, h) => x + h.length, 0) + 20 + H * 170);
     g.len = varint(g.buf, g.len, this.hopCount);
     g.len = varint(g.buf, g.len, H);
     const hdr = this.hopHdr;
@@ -688,6 +722,13 @@ export class NativeEncoder {
       for (let k = 0; k < H; k++) u8[k] = origin[k] === 1 ? 1 : 0;
       putView(g, u8, H);
     }
+    // kafka_partition, kafka_offset
+    col();
+    expand16(s.kpart, cnt, n, s.u16);
+    putView(g, s.u16, 2 * H);
+    col();
+    expandWords(s.koff, 2, cnt, n, s.u64);
+    putView(g, s.u64, 8 * H);
     if (c !== hdr.length) throw new Error(`hops: wrote ${c} of ${hdr.length} columns`);
   }
 }

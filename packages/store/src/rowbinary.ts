@@ -198,6 +198,18 @@ function putNullU32(buf: Buffer, o: number, has: boolean, v: number): number {
   return o + 5;
 }
 
+/** Kafka origin of a batch's rows (the offset ledger) and the tables to write. */
+export interface LedgerInput {
+  /** One partition for the whole batch, or one per record. */
+  partition?: number | Uint16Array;
+  /** One offset for the whole batch, or one per record (integers below 2^53). */
+  offset?: number | Float64Array;
+  /** Write `hops` rows (default true). */
+  hops?: boolean;
+  /** Write `paths` rows (default true). */
+  paths?: boolean;
+}
+
 export interface EncodeResult {
   hopRows: number;
   pathRows: number;
@@ -213,7 +225,12 @@ export function encodeBatch(
   caps: Capabilities,
   hops: GrowBuf,
   paths: GrowBuf,
+  ledger?: LedgerInput,
 ): EncodeResult {
+  const doHops = ledger?.hops !== false;
+  const doPaths = ledger?.paths !== false;
+  const lp = ledger?.partition;
+  const lo = ledger?.offset;
   const legacy = !caps.dateTime64;
   const n = b.count;
   let findings: Uint16Array | null = null;
@@ -222,8 +239,8 @@ export function encodeBatch(
     for (const f of b.findings)
       if (f.record < n && findings[f.record] < 0xffff) findings[f.record]++;
   }
-  hops.ensure(b.hopTotal * (HOP_FIXED_MAX + REC_BLOCK_MAX) + 64);
-  paths.ensure(n * (12 + REC_BLOCK_MAX + 64) + b.hopTotal * 4 + 64);
+  hops.ensure(b.hopTotal * (HOP_FIXED_MAX + REC_BLOCK_MAX + 10) + 64);
+  paths.ensure(n * (12 + REC_BLOCK_MAX + 64 + 10) + b.hopTotal * 4 + 64);
   const rec = Buffer.allocUnsafe(REC_BLOCK_MAX + 16);
   const hb = hops.buf;
   const pb = paths.buf;
@@ -260,6 +277,11 @@ export function encodeBatch(
     ro = putNullU32(rec, ro, hasNode, b.nodeId[r]);
     rec[ro++] = ver;
     rec[ro++] = encap;
+    // ledger: kafka_partition UInt16, kafka_offset UInt64 (last columns of both tables)
+    const kp = lp === undefined ? 0 : typeof lp === 'number' ? lp : lp[r];
+    const ko = lo === undefined ? 0 : typeof lo === 'number' ? lo : lo[r];
+    const koHi = Math.floor(ko / 4294967296);
+    const koLo = ko - koHi * 4294967296;
     const recLen = ro;
 
     const start = b.hopStart[r];
@@ -271,6 +293,11 @@ export function encodeBatch(
     for (let i = 0; i < cnt; i++) {
       const h = start + i;
       const p = present[h];
+      if (!doHops) {
+        if (p & F_HOP_LATENCY) e2e += b.hopLatency[h];
+        else e2eOk = false;
+        continue;
+      }
       ho = putTime(hb, ho, sec, nsec, legacy);
       w32(hb, ho, p & F_SWITCH_ID ? b.switchId[h] : SENTINEL32);
       hb[ho + 4] = i > 255 ? 255 : i;
@@ -328,8 +355,13 @@ export function encodeBatch(
       for (let k = 0; k < recLen; k++) hb[ho + k] = rec[k];
       ho += recLen;
       hb[ho++] = b.origin[h] === 1 ? 1 : 0;
+      w16(hb, ho, kp);
+      w32(hb, ho + 2, koLo);
+      w32(hb, ho + 6, koHi);
+      ho += 10;
     }
-    hopRows += cnt;
+    if (doHops) hopRows += cnt;
+    if (!doPaths) continue;
 
     // paths row
     po = putTime(pb, po, sec, nsec, legacy);
@@ -364,10 +396,15 @@ export function encodeBatch(
     pb[po++] = encap;
     w16(pb, po, findings ? findings[r] : 0);
     po += 2;
+    w16(pb, po, kp);
+    w32(pb, po + 2, koLo);
+    w32(pb, po + 6, koHi);
+    po += 10;
   }
   hops.len = ho;
   paths.len = po;
   hops.rows += hopRows;
-  paths.rows += n;
-  return { hopRows, pathRows: n };
+  const pathRows = doPaths ? n : 0;
+  paths.rows += pathRows;
+  return { hopRows, pathRows };
 }

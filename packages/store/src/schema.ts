@@ -47,8 +47,34 @@ function flowColumns(c: Capabilities): ColumnSpec[] {
   ];
 }
 
-/** Columns of `hops`, in RowBinary order. */
+/**
+ * Kafka offset ledger: the Kafka partition and offset of the `hopwatch.records.v1`
+ * message a row came from (0 / 0 for rows not from Kafka, e.g. embedded mode). `hopwatch analyze`
+ * reads `max(kafka_offset)` per partition at start-up and after a rebalance and skips what is
+ * already stored, so redelivered messages never duplicate rows.
+ */
+/** Tables that carry the ledger columns. Created with them by migrations 1–2; stores created
+ * before the ledger existed get them at start-up (`ALTER TABLE … ADD COLUMN`, see
+ * BaseStore.ensureLedger), without a migration number. */
+export const LEDGER_TABLES = ['hops', 'paths'] as const;
+
+export const LEDGER_COLUMNS: readonly ColumnSpec[] = Object.freeze([
+  { name: 'kafka_partition', type: 'UInt16' },
+  { name: 'kafka_offset', type: 'UInt64' },
+]);
+
+/** Columns of `hops`, in RowBinary order (the ledger columns last). */
 export function hopColumns(c: Capabilities): ColumnSpec[] {
+  return [...hopBaseColumns(c), ...LEDGER_COLUMNS];
+}
+
+/** Columns of `paths`, in RowBinary order (the ledger columns last). */
+export function pathColumns(c: Capabilities): ColumnSpec[] {
+  return [...pathBaseColumns(c), ...LEDGER_COLUMNS];
+}
+
+/** Columns of `hops` without the ledger. */
+function hopBaseColumns(c: Capabilities): ColumnSpec[] {
   return [
     ...timeColumns(c),
     { name: 'switch_id', type: 'UInt32' },
@@ -77,8 +103,8 @@ export function hopColumns(c: Capabilities): ColumnSpec[] {
   ];
 }
 
-/** Columns of `paths`, in RowBinary order. */
-export function pathColumns(c: Capabilities): ColumnSpec[] {
+/** Columns of `paths` without the ledger. */
+function pathBaseColumns(c: Capabilities): ColumnSpec[] {
   return [
     ...timeColumns(c),
     ...flowColumns(c),

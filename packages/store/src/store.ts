@@ -17,13 +17,15 @@ import {
   anomalyColumns,
   columnList,
   hopColumns,
+  LEDGER_COLUMNS,
+  LEDGER_TABLES,
   MIGRATIONS_TABLE_DDL,
   migrations,
   pathColumns,
   TTL_TARGETS,
   type ColumnSpec,
 } from './schema';
-import { encodeBatch, GrowBuf } from './rowbinary';
+import { encodeBatch, GrowBuf, type LedgerInput } from './rowbinary';
 import { NativeEncoder } from './native';
 import { ident, str, timeNs, uint, U16, U32 } from './sql';
 
@@ -57,6 +59,10 @@ export type QueryFormat = 'table' | 'json' | 'csv';
 export type InsertFormat = 'Native' | 'RowBinary';
 export type Row = Record<string, unknown>;
 
+/** Options of insertBatch: where the rows came from in Kafka (per batch or per record) and
+ * which of `hops` / `paths` to write (both by default). */
+export type InsertOptions = LedgerInput;
+
 export interface InsertStats {
   hopRows: number;
   pathRows: number;
@@ -81,8 +87,10 @@ export interface Store {
   readonly kind: 'embedded' | 'server';
   readonly capabilities: Capabilities;
   readonly database: string;
-  /** Encodes the batch now (the batch may be reused afterwards); writes when batchRows is reached. */
-  insertBatch(batch: RecordBatch): Promise<InsertStats>;
+  /** Encodes the batch now (the batch may be reused afterwards); writes when batchRows is reached.
+   * `opts`: the rows' Kafka partition/offset (the offset ledger, `kafka_partition` /
+   * `kafka_offset`) and which tables to write; see InsertOptions. */
+  insertBatch(batch: RecordBatch, opts?: InsertOptions): Promise<InsertStats>;
   insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number>;
   /** Writes pending rows. */
   flush(): Promise<InsertStats>;
@@ -325,6 +333,7 @@ abstract class BaseStore implements Store {
         `INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${str(m.name)}, now())`,
       );
     }
+    await this.ensureLedger();
     const days = this.opts.retentionDays;
     if (days !== undefined && this.capabilities.ttl) {
       const d = Number(uint(Math.floor(days), 'retentionDays', 100_000n));
@@ -336,6 +345,24 @@ abstract class BaseStore implements Store {
         }
       }
     }
+  }
+
+  /** Adds the Kafka ledger columns to tables created before they existed (idempotent). */
+  private async ensureLedger(): Promise<void> {
+    const have = await this.queryJSON(
+      `SELECT table, name FROM system.columns WHERE database = ${str(this.database)} AND name IN (${LEDGER_COLUMNS.map((c) => str(c.name)).join(', ')})`,
+    );
+    const seen = new Set(have.data.map((r) => `${String(r.table)}.${String(r.name)}`));
+    for (const t of LEDGER_TABLES)
+      for (const col of LEDGER_COLUMNS) {
+        if (seen.has(`${t}.${col.name}`)) continue;
+        try {
+          await this.command(`ALTER TABLE ${t} ADD COLUMN \`${col.name}\` ${col.type} DEFAULT 0`);
+        } catch (e) {
+          // a concurrent start-up added it first
+          if (!/already exists/i.test((e as Error).message)) throw e;
+        }
+      }
   }
 
   private async rollupInner(): Promise<string | null> {
@@ -360,12 +387,12 @@ abstract class BaseStore implements Store {
     return r.data.map((x) => Number(x.version));
   }
 
-  async insertBatch(batch: RecordBatch): Promise<InsertStats> {
+  async insertBatch(batch: RecordBatch, opts?: InsertOptions): Promise<InsertStats> {
     this.assertOpen();
     // synchronous: everything needed is copied into this.hops / this.paths before returning
     const res = this.native
-      ? this.native.encode(batch, this.hops, this.paths)
-      : encodeBatch(batch, this.capabilities, this.hops, this.paths);
+      ? this.native.encode(batch, this.hops, this.paths, opts)
+      : encodeBatch(batch, this.capabilities, this.hops, this.paths, opts);
     if (this.hops.rows >= this.batchRows || this.paths.rows >= this.batchRows) {
       // at most one write in flight: the engine works (off the event loop) while the caller
       // decodes and encodes the next rows; a failed write surfaces here or at flush()

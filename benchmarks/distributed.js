@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+/**
+ * The distributed pipeline end to end on this machine, real services and processes:
+ *
+ *   UDP sender (own process) → hopwatch ingest (--listen) → Kafka → hopwatch analyze
+ *     → ClickHouse (+ Redis, anomaly topic)
+ *
+ * Telemetry Report v2.0 datagrams (the first report of captures/tr-v2.0-md.pcap as template)
+ * from NODES reporters, each with its own increasing sequence number, at RATE reports/s for
+ * SECONDS seconds. Every second one reporter skips 5 sequence numbers (a report_loss anomaly).
+ *
+ * Measured:
+ *  - throughput and loss: reports sent vs received by ingest (kernel drops), published,
+ *    stored (`paths` rows, one per report) — loss = sent − stored;
+ *  - anomaly latency: anomaly received on hopwatch.anomalies.v1 − the wall time the first
+ *    report after the gap was sent (p50/p99/max);
+ *  - time to queryable: a poller asks ClickHouse every 100 ms for the highest stored sequence
+ *    per reporter; a report's latency = first poll that sees it − its send time (p50/p99/max;
+ *    +≤100 ms poll granularity).
+ *
+ * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
+ *        [--nodes N] [--analyzers N] [--compression gzip|none]
+ * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
+ */
+'use strict';
+const path = require('path');
+const dgram = require('dgram');
+const { spawn, fork } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+
+if (process.argv[2] === '--sender') return sender();
+
+function template() {
+  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
+  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
+  const p = r.next();
+  r.close();
+  const ihl = (p.data[14] & 0x0f) * 4;
+  return Buffer.from(p.data.subarray(14 + ihl + 8));
+}
+
+/** Child process: sends the datagrams, reports send times of gap-closing reports. */
+function sender() {
+  const port = Number(arg('port'));
+  const rate = Number(arg('rate'));
+  const seconds = Number(arg('seconds'));
+  const nodes = Number(arg('nodes'));
+  const tpl = template();
+  const sock = dgram.createSocket('udp4');
+  sock.on('error', () => undefined);
+  const seq = new Uint32Array(nodes);
+  const total = rate * seconds;
+  let sent = 0;
+  const gaps = [];
+  const marks = []; // [wall ms, node, seq] every 10 ms
+  const t0 = Date.now();
+  let nextGap = 1000;
+  function burst() {
+    const now = Date.now();
+    const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
+    let gapNode = -1;
+    if (now - t0 >= nextGap) {
+      nextGap += 1000;
+      gapNode = (nextGap / 1000) % nodes;
+    }
+    while (sent < due) {
+      const node = sent % nodes;
+      if (node === gapNode) {
+        seq[node] = (seq[node] + 5) & 0x3fffff; // skip 5
+        gaps.push({ node, seq: seq[node], at: Date.now() });
+        gapNode = -1;
+      }
+      const b = Buffer.allocUnsafe(tpl.length);
+      tpl.copy(b);
+      const s = seq[node];
+      b[1] = (b[1] & 0xc0) | (s >>> 16);
+      b.writeUInt16BE(s & 0xffff, 2);
+      b.writeUInt32BE(1000 + node, 4);
+      sock.send(b, port, '127.0.0.1');
+      seq[node] = (s + 1) & 0x3fffff;
+      sent++;
+      if (sent % 2000 === 0) marks.push([Date.now(), node, s]);
+    }
+    if (sent < total) setImmediate(burst);
+    else setTimeout(() => {
+      process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0 });
+      sock.close();
+    }, 200);
+  }
+  burst();
+}
+
+function cli(args) {
+  const p = spawn(process.execPath, [path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, HOPWATCH_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  p.out = '';
+  p.err = '';
+  p.stdout.on('data', (d) => (p.out += d));
+  p.stderr.on('data', (d) => (p.err += d));
+  p.exited = new Promise((r) => p.on('exit', r));
+  return p;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(fn, ms, what) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timeout: ${what}`);
+    await sleep(100);
+  }
+}
+const pct = (xs, q) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+};
+function metric(text, name) {
+  let sum = 0;
+  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || l.startsWith(name + '{')) sum += Number(l.slice(l.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+async function main() {
+  const rate = Number(arg('rate', '200000'));
+  const seconds = Number(arg('seconds', '10'));
+  const nodes = Number(arg('nodes', '64'));
+  const analyzers = Number(arg('analyzers', '1'));
+  const compression = arg('compression', 'gzip');
+  const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
+  const { Kafka, logLevel } = require('kafkajs');
+  const { openStore } = require(path.join(ROOT, 'packages/store'));
+  const [k, ch, rd] = await Promise.all([startKafka({ brokers: 1 }), startClickHouse(), startRedis()]);
+  const procs = [];
+  try {
+    const db = 'bench';
+    for (let i = 0; i < analyzers; i++) {
+      const a = cli(['analyze', '--brokers', k.brokers.join(','), '--store-url', ch.url, '--database', db, '--redis', rd.url, '--status-every', '0', '--metrics-port', '0']);
+      procs.push(a);
+      await waitFor(async () => a.err.includes('joined consumer group'), 60000, 'analyze join');
+    }
+    const ing = cli(['ingest', '--brokers', k.brokers.join(','), '--listen', '127.0.0.1:0', '--allow', '127.0.0.0/8', '--metrics-port', '0', '--status-every', '0', ...(compression === 'none' ? ['--no-compression'] : [])]);
+    procs.push(ing);
+    const port = Number(await waitFor(async () => /"udp":"127\.0\.0\.1:(\d+)"/.exec(ing.err)?.[1], 30000, 'ingest listening'));
+    const murl = await waitFor(async () => /"url":"(http:[^"]+)"/.exec(ing.err)?.[1], 30000, 'ingest metrics');
+    await sleep(3000);
+    // anomaly topic reader
+    const kafka = new Kafka({ clientId: 'bench', brokers: k.brokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'bench-reader', maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'hopwatch.anomalies.v1', fromBeginning: true });
+    const anomalies = [];
+    await consumer.run({ eachMessage: async ({ message }) => anomalies.push({ at: Date.now(), a: JSON.parse(message.value.toString()) }) });
+    const store = await openStore({ url: ch.url, database: db });
+    // queryable poller
+    const seen = new Map(); // node → max seq seen
+    const seenAt = []; // [wall ms, node, maxSeq]
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const t = Date.now();
+        try {
+          const rows = await store.query('SELECT report_node AS n, max(report_seq) AS s FROM paths GROUP BY report_node');
+          for (const r of rows) {
+            const n = Number(r.n) - 1000;
+            const s = Number(r.s);
+            if ((seen.get(n) ?? -1) < s) {
+              seen.set(n, s);
+              seenAt.push([t, n, s]);
+            }
+          }
+        } catch {}
+        await sleep(Math.max(0, 100 - (Date.now() - t)));
+      }
+    })();
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    const child = fork(__filename, ['--sender', '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--nodes', String(nodes)]);
+    const res = await new Promise((r) => child.on('message', r));
+    const sendMs = Date.now() - t0;
+    // wait until everything received is stored (or 60 s)
+    let stored = 0;
+    const tEnd = Date.now();
+    let received = 0;
+    for (;;) {
+      const text = await (await fetch(murl)).text();
+      received = metric(text, 'hopwatch_ingest_decoded_records_total');
+      stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n);
+      if ((stored >= received && received > 0 && Date.now() - tEnd > 2000) || Date.now() - tEnd > 60000) break;
+      await sleep(250);
+    }
+    const drainMs = Date.now() - tEnd;
+    await sleep(2500); // last anomalies
+    polling = false;
+    await poller;
+    const text = await (await fetch(murl)).text();
+    // queryable latency: for each mark (send time of a report), first poll that saw it
+    const q = [];
+    for (const [ts, node, s] of res.marks) {
+      const hit = seenAt.find(([, n, ms]) => n === node && ms >= s);
+      if (hit) q.push(hit[0] - ts);
+    }
+    // anomaly latency
+    const lat = [];
+    for (const g of res.gaps) {
+      const hit = anomalies.find((x) => x.a.type === 'report_loss' && x.a.nodeId === 1000 + g.node && x.at >= g.at);
+      if (hit) lat.push(hit.at - g.at);
+    }
+    const out = {
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --compression ${compression}`,
+      offeredRate: rate,
+      sent: res.sent,
+      sendSeconds: +(res.elapsedMs / 1000).toFixed(2),
+      achievedSendRate: Math.round(res.sent / (res.elapsedMs / 1000)),
+      ingest: {
+        received: metric(text, 'hopwatch_ingest_received_total'),
+        kernelDrops: metric(text, 'hopwatch_ingest_kernel_drops_total'),
+        decoded: received,
+        shed: metric(text, 'hopwatch_producer_shed_total'),
+        kafkaSent: metric(text, 'hopwatch_producer_sent_total'),
+      },
+      stored,
+      lost: res.sent - stored,
+      endToEndRate: Math.round(stored / ((sendMs + drainMs) / 1000)),
+      drainAfterSendMs: drainMs,
+      gapsInjected: res.gaps.length,
+      anomaliesMatched: lat.length,
+      anomalyLatencyMs: { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: pct(lat, 1) },
+      queryableLatencyMs: { samples: q.length, p50: pct(q, 0.5), p99: pct(q, 0.99), max: pct(q, 1) },
+      benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
+    };
+    console.log(JSON.stringify(out, null, 2));
+    await consumer.disconnect();
+    await store.close();
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(15000)])));
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    await Promise.all([k.stop(), ch.stop(), rd.stop()]);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,199 @@
+/**
+ * `hopwatch analyze`: one member of the analytics consumer group. Runs the detectors on the
+ * Kafka data topics, writes per-hop and path rows and anomalies to a ClickHouse server
+ * (offsets are committed only after the rows are durable; inserts are idempotent through the
+ * offset ledger), publishes anomalies on hopwatch.anomalies.v1, and keeps detector checkpoints,
+ * anomaly de-duplication and live state in Redis. Runs until SIGINT/SIGTERM.
+ *
+ * `hopwatch analyze --active` / `--path FLOW` read the live state from Redis and exit.
+ */
+import * as fs from 'fs';
+import { parseArgs } from 'util';
+import { toJson } from '@hopwatch/codec';
+import {
+  AnalyzeWorker,
+  createLogger,
+  DATA_TOPICS,
+  ensureTopics,
+  instrumentConsumer,
+  instrumentProducer,
+  KafkaConsumer,
+  KafkaProducer,
+  RedisState,
+  Registry,
+  serveMetrics,
+} from '@hopwatch/pipeline';
+import { openStore } from '@hopwatch/store';
+import { loadConfigFile } from '../config-file';
+import { UsageError } from '../errors';
+import { parseIntArg } from '../numbers';
+import { analyticsFrom } from '../runtime-options';
+
+export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
+       hopwatch analyze --redis URL --active [--limit N]
+       hopwatch analyze --redis URL --path 'SRC:SPORT>DST:DPORT/PROTO'
+
+Consumes the Kafka data topics as a member of a consumer group, runs the detectors, stores
+hop and path rows and anomalies in ClickHouse, publishes anomalies on hopwatch.anomalies.v1.
+Start several to share the partitions. Runs until SIGINT/SIGTERM (final checkpoint on exit).
+
+Options:
+  --brokers LIST            Kafka bootstrap brokers (config 'kafka.brokers')
+  --group ID                consumer group (default hopwatch-analytics)
+  --partitions N            partitions when creating topics (default 12; must match ingest)
+  --replication N           replication factor when creating topics (default 1)
+  --store-url URL           ClickHouse server HTTP URL (config 'store.url')
+  --database NAME           database (default hopwatch)
+  --redis URL               redis://host:port for checkpoints, de-duplication, live state
+                            (config 'redis.url'; without it: none of those)
+  --checkpoint-every SECS   detector checkpoint period (default 5)
+  --idle-flush-ms MS        close open episodes after this long without data (default 1000)
+  --concurrency N           partitions handled concurrently (default 3)
+  --anomalies FILE.jsonl    also append every published anomaly here
+  --no-publish              do not publish anomalies on Kafka
+  --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
+  --status-every SECONDS    status line on stderr (default 10; 0 = never)
+  --config FILE             YAML config file (sections analytics, store, kafka, redis)
+  --active                  print the active anomalies from Redis and exit (--limit N, default 20)
+  --path FLOW               print the latest path of a flow from Redis and exit`;
+
+export async function analyze(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      brokers: { type: 'string' },
+      group: { type: 'string' },
+      partitions: { type: 'string' },
+      replication: { type: 'string' },
+      'store-url': { type: 'string' },
+      database: { type: 'string' },
+      redis: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'idle-flush-ms': { type: 'string' },
+      concurrency: { type: 'string' },
+      anomalies: { type: 'string' },
+      'no-publish': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      'status-every': { type: 'string' },
+      config: { type: 'string' },
+      active: { type: 'boolean' },
+      limit: { type: 'string' },
+      path: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(ANALYZE_HELP + '\n');
+    return 0;
+  }
+  const file = loadConfigFile(values.config);
+  const kafkaCfg = (file.kafka ?? {}) as { brokers?: string | string[]; partitions?: number; replication?: number; group?: string };
+  const storeCfg = (file.store ?? {}) as { url?: string; database?: string; retentionDays?: number };
+  const redisCfg = (file.redis ?? {}) as { url?: string };
+  const logger = createLogger({ fields: { process: 'analyze', pid: process.pid } });
+  const redisUrl = values.redis ?? redisCfg.url;
+
+  if (values.active || values.path) {
+    if (!redisUrl) throw new UsageError('--active / --path need --redis');
+    const r = new RedisState({ url: redisUrl, logger });
+    try {
+      await new Promise<void>((res, rej) => {
+        r.redis.once('ready', () => res());
+        setTimeout(() => rej(new UsageError(`cannot reach Redis at ${redisUrl}`)), 3000);
+      });
+      if (values.active) {
+        const list = await r.activeAnomalies(values.limit ? parseIntArg('--limit', values.limit, 1, 100000) : 20);
+        for (const a of list) process.stdout.write(JSON.stringify(a) + '\n');
+      } else {
+        const p = await r.latestPath(values.path!);
+        process.stdout.write((p ? JSON.stringify(p) : 'unknown flow') + '\n');
+      }
+    } finally {
+      await r.close();
+    }
+    return 0;
+  }
+
+  const brokersText = values.brokers ?? (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
+  if (!brokersText) throw new UsageError('--brokers is required');
+  const brokers = brokersText.split(',').map((s) => s.trim()).filter(Boolean);
+  const url = values['store-url'] ?? storeCfg.url;
+  if (!url) throw new UsageError('--store-url is required (a ClickHouse server)');
+  const partitions = values.partitions ? parseIntArg('--partitions', values.partitions, 1, 10000) : kafkaCfg.partitions ?? 12;
+  const replication = values.replication ? parseIntArg('--replication', values.replication, 1, 16) : kafkaCfg.replication ?? 1;
+  const groupId = values.group ?? kafkaCfg.group ?? 'hopwatch-analytics';
+
+  // ClickHouse: migrations at start-up; wait for the server if it is not up yet
+  let store;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      store = await openStore({ url, database: values.database ?? storeCfg.database, retentionDays: storeCfg.retentionDays, batchRows: 1_000_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 30) throw new UsageError(`cannot open the store at ${url}: ${(e as Error).message}`);
+      logger.warn('ClickHouse not reachable yet; retrying', { url, attempt, error: (e as Error).message.split('\n')[0] });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  await ensureTopics(brokers, { partitions, replicationFactor: replication, logger }).catch((e) => {
+    throw new UsageError(`cannot create the Kafka topics: ${(e as Error).message}`);
+  });
+  const registry = new Registry();
+  const redis = redisUrl ? new RedisState({ url: redisUrl, logger }) : null;
+  const producer = values['no-publish'] ? null : new KafkaProducer({ brokers, clientId: 'hopwatch-analyze', logger, maxAttempts: 50 });
+  if (producer) instrumentProducer(registry, producer, 'anomalies');
+  const consumer = new KafkaConsumer({
+    brokers,
+    groupId,
+    topics: [...DATA_TOPICS],
+    logger,
+    clientId: 'hopwatch-analyze',
+    partitionsConsumedConcurrently: values.concurrency ? parseIntArg('--concurrency', values.concurrency, 1, 64) : 3,
+    maxWaitTimeMs: 100,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
+  instrumentConsumer(registry, consumer, groupId);
+  const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'a') : null;
+  const worker = new AnalyzeWorker({
+    consumer,
+    store,
+    producer,
+    redis,
+    analytics: analyticsFrom(file),
+    logger,
+    registry,
+    brokers,
+    groupId,
+    checkpointEveryMs: values['checkpoint-every'] !== undefined ? Number(values['checkpoint-every']) * 1000 : 5000,
+    idleFlushMs: values['idle-flush-ms'] !== undefined ? Number(values['idle-flush-ms']) : 1000,
+    onAnomaly: (a) => {
+      if (anomaliesOut !== null) fs.writeSync(anomaliesOut, toJson(a) + '\n');
+    },
+  });
+  const metrics = values['metrics-port'] !== undefined ? await serveMetrics(parseIntArg('--metrics-port', values['metrics-port'], 0, 65535), registry) : null;
+  if (metrics) logger.info('metrics', { url: metrics.url });
+  await worker.start();
+  logger.info('analyze running', { brokers: brokers.join(','), groupId, store: url, redis: redisUrl ?? null });
+  const every = Number(values['status-every'] ?? 10);
+  const status =
+    every > 0
+      ? setInterval(() => {
+          const s = worker.stats();
+          logger.info('status', { ...s });
+        }, every * 1000)
+      : null;
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info('stopping: final checkpoint');
+  if (status) clearInterval(status);
+  await worker.close();
+  if (producer) await producer.close();
+  if (redis) await redis.close();
+  await store.close();
+  if (metrics) await metrics.close();
+  if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
+  process.stdout.write(JSON.stringify(worker.stats()) + '\n');
+  return 0;
+}

@@ -1,0 +1,181 @@
+/**
+ * Shared state of the analytics workers in Redis (ioredis):
+ *
+ * - detector checkpoints per (topic, partition): `hopwatch:ckpt:<topic>:<partition>` (hash:
+ *   `next` = first offset not reflected in the state, `state` = JSON). Written with a
+ *   compare-and-set script that never replaces a checkpoint with an older one (a worker that
+ *   lost a partition in a rebalance cannot overwrite the new owner's newer state);
+ * - anomaly de-duplication: `SET hopwatch:anomaly:<id> 1 NX EX <ttl>` before publishing;
+ * - live state for quick lookups: `hopwatch:active` (sorted set of anomaly ids by end time, ms)
+ *   + `hopwatch:anomaly-data` (hash id → JSON), trimmed to the newest `maxActive`;
+ *   `hopwatch:path` (hash flow id → JSON {path, time}) with the latest path of each flow
+ *   seen changing path.
+ *
+ * Redis being down never stops the pipeline: every call fails fast (no offline queue), is
+ * counted, and the caller carries on (publishing without de-duplication, checkpointing later).
+ */
+import Redis from 'ioredis';
+import type { Logger } from '../metrics/log';
+
+const CAS = `
+local cur = redis.call('HGET', KEYS[1], 'next')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'next', ARGV[1], 'state', ARGV[2], 'at', ARGV[3])
+return 1`;
+
+export interface RedisStateOptions {
+  url: string;
+  prefix?: string;
+  /** Seconds an anomaly id stays claimed (default 86400). */
+  dedupeTtlSec?: number;
+  /** Anomalies kept in the live 'active' set (default 1000). */
+  maxActive?: number;
+  logger: Logger;
+}
+
+export interface StoredCheckpoint {
+  next: number;
+  state: unknown;
+  at: number;
+}
+
+export class RedisState {
+  readonly redis: Redis;
+  private readonly p: string;
+  private readonly log: Logger;
+  private down = false;
+  errors = 0;
+
+  constructor(private readonly o: RedisStateOptions) {
+    this.p = o.prefix ?? 'hopwatch:';
+    this.log = o.logger.child({ component: 'redis' });
+    this.redis = new Redis(o.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+      connectTimeout: 2000,
+      retryStrategy: (n) => Math.min(200 * n, 2000),
+    });
+    this.redis.on('error', () => undefined);
+    this.redis.on('ready', () => {
+      if (this.down) this.log.info('redis reachable again', { url: o.url });
+      this.down = false;
+    });
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  private fail(what: string, e: unknown): void {
+    this.errors++;
+    if (!this.down) {
+      this.down = true;
+      this.log.warn(`redis ${what} failed; continuing without it`, {
+        url: this.o.url,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  /** True when this id was not claimed before (publish it); also true when Redis is down. */
+  async claimAnomaly(id: string): Promise<boolean> {
+    try {
+      const r = await this.redis.set(`${this.p}anomaly:${id}`, '1', 'EX', this.o.dedupeTtlSec ?? 86400, 'NX');
+      return r === 'OK';
+    } catch (e) {
+      this.fail('anomaly de-duplication', e);
+      return true;
+    }
+  }
+
+  async saveCheckpoint(topic: string, partition: number, next: number, state: unknown): Promise<boolean> {
+    try {
+      const r = await this.redis.eval(
+        CAS,
+        1,
+        `${this.p}ckpt:${topic}:${partition}`,
+        String(next),
+        JSON.stringify(state),
+        String(Date.now()),
+      );
+      return r === 1;
+    } catch (e) {
+      this.fail('checkpoint save', e);
+      return false;
+    }
+  }
+
+  async loadCheckpoint(topic: string, partition: number): Promise<StoredCheckpoint | null> {
+    try {
+      const h = await this.redis.hgetall(`${this.p}ckpt:${topic}:${partition}`);
+      if (!h || h.next === undefined || h.state === undefined) return null;
+      return { next: Number(h.next), state: JSON.parse(h.state), at: Number(h.at ?? 0) };
+    } catch (e) {
+      this.fail('checkpoint load', e);
+      return null;
+    }
+  }
+
+  /** Digests of the latest messages of a partition, newest last (duplicate detection). */
+  async pushDigests(topic: string, partition: number, digests: string[], max: number): Promise<void> {
+    try {
+      const k = `${this.p}digests:${topic}:${partition}`;
+      await this.redis.multi().rpush(k, ...digests).ltrim(k, -max, -1).exec();
+    } catch (e) {
+      this.fail('digest update', e);
+    }
+  }
+
+  async loadDigests(topic: string, partition: number, max: number): Promise<string[]> {
+    try {
+      return await this.redis.lrange(`${this.p}digests:${topic}:${partition}`, -max, -1);
+    } catch (e) {
+      this.fail('digest load', e);
+      return [];
+    }
+  }
+
+  /** Live state: the anomaly in the active set, and the latest path of a flow that changed path. */
+  async recordAnomaly(id: string, endMs: number, json: string, flowPath?: { flow: string; path: number[] }): Promise<void> {
+    try {
+      const m = this.redis.multi();
+      m.zadd(`${this.p}active`, endMs, id);
+      m.hset(`${this.p}anomaly-data`, id, json);
+      if (flowPath) m.hset(`${this.p}path`, flowPath.flow, JSON.stringify({ path: flowPath.path, endMs }));
+      await m.exec();
+      const max = this.o.maxActive ?? 1000;
+      const n = await this.redis.zcard(`${this.p}active`);
+      if (n > max) {
+        const old = await this.redis.zrange(`${this.p}active`, 0, n - max - 1);
+        if (old.length) {
+          await this.redis.zrem(`${this.p}active`, ...old);
+          await this.redis.hdel(`${this.p}anomaly-data`, ...old);
+        }
+      }
+    } catch (e) {
+      this.fail('live state update', e);
+    }
+  }
+
+  /** Newest anomalies first (for `hopwatch analyze --active`). */
+  async activeAnomalies(limit = 20): Promise<unknown[]> {
+    const ids = await this.redis.zrevrange(`${this.p}active`, 0, limit - 1);
+    if (!ids.length) return [];
+    const data = await this.redis.hmget(`${this.p}anomaly-data`, ...ids);
+    return data.filter((d): d is string => !!d).map((d) => JSON.parse(d));
+  }
+
+  async latestPath(flow: string): Promise<unknown> {
+    const v = await this.redis.hget(`${this.p}path`, flow);
+    return v ? JSON.parse(v) : null;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+}
