@@ -3,7 +3,14 @@
 // over Geneve, and the UDP packet wrapped in a Telemetry Report v2.0.
 // Usage: npx tsc -b packages/codec && node benchmarks/decode.js [seconds per case]
 'use strict';
-const { Decoder, RecordBatch, makeConfig, buildIntPacket, buildReport, prng } = require('@hopwatch/codec');
+const {
+  Decoder,
+  RecordBatch,
+  makeConfig,
+  buildIntPacket,
+  buildReport,
+  prng,
+} = require('@hopwatch/codec');
 
 const seconds = Number(process.argv[2] || 3);
 const rnd = prng(7);
@@ -26,7 +33,7 @@ function hops(n) {
       txUtilization: (rnd() * 1000) | 0,
     });
   }
-  return hops5 = out;
+  return (hops5 = out);
 }
 let hops5;
 function flow(i) {
@@ -52,7 +59,8 @@ const cases = [
   {
     name: 'INT v2.1 MD / Geneve (0xF000)',
     config: makeConfig('spec'),
-    make: (i) => buildIntPacket(flow(i), { ...stack(), instructionBitmap: 0xf000 }, { kind: 'geneve', outer }),
+    make: (i) =>
+      buildIntPacket(flow(i), { ...stack(), instructionBitmap: 0xf000 }, { kind: 'geneve', outer }),
   },
   {
     name: 'TR v2.0 (INT v2.1 MD / UDP inside)',
@@ -60,9 +68,28 @@ const cases = [
     make: (i) => {
       const inner = buildIntPacket(flow(i), stack(), { kind: 'udp-dscp', dscpValue: 0x17 });
       return buildReport({
-        version: '2.0', srcAddr: '192.168.0.9', dstAddr: '192.168.0.10', dstPort: 32766,
-        hwId: 1, sequence: i, nodeId: 9,
-        reports: [{ repType: 1, inType: 3, repMdBits: 0x7000, metadata: { ingressPort: 1, egressPort: 2, hopLatency: 300, queueId: 1, queueOccupancy: 20 }, inner }],
+        version: '2.0',
+        srcAddr: '192.168.0.9',
+        dstAddr: '192.168.0.10',
+        dstPort: 32766,
+        hwId: 1,
+        sequence: i,
+        nodeId: 9,
+        reports: [
+          {
+            repType: 1,
+            inType: 3,
+            repMdBits: 0x7000,
+            metadata: {
+              ingressPort: 1,
+              egressPort: 2,
+              hopLatency: 300,
+              queueId: 1,
+              queueOccupancy: 20,
+            },
+            inner,
+          },
+        ],
       });
     },
   },
@@ -83,7 +110,8 @@ for (const c of cases) {
   const batch = new RecordBatch(4096, 8);
   // verify once
   const check = decoder.decode(pkts[0], 1, 0, 0, 1, batch);
-  if (check < 1 || batch.hopCount[0] < 5) throw new Error(`${c.name}: packet does not decode (${check}, ${decoder.lastDetail})`);
+  if (check < 1 || batch.hopCount[0] < 5)
+    throw new Error(`${c.name}: packet does not decode (${check}, ${decoder.lastDetail})`);
   batch.reset();
   let records = 0;
   let hopsOut = 0;
@@ -108,5 +136,7 @@ for (const c of cases) {
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const cu = process.cpuUsage(c0);
   const cpu = (cu.user + cu.system) / 1e6; // CPU seconds of this process: robust to other load
-  console.log(`${c.name.padEnd(36)} ${(records / s / 1e6).toFixed(2)} M records/s wall, ${(records / cpu / 1e6).toFixed(2)} M records/s per CPU-second  ${(hopsOut / cpu / 1e6).toFixed(2)} M hops/CPU-s  (${pkts[0].length} B/packet)`);
+  console.log(
+    `${c.name.padEnd(36)} ${(records / s / 1e6).toFixed(2)} M records/s wall, ${(records / cpu / 1e6).toFixed(2)} M records/s per CPU-second  ${(hopsOut / cpu / 1e6).toFixed(2)} M hops/CPU-s  (${pkts[0].length} B/packet)`,
+  );
 }

@@ -87,10 +87,11 @@ function sender() {
       if (sent % 2000 === 0) marks.push([Date.now(), node, s]);
     }
     if (sent < total) setImmediate(burst);
-    else setTimeout(() => {
-      process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0 });
-      sock.close();
-    }, 200);
+    else
+      setTimeout(() => {
+        process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0 });
+        sock.close();
+      }, 200);
   }
   burst();
 }
@@ -125,7 +126,9 @@ const pct = (xs, q) => {
 };
 function metric(text, name) {
   let sum = 0;
-  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || l.startsWith(name + '{')) sum += Number(l.slice(l.lastIndexOf(' ') + 1));
+  for (const l of text.split('\n'))
+    if (l.startsWith(name + ' ') || l.startsWith(name + '{'))
+      sum += Number(l.slice(l.lastIndexOf(' ') + 1));
   return sum;
 }
 
@@ -138,19 +141,60 @@ async function main() {
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
   const { openStore } = require(path.join(ROOT, 'packages/store'));
-  const [k, ch, rd] = await Promise.all([startKafka({ brokers: 1 }), startClickHouse(), startRedis()]);
+  const [k, ch, rd] = await Promise.all([
+    startKafka({ brokers: 1 }),
+    startClickHouse(),
+    startRedis(),
+  ]);
   const procs = [];
   try {
     const db = 'bench';
     for (let i = 0; i < analyzers; i++) {
-      const a = cli(['analyze', '--brokers', k.brokers.join(','), '--store-url', ch.url, '--database', db, '--redis', rd.url, '--status-every', '0', '--metrics-port', '0']);
+      const a = cli([
+        'analyze',
+        '--brokers',
+        k.brokers.join(','),
+        '--store-url',
+        ch.url,
+        '--database',
+        db,
+        '--redis',
+        rd.url,
+        '--status-every',
+        '0',
+        '--metrics-port',
+        '0',
+      ]);
       procs.push(a);
       await waitFor(async () => a.err.includes('joined consumer group'), 60000, 'analyze join');
     }
-    const ing = cli(['ingest', '--brokers', k.brokers.join(','), '--listen', '127.0.0.1:0', '--allow', '127.0.0.0/8', '--metrics-port', '0', '--status-every', '0', ...(compression === 'none' ? ['--no-compression'] : [])]);
+    const ing = cli([
+      'ingest',
+      '--brokers',
+      k.brokers.join(','),
+      '--listen',
+      '127.0.0.1:0',
+      '--allow',
+      '127.0.0.0/8',
+      '--metrics-port',
+      '0',
+      '--status-every',
+      '0',
+      ...(compression === 'none' ? ['--no-compression'] : []),
+    ]);
     procs.push(ing);
-    const port = Number(await waitFor(async () => /"udp":"127\.0\.0\.1:(\d+)"/.exec(ing.err)?.[1], 30000, 'ingest listening'));
-    const murl = await waitFor(async () => /"url":"(http:[^"]+)"/.exec(ing.err)?.[1], 30000, 'ingest metrics');
+    const port = Number(
+      await waitFor(
+        async () => /"udp":"127\.0\.0\.1:(\d+)"/.exec(ing.err)?.[1],
+        30000,
+        'ingest listening',
+      ),
+    );
+    const murl = await waitFor(
+      async () => /"url":"(http:[^"]+)"/.exec(ing.err)?.[1],
+      30000,
+      'ingest metrics',
+    );
     await sleep(3000);
     // anomaly topic reader
     const kafka = new Kafka({ clientId: 'bench', brokers: k.brokers, logLevel: logLevel.NOTHING });
@@ -158,7 +202,10 @@ async function main() {
     await consumer.connect();
     await consumer.subscribe({ topic: 'hopwatch.anomalies.v1', fromBeginning: true });
     const anomalies = [];
-    await consumer.run({ eachMessage: async ({ message }) => anomalies.push({ at: Date.now(), a: JSON.parse(message.value.toString()) }) });
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        anomalies.push({ at: Date.now(), a: JSON.parse(message.value.toString()) }),
+    });
     const store = await openStore({ url: ch.url, database: db });
     // queryable poller
     const seen = new Map(); // node → max seq seen
@@ -168,7 +215,9 @@ async function main() {
       while (polling) {
         const t = Date.now();
         try {
-          const rows = await store.query('SELECT report_node AS n, max(report_seq) AS s FROM paths GROUP BY report_node');
+          const rows = await store.query(
+            'SELECT report_node AS n, max(report_seq) AS s FROM paths GROUP BY report_node',
+          );
           for (const r of rows) {
             const n = Number(r.n) - 1000;
             const s = Number(r.s);
@@ -183,7 +232,17 @@ async function main() {
     })();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
-    const child = fork(__filename, ['--sender', '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--nodes', String(nodes)]);
+    const child = fork(__filename, [
+      '--sender',
+      '--port',
+      String(port),
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(seconds),
+      '--nodes',
+      String(nodes),
+    ]);
     const res = await new Promise((r) => child.on('message', r));
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
@@ -194,7 +253,11 @@ async function main() {
       const text = await (await fetch(murl)).text();
       received = metric(text, 'hopwatch_ingest_decoded_records_total');
       stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n);
-      if ((stored >= received && received > 0 && Date.now() - tEnd > 2000) || Date.now() - tEnd > 60000) break;
+      if (
+        (stored >= received && received > 0 && Date.now() - tEnd > 2000) ||
+        Date.now() - tEnd > 60000
+      )
+        break;
       await sleep(250);
     }
     const drainMs = Date.now() - tEnd;
@@ -211,7 +274,9 @@ async function main() {
     // anomaly latency
     const lat = [];
     for (const g of res.gaps) {
-      const hit = anomalies.find((x) => x.a.type === 'report_loss' && x.a.nodeId === 1000 + g.node && x.at >= g.at);
+      const hit = anomalies.find(
+        (x) => x.a.type === 'report_loss' && x.a.nodeId === 1000 + g.node && x.at >= g.at,
+      );
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
@@ -234,7 +299,12 @@ async function main() {
       gapsInjected: res.gaps.length,
       anomaliesMatched: lat.length,
       anomalyLatencyMs: { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: pct(lat, 1) },
-      queryableLatencyMs: { samples: q.length, p50: pct(q, 0.5), p99: pct(q, 0.99), max: pct(q, 1) },
+      queryableLatencyMs: {
+        samples: q.length,
+        p50: pct(q, 0.5),
+        p99: pct(q, 0.99),
+        max: pct(q, 1),
+      },
       benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
     };
     console.log(JSON.stringify(out, null, 2));

@@ -10,7 +10,10 @@ const { openCapture } = require('@hopwatch/pcap');
 const iterations = Number(process.argv[2] || 5_000_000);
 const seed = Number(process.argv[3] || 1);
 const seeds = [];
-for (const dir of [path.resolve(__dirname, '../../shared/captures'), path.resolve(__dirname, '../captures')]) {
+for (const dir of [
+  path.resolve(__dirname, '../../shared/captures'),
+  path.resolve(__dirname, '../captures'),
+]) {
   if (!fs.existsSync(dir)) continue;
   for (const f of fs.readdirSync(dir)) {
     if (!/\.pcap(ng)?$/.test(f)) continue;
@@ -23,9 +26,15 @@ for (const dir of [path.resolve(__dirname, '../../shared/captures'), path.resolv
 const configs = Object.keys(PROFILES).map((p) => makeConfig(p));
 const rep = runFuzz({ seeds, configs, iterations, seed });
 console.log(`seeds: ${seeds.length} packets; profiles: ${configs.length}`);
-console.log(`packets: ${rep.packets}  decoded: ${rep.decoded}  records: ${rep.records}  rejected: ${rep.rejected}`);
-console.log(`internal errors: ${rep.internalErrors}  unaccounted: ${rep.unaccounted}  max hops/record: ${rep.maxHopsPerRecord}`);
+console.log(
+  `packets: ${rep.packets}  decoded: ${rep.decoded}  records: ${rep.records}  rejected: ${rep.rejected}`,
+);
+console.log(
+  `internal errors: ${rep.internalErrors}  unaccounted: ${rep.unaccounted}  max hops/record: ${rep.maxHopsPerRecord}`,
+);
 console.log('rejections by reason:', rep.byReason);
-console.log(`elapsed: ${(rep.elapsedMs / 1000).toFixed(1)} s (${Math.round(rep.packets / (rep.elapsedMs / 1000))} packets/s)`);
+console.log(
+  `elapsed: ${(rep.elapsedMs / 1000).toFixed(1)} s (${Math.round(rep.packets / (rep.elapsedMs / 1000))} packets/s)`,
+);
 for (const e of rep.internalExamples) console.log('example:', e);
 process.exit(rep.internalErrors === 0 && rep.unaccounted === 0 ? 0 : 1);

@@ -35,11 +35,17 @@ output: { kind: 'packets', snaplen: 320 }
   if (!fs.existsSync(capture)) {
     const t = Date.now();
     const r = simulate(scenario, { out: capture, limit: records });
-    console.log(`generated ${r.stats.packets ?? records} packets in ${((Date.now() - t) / 1000).toFixed(1)} s → ${(fs.statSync(capture).size / 1e9).toFixed(2)} GB`);
+    console.log(
+      `generated ${r.stats.packets ?? records} packets in ${((Date.now() - t) / 1000).toFixed(1)} s → ${(fs.statSync(capture).size / 1e9).toFixed(2)} GB`,
+    );
   }
   const { profile, overrides } = codecOverridesFor(scenario);
   const store = noStore ? null : await openStore({ dataDir: path.join(tmp, 'data') });
-  const pipeline = new Pipeline({ codec: makeConfig(profile, overrides), store, onAnomaly: () => undefined });
+  const pipeline = new Pipeline({
+    codec: makeConfig(profile, overrides),
+    store,
+    onAnomaly: () => undefined,
+  });
   let peakRss = 0;
   const mon = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const cpu0 = process.cpuUsage();
@@ -51,12 +57,20 @@ output: { kind: 'packets', snaplen: 320 }
   clearInterval(mon);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const st = pipeline.stats();
-  console.log(`node ${process.version}, ${os.cpus().length} cores, store: ${noStore ? 'none' : 'embedded chDB'}`);
-  console.log(`records ${st.records}, hops ${st.hops}, anomalies ${st.anomalies}, rejected ${JSON.stringify(st.rejected)}`);
-  console.log(`wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} cores, store: ${noStore ? 'none' : 'embedded chDB'}`,
+  );
+  console.log(
+    `records ${st.records}, hops ${st.hops}, anomalies ${st.anomalies}, rejected ${JSON.stringify(st.rejected)}`,
+  );
+  console.log(
+    `wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+  );
   if (store) {
     const rows = await store.query('SELECT count() AS n FROM hops', 'json');
-    console.log(`stored hop rows: ${rows[0].n}${Number(rows[0].n) === st.hops ? ' (all)' : ' (MISMATCH)'}`);
+    console.log(
+      `stored hop rows: ${rows[0].n}${Number(rows[0].n) === st.hops ? ' (all)' : ' (MISMATCH)'}`,
+    );
     await store.close();
   }
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -17,7 +17,10 @@ const rates = (process.argv[3] || '100000,200000,300000').split(',').map(Number)
 const withAnalytics = process.argv.includes('--analytics');
 
 function snmpRcvbufErrors() {
-  const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = fs
+    .readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const h = lines[0].split(/\s+/);
   const v = lines[1].split(/\s+/);
   return Number(v[h.indexOf('RcvbufErrors')]);
@@ -30,32 +33,74 @@ const file = path.join(tmp, 'reports.bin');
 const parts = [];
 for (let i = 0; i < 4096; i++) {
   const hops = [0, 1, 2, 3, 4].map((h) => ({
-    switchId: 100 + h, ingressPort: 1, egressPort: 2, hopLatency: 250 + ((i * 7 + h) % 300), queueId: 0,
-    queueOccupancy: (i * 13 + h) % 2000, ingressTimestamp: 1767225600000000000n + BigInt(i * 1000),
-    egressTimestamp: 1767225600000000300n + BigInt(i * 1000), l2IngressPort: 1, l2EgressPort: 2, txUtilization: 5,
+    switchId: 100 + h,
+    ingressPort: 1,
+    egressPort: 2,
+    hopLatency: 250 + ((i * 7 + h) % 300),
+    queueId: 0,
+    queueOccupancy: (i * 13 + h) % 2000,
+    ingressTimestamp: 1767225600000000000n + BigInt(i * 1000),
+    egressTimestamp: 1767225600000000300n + BigInt(i * 1000),
+    l2IngressPort: 1,
+    l2EgressPort: 2,
+    txUtilization: 5,
   }));
   const inner = buildIntPacket(
-    { ipVersion: 4, srcAddr: `10.1.${(i >> 8) & 255}.${i & 255}`, dstAddr: '10.2.0.1', protocol: 17, srcPort: 20000 + (i % 1000), dstPort: 443, payload: new Uint8Array(32) },
+    {
+      ipVersion: 4,
+      srcAddr: `10.1.${(i >> 8) & 255}.${i & 255}`,
+      dstAddr: '10.2.0.1',
+      protocol: 17,
+      srcPort: 20000 + (i % 1000),
+      dstPort: 443,
+      payload: new Uint8Array(32),
+    },
     { version: '2.1', mode: 'MD', instructionBitmap: 0xff00, hops },
     { kind: 'udp-dscp', dscpValue: 0x17 },
   );
-  const p = encodeReportPayload({ version: '2.0', srcAddr: '127.0.0.1', dstAddr: '127.0.0.1', dstPort: 32766, hwId: 0, sequence: i, nodeId: 104, reports: [{ repType: 0, inType: 3, inner }] });
+  const p = encodeReportPayload({
+    version: '2.0',
+    srcAddr: '127.0.0.1',
+    dstAddr: '127.0.0.1',
+    dstPort: 32766,
+    hwId: 0,
+    sequence: i,
+    nodeId: 104,
+    reports: [{ repType: 0, inType: 3, inner }],
+  });
   const len = Buffer.alloc(4);
   len.writeUInt32LE(p.length);
   parts.push(len, Buffer.from(p));
 }
 fs.writeFileSync(file, Buffer.concat(parts));
 let rmem = 'unknown';
-try { rmem = fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim(); } catch { /* not Linux */ }
+try {
+  rmem = fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim();
+} catch {
+  /* not Linux */
+}
 
 (async () => {
-  console.log(`node ${process.version}; ${seconds}s per rate; report ${parts[1].length} B; net.core.rmem_max ${rmem}; analytics ${withAnalytics ? 'on' : 'off'} (decode only otherwise); no store`);
-  console.log('offered/s   sent/s    received   recv/s    kernel drops  RcvbufErrors  decoded records  listener CPU%');
+  console.log(
+    `node ${process.version}; ${seconds}s per rate; report ${parts[1].length} B; net.core.rmem_max ${rmem}; analytics ${withAnalytics ? 'on' : 'off'} (decode only otherwise); no store`,
+  );
+  console.log(
+    'offered/s   sent/s    received   recv/s    kernel drops  RcvbufErrors  decoded records  listener CPU%',
+  );
   for (const rate of rates) {
-    const pipeline = new Pipeline({ codec: makeConfig('spec'), store: null, live: true, batchRecords: 4096, analytics: withAnalytics ? {} : undefined });
+    const pipeline = new Pipeline({
+      codec: makeConfig('spec'),
+      store: null,
+      live: true,
+      batchRecords: 4096,
+      analytics: withAnalytics ? {} : undefined,
+    });
     if (!withAnalytics) pipeline.analyzer.process = () => undefined; // decode-only measurement
     let port = 0;
-    const src = new UdpSource({ listen: [{ host: '127.0.0.1', port: 0 }], onListening: (a) => (port = a[0].port) });
+    const src = new UdpSource({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      onListening: (a) => (port = a[0].port),
+    });
     const ac = new AbortController();
     const running = src.run(pipeline, ac.signal);
     while (port === 0) await new Promise((r) => setTimeout(r, 5));
@@ -67,7 +112,9 @@ try { rmem = fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim(); } ca
       const p = spawn(blast, [file, '127.0.0.1', String(port), String(rate), String(seconds)]);
       let s = '';
       p.stdout.on('data', (d) => (s += d));
-      p.on('exit', (code) => (code === 0 ? resolve(s.trim()) : reject(new Error(`udp-blast exited ${code}`))));
+      p.on('exit', (code) =>
+        code === 0 ? resolve(s.trim()) : reject(new Error(`udp-blast exited ${code}`)),
+      );
     });
     await new Promise((r) => setTimeout(r, 500));
     const st = src.stats();

@@ -26,9 +26,31 @@ export interface AnalyzerCheckpoint {
   baseSec: number;
   now: number | null;
   records: number;
-  queues: { n: number; keys: string; lastSeen: string; f64: Record<string, string>; u32: Record<string, string>; u8: Record<string, string> };
-  flows: { n: number; keys: string; lastSeen: string; f64: Record<string, string>; u32: Record<string, string>; u16: Record<string, string>; path: string; pathStride: number };
-  reporters: { n: number; keys: string; lastSeen: string; f64: Record<string, string>; u32: Record<string, string> };
+  queues: {
+    n: number;
+    keys: string;
+    lastSeen: string;
+    f64: Record<string, string>;
+    u32: Record<string, string>;
+    u8: Record<string, string>;
+  };
+  flows: {
+    n: number;
+    keys: string;
+    lastSeen: string;
+    f64: Record<string, string>;
+    u32: Record<string, string>;
+    u16: Record<string, string>;
+    path: string;
+    pathStride: number;
+  };
+  reporters: {
+    n: number;
+    keys: string;
+    lastSeen: string;
+    f64: Record<string, string>;
+    u32: Record<string, string>;
+  };
 }
 
 type TA = Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array;
@@ -46,7 +68,16 @@ interface Internals {
   [k: string]: unknown;
 }
 
-const Q_F64 = ['qBaseLat', 'qBaseOcc', 'qDevLat', 'qDevOcc', 'qMaxOcc', 'qRefT', 'qLastT', 'qFirstT'];
+const Q_F64 = [
+  'qBaseLat',
+  'qBaseOcc',
+  'qDevLat',
+  'qDevOcc',
+  'qMaxOcc',
+  'qRefT',
+  'qLastT',
+  'qFirstT',
+];
 const Q_U32 = ['qSamples', 'qRefHi', 'qRefLo'];
 const Q_U8 = ['qHasOcc', 'qHasRef'];
 const F_F64 = ['fLast', 'fFirst', 'fGapMean', 'fGapDev'];
@@ -56,7 +87,10 @@ const R_F64 = ['rLastT'];
 const R_U32 = ['rHigh', 'rBits'];
 
 const b64 = (a: TA): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-function unb64<T extends TA>(s: string, C: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): T {
+function unb64<T extends TA>(
+  s: string,
+  C: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
+): T {
   const buf = Buffer.from(s, 'base64');
   const ab = new ArrayBuffer(buf.length);
   new Uint8Array(ab).set(buf);
@@ -79,9 +113,17 @@ function gather<T extends TA>(src: T, slots: number[], stride = 1): T {
   return out;
 }
 
-function exportTable(a: Internals, t: BoundedTable, f64: string[], u32: string[], u8: string[] = [], u16: string[] = []) {
+function exportTable(
+  a: Internals,
+  t: BoundedTable,
+  f64: string[],
+  u32: string[],
+  u8: string[] = [],
+  u16: string[] = [],
+) {
   const slots = lruSlots(t);
-  const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, b64(gather(a[n] as TA, slots))]));
+  const pick = (names: string[]) =>
+    Object.fromEntries(names.map((n) => [n, b64(gather(a[n] as TA, slots))]));
   return {
     slots,
     n: slots.length,
@@ -123,7 +165,15 @@ export function exportCheckpoint(analyzer: object): AnalyzerCheckpoint {
 function importTable(
   a: Internals,
   t: BoundedTable,
-  part: { n: number; keys: string; lastSeen: string; f64: Record<string, string>; u32: Record<string, string>; u8?: Record<string, string>; u16?: Record<string, string> },
+  part: {
+    n: number;
+    keys: string;
+    lastSeen: string;
+    f64: Record<string, string>;
+    u32: Record<string, string>;
+    u8?: Record<string, string>;
+    u16?: Record<string, string>;
+  },
   shift: number,
   timeFields: string[],
   onNew: (slot: number) => void,
@@ -131,10 +181,14 @@ function importTable(
   const keys = unb64(part.keys, Uint32Array);
   const last = unb64(part.lastSeen, Float64Array);
   const cols: [TA, TA, boolean][] = [];
-  for (const [n, s] of Object.entries(part.f64)) cols.push([a[n] as TA, unb64(s, Float64Array), timeFields.includes(n)]);
-  for (const [n, s] of Object.entries(part.u32)) cols.push([a[n] as TA, unb64(s, Uint32Array), false]);
-  for (const [n, s] of Object.entries(part.u8 ?? {})) cols.push([a[n] as TA, unb64(s, Uint8Array), false]);
-  for (const [n, s] of Object.entries(part.u16 ?? {})) cols.push([a[n] as TA, unb64(s, Uint16Array), false]);
+  for (const [n, s] of Object.entries(part.f64))
+    cols.push([a[n] as TA, unb64(s, Float64Array), timeFields.includes(n)]);
+  for (const [n, s] of Object.entries(part.u32))
+    cols.push([a[n] as TA, unb64(s, Uint32Array), false]);
+  for (const [n, s] of Object.entries(part.u8 ?? {}))
+    cols.push([a[n] as TA, unb64(s, Uint8Array), false]);
+  for (const [n, s] of Object.entries(part.u16 ?? {}))
+    cols.push([a[n] as TA, unb64(s, Uint16Array), false]);
   const slots: number[] = [];
   for (let i = 0; i < part.n; i++) {
     t.scratch.set(keys.subarray(i * t.kw, (i + 1) * t.kw));
@@ -148,13 +202,16 @@ function importTable(
 
 /** Loads a checkpoint into an analyzer (normally a fresh one, before its first batch). */
 export function importCheckpoint(analyzer: object, c: AnalyzerCheckpoint): void {
-  if (!c || c.v !== CHECKPOINT_VERSION) throw new Error(`unsupported analyzer checkpoint version ${c?.v}`);
+  if (!c || c.v !== CHECKPOINT_VERSION)
+    throw new Error(`unsupported analyzer checkpoint version ${c?.v}`);
   const a = analyzer as Internals;
   if (a.baseSec < 0) a.baseSec = c.baseSec;
   const shift = (c.baseSec - a.baseSec) * 1e9;
   if (c.now !== null && c.now + shift > a.now) a.now = c.now + shift;
   a.records += c.records;
-  importTable(a, a.queues, c.queues, shift, ['qRefT', 'qLastT', 'qFirstT'], (s) => a.qSketch.clear(s));
+  importTable(a, a.queues, c.queues, shift, ['qRefT', 'qLastT', 'qFirstT'], (s) =>
+    a.qSketch.clear(s),
+  );
   const INF = Number.POSITIVE_INFINITY;
   const fl = importTable(a, a.flows, c.flows, shift, ['fLast', 'fFirst'], (s) => {
     (a.fHoldUntil as Float64Array)[s] = -INF;
@@ -165,7 +222,8 @@ export function importCheckpoint(analyzer: object, c: AnalyzerCheckpoint): void 
   const stride = Math.min(c.flows.pathStride, a.config.maxPathLength);
   const fPath = a.fPath as Uint32Array;
   fl.slots.forEach((slot, i) => {
-    for (let k = 0; k < stride; k++) fPath[slot * a.config.maxPathLength + k] = path[i * c.flows.pathStride + k];
+    for (let k = 0; k < stride; k++)
+      fPath[slot * a.config.maxPathLength + k] = path[i * c.flows.pathStride + k];
   });
   importTable(a, a.reporters, c.reporters, shift, ['rLastT'], () => undefined);
 }

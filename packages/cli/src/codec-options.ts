@@ -1,5 +1,12 @@
 /** Command-line options that set the decoder profile and every configurable INT marker. */
-import { CodecConfig, ConfigError, ConfigOverrides, IntVersion, makeConfig, PROFILES } from '@hopwatch/codec';
+import {
+  CodecConfig,
+  ConfigError,
+  ConfigOverrides,
+  IntVersion,
+  makeConfig,
+  PROFILES,
+} from '@hopwatch/codec';
 import type { HopwatchConfigFile } from './config-file';
 import { UsageError } from './errors';
 import { parseIntArg, parseIntList } from './numbers';
@@ -35,34 +42,51 @@ export const CODEC_HELP = `Decoder options (flags override the config file's 'co
   --report-port P[,P]       UDP port(s) of Telemetry Reports (default 32766)
   --max-hops N              reject records with more hops (default 64)`;
 
-type Values = { [K in keyof typeof CODEC_OPTIONS]?: (typeof CODEC_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof CODEC_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+type Values = {
+  [K in keyof typeof CODEC_OPTIONS]?: (typeof CODEC_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof CODEC_OPTIONS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
 
 export function codecConfigFrom(values: Values, file: HopwatchConfigFile = {}): CodecConfig {
   const fromFile = { ...(file.codec ?? {}) } as Record<string, unknown>;
-  const profile = values.profile ?? (typeof fromFile.profile === 'string' ? fromFile.profile : 'spec');
+  const profile =
+    values.profile ?? (typeof fromFile.profile === 'string' ? fromFile.profile : 'spec');
   delete fromFile.profile;
   const o: ConfigOverrides = { ...(fromFile as ConfigOverrides) };
   if (values.dscp !== undefined) {
     const [v, m] = values.dscp.split('/');
-    o.dscp = { value: parseIntArg('--dscp value', v, 0, 63), mask: m === undefined ? 0x3f : parseIntArg('--dscp mask', m, 1, 63) };
+    o.dscp = {
+      value: parseIntArg('--dscp value', v, 0, 63),
+      mask: m === undefined ? 0x3f : parseIntArg('--dscp mask', m, 1, 63),
+    };
   }
   if (values['no-dscp']) o.dscp = null;
-  const ports = (name: string, vals: string[] | undefined): number[] | undefined => parseIntList(name, vals, 1, 65535);
+  const ports = (name: string, vals: string[] | undefined): number[] | undefined =>
+    parseIntList(name, vals, 1, 65535);
   o.intUdpPorts = ports('--int-port', values['int-port']) ?? o.intUdpPorts;
   o.intTcpPorts = ports('--int-tcp-port', values['int-tcp-port']) ?? o.intTcpPorts;
   o.geneveUdpPorts = ports('--geneve-port', values['geneve-port']) ?? o.geneveUdpPorts;
   o.vxlanGpeUdpPorts = ports('--gpe-port', values['gpe-port']) ?? o.vxlanGpeUdpPorts;
   o.reportUdpPorts = ports('--report-port', values['report-port']) ?? o.reportUdpPorts;
-  o.greProtocols = parseIntList('--gre-protocol', values['gre-protocol'], 0, 0xffff) ?? o.greProtocols;
-  if (values['probe-marker'] !== undefined) o.probeMarker = values['probe-marker'].replace(/^0x/i, '');
-  if (values['geneve-class'] !== undefined) o.geneveOptionClass = parseIntArg('--geneve-class', values['geneve-class'], 0, 0xffff);
-  if (values['max-hops'] !== undefined) o.maxHops = parseIntArg('--max-hops', values['max-hops'], 1, 255);
+  o.greProtocols =
+    parseIntList('--gre-protocol', values['gre-protocol'], 0, 0xffff) ?? o.greProtocols;
+  if (values['probe-marker'] !== undefined)
+    o.probeMarker = values['probe-marker'].replace(/^0x/i, '');
+  if (values['geneve-class'] !== undefined)
+    o.geneveOptionClass = parseIntArg('--geneve-class', values['geneve-class'], 0, 0xffff);
+  if (values['max-hops'] !== undefined)
+    o.maxHops = parseIntArg('--max-hops', values['max-hops'], 1, 255);
   if (values['gpe-next-protocol']) {
     const map: Record<number, IntVersion> = {};
     for (const item of values['gpe-next-protocol'].flatMap((v) => v.split(','))) {
       const [np, ver] = item.split('=');
       if (!ver || !['0.5', '1.0', '2.0', '2.1'].includes(ver)) {
-        throw new UsageError(`--gpe-next-protocol: '${item}' must be NP=VERSION with VERSION one of 0.5, 1.0, 2.0, 2.1`);
+        throw new UsageError(
+          `--gpe-next-protocol: '${item}' must be NP=VERSION with VERSION one of 0.5, 1.0, 2.0, 2.1`,
+        );
       }
       map[parseIntArg('--gpe-next-protocol', np, 0, 255)] = ver as IntVersion;
     }

@@ -32,11 +32,16 @@ export function loadConfigFile(path: string | undefined): HopwatchConfigFile {
     throw new UsageError(`config file ${path} is not valid YAML: ${(e as Error).message}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`config file ${path}: expected a mapping at the top level`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new UsageError(`config file ${path}: expected a mapping at the top level`);
   for (const k of Object.keys(doc)) {
-    if (!SECTIONS.has(k)) throw new UsageError(`config file ${path}: unknown section '${k}' (known: ${[...SECTIONS].join(', ')})`);
+    if (!SECTIONS.has(k))
+      throw new UsageError(
+        `config file ${path}: unknown section '${k}' (known: ${[...SECTIONS].join(', ')})`,
+      );
     const v = (doc as Record<string, unknown>)[k];
-    if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new UsageError(`config file ${path}: section '${k}' must be a mapping`);
+    if (v !== null && (typeof v !== 'object' || Array.isArray(v)))
+      throw new UsageError(`config file ${path}: section '${k}' must be a mapping`);
   }
   return doc as HopwatchConfigFile;
 }

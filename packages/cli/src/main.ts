@@ -13,15 +13,37 @@ import { UsageError } from './errors';
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  analyze: { run: analyze, summary: 'distributed: Kafka consumer group running the detectors, writing to a ClickHouse server' },
+  analyze: {
+    run: analyze,
+    summary:
+      'distributed: Kafka consumer group running the detectors, writing to a ClickHouse server',
+  },
   dissect: { run: dissect, summary: 'print every packet down to every INT field, with a summary' },
   ingest: { run: ingest, summary: 'distributed: capture / UDP reports / pcap → decode → Kafka' },
-  query: { run: query, summary: 'SQL or named queries (per-hop latency, path history, anomalies) on the store' },
-  replay: { run: replay, summary: 'run captures through decode → analytics → store; print hops, queues, anomalies' },
-  simulate: { run: (a) => runSimulateCommand(a), summary: 'generate INT traffic and ground-truth labels from a fabric scenario' },
-  strip: { run: (a) => strip(a), summary: 'remove INT from captured packets, restoring what the INT source received' },
-  verify: { run: (a) => verify(a), summary: 'check what a transit or sink device did, from captures before and after it' },
-  serve: { run: serve, summary: 'listen for Telemetry Reports (UDP) and/or capture live, continuously' },
+  query: {
+    run: query,
+    summary: 'SQL or named queries (per-hop latency, path history, anomalies) on the store',
+  },
+  replay: {
+    run: replay,
+    summary: 'run captures through decode → analytics → store; print hops, queues, anomalies',
+  },
+  simulate: {
+    run: (a) => runSimulateCommand(a),
+    summary: 'generate INT traffic and ground-truth labels from a fabric scenario',
+  },
+  strip: {
+    run: (a) => strip(a),
+    summary: 'remove INT from captured packets, restoring what the INT source received',
+  },
+  verify: {
+    run: (a) => verify(a),
+    summary: 'check what a transit or sink device did, from captures before and after it',
+  },
+  serve: {
+    run: serve,
+    summary: 'listen for Telemetry Reports (UDP) and/or capture live, continuously',
+  },
 };
 
 export const HELP = `hopwatch: in-band network telemetry (INT) sink and analytics

@@ -11,7 +11,15 @@ export function parseIntArg(name: string, text: string, min: number, max: number
 }
 
 /** A list option given as repeated flags and/or comma-separated values. */
-export function parseIntList(name: string, values: string[] | undefined, min: number, max: number): number[] | undefined {
+export function parseIntList(
+  name: string,
+  values: string[] | undefined,
+  min: number,
+  max: number,
+): number[] | undefined {
   if (!values || values.length === 0) return undefined;
-  return values.flatMap((v) => v.split(',')).filter((v) => v !== '').map((v) => parseIntArg(name, v, min, max));
+  return values
+    .flatMap((v) => v.split(','))
+    .filter((v) => v !== '')
+    .map((v) => parseIntArg(name, v, min, max));
 }

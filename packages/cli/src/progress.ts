@@ -14,7 +14,9 @@ export class Progress {
     const width = 30;
     const done = Math.round(Math.min(1, Math.max(0, fraction)) * width);
     const secs = ((now - this.t0) / 1000).toFixed(1);
-    process.stderr.write(`\r${this.label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${detail} ${secs}s\x1b[K`);
+    process.stderr.write(
+      `\r${this.label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${detail} ${secs}s\x1b[K`,
+    );
   }
 
   done(): void {

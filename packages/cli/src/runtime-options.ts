@@ -25,14 +25,19 @@ export interface StoreValues {
   'retention-days'?: string;
 }
 
-export async function storeFrom(values: StoreValues, file: HopwatchConfigFile): Promise<Store | null> {
+export async function storeFrom(
+  values: StoreValues,
+  file: HopwatchConfigFile,
+): Promise<Store | null> {
   if (values['no-store']) return null;
   const fs = (file.store ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(fs)) {
-    if (!['dataDir', 'url', 'retentionDays', 'database'].includes(k)) throw new UsageError(`config: unknown store setting '${k}'`);
+    if (!['dataDir', 'url', 'retentionDays', 'database'].includes(k))
+      throw new UsageError(`config: unknown store setting '${k}'`);
   }
   const url = values['store-url'] ?? (typeof fs.url === 'string' ? fs.url : undefined);
-  const dataDir = values['data-dir'] ?? (typeof fs.dataDir === 'string' ? fs.dataDir : '.hopwatch/data');
+  const dataDir =
+    values['data-dir'] ?? (typeof fs.dataDir === 'string' ? fs.dataDir : '.hopwatch/data');
   const retention =
     values['retention-days'] !== undefined
       ? parseIntArg('--retention-days', values['retention-days'], 1, 36500)
@@ -40,7 +45,12 @@ export async function storeFrom(values: StoreValues, file: HopwatchConfigFile): 
         ? fs.retentionDays
         : undefined;
   try {
-    return await openStore({ url, dataDir, retentionDays: retention, database: typeof fs.database === 'string' ? fs.database : undefined });
+    return await openStore({
+      url,
+      dataDir,
+      retentionDays: retention,
+      database: typeof fs.database === 'string' ? fs.database : undefined,
+    });
   } catch (e) {
     throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);
   }
@@ -52,10 +62,13 @@ export function analyticsFrom(file: HopwatchConfigFile): Partial<AnalyticsConfig
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(a)) {
     if (!(k in ANALYTICS_DEFAULTS)) {
-      throw new UsageError(`config: unknown analytics setting '${k}' (known: ${Object.keys(ANALYTICS_DEFAULTS).join(', ')})`);
+      throw new UsageError(
+        `config: unknown analytics setting '${k}' (known: ${Object.keys(ANALYTICS_DEFAULTS).join(', ')})`,
+      );
     }
     const def = (ANALYTICS_DEFAULTS as unknown as Record<string, unknown>)[k];
-    if (typeof def !== typeof v) throw new UsageError(`config: analytics.${k} must be a ${typeof def}`);
+    if (typeof def !== typeof v)
+      throw new UsageError(`config: analytics.${k} must be a ${typeof def}`);
     out[k] = v;
   }
   return out as Partial<AnalyticsConfig>;

@@ -19,7 +19,8 @@ function dur(a: bigint, b: bigint): string {
 
 export function flowText(f: FlowTuple): string {
   const p = f.protocol === 6 ? 'tcp' : f.protocol === 17 ? 'udp' : `p${f.protocol}`;
-  const a = (x: string, port: number): string => (x.includes(':') ? `[${x}]:${port}` : `${x}:${port}`);
+  const a = (x: string, port: number): string =>
+    x.includes(':') ? `[${x}]:${port}` : `${x}:${port}`;
   return `${a(f.srcAddr, f.srcPort)}→${a(f.dstAddr, f.dstPort)}/${p}`;
 }
 
@@ -33,7 +34,10 @@ export function describeAnomaly(a: Anomaly): string {
     case 'microloop':
       return `microloop    ${when}  cycle [${a.switches.join(' → ')} → ${a.switches[0]}]  ${a.packets} packets, ${a.flowCount} flow(s)${a.eBitPackets ? `, E bit on ${a.eBitPackets}` : ''}  e.g. ${a.flows.slice(0, 2).map(flowText).join(', ')}`;
     case 'microburst':
-      return `microburst   ${when}  switch ${a.switchId} port ${a.egressPort ?? '-'} queue ${a.queueId ?? '-'}  peak latency ${lat(a.peakLatency)} (baseline ${lat(a.baselineLatency)}), peak occupancy ${a.peakOccupancy ?? '-'}  aggressors ${a.aggressors.slice(0, 3).map((f) => `${flowText(f)} ${(f.share * 100).toFixed(0)}%`).join(', ')}; ${a.victims.length} victim(s)`;
+      return `microburst   ${when}  switch ${a.switchId} port ${a.egressPort ?? '-'} queue ${a.queueId ?? '-'}  peak latency ${lat(a.peakLatency)} (baseline ${lat(a.baselineLatency)}), peak occupancy ${a.peakOccupancy ?? '-'}  aggressors ${a.aggressors
+        .slice(0, 3)
+        .map((f) => `${flowText(f)} ${(f.share * 100).toFixed(0)}%`)
+        .join(', ')}; ${a.victims.length} victim(s)`;
     case 'path_change':
       return `path_change  ${ns(a.start)}  ${flowText(a.flow)}  [${a.oldPath.join(' → ')}] ⇒ [${a.newPath.join(' → ')}]${a.summary ? ` (flapping: ${a.changes} changes)` : ''}`;
     case 'report_loss':
@@ -45,32 +49,54 @@ export function describeAnomaly(a: Anomaly): string {
   }
 }
 
-export function formatReplaySummary(stats: PipelineStats, analyzer: Analyzer, anomalies: Anomaly[], elapsedMs: number, topN = 10, verb = 'Replayed'): string {
+export function formatReplaySummary(
+  stats: PipelineStats,
+  analyzer: Analyzer,
+  anomalies: Anomaly[],
+  elapsedMs: number,
+  topN = 10,
+  verb = 'Replayed',
+): string {
   const out: string[] = [];
   const rate = stats.records / Math.max(0.001, elapsedMs / 1000);
-  out.push(`${verb} ${stats.packets} packet(s): ${stats.records} INT record(s), ${stats.hops} hop(s) in ${(elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} records/s)`);
+  out.push(
+    `${verb} ${stats.packets} packet(s): ${stats.records} INT record(s), ${stats.hops} hop(s) in ${(elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} records/s)`,
+  );
   const rej = Object.entries(stats.rejected);
   if (rej.length) out.push(`Rejected: ${rej.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  if (stats.shedRecords || stats.storeErrors) out.push(`Store: ${stats.shedRecords} record(s) shed, ${stats.storeErrors} error(s)${stats.lastStoreError ? ` (last: ${stats.lastStoreError})` : ''}`);
+  if (stats.shedRecords || stats.storeErrors)
+    out.push(
+      `Store: ${stats.shedRecords} record(s) shed, ${stats.storeErrors} error(s)${stats.lastStoreError ? ` (last: ${stats.lastStoreError})` : ''}`,
+    );
   const ls = analyzer.latencyStats();
   const queues = ls.queues.filter((q) => q.count > 0);
   if (queues.length) {
     out.push('', `Slowest hops (by p99 hop latency; switch/port/queue):`);
-    out.push(`  ${'switch'.padStart(8)} ${'port'.padStart(5)} ${'queue'.padStart(5)} ${'packets'.padStart(9)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`);
+    out.push(
+      `  ${'switch'.padStart(8)} ${'port'.padStart(5)} ${'queue'.padStart(5)} ${'packets'.padStart(9)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`,
+    );
     for (const q of [...queues].sort((a, b) => (b.p99 ?? -1) - (a.p99 ?? -1)).slice(0, topN)) {
-      out.push(`  ${String(q.switchId).padStart(8)} ${String(q.egressPort ?? '-').padStart(5)} ${String(q.queueId ?? '-').padStart(5)} ${String(q.count).padStart(9)} ${lat(q.p50).padStart(9)} ${lat(q.p90).padStart(9)} ${lat(q.p99).padStart(9)} ${lat(q.max).padStart(9)}`);
+      out.push(
+        `  ${String(q.switchId).padStart(8)} ${String(q.egressPort ?? '-').padStart(5)} ${String(q.queueId ?? '-').padStart(5)} ${String(q.count).padStart(9)} ${lat(q.p50).padStart(9)} ${lat(q.p90).padStart(9)} ${lat(q.p99).padStart(9)} ${lat(q.max).padStart(9)}`,
+      );
     }
-    const occ = queues.filter((q) => q.maxOccupancy !== null).sort((a, b) => (b.maxOccupancy ?? 0) - (a.maxOccupancy ?? 0));
+    const occ = queues
+      .filter((q) => q.maxOccupancy !== null)
+      .sort((a, b) => (b.maxOccupancy ?? 0) - (a.maxOccupancy ?? 0));
     if (occ.length) {
       out.push('', 'Queues by peak occupancy:');
       for (const q of occ.slice(0, topN)) {
-        out.push(`  switch ${q.switchId} port ${q.egressPort ?? '-'} queue ${q.queueId ?? '-'}: ${q.maxOccupancy}`);
+        out.push(
+          `  switch ${q.switchId} port ${q.egressPort ?? '-'} queue ${q.queueId ?? '-'}: ${q.maxOccupancy}`,
+        );
       }
     }
   }
   out.push('', `Anomalies: ${anomalies.length}`);
   const order = ['microloop', 'microburst', 'path_change', 'drop', 'report_loss'];
-  for (const a of [...anomalies].sort((x, y) => order.indexOf(x.type) - order.indexOf(y.type) || (x.start < y.start ? -1 : 1))) {
+  for (const a of [...anomalies].sort(
+    (x, y) => order.indexOf(x.type) - order.indexOf(y.type) || (x.start < y.start ? -1 : 1),
+  )) {
     out.push(`  ${describeAnomaly(a)}`);
   }
   return out.join('\n') + '\n';

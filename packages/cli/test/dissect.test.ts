@@ -48,7 +48,10 @@ testIf('--json: one line per record, travel-order hops, exact fields', async () 
 testIf('rejected packets appear with their reason; the summary counts them', async () => {
   const file = path.join(DIR, 'laofan13-p4-int_int-mx_s1-eth1_in.pcap');
   const r = await runDissect(['--json', '--profile', 'bmv2-int-mx', file]);
-  const objs = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  const objs = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(objs.length).toBeGreaterThan(0);
   for (const o of objs) expect(o.rejected).toBe('not-int');
   expect(r.err).toMatch(/rejections by reason:\n\s+not-int\s+\d+/);
@@ -74,7 +77,9 @@ testIf('text output names every layer and INT field, and the summary lists findi
 
 test('bad options give a usage error', async () => {
   await expect(runDissect(['--dscp', '99', 'x.pcap'])).rejects.toThrow(UsageError);
-  await expect(runDissect(['--profile', 'nope', 'x.pcap'])).rejects.toThrow(/unknown profile 'nope'/);
+  await expect(runDissect(['--profile', 'nope', 'x.pcap'])).rejects.toThrow(
+    /unknown profile 'nope'/,
+  );
   await expect(runDissect([])).rejects.toThrow(/no capture file/);
 });
 

@@ -153,7 +153,10 @@ export const HOP_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['dsCount', Uint8Array],
 ];
 
-type Columns = Record<string, Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array>;
+type Columns = Record<
+  string,
+  Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+>;
 
 export interface FindingRow {
   record: number;

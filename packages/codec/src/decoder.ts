@@ -11,7 +11,15 @@ import { Encap, HdrFlag, IntVer, Mode, RecordBatch, RepFlag } from './batch';
 import { CodecConfig, makeConfig } from './config';
 import { HopReader, HopReaderCache } from './int/hop';
 import { HopLayout, LayoutCache, LayoutKind, LayoutKindCode } from './int/layout';
-import { EtherType, IpInfo, IpProto, LinkResult, parseIp, walkEthernet, walkLink } from './layers/ip';
+import {
+  EtherType,
+  IpInfo,
+  IpProto,
+  LinkResult,
+  parseIp,
+  walkEthernet,
+  walkLink,
+} from './layers/ip';
 import { FindingKind, Reject, REJECT_COUNT, REJECT_NAMES } from './reasons';
 
 /** A span of bytes the decoder recognised, recorded only when tracing (dissect). */
@@ -57,7 +65,11 @@ export interface DecoderStats {
 
 export class Decoder {
   readonly config: CodecConfig;
-  readonly stats: DecoderStats = { packets: 0, records: 0, rejects: new Float64Array(REJECT_COUNT) };
+  readonly stats: DecoderStats = {
+    packets: 0,
+    records: 0,
+    rejects: new Float64Array(REJECT_COUNT),
+  };
   /** Set to an array to record the layers of each decoded packet (cleared per packet). */
   trace: LayerSpan[] | null = null;
   /** Human-readable detail of the last rejection. */
@@ -183,7 +195,13 @@ export class Decoder {
    * consistent lengths. Anything else (or anything that would raise a finding) returns 0 and
    * the general walker decodes the packet; both produce identical records (tested).
    */
-  private fastUdpDscp(d: Uint8Array, tsSec: number, tsNsec: number, frame: number, b: RecordBatch): number {
+  private fastUdpDscp(
+    d: Uint8Array,
+    tsSec: number,
+    tsNsec: number,
+    frame: number,
+    b: RecordBatch,
+  ): number {
     b.ensureRecord();
     const r = b.count;
     if (!this.fastInt(d, 0, d.length, true, b, r)) return 0;
@@ -204,8 +222,22 @@ export class Decoder {
    * UDP / DSCP-marked INT v2.x MD fills the INT and flow columns of record `r` and returns
    * true; anything unusual returns false having written nothing the general path relies on.
    */
-  private fastInt(d: Uint8Array, o: number, end: number, outermost: boolean, b: RecordBatch, r: number): boolean {
-    if (end - o < 58 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00 || d[o + 14] !== 0x45 || d[o + 23] !== 17) return false;
+  private fastInt(
+    d: Uint8Array,
+    o: number,
+    end: number,
+    outermost: boolean,
+    b: RecordBatch,
+    r: number,
+  ): boolean {
+    if (
+      end - o < 58 ||
+      d[o + 12] !== 0x08 ||
+      d[o + 13] !== 0x00 ||
+      d[o + 14] !== 0x45 ||
+      d[o + 23] !== 17
+    )
+      return false;
     if ((((d[o + 20] << 8) | d[o + 21]) & 0x3fff) !== 0) return false; // fragment
     const ipEnd = o + 14 + ((d[o + 16] << 8) | d[o + 17]);
     // captures cut by a snap length keep the INT stack: only bytes beyond the IP length matter
@@ -219,7 +251,8 @@ export class Decoder {
     const intEnd = o + 46 + d[o + 43] * 4;
     if (intEnd > ipEnd || intEnd > end || intEnd < o + 58) return false;
     const h0 = d[o + 46];
-    if (h0 >>> 4 !== 2 || (h0 & 0x07) !== 0 || d[o + 47] !== 0 || (d[o + 48] & 0xe0) !== 0) return false;
+    if (h0 >>> 4 !== 2 || (h0 & 0x07) !== 0 || d[o + 47] !== 0 || (d[o + 48] & 0xe0) !== 0)
+      return false;
     const hopMl = d[o + 48] & 0x1f;
     const bitmap = (d[o + 50] << 8) | d[o + 51];
     let layout: HopLayout;
@@ -232,7 +265,13 @@ export class Decoder {
       this.lastReader = null;
     }
     const perHop = hopMl * 4;
-    if (perHop === 0 || perHop !== layout.baselineBytes || layout.reservedBits !== 0 || this.wordMask !== 0xffffffff) return false;
+    if (
+      perHop === 0 ||
+      perHop !== layout.baselineBytes ||
+      layout.reservedBits !== 0 ||
+      this.wordMask !== 0xffffffff
+    )
+      return false;
     const stackBytes = intEnd - o - 58;
     const hops = (stackBytes / perHop) | 0;
     if (hops * perHop !== stackBytes || hops > this.config.maxHops) return false;
@@ -284,7 +323,13 @@ export class Decoder {
     return true;
   }
 
-  private begin(data: Uint8Array, tsSec: number, tsNsec: number, frame: number, batch: RecordBatch): void {
+  private begin(
+    data: Uint8Array,
+    tsSec: number,
+    tsNsec: number,
+    frame: number,
+    batch: RecordBatch,
+  ): void {
     this.stats.packets++;
     this.d = data;
     this.b = batch;
@@ -395,11 +440,13 @@ export class Decoder {
     const ip = this.ip;
     const code = parseIp(this.d, off, this.end, etherType, ip);
     if (code !== 0) {
-      if (code === Reject.NOT_INT) this.lastDetail = `ethertype 0x${etherType.toString(16).padStart(4, '0')}`;
+      if (code === Reject.NOT_INT)
+        this.lastDetail = `ethertype 0x${etherType.toString(16).padStart(4, '0')}`;
       return code;
     }
     this.span(ip.v6 ? 'ipv6' : 'ipv4', off, ip.headerEnd);
-    if (ip.isFragment && !ip.firstFragment) return this.reject(Reject.IP_FRAGMENT, 'non-first IP fragment');
+    if (ip.isFragment && !ip.firstFragment)
+      return this.reject(Reject.IP_FRAGMENT, 'non-first IP fragment');
     const l4 = ip.headerEnd;
     switch (ip.proto) {
       case IpProto.UDP:
@@ -410,7 +457,9 @@ export class Decoder {
         return this.walkGre(l4);
       case IpProto.IPV4:
       case IpProto.IPV6:
-        return this.nested(() => this.walkL3(l4, ip.proto === IpProto.IPV4 ? EtherType.IPV4 : EtherType.IPV6));
+        return this.nested(() =>
+          this.walkL3(l4, ip.proto === IpProto.IPV4 ? EtherType.IPV4 : EtherType.IPV6),
+        );
       default:
         if (this.r >= 0) this.setFlowFromIp(ip, -1);
         this.lastDetail = `IP protocol ${ip.proto}`;
@@ -419,7 +468,8 @@ export class Decoder {
   }
 
   private nested(fn: () => number): number {
-    if (this.depth >= MAX_DEPTH) return this.reject(Reject.TOO_DEEP, 'encapsulation nested too deep');
+    if (this.depth >= MAX_DEPTH)
+      return this.reject(Reject.TOO_DEEP, 'encapsulation nested too deep');
     this.depth++;
     const c = fn();
     this.depth--;
@@ -432,7 +482,12 @@ export class Decoder {
   }
 
   private probeAt(off: number): boolean {
-    return this.hasProbe && off + 8 <= this.end && u32(this.d, off) === this.probeHi && u32(this.d, off + 4) === this.probeLo;
+    return (
+      this.hasProbe &&
+      off + 8 <= this.end &&
+      u32(this.d, off) === this.probeHi &&
+      u32(this.d, off + 4) === this.probeLo
+    );
   }
 
   private walkUdp(off: number): number {
@@ -467,7 +522,8 @@ export class Decoder {
     const after = this.config.tcpIntAfterOptions ? off + dataOff : off + 20;
     this.span('tcp', off, off + dataOff);
     if (off + dataOff > this.end) return this.reject(Reject.TRUNCATED, 'TCP options');
-    if (this.portKind[dport] & PORT_INT_TCP) return this.shim(after, Encap.TCP_PORT, IpProto.TCP, off);
+    if (this.portKind[dport] & PORT_INT_TCP)
+      return this.shim(after, Encap.TCP_PORT, IpProto.TCP, off);
     if (this.probeAt(after)) {
       this.span('probe-marker', after, after + 8);
       return this.shim(after + 8, Encap.TCP_PROBE, IpProto.TCP, off);
@@ -560,7 +616,11 @@ export class Decoder {
       // what follows the INT stack: original payload (NPT 0/1) or the original L4 header (NPT 2)
       if (npt === 2 && intEnd + 4 <= this.end) {
         const proto = d[off + 3];
-        this.span('original-l4', intEnd, Math.min(this.end, intEnd + (proto === IpProto.TCP ? 20 : 8)));
+        this.span(
+          'original-l4',
+          intEnd,
+          Math.min(this.end, intEnd + (proto === IpProto.TCP ? 20 : 8)),
+        );
         this.setFlowFromIp(this.ip, -1);
         b.protocol[r] = proto;
         b.srcPort[r] = u16(d, intEnd);
@@ -580,10 +640,16 @@ export class Decoder {
   private checkIpLength(intEnd: number): void {
     const ip = this.ip;
     if (intEnd > ip.lengthEnd) {
-      this.finding(FindingKind.IP_LENGTH, `INT data ends at byte ${intEnd} past the IP length (${ip.lengthEnd - ip.start} bytes)`);
+      this.finding(
+        FindingKind.IP_LENGTH,
+        `INT data ends at byte ${intEnd} past the IP length (${ip.lengthEnd - ip.start} bytes)`,
+      );
     } else if (this.depth === 0 && this.end > 64 && this.end - ip.lengthEnd > 4) {
       // more than Ethernet padding or an FCS after the IP packet: the length was not updated
-      this.finding(FindingKind.IP_LENGTH, `${this.end - ip.lengthEnd} bytes captured beyond the IP length (${ip.lengthEnd - ip.start} bytes)`);
+      this.finding(
+        FindingKind.IP_LENGTH,
+        `${this.end - ip.lengthEnd} bytes captured beyond the IP length (${ip.lengthEnd - ip.start} bytes)`,
+      );
     }
   }
 
@@ -648,7 +714,8 @@ export class Decoder {
           b.dstPort[r] = u16(d, t + 1);
         }
         b.origDscp[r] = tailDscp;
-        if (d[t] !== l4 && d[t] !== 0) this.finding(FindingKind.TAIL, `tail protocol ${d[t]}, packet protocol ${l4}`);
+        if (d[t] !== l4 && d[t] !== 0)
+          this.finding(FindingKind.TAIL, `tail protocol ${d[t]}, packet protocol ${l4}`);
         intEnd = t + 4;
       }
       if (l4 === IpProto.UDP) this.checkUdpLength(l4Off);
@@ -666,8 +733,13 @@ export class Decoder {
     const b = this.b;
     const r = this.r;
     if (h + 12 > this.end) return this.reject(Reject.TRUNCATED, 'INT-MD/MX header');
-    if (intEnd < h + 12) return this.reject(Reject.LENGTH_MISMATCH, `INT length ${intEnd - h} bytes < 12-byte header`);
-    if (intEnd > this.end) return this.reject(Reject.TRUNCATED, `INT stack runs ${intEnd - this.end} bytes past the packet`);
+    if (intEnd < h + 12)
+      return this.reject(Reject.LENGTH_MISMATCH, `INT length ${intEnd - h} bytes < 12-byte header`);
+    if (intEnd > this.end)
+      return this.reject(
+        Reject.TRUNCATED,
+        `INT stack runs ${intEnd - this.end} bytes past the packet`,
+      );
     const ver = d[h] >>> 4;
     if (ver !== 2) {
       if (ver === 1 && intEnd - h >= 8) {
@@ -694,15 +766,21 @@ export class Decoder {
     if ((d[h] & 0x01) !== 0 || d[h + 1] !== 0 || (d[h + 2] & 0xe0) !== 0) {
       this.finding(FindingKind.RESERVED_BITS, 'reserved bits of the INT header are set');
     }
-    if (flags & HdrFlag.E) this.finding(FindingKind.HOP_LIMIT_EXCEEDED, 'E bit set: a node could not push metadata');
-    if (flags & HdrFlag.M) this.finding(FindingKind.MTU_EXCEEDED, 'M bit set: a node skipped insertion for MTU');
+    if (flags & HdrFlag.E)
+      this.finding(FindingKind.HOP_LIMIT_EXCEEDED, 'E bit set: a node could not push metadata');
+    if (flags & HdrFlag.M)
+      this.finding(FindingKind.MTU_EXCEEDED, 'M bit set: a node skipped insertion for MTU');
     const stackOff = h + 12;
     if (type === 3) {
       b.mode[r] = Mode.MX;
-      if (d[h + 3] !== 0) this.finding(FindingKind.RESERVED_BITS, 'INT-MX byte 3 is reserved but set');
+      if (d[h + 3] !== 0)
+        this.finding(FindingKind.RESERVED_BITS, 'INT-MX byte 3 is reserved but set');
       if (intEnd === stackOff) return 0;
       // non-conformant: per-hop metadata after an MX header (bmv2 P4-INT reports do this)
-      this.finding(FindingKind.MX_WITH_METADATA, `${intEnd - stackOff} bytes of metadata follow an INT-MX header`);
+      this.finding(
+        FindingKind.MX_WITH_METADATA,
+        `${intEnd - stackOff} bytes of metadata follow an INT-MX header`,
+      );
       return this.stack(stackOff, intEnd, LayoutKind.V2, bitmap, hopMl, 'v2');
     }
     b.mode[r] = Mode.MD;
@@ -716,8 +794,13 @@ export class Decoder {
     const b = this.b;
     const r = this.r;
     if (h + 8 > this.end) return this.reject(Reject.TRUNCATED, 'INT v1.0 header');
-    if (intEnd < h + 8) return this.reject(Reject.LENGTH_MISMATCH, `INT length ${intEnd - h} bytes < 8-byte header`);
-    if (intEnd > this.end) return this.reject(Reject.TRUNCATED, `INT stack runs ${intEnd - this.end} bytes past the packet`);
+    if (intEnd < h + 8)
+      return this.reject(Reject.LENGTH_MISMATCH, `INT length ${intEnd - h} bytes < 8-byte header`);
+    if (intEnd > this.end)
+      return this.reject(
+        Reject.TRUNCATED,
+        `INT stack runs ${intEnd - this.end} bytes past the packet`,
+      );
     this.span('int-md-header-v1', h, h + 8);
     b.hasHeader[r] = 1;
     b.intVersion[r] = IntVer.V10;
@@ -731,8 +814,10 @@ export class Decoder {
     if ((d[h + 1] & 0x7f) !== 0 || (d[h + 2] & 0xe0) !== 0 || u16(d, h + 6) !== 0) {
       this.finding(FindingKind.RESERVED_BITS, 'reserved bits of the v1.0 INT header are set');
     }
-    if (flags & HdrFlag.E) this.finding(FindingKind.HOP_LIMIT_EXCEEDED, 'E bit set: a node could not push metadata');
-    if (flags & HdrFlag.M) this.finding(FindingKind.MTU_EXCEEDED, 'M bit set: a node skipped insertion for MTU');
+    if (flags & HdrFlag.E)
+      this.finding(FindingKind.HOP_LIMIT_EXCEEDED, 'E bit set: a node could not push metadata');
+    if (flags & HdrFlag.M)
+      this.finding(FindingKind.MTU_EXCEEDED, 'M bit set: a node skipped insertion for MTU');
     const hopMl = d[h + 2] & 0x1f;
     const bitmap = u16(d, h + 4);
     b.hopMl[r] = hopMl;
@@ -769,7 +854,8 @@ export class Decoder {
     b.maxHopCnt[r] = maxHop;
     b.totalHopCnt[r] = totalHop;
     b.rhc[r] = maxHop >= totalHop ? maxHop - totalHop : 0;
-    if (flags & HdrFlag.E) this.finding(FindingKind.HOP_LIMIT_EXCEEDED, 'E bit set: the hop limit was reached');
+    if (flags & HdrFlag.E)
+      this.finding(FindingKind.HOP_LIMIT_EXCEEDED, 'E bit set: the hop limit was reached');
     const stackBytes = totalHop * insCnt * 4;
     const stackEnd = h + 8 + stackBytes;
     const expectEnd = stackEnd + (hasTail ? 4 : 0);
@@ -780,10 +866,14 @@ export class Decoder {
       );
     }
     if (expectEnd > this.end) return -this.reject(Reject.TRUNCATED, 'INT v0.5 stack');
-    if (totalHop > this.config.maxHops) return -this.reject(Reject.TOO_MANY_HOPS, `${totalHop} hops`);
+    if (totalHop > this.config.maxHops)
+      return -this.reject(Reject.TOO_MANY_HOPS, `${totalHop} hops`);
     const popcount = popcount16(bitmap);
     if (insCnt !== popcount) {
-      this.finding(FindingKind.HOP_ML_BITMAP, `instruction count ${insCnt}, bitmap has ${popcount} bits`);
+      this.finding(
+        FindingKind.HOP_ML_BITMAP,
+        `instruction count ${insCnt}, bitmap has ${popcount} bits`,
+      );
     }
     const code = this.stack(h + 8, stackEnd, LayoutKind.V05, bitmap, insCnt, 'v05');
     return code === 0 ? stackEnd : -code;
@@ -794,7 +884,14 @@ export class Decoder {
    * travel order. Bytes that do not fill a whole block are source-only DS metadata (at the
    * bottom) or a malformed stack.
    */
-  private stack(off: number, end: number, kind: LayoutKindCode, bitmap: number, hopMl: number, tag: string): number {
+  private stack(
+    off: number,
+    end: number,
+    kind: LayoutKindCode,
+    bitmap: number,
+    hopMl: number,
+    tag: string,
+  ): number {
     const b = this.b;
     const r = this.r;
     // one-entry cache: traffic of a domain shares one bitmap and Hop ML
@@ -812,7 +909,8 @@ export class Decoder {
     if (stackBytes === 0) return 0;
     if (perHop === 0) {
       // Hop ML 0 with a stack: only the non-conformant MX-with-metadata case can be read
-      if (b.mode[r] !== Mode.MX) return this.reject(Reject.HOP_ML_MISMATCH, `Hop ML 0 with ${stackBytes} stack bytes`);
+      if (b.mode[r] !== Mode.MX)
+        return this.reject(Reject.HOP_ML_MISMATCH, `Hop ML 0 with ${stackBytes} stack bytes`);
       perHop = layout.baselineBytes;
       if (perHop === 0) return this.reject(Reject.HOP_ML_MISMATCH, 'empty bitmap with metadata');
     }
@@ -823,20 +921,30 @@ export class Decoder {
       );
     }
     if (layout.reservedBits > 0) {
-      this.finding(FindingKind.RESERVED_INSTRUCTIONS, `${layout.reservedBits} reserved instruction bit(s) set`);
+      this.finding(
+        FindingKind.RESERVED_INSTRUCTIONS,
+        `${layout.reservedBits} reserved instruction bit(s) set`,
+      );
     }
     const dsBytes = perHop - layout.baselineBytes;
     if (dsBytes > 0 && tag !== 'v05' && b.dsId[r] === 0) {
       // with a DS ID set, per-hop bytes beyond the bitmap are that domain's metadata (conformant)
-      this.finding(FindingKind.HOP_ML_BITMAP, `${dsBytes} bytes per hop beyond the bitmap (domain-specific metadata)`);
+      this.finding(
+        FindingKind.HOP_ML_BITMAP,
+        `${dsBytes} bytes per hop beyond the bitmap (domain-specific metadata)`,
+      );
     }
     const hops = Math.floor(stackBytes / perHop);
     const rem = stackBytes - hops * perHop;
-    if (hops > this.config.maxHops) return this.reject(Reject.TOO_MANY_HOPS, `${hops} hops > limit ${this.config.maxHops}`);
+    if (hops > this.config.maxHops)
+      return this.reject(Reject.TOO_MANY_HOPS, `${hops} hops > limit ${this.config.maxHops}`);
     if (rem !== 0) {
       b.sourceOnlyBytes[r] = rem;
       if (b.dsId[r] === 0 || rem % 4 !== 0) {
-        this.finding(FindingKind.STACK_REMAINDER, `${rem} bytes left after ${hops} hop(s) of ${perHop} bytes`);
+        this.finding(
+          FindingKind.STACK_REMAINDER,
+          `${rem} bytes left after ${hops} hop(s) of ${perHop} bytes`,
+        );
       }
     }
     this.span('int-stack', off, end);
@@ -872,7 +980,10 @@ export class Decoder {
       const last = o === off + bytes - 4;
       const bos = (d[o] & 0x80) !== 0;
       if (bos !== last) {
-        this.finding(FindingKind.BOTTOM_OF_STACK, `bottom-of-stack bit ${bos ? 'set' : 'clear'} at stack byte ${o - off}`);
+        this.finding(
+          FindingKind.BOTTOM_OF_STACK,
+          `bottom-of-stack bit ${bos ? 'set' : 'clear'} at stack byte ${o - off}`,
+        );
         return;
       }
     }
@@ -900,7 +1011,8 @@ export class Decoder {
       const lenW = d[o + 3] & 0x1f;
       const next = o + 4 + lenW * 4;
       this.span('geneve-option', o, Math.min(next, this.end));
-      const isInt = cls === cfg.geneveOptionClass && (type === cfg.geneveMdType || type === cfg.geneveMxType);
+      const isInt =
+        cls === cfg.geneveOptionClass && (type === cfg.geneveMdType || type === cfg.geneveMxType);
       if (isInt && found < 0) {
         found = o;
         foundType = type;
@@ -920,13 +1032,17 @@ export class Decoder {
     const inner = Math.max(optEnd, found + 4 + foundLen * 4);
     const opened = this.ensureRecordOpen(Encap.GENEVE);
     const r = this.r;
-    if (overrun > 0) this.finding(FindingKind.GENEVE_LENGTH, `INT option ends ${overrun} bytes past the Geneve OptLen`);
+    if (overrun > 0)
+      this.finding(
+        FindingKind.GENEVE_LENGTH,
+        `INT option ends ${overrun} bytes past the Geneve OptLen`,
+      );
     this.b.intType[r] = foundType === cfg.geneveMxType ? 3 : 1;
     this.b.shimLength[r] = foundLen;
     const h = found + 4;
     const intEnd = h + foundLen * 4;
     let code =
-      (d[h] >>> 4) === 1
+      d[h] >>> 4 === 1
         ? this.intHeaderV1(h, intEnd)
         : this.intHeaderV2(h, intEnd, foundType === cfg.geneveMxType ? 3 : 1);
     if (code === 0) {
@@ -945,7 +1061,8 @@ export class Decoder {
       this.span('ethernet', off, this.link.offset);
       return this.walkL3(this.link.offset, this.link.etherType);
     }
-    if (protoType === EtherType.IPV4 || protoType === EtherType.IPV6) return this.walkL3(off, protoType);
+    if (protoType === EtherType.IPV4 || protoType === EtherType.IPV6)
+      return this.walkL3(off, protoType);
     this.lastDetail = `tunnel protocol 0x${protoType.toString(16)}`;
     return Reject.NOT_INT;
   }
@@ -959,7 +1076,8 @@ export class Decoder {
     const s = off + 8;
     if (ver === IntVer.NONE) {
       // not INT: 1 IPv4, 2 IPv6, 3 Ethernet
-      const et = np === 1 ? EtherType.IPV4 : np === 2 ? EtherType.IPV6 : np === 3 ? EtherType.TEB : 0;
+      const et =
+        np === 1 ? EtherType.IPV4 : np === 2 ? EtherType.IPV6 : np === 3 ? EtherType.TEB : 0;
       if (et === 0) {
         this.lastDetail = `VXLAN-GPE next protocol 0x${np.toString(16)}`;
         return Reject.NOT_INT;
@@ -1002,7 +1120,14 @@ export class Decoder {
     if (code === 0) {
       b.nextProto[r] = shimNext;
       this.checkIpLength(intEnd);
-      const et = shimNext === 1 ? EtherType.IPV4 : shimNext === 2 ? EtherType.IPV6 : shimNext === 3 ? EtherType.TEB : 0;
+      const et =
+        shimNext === 1
+          ? EtherType.IPV4
+          : shimNext === 2
+            ? EtherType.IPV6
+            : shimNext === 3
+              ? EtherType.TEB
+              : 0;
       if (et !== 0) this.innerFlow(intEnd, et);
     }
     return this.finishOwned(opened, code);
@@ -1059,7 +1184,11 @@ export class Decoder {
     b.protocol[r] = ip.proto;
     b.srcPort[r] = 0;
     b.dstPort[r] = 0;
-    if (l4Off >= 0 && l4Off + 4 <= this.end && (ip.proto === IpProto.TCP || ip.proto === IpProto.UDP)) {
+    if (
+      l4Off >= 0 &&
+      l4Off + 4 <= this.end &&
+      (ip.proto === IpProto.TCP || ip.proto === IpProto.UDP)
+    ) {
       b.srcPort[r] = u16(this.d, l4Off);
       b.dstPort[r] = u16(this.d, l4Off + 2);
     }
@@ -1091,7 +1220,8 @@ export class Decoder {
     const d = this.d;
     if (off + 4 > this.end) return this.reject(Reject.TRUNCATED, 'Telemetry Report header');
     const ver = d[off] >>> 4;
-    if (ver === 2 || (ver === 1 && this.config.deviations.reportV1AsV2)) return this.reportV2(off, ver);
+    if (ver === 2 || (ver === 1 && this.config.deviations.reportV1AsV2))
+      return this.reportV2(off, ver);
     if (ver === 1) return this.reportV1(off);
     if (ver === 0) return this.reportV05(off, 0);
     return this.reject(Reject.UNKNOWN_REPORT_VERSION, `Telemetry Report version ${ver}`);
@@ -1126,7 +1256,12 @@ export class Decoder {
     if (kind === 0) {
       if (off + 14 > this.end) return false;
       const et = u16(d, off + 12);
-      return et === EtherType.IPV4 || et === EtherType.IPV6 || et === EtherType.VLAN || et === EtherType.QINQ;
+      return (
+        et === EtherType.IPV4 ||
+        et === EtherType.IPV6 ||
+        et === EtherType.VLAN ||
+        et === EtherType.QINQ
+      );
     }
     if (off >= this.end) return false;
     if (kind === 4) return d[off] >>> 4 === 4 && (d[off] & 0x0f) >= 5;
@@ -1135,13 +1270,19 @@ export class Decoder {
 
   /** Walks the packet carried inside a report; fills the open record's INT and flow. */
   private reportInner(off: number, end: number, kind: number): number {
-    if (kind === 0 && this.fastPath && this.trace === null && this.fastInt(this.d, off, Math.min(end, this.end), false, this.b, this.r)) {
+    if (
+      kind === 0 &&
+      this.fastPath &&
+      this.trace === null &&
+      this.fastInt(this.d, off, Math.min(end, this.end), false, this.b, this.r)
+    ) {
       return 0;
     }
     const saveEnd = this.end;
     if (end < this.end) this.end = end;
     let code: number;
-    if (this.depth >= MAX_DEPTH) code = this.reject(Reject.TOO_DEEP, 'encapsulation nested too deep');
+    if (this.depth >= MAX_DEPTH)
+      code = this.reject(Reject.TOO_DEEP, 'encapsulation nested too deep');
     else {
       this.depth++;
       if (kind === 0) {
@@ -1187,14 +1328,18 @@ export class Decoder {
     b.sequence[r] = u32(d, off + 4);
     b.repType[r] = nproto;
     const ingressTs = u32(d, off + 8);
-    if (versionSeen !== 0) this.finding(FindingKind.REPORT_VERSION, `v0.5 report layout with version ${versionSeen}`);
+    if (versionSeen !== 0)
+      this.finding(FindingKind.REPORT_VERSION, `v0.5 report layout with version ${versionSeen}`);
     let o = off + 12;
     let hop = -1;
     if (nproto === 1 || nproto === 2) {
       const size = nproto === 1 ? 12 : 16;
       if (o + size > this.end) {
         this.abortRecord();
-        return this.reject(Reject.TRUNCATED, nproto === 1 ? 'drop report header' : 'switch local report header');
+        return this.reject(
+          Reject.TRUNCATED,
+          nproto === 1 ? 'drop report header' : 'switch local report header',
+        );
       }
       this.span(nproto === 1 ? 'report-v05-drop' : 'report-v05-local', o, o + size);
       b.nodeId[r] = u32(d, o);
@@ -1288,7 +1433,10 @@ export class Decoder {
       this.finding(FindingKind.REPORT_LENGTH, `report length ${lenW} words < minimum 4`);
       hdrEnd = off + 16 + layout.baselineBytes;
     } else if (lenW * 4 !== 16 + layout.baselineBytes) {
-      this.finding(FindingKind.REPORT_LENGTH, `report length ${lenW} words, RepMdBits need ${4 + layout.baselineBytes / 4}`);
+      this.finding(
+        FindingKind.REPORT_LENGTH,
+        `report length ${lenW} words, RepMdBits need ${4 + layout.baselineBytes / 4}`,
+      );
     }
     if (hdrEnd > this.end || off + 16 + layout.baselineBytes > this.end) {
       this.abortRecord();
@@ -1347,14 +1495,21 @@ export class Decoder {
       if (fl & 0x20) flags |= RepFlag.F;
       if (fl & 0x10) flags |= RepFlag.I;
       b.repFlags[r] = flags;
-      if (versionSeen !== 2) this.finding(FindingKind.REPORT_VERSION, `v2.0 report layout with version ${versionSeen}`);
+      if (versionSeen !== 2)
+        this.finding(FindingKind.REPORT_VERSION, `v2.0 report layout with version ${versionSeen}`);
       if (rl === 0xff) {
         repEnd = udpEnd; // post-2.0 draft: extends to the end of the datagram
       } else if (rl === 0 && udpEnd - o > 4) {
-        this.finding(FindingKind.REPORT_LENGTH, `report length 0 with ${udpEnd - o - 4} bytes following; read to the end`);
+        this.finding(
+          FindingKind.REPORT_LENGTH,
+          `report length 0 with ${udpEnd - o - 4} bytes following; read to the end`,
+        );
         repEnd = udpEnd;
       } else if (repEnd > udpEnd) {
-        this.finding(FindingKind.REPORT_LENGTH, `report length ${rl} words runs ${repEnd - udpEnd} bytes past the datagram`);
+        this.finding(
+          FindingKind.REPORT_LENGTH,
+          `report length ${rl} words runs ${repEnd - udpEnd} bytes past the datagram`,
+        );
         repEnd = udpEnd;
       }
       this.span('report-v20', o, Math.min(o + 4, repEnd));
@@ -1400,7 +1555,8 @@ export class Decoder {
       b.hopMl[r] = mdLen;
       const mdOff = o + 12;
       const mdEnd = mdOff + mdLen * 4;
-      if (mdEnd > repEnd) return this.reject(Reject.LENGTH_MISMATCH, `MD length ${mdLen} words past the report`);
+      if (mdEnd > repEnd)
+        return this.reject(Reject.LENGTH_MISMATCH, `MD length ${mdLen} words past the report`);
       let layout: HopLayout;
       if (repMd === this.trBitmap && this.trLayout !== null) layout = this.trLayout;
       else {
@@ -1409,7 +1565,10 @@ export class Decoder {
         this.trLayout = layout;
       }
       if (layout.baselineBytes > mdLen * 4) {
-        return this.reject(Reject.HOP_ML_MISMATCH, `MD length ${mdLen} words < ${layout.baselineBytes / 4} RepMdBits demand`);
+        return this.reject(
+          Reject.HOP_ML_MISMATCH,
+          `MD length ${mdLen} words < ${layout.baselineBytes / 4} RepMdBits demand`,
+        );
       }
       this.span('report-v20-int-metadata', o + 4, mdEnd);
       b.ensureHops(1);
@@ -1430,7 +1589,10 @@ export class Decoder {
       if (!this.plausibleInner(inner, kind)) {
         const alt = [0, 4, 6].find((k) => k !== kind && this.plausibleInner(inner, k));
         if (alt !== undefined) {
-          this.finding(FindingKind.REPORT_INNER_TYPE, `InType ${inType} but the inner packet starts as ${alt === 0 ? 'Ethernet' : 'IPv' + alt}`);
+          this.finding(
+            FindingKind.REPORT_INNER_TYPE,
+            `InType ${inType} but the inner packet starts as ${alt === 0 ? 'Ethernet' : 'IPv' + alt}`,
+          );
           kind = alt;
         }
       }
@@ -1442,7 +1604,12 @@ export class Decoder {
     if (hop >= 0) {
       b.ensureHops(1);
       const h = b.hopTotal;
-      this.readers.get(this.pendingLayout!, this.pendingDs)(this.view(), d.byteOffset + this.pendingMd, b, h);
+      this.readers.get(this.pendingLayout!, this.pendingDs)(
+        this.view(),
+        d.byteOffset + this.pendingMd,
+        b,
+        h,
+      );
       b.origin[h] = 1;
       b.switchId[h] = node;
       b.present[h] |= 0x1;

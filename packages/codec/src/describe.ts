@@ -44,7 +44,13 @@ const V2_BITS = [
   'reserved (14)',
   'checksum complement',
 ];
-const V05_BITS = [...V2_BITS.slice(0, 6), 'queue id + congestion', 'egress tx utilization', ...V2_BITS.slice(8, 15), 'reserved (15)'];
+const V05_BITS = [
+  ...V2_BITS.slice(0, 6),
+  'queue id + congestion',
+  'egress tx utilization',
+  ...V2_BITS.slice(8, 15),
+  'reserved (15)',
+];
 
 export function bitmapNames(bitmap: number, version: string | null): string {
   const names = version === '0.5' ? V05_BITS : V2_BITS;
@@ -61,7 +67,8 @@ function hopFields(h: Hop, label: string): [string, string][] {
   add('switch', h.switchId);
   if (h.ingressPort !== null) parts.push(`ports ${h.ingressPort}→${h.egressPort}`);
   add('latency', h.hopLatency);
-  if (h.queueId !== null) parts.push(`queue ${h.queueId}${h.queueOccupancy !== null ? ` occ ${h.queueOccupancy}` : ''}`);
+  if (h.queueId !== null)
+    parts.push(`queue ${h.queueId}${h.queueOccupancy !== null ? ` occ ${h.queueOccupancy}` : ''}`);
   add('ingress-ts', h.ingressTimestamp);
   add('egress-ts', h.egressTimestamp);
   if (h.l2IngressPort !== null) parts.push(`L2 ports ${h.l2IngressPort}→${h.l2EgressPort}`);
@@ -74,11 +81,17 @@ function hopFields(h: Hop, label: string): [string, string][] {
 }
 
 function reportHop(record: IntRecord | null, f: [string, string][]): void {
-  if (record) for (const h of record.hops) if (h.origin === 'report') f.push(...hopFields(h, 'Reporting node'));
+  if (record)
+    for (const h of record.hops)
+      if (h.origin === 'report') f.push(...hopFields(h, 'Reporting node'));
 }
 
 /** Describes one span. `record` is the record the span belongs to (if any). */
-export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | null): LayerDescription {
+export function describeLayer(
+  d: Uint8Array,
+  s: LayerSpan,
+  record: IntRecord | null,
+): LayerDescription {
   const o = s.start;
   const f: [string, string][] = [];
   let title = s.layer;
@@ -91,7 +104,11 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
       for (let p = o + 12; p + 2 <= s.end; p += 4) {
         const t = u16(d, p);
         if (p + 2 === s.end) f.push(['Type', hex(t, 4)]);
-        else f.push(['802.1Q/ad tag', `TPID ${hex(t, 4)}, PCP ${d[p + 2] >> 5}, VID ${u16(d, p + 2) & 0xfff}`]);
+        else
+          f.push([
+            '802.1Q/ad tag',
+            `TPID ${hex(t, 4)}, PCP ${d[p + 2] >> 5}, VID ${u16(d, p + 2) & 0xfff}`,
+          ]);
       }
       break;
     }
@@ -104,7 +121,10 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
         ['ECN', String(d[o + 1] & 3)],
         ['Total length', String(u16(d, o + 2))],
         ['Identification', hex(u16(d, o + 4), 4)],
-        ['Flags', `${hex(d[o + 6] >> 5, 1)}${d[o + 6] & 0x40 ? " (Don't fragment)" : ''}${d[o + 6] & 0x20 ? ' (More fragments)' : ''}`],
+        [
+          'Flags',
+          `${hex(d[o + 6] >> 5, 1)}${d[o + 6] & 0x40 ? " (Don't fragment)" : ''}${d[o + 6] & 0x20 ? ' (More fragments)' : ''}`,
+        ],
         ['Fragment offset', String(u16(d, o + 6) & 0x1fff)],
         ['Time to live', String(d[o + 8])],
         ['Protocol', String(d[o + 9])],
@@ -139,7 +159,9 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
     case 'tcp': {
       title = 'Transmission Control Protocol';
       const fl = d[o + 13];
-      const names = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'].filter((_, i) => fl & (1 << i));
+      const names = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'].filter(
+        (_, i) => fl & (1 << i),
+      );
       f.push(
         ['Source port', String(u16(d, o))],
         ['Destination port', String(u16(d, o + 2))],
@@ -154,7 +176,12 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
     }
     case 'probe-marker':
       title = 'INT probe marker';
-      f.push(['Marker', `${hex(u32(d, o), 8)}${u32(d, o + 4).toString(16).padStart(8, '0')}`]);
+      f.push([
+        'Marker',
+        `${hex(u32(d, o), 8)}${u32(d, o + 4)
+          .toString(16)
+          .padStart(8, '0')}`,
+      ]);
       break;
     case 'geneve':
       title = 'Generic Network Virtualization Encapsulation (Geneve)';
@@ -169,7 +196,10 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
     case 'geneve-option':
       title = 'Geneve option';
       f.push(
-        ['Class', `${hex(u16(d, o), 4)}${u16(d, o) === 0x0103 ? ' (In-band Network Telemetry)' : ''}`],
+        [
+          'Class',
+          `${hex(u16(d, o), 4)}${u16(d, o) === 0x0103 ? ' (In-band Network Telemetry)' : ''}`,
+        ],
         ['Type', `${d[o + 2] & 0x7f}${d[o + 2] & 0x80 ? ' (critical)' : ' (non-critical)'}`],
         ['Length', `${(d[o + 3] & 0x1f) * 4} bytes`],
       );
@@ -187,7 +217,10 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
       title = 'Generic Routing Encapsulation';
       const fl = d[o];
       f.push(
-        ['Flags', `C ${flag((fl & 0x80) !== 0)}, K ${flag((fl & 0x20) !== 0)}, S ${flag((fl & 0x10) !== 0)}`],
+        [
+          'Flags',
+          `C ${flag((fl & 0x80) !== 0)}, K ${flag((fl & 0x20) !== 0)}, S ${flag((fl & 0x10) !== 0)}`,
+        ],
         ['Version', String(d[o + 1] & 7)],
         ['Protocol type', hex(u16(d, o + 2), 4)],
       );
@@ -196,7 +229,11 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
     case 'int-shim-v2': {
       title = 'INT shim (v2.x, TCP/UDP)';
       const npt = (d[o] >> 2) & 3;
-      f.push(['Type', `${d[o] >> 4} (${d[o] >> 4 === 3 ? 'INT-MX' : 'INT-MD'})`], ['NPT', String(npt)], ['Length', `${d[o + 1]} words (excl. shim)`]);
+      f.push(
+        ['Type', `${d[o] >> 4} (${d[o] >> 4 === 3 ? 'INT-MX' : 'INT-MD'})`],
+        ['NPT', String(npt)],
+        ['Length', `${d[o + 1]} words (excl. shim)`],
+      );
       if (npt === 1) f.push(['Original UDP destination port', String(u16(d, o + 2))]);
       else if (npt === 2) f.push(['Original IP protocol', String(d[o + 3])]);
       else f.push(['Original DSCP', String(d[o + 3] >> 2)]);
@@ -204,19 +241,37 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
     }
     case 'int-shim-v1':
       title = 'INT shim (v0.5/v1.0, TCP/UDP)';
-      f.push(['Type', String(d[o])], ['Length', `${d[o + 2]} words (incl. shim)`], ['Byte 3 (DSCP / reserved)', hex(d[o + 3], 2)]);
+      f.push(
+        ['Type', String(d[o])],
+        ['Length', `${d[o + 2]} words (incl. shim)`],
+        ['Byte 3 (DSCP / reserved)', hex(d[o + 3], 2)],
+      );
       break;
     case 'int-shim-gpe-v2':
       title = 'INT shim (v2.x, VXLAN-GPE)';
-      f.push(['Type', String(d[o] >> 4)], ['Length', `${d[o + 1]} words (excl. shim)`], ['G', flag((d[o + 2] & 0x80) !== 0)], ['Next protocol', hex(d[o + 3], 2)]);
+      f.push(
+        ['Type', String(d[o] >> 4)],
+        ['Length', `${d[o + 1]} words (excl. shim)`],
+        ['G', flag((d[o + 2] & 0x80) !== 0)],
+        ['Next protocol', hex(d[o + 3], 2)],
+      );
       break;
     case 'int-shim-gpe-v1':
       title = 'INT shim (v0.5/v1.0, VXLAN-GPE)';
-      f.push(['Type', String(d[o])], ['Length', `${d[o + 2]} words (incl. shim)`], ['Next protocol', hex(d[o + 3], 2)]);
+      f.push(
+        ['Type', String(d[o])],
+        ['Length', `${d[o + 2]} words (incl. shim)`],
+        ['Next protocol', hex(d[o + 3], 2)],
+      );
       break;
     case 'int-shim-gre':
       title = 'INT shim (GRE)';
-      f.push(['Type', String(d[o] >> 4)], ['G', flag((d[o] & 8) !== 0)], ['Length', `${d[o + 1]} words`], ['Next protocol', hex(u16(d, o + 2), 4)]);
+      f.push(
+        ['Type', String(d[o] >> 4)],
+        ['G', flag((d[o] & 8) !== 0)],
+        ['Length', `${d[o + 1]} words`],
+        ['Next protocol', hex(u16(d, o + 2), 4)],
+      );
       break;
     case 'int-md-header':
     case 'int-mx-header': {
@@ -267,13 +322,19 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
     case 'int-stack':
       title = `INT metadata stack (${s.end - s.start} bytes)`;
       if (record) {
-        for (const h of record.hops) if (h.origin === 'stack') f.push(...hopFields(h, `Hop ${h.index}`));
-        if (record.header && record.header.sourceOnlyBytes) f.push(['Source-only DS metadata', `${record.header.sourceOnlyBytes} bytes`]);
+        for (const h of record.hops)
+          if (h.origin === 'stack') f.push(...hopFields(h, `Hop ${h.index}`));
+        if (record.header && record.header.sourceOnlyBytes)
+          f.push(['Source-only DS metadata', `${record.header.sourceOnlyBytes} bytes`]);
       }
       break;
     case 'int-tail':
       title = 'INT tail (v0.5)';
-      f.push(['Next protocol', String(d[o])], ['Destination port', String(u16(d, o + 1))], ['DSCP', String(d[o + 3])]);
+      f.push(
+        ['Next protocol', String(d[o])],
+        ['Destination port', String(u16(d, o + 1))],
+        ['DSCP', String(d[o + 3])],
+      );
       break;
     case 'original-l4':
       title = 'Original L4 header (NPT 2)';
@@ -283,8 +344,14 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
       title = 'Telemetry Report v0.5';
       f.push(
         ['Version', String(d[o] >> 4)],
-        ['Next protocol', `${d[o] & 15} (${['Ethernet', 'drop report', 'switch local report'][d[o] & 15] ?? 'unknown'})`],
-        ['D / Q / F', `${flag((d[o + 1] & 0x80) !== 0)} / ${flag((d[o + 1] & 0x40) !== 0)} / ${flag((d[o + 1] & 0x20) !== 0)}`],
+        [
+          'Next protocol',
+          `${d[o] & 15} (${['Ethernet', 'drop report', 'switch local report'][d[o] & 15] ?? 'unknown'})`,
+        ],
+        [
+          'D / Q / F',
+          `${flag((d[o + 1] & 0x80) !== 0)} / ${flag((d[o + 1] & 0x40) !== 0)} / ${flag((d[o + 1] & 0x20) !== 0)}`,
+        ],
         ['Hardware id', String(d[o + 3] & 0x3f)],
         ['Sequence number', String(u32(d, o + 4))],
         ['Ingress timestamp', String(u32(d, o + 8))],
@@ -316,9 +383,15 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
       f.push(
         ['Version', String(d[o] >> 4)],
         ['Length', `${d[o] & 15} words`],
-        ['Inner protocol', `${d[o + 1] >> 5} (${['Ethernet', 'IPv4', 'IPv6'][d[o + 1] >> 5] ?? 'reserved'})`],
+        [
+          'Inner protocol',
+          `${d[o + 1] >> 5} (${['Ethernet', 'IPv4', 'IPv6'][d[o + 1] >> 5] ?? 'reserved'})`,
+        ],
         ['RepMdBits', hex(((d[o + 1] & 0x1f) << 1) | (d[o + 2] >> 7), 2)],
-        ['D / Q / F', `${flag((d[o + 2] & 1) !== 0)} / ${flag((d[o + 3] & 0x80) !== 0)} / ${flag((d[o + 3] & 0x40) !== 0)}`],
+        [
+          'D / Q / F',
+          `${flag((d[o + 2] & 1) !== 0)} / ${flag((d[o + 3] & 0x80) !== 0)} / ${flag((d[o + 3] & 0x40) !== 0)}`,
+        ],
         ['Hardware id', String(d[o + 3] & 0x3f)],
         ['Switch id', String(u32(d, o + 4))],
         ['Sequence number', String(u32(d, o + 8))],
@@ -340,7 +413,10 @@ export function describeLayer(d: Uint8Array, s: LayerSpan, record: IntRecord | n
       const fl = d[o + 3];
       f.push(
         ['RepType', `${d[o] >> 4} (${['inner only', 'INT', 'IOAM'][d[o] >> 4] ?? 'reserved'})`],
-        ['InType', `${d[o] & 15} (${['none', 'TLV', 'DS extension', 'Ethernet', 'IPv4', 'IPv6'][d[o] & 15] ?? 'reserved'})`],
+        [
+          'InType',
+          `${d[o] & 15} (${['none', 'TLV', 'DS extension', 'Ethernet', 'IPv4', 'IPv6'][d[o] & 15] ?? 'reserved'})`,
+        ],
         ['Report length', `${d[o + 1]} words`],
         ['MD length', `${d[o + 2]} words`],
         ['D / Q / F / I', [0x80, 0x40, 0x20, 0x10].map((m) => flag((fl & m) !== 0)).join(' / ')],

@@ -118,7 +118,8 @@ export function runFuzz(opts: {
       report.records += res;
       if (batch.count - before !== res) report.unaccounted++;
       for (let r = before; r < batch.count; r++) {
-        if (batch.hopCount[r] > report.maxHopsPerRecord) report.maxHopsPerRecord = batch.hopCount[r];
+        if (batch.hopCount[r] > report.maxHopsPerRecord)
+          report.maxHopsPerRecord = batch.hopCount[r];
       }
     } else {
       report.rejected++;

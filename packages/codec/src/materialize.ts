@@ -122,8 +122,7 @@ export function materialize(b: RecordBatch, r: number): IntRecord {
 
 /** JSON.stringify replacer-free serialisation: bigints become exact JSON numbers. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `\u0000${v.toString()}\u0000` : v)).replace(
-    /"\\u0000(\d+)\\u0000"/g,
-    '$1',
-  );
+  return JSON.stringify(value, (_k, v) =>
+    typeof v === 'bigint' ? `\u0000${v.toString()}\u0000` : v,
+  ).replace(/"\\u0000(\d+)\\u0000"/g, '$1');
 }

@@ -62,4 +62,3 @@ export const FindingKind = {
   TAIL: 'v05-tail-mismatch',
   INNER_NOT_INT: 'report-inner-packet-without-int',
 } as const;
-

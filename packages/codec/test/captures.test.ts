@@ -67,14 +67,23 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
       expect(path_(r)).toEqual([1, 3, 2]);
       expect(r.hops.map((h) => h.index)).toEqual([0, 1, 2]);
       expect(r.hops[0].hopLatency).toBeNull();
-      expect(r.flow).toEqual({ srcAddr: '10.0.1.1', dstAddr: '10.0.2.3', srcPort: 63804, dstPort: 1234, protocol: 6 });
+      expect(r.flow).toEqual({
+        srcAddr: '10.0.1.1',
+        dstAddr: '10.0.2.3',
+        srcPort: 63804,
+        dstPort: 1234,
+        protocol: 6,
+      });
       expect(r.timeNs).toBe(1518507719283993000n);
       expect(r.findings).toEqual([]);
     }
   });
 
   test('laofan13 P4-INT: INT-MX data packets marked by DSCP 0x17', () => {
-    for (const file of ['laofan13-p4-int_int-mx_s1-eth2_out.pcap', 'laofan13-p4-int_int-mx_s2-eth2_out.pcap']) {
+    for (const file of [
+      'laofan13-p4-int_int-mx_s1-eth2_out.pcap',
+      'laofan13-p4-int_int-mx_s2-eth2_out.pcap',
+    ]) {
       const { records, rejected } = decodeFile(file, 'bmv2-int-mx');
       expect(rejected).toEqual([]);
       expect(records).toHaveLength(1);
@@ -83,10 +92,23 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
       expect(r.intVersion).toBe('2.1');
       expect(r.encapsulation).toBe('udp-dscp');
       expect(r.instructionBitmap).toBe(0xff00);
-      expect(r.header).toMatchObject({ type: 3, npt: 0, shimLength: 3, domainSpecificId: 0, dsInstruction: 0, dsFlags: 0 });
+      expect(r.header).toMatchObject({
+        type: 3,
+        npt: 0,
+        shimLength: 3,
+        domainSpecificId: 0,
+        dsInstruction: 0,
+        dsFlags: 0,
+      });
       expect(r.remainingHopCount).toBeNull();
       expect(r.hops).toEqual([]);
-      expect(r.flow).toEqual({ srcAddr: '10.0.1.1', dstAddr: '10.0.3.3', srcPort: 64057, dstPort: 8080, protocol: 17 });
+      expect(r.flow).toEqual({
+        srcAddr: '10.0.1.1',
+        dstAddr: '10.0.3.3',
+        srcPort: 64057,
+        dstPort: 8080,
+        protocol: 17,
+      });
       expect(r.findings).toEqual([]);
     }
   });
@@ -102,13 +124,19 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
   });
 
   test('laofan13 P4-INT: one non-conformant v2.0-like report per hop, metadata extracted', () => {
-    const expected: Record<string, { node: number; latency: number; ports: [number, number]; l2: [number, number] }> = {
+    const expected: Record<
+      string,
+      { node: number; latency: number; ports: [number, number]; l2: [number, number] }
+    > = {
       s1: { node: 1, latency: 0x02b18c35, ports: [0, 3], l2: [0, 3] },
       s2: { node: 2, latency: 0x02adcc22, ports: [0, 3], l2: [0, 3] },
       s3: { node: 3, latency: 0x02a7e6c7, ports: [0, 4], l2: [0, 4] },
     };
     for (const [sw, e] of Object.entries(expected)) {
-      const { records, rejected } = decodeFile(`laofan13-p4-int_int-mx_${sw}-cpu-eth0_out.pcap`, 'bmv2-int-mx');
+      const { records, rejected } = decodeFile(
+        `laofan13-p4-int_int-mx_${sw}-cpu-eth0_out.pcap`,
+        'bmv2-int-mx',
+      );
       expect(rejected).toEqual([]);
       expect(records).toHaveLength(1);
       const r = records[0];
@@ -135,7 +163,13 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
       expect(h.egressTimestamp).toBe(BigInt(e.latency)); // the P4 program's quirk: latency == egress ts
       expect([h.l2IngressPort, h.l2EgressPort]).toEqual(e.l2);
       expect(h.txUtilization).toBe(0);
-      expect(r.flow).toEqual({ srcAddr: '10.0.1.1', dstAddr: '10.0.3.3', srcPort: 64057, dstPort: 8080, protocol: 17 });
+      expect(r.flow).toEqual({
+        srcAddr: '10.0.1.1',
+        dstAddr: '10.0.3.3',
+        srcPort: 64057,
+        dstPort: 8080,
+        protocol: 17,
+      });
       expect(kinds(r)).toEqual(
         [
           'mx-header-with-metadata',
@@ -150,12 +184,30 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
   test('netronome: pre-v1.0 INT over VXLAN-GPE (next protocol 0x05), bottom-of-stack bit', () => {
     const bfoot = decodeFile('netronome-p4-int-transit_gpe_bfoot.pcap', 'netronome-gpe').records;
     expect(bfoot).toHaveLength(1);
-    expect(bfoot[0]).toMatchObject({ encapsulation: 'vxlan-gpe', intVersion: '0.5', instructionBitmap: 0xe000, hopMl: 3 });
-    expect(bfoot[0].header).toMatchObject({ maxHopCount: 32, totalHopCount: 0, nextProtocol: 3, shimLength: 3 });
+    expect(bfoot[0]).toMatchObject({
+      encapsulation: 'vxlan-gpe',
+      intVersion: '0.5',
+      instructionBitmap: 0xe000,
+      hopMl: 3,
+    });
+    expect(bfoot[0].header).toMatchObject({
+      maxHopCount: 32,
+      totalHopCount: 0,
+      nextProtocol: 3,
+      shimLength: 3,
+    });
     expect(bfoot[0].hops).toEqual([]);
-    expect(bfoot[0].flow).toEqual({ srcAddr: '2.2.2.2', dstAddr: '1.1.1.1', srcPort: 1234, dstPort: 80, protocol: 6 });
+    expect(bfoot[0].flow).toEqual({
+      srcAddr: '2.2.2.2',
+      dstAddr: '1.1.1.1',
+      srcPort: 1234,
+      dstPort: 80,
+      protocol: 6,
+    });
 
-    const sets = [1, 2, 3].map((n) => decodeFile(`netronome-p4-int-transit_gpe_int_${n}sets.pcap`, 'netronome-gpe').records);
+    const sets = [1, 2, 3].map(
+      (n) => decodeFile(`netronome-p4-int-transit_gpe_int_${n}sets.pcap`, 'netronome-gpe').records,
+    );
     sets.forEach((recs, i) => {
       expect(recs).toHaveLength(1);
       const r = recs[0];
@@ -164,7 +216,12 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
       expect(r.header).toMatchObject({ maxHopCount: 0xff, totalHopCount: i + 1 });
       expect(r.hops).toHaveLength(i + 1);
       // the source's set is the bottom of the stack: first in travel order
-      expect(r.hops[0]).toMatchObject({ switchId: 0x8feed, ingressPort: 0, egressPort: 8, hopLatency: 0x111 });
+      expect(r.hops[0]).toMatchObject({
+        switchId: 0x8feed,
+        ingressPort: 0,
+        egressPort: 8,
+        hopLatency: 0x111,
+      });
       expect(r.hops[0].ingressTimestamp).toBe(0x01111111n);
       expect(r.hops[0].egressTimestamp).toBe(9n); // 0x80000009 with the bottom-of-stack bit stripped
       for (const h of r.hops.slice(1)) expect(h.switchId).toBe(0xcafe); // inserted by the NIC
@@ -172,7 +229,11 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
       expect(kinds(r)).toEqual(['ip-length-mismatch']);
       expect(r.findings[0].detail).toMatch(i === 0 ? /captured beyond/ : /past the IP length/);
     });
-    expect(sets[1][0].hops[1]).toMatchObject({ ingressPort: 0, egressPort: 0x0304, hopLatency: 0x2c5 });
+    expect(sets[1][0].hops[1]).toMatchObject({
+      ingressPort: 0,
+      egressPort: 0x0304,
+      hopLatency: 0x2c5,
+    });
     expect(sets[1][0].hops[1].ingressTimestamp).toBe(0x0c4c3cf6n);
   });
 
@@ -182,19 +243,34 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
   });
 
   test('intcollector: TR v1.0 + INT v1.0 in INTCollector layout, and TR v0.5 + INT v0.5', () => {
-    const { records, rejected } = decodeFile('intcollector_tr-v1.0_int-v1.0_and_v0.5.pcap', 'intcollector');
+    const { records, rejected } = decodeFile(
+      'intcollector_tr-v1.0_int-v1.0_and_v0.5.pcap',
+      'intcollector',
+    );
     expect(rejected).toEqual([]);
     expect(records).toHaveLength(3);
     const [p1, p2, p3] = records;
     for (const r of [p1, p2]) {
-      expect(r.report).toMatchObject({ version: '1.0', trackedFlow: true, hwId: 0, sequence: 0, nodeId: 0 });
+      expect(r.report).toMatchObject({
+        version: '1.0',
+        trackedFlow: true,
+        hwId: 0,
+        sequence: 0,
+        nodeId: 0,
+      });
       expect(r.intVersion).toBe('1.0');
       expect(r.hopMl).toBe(8);
       expect(r.remainingHopCount).toBe(3);
       expect(r.instructionBitmap).toBe(0xff00);
       expect(r.header!.shimLength).toBe(27);
       expect(r.hops).toHaveLength(3);
-      expect(r.flow).toEqual({ srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', srcPort: 5000, dstPort: 5000, protocol: 17 });
+      expect(r.flow).toEqual({
+        srcAddr: '10.0.0.1',
+        dstAddr: '10.0.0.2',
+        srcPort: 5000,
+        dstPort: 5000,
+        protocol: 17,
+      });
       expect(kinds(r)).toEqual(['int-version-field', 'report-length-mismatch']);
     }
     // the hop listed first in the stack (the last in travel order) of packet 1
@@ -229,7 +305,10 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
   });
 
   test('scapy PR 4230: INT v2.1 MD and MX over IPv4/IPv6 UDP/TCP, by DSCP bit and by port 17768', () => {
-    for (const file of ['scapy-pr4230_int-v2.1_udp-tcp.pcap', 'scapy-pr4230_int-v2.1_udp-tcp.pcapng']) {
+    for (const file of [
+      'scapy-pr4230_int-v2.1_udp-tcp.pcap',
+      'scapy-pr4230_int-v2.1_udp-tcp.pcapng',
+    ]) {
       const { records, rejected } = decodeFile(file, 'scapy-int');
       expect(rejected).toEqual([]);
       expect(records).toHaveLength(16);
@@ -259,7 +338,15 @@ describeIf('third-party captures (PROVENANCE.md)', () => {
         if (md) {
           expect(r.hopMl).toBe(10);
           expect(r.remainingHopCount).toBe(7);
-          expect(r.hops.map((h) => [h.switchId, h.ingressPort, h.egressPort, h.l2IngressPort, h.l2EgressPort])).toEqual([
+          expect(
+            r.hops.map((h) => [
+              h.switchId,
+              h.ingressPort,
+              h.egressPort,
+              h.l2IngressPort,
+              h.l2EgressPort,
+            ]),
+          ).toEqual([
             [0xa11, 10, 11, 1, 2],
             [0xb22, 20, 21, 5, 6],
           ]);

@@ -4,14 +4,23 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildIntPacket, Decoder, HOP_COLUMNS, makeConfig, prng, RECORD_COLUMNS, RecordBatch } from '@hopwatch/codec';
+import {
+  buildIntPacket,
+  Decoder,
+  HOP_COLUMNS,
+  makeConfig,
+  prng,
+  RECORD_COLUMNS,
+  RecordBatch,
+} from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 
 // every scalar record column (addresses are compared word by word below) and every hop column
 const RECORD_COLS = RECORD_COLUMNS.filter(([, , per]) => per === 1).map(([name]) => name);
 const HOP_COLS = HOP_COLUMNS.map(([name]) => name).filter((n) => n !== 'dsStart');
 
-const col = (b: RecordBatch, name: string): ArrayLike<number> => (b as unknown as Record<string, ArrayLike<number>>)[name];
+const col = (b: RecordBatch, name: string): ArrayLike<number> =>
+  (b as unknown as Record<string, ArrayLike<number>>)[name];
 
 function packets(): Uint8Array[] {
   const rnd = prng(99);
@@ -23,22 +32,50 @@ function packets(): Uint8Array[] {
     const nh = Math.floor(rnd() * 7);
     const hops = Array.from({ length: nh }, (_, h) => ({
       switchId: rnd() < 0.05 ? undefined : h + 1,
-      ingressPort: 1, egressPort: 2 + h, hopLatency: Math.floor(rnd() * 5000), queueId: h % 4,
-      queueOccupancy: Math.floor(rnd() * 100000), ingressTimestamp: BigInt(Math.floor(rnd() * 1e12)),
-      egressTimestamp: BigInt(Math.floor(rnd() * 1e12)), l2IngressPort: 7, l2EgressPort: 8, txUtilization: 3,
-      bufferId: 1, bufferOccupancy: 9, checksumComplement: 0x1234, dsMetadata: i % 10 === 0 && !v1 ? [0xabcd] : undefined,
+      ingressPort: 1,
+      egressPort: 2 + h,
+      hopLatency: Math.floor(rnd() * 5000),
+      queueId: h % 4,
+      queueOccupancy: Math.floor(rnd() * 100000),
+      ingressTimestamp: BigInt(Math.floor(rnd() * 1e12)),
+      egressTimestamp: BigInt(Math.floor(rnd() * 1e12)),
+      l2IngressPort: 7,
+      l2EgressPort: 8,
+      txUtilization: 3,
+      bufferId: 1,
+      bufferOccupancy: 9,
+      checksumComplement: 0x1234,
+      dsMetadata: i % 10 === 0 && !v1 ? [0xabcd] : undefined,
     }));
     out.push(
       buildIntPacket(
-        { ipVersion: i % 17 === 0 ? 6 : 4, srcAddr: i % 17 === 0 ? '2001:db8::1' : `10.0.0.${i & 255}`, dstAddr: i % 17 === 0 ? '2001:db8::2' : '10.9.9.9', protocol: i % 13 === 0 ? 6 : 17, srcPort: 1000 + i, dstPort: 443, dscp: i % 5, payload: new Uint8Array(i % 40) },
-        { version: v1 ? '1.0' : '2.1', mode: 'MD', instructionBitmap: v1 ? 0xf000 : bitmap, hops, discard: !v1 && i % 7 === 0, hopLimitExceeded: i % 9 === 0, domainSpecificId: !v1 && i % 10 === 0 ? 5 : 0 },
+        {
+          ipVersion: i % 17 === 0 ? 6 : 4,
+          srcAddr: i % 17 === 0 ? '2001:db8::1' : `10.0.0.${i & 255}`,
+          dstAddr: i % 17 === 0 ? '2001:db8::2' : '10.9.9.9',
+          protocol: i % 13 === 0 ? 6 : 17,
+          srcPort: 1000 + i,
+          dstPort: 443,
+          dscp: i % 5,
+          payload: new Uint8Array(i % 40),
+        },
+        {
+          version: v1 ? '1.0' : '2.1',
+          mode: 'MD',
+          instructionBitmap: v1 ? 0xf000 : bitmap,
+          hops,
+          discard: !v1 && i % 7 === 0,
+          hopLimitExceeded: i % 9 === 0,
+          domainSpecificId: !v1 && i % 10 === 0 ? 5 : 0,
+        },
         { kind: i % 13 === 0 ? 'tcp-dscp' : 'udp-dscp', dscpValue: 0x17 },
       ),
     );
   }
   // snap-length cuts: the payload (and sometimes the stack) cut off the end
   const n0 = out.length;
-  for (let i = 0; i < n0; i++) out.push(out[i].subarray(0, Math.max(0, out[i].length - 1 - (i % 48))));
+  for (let i = 0; i < n0; i++)
+    out.push(out[i].subarray(0, Math.max(0, out[i].length - 1 - (i % 48))));
   // corrupted copies: bit flips and truncations in the headers
   const n = out.length;
   for (let i = 0; i < n * 3; i++) {
@@ -68,7 +105,8 @@ test('fast path and general walker agree column for column', () => {
   const pkts = packets();
   const mismatches: string[] = [];
   const diff = (what: string, x: unknown, y: unknown): void => {
-    if (x !== y && mismatches.length < 20) mismatches.push(`${what}: fast ${String(x)} general ${String(y)}`);
+    if (x !== y && mismatches.length < 20)
+      mismatches.push(`${what}: fast ${String(x)} general ${String(y)}`);
   };
   pkts.forEach((p, i) => {
     bf.reset();

@@ -24,7 +24,14 @@ function seeds(): Uint8Array[] {
 test('decoder survives 300k mutated packets under every profile', () => {
   const s = seeds();
   // a few hand-made seeds so the run means something without the shared captures
-  s.push(Uint8Array.from(Buffer.from('ffffffffffff00000000000108004500002c0001000040117bcc0a0000010a0000021388138800180000140212342000020690000000', 'hex')));
+  s.push(
+    Uint8Array.from(
+      Buffer.from(
+        'ffffffffffff00000000000108004500002c0001000040117bcc0a0000010a0000021388138800180000140212342000020690000000',
+        'hex',
+      ),
+    ),
+  );
   const configs = Object.keys(PROFILES).map((p) => makeConfig(p));
   const rep = runFuzz({ seeds: s, configs, iterations: 300_000, seed: 42 });
   expect(rep.internalExamples).toEqual([]);

@@ -35,7 +35,8 @@ const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => in
 // ------------------------------------------------------------------ independent checksums
 function sum16(parts: ArrayLike<number>[]): number {
   let s = 0;
-  for (const p of parts) for (let i = 0; i < p.length; i += 2) s += (p[i] << 8) + (i + 1 < p.length ? p[i + 1] : 0);
+  for (const p of parts)
+    for (let i = 0; i < p.length; i += 2) s += (p[i] << 8) + (i + 1 < p.length ? p[i + 1] : 0);
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
 }
@@ -68,7 +69,8 @@ function verifyFrame(pkt: Uint8Array, off = 0): void {
     return;
   }
   const pseudo = [...src, ...dst, 0, proto, l4len >> 8, l4len & 0xff];
-  if (sum16([pseudo, seg]) !== 0xffff) throw new Error(`bad ${proto === 6 ? 'TCP' : 'UDP'} checksum`);
+  if (sum16([pseudo, seg]) !== 0xffff)
+    throw new Error(`bad ${proto === 6 ? 'TCP' : 'UDP'} checksum`);
 }
 
 // ------------------------------------------------------------------ markers
@@ -117,13 +119,29 @@ type Kind = CarrierSpec['kind'] | 'udp-port-npt2';
 const CARRIERS: Record<string, Kind[]> = {
   '0.5': ['udp-dscp', 'tcp-dscp', 'udp-port', 'tcp-port', 'udp-probe', 'tcp-probe', 'vxlan-gpe'],
   '1.0': ['udp-dscp', 'tcp-dscp', 'udp-probe', 'tcp-probe', 'geneve', 'vxlan-gpe'],
-  '2': ['udp-dscp', 'tcp-dscp', 'udp-port', 'udp-port-npt2', 'tcp-port', 'udp-probe', 'tcp-probe', 'geneve', 'vxlan-gpe', 'gre'],
+  '2': [
+    'udp-dscp',
+    'tcp-dscp',
+    'udp-port',
+    'udp-port-npt2',
+    'tcp-port',
+    'udp-probe',
+    'tcp-probe',
+    'geneve',
+    'vxlan-gpe',
+    'gre',
+  ],
 };
 const DEFINED_BITS: Record<string, number> = { '0.5': 0xff00, '1.0': 0xff01, '2': 0xff81 };
 
 function carrierFor(kind: Kind, version: IntVersion): CarrierSpec {
   const outerV = pick([4, 6] as const);
-  const outer = { ipVersion: outerV, srcAddr: addr(outerV), dstAddr: addr(outerV), srcPort: chance(0.5) ? 50000 + int(10000) : undefined };
+  const outer = {
+    ipVersion: outerV,
+    srcAddr: addr(outerV),
+    dstAddr: addr(outerV),
+    srcPort: chance(0.5) ? 50000 + int(10000) : undefined,
+  };
   switch (kind) {
     case 'udp-dscp':
     case 'tcp-dscp':
@@ -217,21 +235,31 @@ const nts = (v: bigint | undefined, size: number): bigint | null =>
   v === undefined || v === (size === 8 ? 0xffffffffffffffffn : 0xffffffffn) ? null : v;
 
 /** What the decoder must return for a stack hop, per version (independent of the encoder). */
-function expectStackHop(version: string, bitmap: number, h: HopMetadata, w: Widths, index: number): Hop {
+function expectStackHop(
+  version: string,
+  bitmap: number,
+  h: HopMetadata,
+  w: Widths,
+  index: number,
+): Hop {
   const e = nullHop(index, 'stack');
   const has = (bit: number): boolean => (bitmap & (0x8000 >> bit)) !== 0;
   if (has(0)) e.switchId = n32(h.switchId);
-  if (has(1) && h.ingressPort !== undefined) [e.ingressPort, e.egressPort] = [h.ingressPort, h.egressPort!];
+  if (has(1) && h.ingressPort !== undefined)
+    [e.ingressPort, e.egressPort] = [h.ingressPort, h.egressPort!];
   if (has(2)) e.hopLatency = n32(h.hopLatency);
-  if (has(3) && h.queueId !== undefined) [e.queueId, e.queueOccupancy] = [h.queueId, h.queueOccupancy!];
+  if (has(3) && h.queueId !== undefined)
+    [e.queueId, e.queueOccupancy] = [h.queueId, h.queueOccupancy!];
   if (has(4)) e.ingressTimestamp = nts(h.ingressTimestamp, w.ts);
   if (has(5)) e.egressTimestamp = nts(h.egressTimestamp, w.ts);
   if (has(6)) {
     if (version === '0.5') e.queueCongestion = n32(h.queueCongestion);
-    else if (h.l2IngressPort !== undefined) [e.l2IngressPort, e.l2EgressPort] = [h.l2IngressPort, h.l2EgressPort!];
+    else if (h.l2IngressPort !== undefined)
+      [e.l2IngressPort, e.l2EgressPort] = [h.l2IngressPort, h.l2EgressPort!];
   }
   if (has(7)) e.txUtilization = n32(h.txUtilization);
-  if (has(8) && version === '2' && h.bufferId !== undefined) [e.bufferId, e.bufferOccupancy] = [h.bufferId, h.bufferOccupancy!];
+  if (has(8) && version === '2' && h.bufferId !== undefined)
+    [e.bufferId, e.bufferOccupancy] = [h.bufferId, h.bufferOccupancy!];
   if (has(15) && version !== '0.5') e.checksumComplement = n32(h.checksumComplement);
   e.dsMetadata = h.dsMetadata ?? [];
   return e;
@@ -262,9 +290,20 @@ function genCase(version: IntVersion, kind: Kind, mode: 'MD' | 'MX'): Case {
     qBits: dev.queueIdBits ?? 8,
   };
   let bitmap = int(0xffff) & DEFINED_BITS[vkey];
-  const flowProto: 6 | 17 | undefined = kind.startsWith('udp-') && kind !== 'udp-port-npt2' ? 17 : kind.startsWith('tcp-') ? 6 : undefined;
+  const flowProto: 6 | 17 | undefined =
+    kind.startsWith('udp-') && kind !== 'udp-port-npt2'
+      ? 17
+      : kind.startsWith('tcp-')
+        ? 6
+        : undefined;
   const flow = genFlow(flowProto);
-  const stack: IntStackSpec = { version, mode, instructionBitmap: bitmap, hops: [], deviations: dev };
+  const stack: IntStackSpec = {
+    version,
+    mode,
+    instructionBitmap: bitmap,
+    hops: [],
+    deviations: dev,
+  };
   if (mode === 'MX') {
     if (chance(0.5)) stack.domainSpecificId = 1 + int(0xfffe);
     stack.dsInstruction = int(0xffff);
@@ -320,7 +359,9 @@ function checkIntCase(c: Case): void {
   const tunnel = kind === 'geneve' || kind === 'vxlan-gpe' || kind === 'gre';
   if (tunnel) {
     // the original frame rides unchanged at the end
-    expect(Buffer.from(pkt.subarray(pkt.length - plain.length)).equals(Buffer.from(plain))).toBe(true);
+    expect(Buffer.from(pkt.subarray(pkt.length - plain.length)).equals(Buffer.from(plain))).toBe(
+      true,
+    );
   }
   if (kind === 'udp-port-npt2') {
     const ipHl = flow.ipVersion === 4 ? 20 : 40;
@@ -330,7 +371,8 @@ function checkIntCase(c: Case): void {
   const res = decodeOne(pkt, 1, config(dev));
   const r = res.records[0];
   const ctx = `${stack.version} ${stack.mode} ${kind} (${stack.hops.length} hops, dscp ${flow.dscp}, proto ${flow.protocol}): ${fmt(r)} ${JSON.stringify(res.rejection)} ${Buffer.from(pkt).toString('hex')}`;
-  if (res.records.length !== 1) throw new Error(`expected 1 record, got ${res.records.length}: ${ctx}`);
+  if (res.records.length !== 1)
+    throw new Error(`expected 1 record, got ${res.records.length}: ${ctx}`);
   const v = stack.version;
   const vkey = v === '0.5' || v === '1.0' ? v : '2';
   const v2 = vkey === '2';
@@ -381,15 +423,21 @@ function checkIntCase(c: Case): void {
     expect(hdr.originalDscp).toBe(
       !tcpUdp ? null : v === '0.5' ? dscp : npt === 0 ? (dscp === 0 ? null : dscp) : null,
     );
-    expect(hdr.originalDstPort).toBe((v2 && npt === 1) || (v === '0.5' && npt === 1) ? flow.dstPort : null);
+    expect(hdr.originalDstPort).toBe(
+      (v2 && npt === 1) || (v === '0.5' && npt === 1) ? flow.dstPort : null,
+    );
     expect(hdr.originalProtocol).toBe(npt === 2 || (v === '0.5' && tcpUdp) ? flow.protocol : null);
-    expect(hdr.nextProtocol).toBe(kind === 'vxlan-gpe' ? 3 : kind === 'gre' ? 0x6558 : v === '0.5' ? flow.protocol : null);
+    expect(hdr.nextProtocol).toBe(
+      kind === 'vxlan-gpe' ? 3 : kind === 'gre' ? 0x6558 : v === '0.5' ? flow.protocol : null,
+    );
     if (v === '0.5') {
       expect(hdr.totalHopCount).toBe(stack.hops.length);
       expect(hdr.maxHopCount).toBe(stack.maxHopCount ?? 8);
     }
     if (stack.mode === 'MD' && stack.hops.length > 0) {
-      expect(r.hopMl * 4 * stack.hops.length + (stack.sourceOnlyDs?.length ?? 0) * 4).toBeGreaterThan(0);
+      expect(
+        r.hopMl * 4 * stack.hops.length + (stack.sourceOnlyDs?.length ?? 0) * 4,
+      ).toBeGreaterThan(0);
     }
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${ctx}`);
@@ -413,8 +461,15 @@ describe('INT packets round trip (encoder → decoder)', () => {
 
   it('hop ML is the per-hop words (v2.x 0xFF00 = 11 words, v1.0 = 9)', () => {
     const flow = genFlow(17);
-    for (const [version, words] of [['2.1', 11], ['1.0', 9]] as const) {
-      const pkt = buildIntPacket(flow, { version, mode: 'MD', instructionBitmap: 0xff00, hops: [{}, {}] }, { kind: 'udp-dscp', dscpValue: DSCP_INT });
+    for (const [version, words] of [
+      ['2.1', 11],
+      ['1.0', 9],
+    ] as const) {
+      const pkt = buildIntPacket(
+        flow,
+        { version, mode: 'MD', instructionBitmap: 0xff00, hops: [{}, {}] },
+        { kind: 'udp-dscp', dscpValue: DSCP_INT },
+      );
       const r = decodeOne(pkt, 1, config()).records[0];
       expect(r.hopMl).toBe(words);
       expect(r.hops).toHaveLength(2);
@@ -431,19 +486,30 @@ function genReportMetadata(ds: number): HopMetadata {
   return h;
 }
 
-function expectReportHop(version: '1.0' | '2.0', bits: number, h: HopMetadata, node: number, index: number, ingressTs?: number): Hop {
+function expectReportHop(
+  version: '1.0' | '2.0',
+  bits: number,
+  h: HopMetadata,
+  node: number,
+  index: number,
+  ingressTs?: number,
+): Hop {
   const e = nullHop(index, 'report');
   e.switchId = node;
   if (version === '2.0') {
     const has = (bit: number): boolean => (bits & (0x8000 >> bit)) !== 0;
-    if (has(1) && h.ingressPort !== undefined) [e.ingressPort, e.egressPort] = [h.ingressPort, h.egressPort!];
+    if (has(1) && h.ingressPort !== undefined)
+      [e.ingressPort, e.egressPort] = [h.ingressPort, h.egressPort!];
     if (has(2)) e.hopLatency = n32(h.hopLatency);
-    if (has(3) && h.queueId !== undefined) [e.queueId, e.queueOccupancy] = [h.queueId, h.queueOccupancy!];
+    if (has(3) && h.queueId !== undefined)
+      [e.queueId, e.queueOccupancy] = [h.queueId, h.queueOccupancy!];
     if (has(4)) e.ingressTimestamp = nts(h.ingressTimestamp, 8);
     if (has(5)) e.egressTimestamp = nts(h.egressTimestamp, 8);
-    if (has(6) && h.l2IngressPort !== undefined) [e.l2IngressPort, e.l2EgressPort] = [h.l2IngressPort, h.l2EgressPort!];
+    if (has(6) && h.l2IngressPort !== undefined)
+      [e.l2IngressPort, e.l2EgressPort] = [h.l2IngressPort, h.l2EgressPort!];
     if (has(7)) e.txUtilization = n32(h.txUtilization);
-    if (has(8) && h.bufferId !== undefined) [e.bufferId, e.bufferOccupancy] = [h.bufferId, h.bufferOccupancy!];
+    if (has(8) && h.bufferId !== undefined)
+      [e.bufferId, e.bufferOccupancy] = [h.bufferId, h.bufferOccupancy!];
     if (has(15) && (h.queueId !== undefined || h.dropReason !== undefined)) {
       e.queueId = h.queueId ?? 0xff;
       e.queueOccupancy = null;
@@ -451,10 +517,16 @@ function expectReportHop(version: '1.0' | '2.0', bits: number, h: HopMetadata, n
     e.dsMetadata = h.dsMetadata ?? [];
   } else {
     const has = (bit: number): boolean => (bits & (0x20 >> bit)) !== 0;
-    if (has(0) && h.ingressPort !== undefined) [e.ingressPort, e.egressPort] = [h.ingressPort, h.egressPort!];
+    if (has(0) && h.ingressPort !== undefined)
+      [e.ingressPort, e.egressPort] = [h.ingressPort, h.egressPort!];
     if (has(1)) e.hopLatency = n32(h.hopLatency);
-    if (has(2) && h.queueId !== undefined) [e.queueId, e.queueOccupancy] = [h.queueId, h.queueOccupancy!];
-    if (has(3)) e.egressTimestamp = nts(h.egressTimestamp === undefined ? undefined : h.egressTimestamp & 0xffffffffn, 4);
+    if (has(2) && h.queueId !== undefined)
+      [e.queueId, e.queueOccupancy] = [h.queueId, h.queueOccupancy!];
+    if (has(3))
+      e.egressTimestamp = nts(
+        h.egressTimestamp === undefined ? undefined : h.egressTimestamp & 0xffffffffn,
+        4,
+      );
     if (has(4) && (h.queueId !== undefined || h.dropReason !== undefined)) {
       e.queueId = h.queueId ?? 0xff;
       e.queueOccupancy = null;
@@ -466,7 +538,9 @@ function expectReportHop(version: '1.0' | '2.0', bits: number, h: HopMetadata, n
 }
 
 function expectedDropReason(drop: boolean, h: HopMetadata): number | null {
-  return drop && (h.queueId !== undefined || h.dropReason !== undefined) ? (h.dropReason ?? 0xff) : null;
+  return drop && (h.queueId !== undefined || h.dropReason !== undefined)
+    ? (h.dropReason ?? 0xff)
+    : null;
 }
 
 /** An inner packet: plain, or (sometimes) carrying INT v2.1 by DSCP; returns its expected hops. */
@@ -476,16 +550,32 @@ function genInner(): { frame: Uint8Array; flow: FlowSpec; hops: Hop[] } {
   if (flow.payload!.length > 0) flow.payload![0] = 0;
   if (flow.dscp === DSCP_INT) flow.dscp = 0; // a plain packet must not carry the INT DSCP
   if (chance(0.3)) {
-    const hops = Array.from({ length: 1 + int(3) }, () => ({ switchId: int(1000), hopLatency: int(100000) }));
+    const hops = Array.from({ length: 1 + int(3) }, () => ({
+      switchId: int(1000),
+      hopLatency: int(100000),
+    }));
     const stack: IntStackSpec = { version: '2.1', mode: 'MD', instructionBitmap: 0xa000, hops };
-    const frame = buildIntPacket(flow, stack, { kind: flow.protocol === 17 ? 'udp-dscp' : 'tcp-dscp', dscpValue: DSCP_INT });
-    return { frame, flow, hops: hops.map((h, i) => expectStackHop('2', 0xa000, h, { ts: 8, l2: 8, qBits: 8 }, i)) };
+    const frame = buildIntPacket(flow, stack, {
+      kind: flow.protocol === 17 ? 'udp-dscp' : 'tcp-dscp',
+      dscpValue: DSCP_INT,
+    });
+    return {
+      frame,
+      flow,
+      hops: hops.map((h, i) => expectStackHop('2', 0xa000, h, { ts: 8, l2: 8, qBits: 8 }, i)),
+    };
   }
   return { frame: buildPlainPacket(flow), flow, hops: [] };
 }
 
 function flowOf(f: FlowSpec) {
-  return { srcAddr: f.srcAddr, dstAddr: f.dstAddr, srcPort: f.srcPort, dstPort: f.dstPort, protocol: f.protocol };
+  return {
+    srcAddr: f.srcAddr,
+    dstAddr: f.dstAddr,
+    srcPort: f.srcPort,
+    dstPort: f.dstPort,
+    protocol: f.protocol,
+  };
 }
 
 describe('Telemetry Reports round trip', () => {
@@ -525,7 +615,10 @@ describe('Telemetry Reports round trip', () => {
           }
           rep.dsMdStatus = int(0xffff);
           if ((rep.repMdBits & 0x7fff) !== 0 || hops.length === 0) {
-            hops = [...hops, expectReportHop('2.0', rep.repMdBits, rep.metadata, node, hops.length)];
+            hops = [
+              ...hops,
+              expectReportHop('2.0', rep.repMdBits, rep.metadata, node, hops.length),
+            ];
           }
         }
         reports.push(rep);
@@ -570,8 +663,11 @@ describe('Telemetry Reports round trip', () => {
           });
           if (rep.repType === 1) {
             // the inner INT stack's bitmap wins when the inner packet carries INT
-            if (!hops.some((h) => h.origin === 'stack')) expect(r.instructionBitmap).toBe(rep.repMdBits);
-            expect(r.header?.domainSpecificId ?? 0).toBe(r.header ? (hops.some((h) => h.origin === 'stack') ? 0 : 0) : 0);
+            if (!hops.some((h) => h.origin === 'stack'))
+              expect(r.instructionBitmap).toBe(rep.repMdBits);
+            expect(r.header?.domainSpecificId ?? 0).toBe(
+              r.header ? (hops.some((h) => h.origin === 'stack') ? 0 : 0) : 0,
+            );
           }
         } catch (e) {
           throw new Error(`${(e as Error).message}\nreport ${i}: ${fmt(r)}`);
@@ -616,10 +712,14 @@ describe('Telemetry Reports round trip', () => {
       const pkt = buildReport(spec);
       verifyFrame(pkt);
       const res = decodeOne(pkt, 1, decoder);
-      if (res.records.length !== 1) throw new Error(`rejected: ${JSON.stringify(res.rejection)} ${Buffer.from(pkt).toString('hex')}`);
+      if (res.records.length !== 1)
+        throw new Error(
+          `rejected: ${JSON.stringify(res.rejection)} ${Buffer.from(pkt).toString('hex')}`,
+        );
       const r = res.records[0];
       let hops = inner.hops;
-      if (bits !== 0 || hops.length === 0) hops = [...hops, expectReportHop('1.0', bits, md, node, hops.length, ingressTs)];
+      if (bits !== 0 || hops.length === 0)
+        hops = [...hops, expectReportHop('1.0', bits, md, node, hops.length, ingressTs)];
       try {
         expect(r.findings).toEqual([]);
         expect(r.flow).toEqual(flowOf(inner.flow));
@@ -682,7 +782,10 @@ describe('Telemetry Reports round trip', () => {
       const pkt = buildReport(spec);
       verifyFrame(pkt);
       const res = decodeOne(pkt, 1, decoder);
-      if (res.records.length !== 1) throw new Error(`rejected: ${JSON.stringify(res.rejection)} ${Buffer.from(pkt).toString('hex')}`);
+      if (res.records.length !== 1)
+        throw new Error(
+          `rejected: ${JSON.stringify(res.rejection)} ${Buffer.from(pkt).toString('hex')}`,
+        );
       const r = res.records[0];
       const hops = [...inner.hops];
       if (np !== 0) {
@@ -723,21 +826,66 @@ describe('Telemetry Reports round trip', () => {
 
 // ------------------------------------------------------------------ impossible specs throw
 describe('builders reject impossible specs', () => {
-  const flow: FlowSpec = { ipVersion: 4, srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', protocol: 17, srcPort: 1, dstPort: 2 };
-  const base: IntStackSpec = { version: '2.1', mode: 'MD', instructionBitmap: 0x8000, hops: [{ switchId: 1 }] };
+  const flow: FlowSpec = {
+    ipVersion: 4,
+    srcAddr: '10.0.0.1',
+    dstAddr: '10.0.0.2',
+    protocol: 17,
+    srcPort: 1,
+    dstPort: 2,
+  };
+  const base: IntStackSpec = {
+    version: '2.1',
+    mode: 'MD',
+    instructionBitmap: 0x8000,
+    hops: [{ switchId: 1 }],
+  };
   const dscp: CarrierSpec = { kind: 'udp-dscp', dscpValue: DSCP_INT };
   it.each([
     ['hop ML > 31', { ...base, hopMl: 32 }, dscp, /Hop ML/],
-    ['DS words push hop ML past 31', { ...base, instructionBitmap: 0xff81, hops: [{ dsMetadata: new Array(20).fill(0) }] }, dscp, /Hop ML/],
-    ['more than 255 words', { ...base, instructionBitmap: 0xff81, hops: new Array(30).fill({}) }, dscp, /255/],
-    ['Geneve option > 31 words', { ...base, hops: new Array(30).fill({}) }, { kind: 'geneve', outer: { ipVersion: 4, srcAddr: '1.1.1.1', dstAddr: '2.2.2.2' } } as CarrierSpec, /31/],
+    [
+      'DS words push hop ML past 31',
+      { ...base, instructionBitmap: 0xff81, hops: [{ dsMetadata: new Array(20).fill(0) }] },
+      dscp,
+      /Hop ML/,
+    ],
+    [
+      'more than 255 words',
+      { ...base, instructionBitmap: 0xff81, hops: new Array(30).fill({}) },
+      dscp,
+      /255/,
+    ],
+    [
+      'Geneve option > 31 words',
+      { ...base, hops: new Array(30).fill({}) },
+      {
+        kind: 'geneve',
+        outer: { ipVersion: 4, srcAddr: '1.1.1.1', dstAddr: '2.2.2.2' },
+      } as CarrierSpec,
+      /31/,
+    ],
     ['MX with hops', { ...base, mode: 'MX' }, dscp, /MX/],
     ['MX in v1.0', { ...base, version: '1.0', mode: 'MX', hops: [] }, dscp, /MX/],
-    ['v1.0 over a port', { ...base, version: '1.0' }, { kind: 'udp-port', port: 5000 } as CarrierSpec, /v1.0/],
+    [
+      'v1.0 over a port',
+      { ...base, version: '1.0' },
+      { kind: 'udp-port', port: 5000 } as CarrierSpec,
+      /v1.0/,
+    ],
     ['port out of range', base, { kind: 'udp-port', port: 70000 } as CarrierSpec, /port/],
     ['field too wide', { ...base, hops: [{ switchId: 2 ** 32 }] }, dscp, /switchId/],
-    ['queue id too wide', { ...base, instructionBitmap: 0x1000, hops: [{ queueId: 256, queueOccupancy: 1 }] }, dscp, /queueId/],
-    ['udp carrier for a TCP flow', base, { kind: 'tcp-dscp', dscpValue: DSCP_INT } as CarrierSpec, /TCP/],
+    [
+      'queue id too wide',
+      { ...base, instructionBitmap: 0x1000, hops: [{ queueId: 256, queueOccupancy: 1 }] },
+      dscp,
+      /queueId/,
+    ],
+    [
+      'udp carrier for a TCP flow',
+      base,
+      { kind: 'tcp-dscp', dscpValue: DSCP_INT } as CarrierSpec,
+      /TCP/,
+    ],
     ['bad probe marker', base, { kind: 'udp-probe', marker: 'xyz' } as CarrierSpec, /marker/],
   ])('%s', (_name, stack, carrier, msg) => {
     expect(() => buildIntPacket(flow, stack as IntStackSpec, carrier)).toThrow(msg);
@@ -748,11 +896,27 @@ describe('builders reject impossible specs', () => {
     expect(() => buildPlainPacket({ ...flow, ipVersion: 6 })).toThrow(/IPv6/);
   });
   it('reports are checked', () => {
-    const r: ReportSpec = { version: '2.0', srcAddr: '1.1.1.1', dstAddr: '2.2.2.2', dstPort: 32766, sequence: 1 << 22, nodeId: 1, reports: [{ repType: 0, inType: 0 }] };
+    const r: ReportSpec = {
+      version: '2.0',
+      srcAddr: '1.1.1.1',
+      dstAddr: '2.2.2.2',
+      dstPort: 32766,
+      sequence: 1 << 22,
+      nodeId: 1,
+      reports: [{ repType: 0, inType: 0 }],
+    };
     expect(() => buildReport(r)).toThrow(/22 bits/);
     expect(() => buildReport({ ...r, sequence: 1, hwId: 64 })).toThrow(/hwId/);
     expect(() => buildReport({ ...r, sequence: 1, reports: [] })).toThrow(/at least one/);
-    expect(() => buildReport({ ...r, version: '1.0', sequence: 1, reports: [{ repType: 0, inType: 0 }] })).toThrow(/inType/);
-    expect(() => buildReport({ ...r, sequence: 1, reports: [{ repType: 0, inType: 3, inner: new Uint8Array(1100) }] })).toThrow(/254/);
+    expect(() =>
+      buildReport({ ...r, version: '1.0', sequence: 1, reports: [{ repType: 0, inType: 0 }] }),
+    ).toThrow(/inType/);
+    expect(() =>
+      buildReport({
+        ...r,
+        sequence: 1,
+        reports: [{ repType: 0, inType: 3, inner: new Uint8Array(1100) }],
+      }),
+    ).toThrow(/254/);
   });
 });

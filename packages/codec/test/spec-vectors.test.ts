@@ -82,7 +82,9 @@ const tv1Stack: IntStackSpec = {
 
 describe('TV1 INT v2.1 INT-MD over UDP, NPT=1', () => {
   it('encodes the exact bytes (and the NPT=2 and DSCP variants)', () => {
-    expect(bytesToHex(encodeTcpUdpInt(tv1Stack, { npt: 1, originalDstPort: 0x1234 }))).toBe(hex(TV1));
+    expect(bytesToHex(encodeTcpUdpInt(tv1Stack, { npt: 1, originalDstPort: 0x1234 }))).toBe(
+      hex(TV1),
+    );
     const npt2 = hex(TV1).replace(/^14071234/, '18070006');
     expect(bytesToHex(encodeTcpUdpInt(tv1Stack, { npt: 2, originalProtocol: 6 }))).toBe(npt2);
     const dscp = hex(TV1).replace(/^14071234/, '10070028');
@@ -109,7 +111,13 @@ describe('TV1 INT v2.1 INT-MD over UDP, NPT=1', () => {
     ]);
     expect(r.header?.npt).toBe(1);
     expect(r.header?.originalDstPort).toBe(0x1234);
-    expect(r.flow).toEqual({ srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', srcPort: 40000, dstPort: 0x1234, protocol: 17 });
+    expect(r.flow).toEqual({
+      srcAddr: '10.0.0.1',
+      dstAddr: '10.0.0.2',
+      srcPort: 40000,
+      dstPort: 0x1234,
+      protocol: 17,
+    });
   });
 
   it('NPT=2 before TCP decodes the original protocol and ports', () => {
@@ -120,10 +128,18 @@ describe('TV1 INT v2.1 INT-MD over UDP, NPT=1', () => {
     const r = decodeOne(pkt, 1, makeConfig('spec', { intUdpPorts: [5555] })).records[0];
     expect(r.findings).toEqual([]);
     expect(r.header?.originalProtocol).toBe(6);
-    expect(r.flow).toEqual({ srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', srcPort: 40000, dstPort: 80, protocol: 6 });
+    expect(r.flow).toEqual({
+      srcAddr: '10.0.0.1',
+      dstAddr: '10.0.0.2',
+      srcPort: 40000,
+      dstPort: 80,
+      protocol: 6,
+    });
     // the original TCP segment follows the INT stack unchanged (checksum as the sender made it)
     const plain = buildPlainPacket(tcp);
-    expect(bytesToHex(pkt.subarray(pkt.length - (plain.length - 34)))).toBe(bytesToHex(plain.subarray(34)));
+    expect(bytesToHex(pkt.subarray(pkt.length - (plain.length - 34)))).toBe(
+      bytesToHex(plain.subarray(34)),
+    );
   });
 });
 
@@ -136,7 +152,12 @@ const tv2Stack: IntStackSpec = {
   remainingHopCount: 5,
   hops: [1, 2, 3].map((n) => ({ switchId: n, queueId: 2, queueOccupancy: 0x10 * n })),
 };
-const outer = { ipVersion: 4 as const, srcAddr: '192.168.0.1', dstAddr: '192.168.0.2', srcPort: 50000 };
+const outer = {
+  ipVersion: 4 as const,
+  srcAddr: '192.168.0.1',
+  dstAddr: '192.168.0.2',
+  srcPort: 50000,
+};
 
 describe('TV2 INT v2.1 INT-MD over Geneve, 3 hops', () => {
   it('encodes the exact bytes with the corrected OptLen=10', () => {
@@ -164,7 +185,12 @@ describe('TV2 INT v2.1 INT-MD over Geneve, 3 hops', () => {
   });
 
   it("decodes the spec's OptLen=9 with a geneve-length-mismatch finding", () => {
-    const pkt = buildIntPacket(udpFlow, tv2Stack, { kind: 'geneve', vni: 0x64, outer, optLenOverride: 9 });
+    const pkt = buildIntPacket(udpFlow, tv2Stack, {
+      kind: 'geneve',
+      vni: 0x64,
+      outer,
+      optLenOverride: 9,
+    });
     expect(pkt[42]).toBe(0x09);
     const r = decodeOne(pkt).records[0];
     expect(r.hops.map((h) => h.switchId)).toEqual([1, 2, 3]);
@@ -183,7 +209,10 @@ describe('TV3 INT v1.0 DSCP-marked, 2 hops', () => {
   it('decodes over UDP and TCP with DSCP 0x17', () => {
     for (const proto of [17, 6] as const) {
       const flow: FlowSpec = { ...udpFlow, protocol: proto, dscp: 0x0a };
-      const pkt = buildIntPacket(flow, tv3Stack, { kind: proto === 17 ? 'udp-dscp' : 'tcp-dscp', dscpValue: 0x17 });
+      const pkt = buildIntPacket(flow, tv3Stack, {
+        kind: proto === 17 ? 'udp-dscp' : 'tcp-dscp',
+        dscpValue: 0x17,
+      });
       verifyChecksums(pkt);
       const at = 34 + (proto === 17 ? 8 : 20);
       expect(bytesToHex(pkt.subarray(at, at + 28))).toBe(hex(TV3));
@@ -205,7 +234,10 @@ describe('TV3 INT v1.0 DSCP-marked, 2 hops', () => {
     const flagged = res.rejection !== null || res.records.some((r) => r.findings.length > 0);
     expect(flagged).toBe(true);
     // and without any payload after the stack it cannot be read at all
-    const bare = buildIntPacket({ ...flow, payload: undefined }, tv3Stack, { kind: 'udp-dscp', dscpValue: 0x17 });
+    const bare = buildIntPacket({ ...flow, payload: undefined }, tv3Stack, {
+      kind: 'udp-dscp',
+      dscpValue: 0x17,
+    });
     bare[42 + 2] = 8;
     expect(decodeOne(bare).rejection?.rejected).toBe('truncated');
   });
@@ -225,7 +257,14 @@ describe('TV4 TR v2.0 group header + INT individual report', () => {
     sequence: 5,
     nodeId: 3,
     reports: [
-      { repType: 1, inType: 4, repMdBits: 0x1000, metadata: { queueId: 0, queueOccupancy: 7 }, trackedFlow: true, inner: innerIp },
+      {
+        repType: 1,
+        inType: 4,
+        repMdBits: 0x1000,
+        metadata: { queueId: 0, queueOccupancy: 7 },
+        trackedFlow: true,
+        inner: innerIp,
+      },
     ],
   };
 
@@ -281,7 +320,13 @@ describe('TV5 TR v0.5 switch-local report', () => {
         repType: 0,
         inType: 3,
         trackedFlow: true,
-        metadata: { ingressPort: 1, egressPort: 2, queueId: 0, queueOccupancy: 0x10, egressTimestamp: 0x11223400n },
+        metadata: {
+          ingressPort: 1,
+          egressPort: 2,
+          queueId: 0,
+          queueOccupancy: 0x10,
+          egressTimestamp: 0x11223400n,
+        },
         inner,
       },
     ],
@@ -296,9 +341,23 @@ describe('TV5 TR v0.5 switch-local report', () => {
     verifyChecksums(pkt);
     const r = decodeOne(pkt).records[0];
     expect(r.findings).toEqual([]);
-    expect(r.report).toMatchObject({ version: '0.5', hwId: 1, sequence: 42, nodeId: 1, reportType: 2, trackedFlow: true });
+    expect(r.report).toMatchObject({
+      version: '0.5',
+      hwId: 1,
+      sequence: 42,
+      nodeId: 1,
+      reportType: 2,
+      trackedFlow: true,
+    });
     expect(r.hops).toHaveLength(1);
-    expect(r.hops[0]).toMatchObject({ switchId: 1, ingressPort: 1, egressPort: 2, queueId: 0, queueOccupancy: 0x10, hopLatency: 188 });
+    expect(r.hops[0]).toMatchObject({
+      switchId: 1,
+      ingressPort: 1,
+      egressPort: 2,
+      queueId: 0,
+      queueOccupancy: 0x10,
+      hopLatency: 188,
+    });
     expect(r.flow?.dstPort).toBe(0x1234);
   });
 });
@@ -325,8 +384,21 @@ describe('TV6 TR v1.0 header', () => {
     verifyChecksums(pkt);
     const r = decodeOne(pkt).records[0];
     expect(r.findings).toEqual([]);
-    expect(r.report).toMatchObject({ version: '1.0', hwId: 1, sequence: 1, nodeId: 4, innerType: 0, trackedFlow: true, dropped: false, congestedQueue: false });
-    expect(r.hops[0]).toMatchObject({ switchId: 4, ingressTimestamp: 0x5ad9b1b2n, origin: 'report' });
+    expect(r.report).toMatchObject({
+      version: '1.0',
+      hwId: 1,
+      sequence: 1,
+      nodeId: 4,
+      innerType: 0,
+      trackedFlow: true,
+      dropped: false,
+      congestedQueue: false,
+    });
+    expect(r.hops[0]).toMatchObject({
+      switchId: 4,
+      ingressTimestamp: 0x5ad9b1b2n,
+      origin: 'report',
+    });
     expect(hexToBytes(TV6)).toHaveLength(16);
   });
 });

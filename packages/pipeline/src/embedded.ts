@@ -51,7 +51,15 @@ export class Pipeline implements PacketHandler {
   private inflight = 0;
   private waiters: (() => void)[] = [];
   private frame = 0;
-  private readonly st = { packets: 0, records: 0, hops: 0, shedRecords: 0, storeErrors: 0, lastStoreError: null as string | null, anomalies: 0 };
+  private readonly st = {
+    packets: 0,
+    records: 0,
+    hops: 0,
+    shedRecords: 0,
+    storeErrors: 0,
+    lastStoreError: null as string | null,
+    anomalies: 0,
+  };
   private anomalyQueue: Anomaly[] = [];
   private closed = false;
 
@@ -69,7 +77,13 @@ export class Pipeline implements PacketHandler {
     if (this.batch.count >= this.batchRecords) this.dispatch();
   }
 
-  onDatagram(data: Uint8Array, from: Uint32Array, fromV6: boolean, tsSec: number, tsNsec: number): void {
+  onDatagram(
+    data: Uint8Array,
+    from: Uint32Array,
+    fromV6: boolean,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
     this.st.packets++;
     this.decoder.decodeDatagram(data, from, fromV6, tsSec, tsNsec, ++this.frame, this.batch);
     if (this.batch.count >= this.batchRecords) this.dispatch();

@@ -13,21 +13,40 @@ import * as path from 'path';
 import { makeConfig } from '@hopwatch/codec';
 import { codecOverridesFor, loadScenario } from '@hopwatch/simulator';
 import { openStore, type Store } from '@hopwatch/store';
-import { servicesAvailable, startClickHouse, startKafka, startRedis, unavailableMessage } from '@hopwatch/testkit';
+import {
+  servicesAvailable,
+  startClickHouse,
+  startKafka,
+  startRedis,
+  unavailableMessage,
+} from '@hopwatch/testkit';
 import Redis from 'ioredis';
-import { decodeCaptures, metricValue, REPO_ROOT, runCli, waitFor, writeCodecConfig, type CliProcess } from '../src/distributed/testing';
+import {
+  decodeCaptures,
+  metricValue,
+  REPO_ROOT,
+  runCli,
+  waitFor,
+  writeCodecConfig,
+  type CliProcess,
+} from '../src/distributed/testing';
 
 const avail = servicesAvailable();
 const required = process.env.HOPWATCH_REQUIRE_SERVICES === '1';
 const ok = (avail.kafka && avail.clickhouse && avail.redis) || required;
-if (!ok) console.warn(`[distributed-faults] ${[!avail.kafka && unavailableMessage('kafka'), !avail.clickhouse && unavailableMessage('clickhouse'), !avail.redis && unavailableMessage('redis')].filter(Boolean).join('; ')}: skipped`);
+if (!ok)
+  console.warn(
+    `[distributed-faults] ${[!avail.kafka && unavailableMessage('kafka'), !avail.clickhouse && unavailableMessage('clickhouse'), !avail.redis && unavailableMessage('redis')].filter(Boolean).join('; ')}: skipped`,
+  );
 const describeIf = ok ? describe : describe.skip;
 
 jest.setTimeout(300_000);
 
 const COPIES = 40;
 const RATE = 8000; // packets/s: ~10 s of stream
-const FILES = Array.from({ length: COPIES }, () => path.join(REPO_ROOT, 'captures/demo-fabric.pcap'));
+const FILES = Array.from({ length: COPIES }, () =>
+  path.join(REPO_ROOT, 'captures/demo-fabric.pcap'),
+);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Fingerprint {
@@ -52,7 +71,14 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hopwatch-faults-'));
     const o = codecOverridesFor(loadScenario(path.join(REPO_ROOT, 'captures/demo-fabric.yaml')));
     cfg = writeCodecConfig(path.join(tmp, 'codec.yaml'), o);
-    const f: Fingerprint = { paths: 0, pathFrames: 0, pathFrameSum: 0, hops: 0, hopKeys: 0, latencySum: 0 };
+    const f: Fingerprint = {
+      paths: 0,
+      pathFrames: 0,
+      pathFrameSum: 0,
+      hops: 0,
+      hopKeys: 0,
+      latencySum: 0,
+    };
     decodeCaptures(FILES, makeConfig(o.profile, o.overrides), (b) => {
       for (let r = 0; r < b.count; r++) {
         f.paths++;
@@ -78,9 +104,22 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
   async function fingerprint(db: string): Promise<Fingerprint> {
     const s = await openStore({ url: ch.url, database: db });
     try {
-      const p = (await s.query('SELECT count() AS n, uniqExact(frame) AS u, sum(frame) AS s FROM paths'))[0];
-      const h = (await s.query('SELECT count() AS n, uniqExact(frame, hop_index) AS u, sum(hop_latency) AS s FROM hops'))[0];
-      return { paths: Number(p.n), pathFrames: Number(p.u), pathFrameSum: Number(p.s), hops: Number(h.n), hopKeys: Number(h.u), latencySum: Number(h.s) };
+      const p = (
+        await s.query('SELECT count() AS n, uniqExact(frame) AS u, sum(frame) AS s FROM paths')
+      )[0];
+      const h = (
+        await s.query(
+          'SELECT count() AS n, uniqExact(frame, hop_index) AS u, sum(hop_latency) AS s FROM hops',
+        )
+      )[0];
+      return {
+        paths: Number(p.n),
+        pathFrames: Number(p.u),
+        pathFrameSum: Number(p.s),
+        hops: Number(h.n),
+        hopKeys: Number(h.u),
+        latencySum: Number(h.s),
+      };
     } finally {
       await s.close();
     }
@@ -94,7 +133,11 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     ingest: CliProcess;
   }
 
-  async function scenario(name: string, opts: { brokers: 1 | 3; replication?: number }, fault: (c: Ctx) => Promise<void>): Promise<Ctx> {
+  async function scenario(
+    name: string,
+    opts: { brokers: 1 | 3; replication?: number },
+    fault: (c: Ctx) => Promise<void>,
+  ): Promise<Ctx> {
     const r = new Redis(rd.url);
     await r.flushall();
     r.disconnect();
@@ -103,7 +146,25 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     const rep = String(opts.replication ?? 1);
     const analyzers: CliProcess[] = [];
     const startAnalyze = (): CliProcess => {
-      const p = runCli(['analyze', '--brokers', k.brokers.join(','), '--replication', rep, '--store-url', ch.url, '--database', db, '--redis', rd.url, '--status-every', '0', '--checkpoint-every', '1', '--metrics-port', '0']);
+      const p = runCli([
+        'analyze',
+        '--brokers',
+        k.brokers.join(','),
+        '--replication',
+        rep,
+        '--store-url',
+        ch.url,
+        '--database',
+        db,
+        '--redis',
+        rd.url,
+        '--status-every',
+        '0',
+        '--checkpoint-every',
+        '1',
+        '--metrics-port',
+        '0',
+      ]);
       analyzers.push(p);
       return p;
     };
@@ -112,32 +173,67 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     try {
       const first = startAnalyze();
       await waitFor(() => first.stderr().includes('joined consumer group'), 60_000, 'group join');
-      c.ingest = runCli(['ingest', '--brokers', k.brokers.join(','), '--replication', rep, '--config', cfg, '--rate', String(RATE), '--status-every', '0', ...FILES]);
+      c.ingest = runCli([
+        'ingest',
+        '--brokers',
+        k.brokers.join(','),
+        '--replication',
+        rep,
+        '--config',
+        cfg,
+        '--rate',
+        String(RATE),
+        '--status-every',
+        '0',
+        ...FILES,
+      ]);
       await waitFor(() => c.ingest.proc.pid !== undefined, 1000, 'spawn');
       await fault(c);
       const code = await Promise.race([c.ingest.exited, sleep(150_000).then(() => 'stuck')]);
       if (code !== 0) {
-        const tail = (t: string): string => t.split('\n').filter((l) => !l.includes('"level":"debug"')).slice(-25).join('\n');
-        console.log(`[distributed-faults] ${name}: ingest ${code}\n--- ingest\n${tail(c.ingest.stderr())}\n--- analyze\n${analyzers.map((a) => tail(a.stderr())).join('\n---\n')}`);
+        const tail = (t: string): string =>
+          t
+            .split('\n')
+            .filter((l) => !l.includes('"level":"debug"'))
+            .slice(-25)
+            .join('\n');
+        console.log(
+          `[distributed-faults] ${name}: ingest ${code}\n--- ingest\n${tail(c.ingest.stderr())}\n--- analyze\n${analyzers.map((a) => tail(a.stderr())).join('\n---\n')}`,
+        );
       }
       const sum = JSON.parse(c.ingest.stdout().trim().split('\n').pop() ?? '{}');
       expect({ code, shed: sum.kafka?.shed }).toEqual({ code: 0, shed: 0 });
       expect(sum.records).toBe(want.paths);
       let got: Fingerprint | undefined;
-      await waitFor(async () => {
-        got = await fingerprint(db);
-        return got.paths >= want.paths && got.hops >= want.hops;
-      }, 120_000, 'all rows').catch(() => undefined);
+      await waitFor(
+        async () => {
+          got = await fingerprint(db);
+          return got.paths >= want.paths && got.hops >= want.hops;
+        },
+        120_000,
+        'all rows',
+      ).catch(() => undefined);
       await sleep(2000); // anything late (a duplicate) would show up now
       got = await fingerprint(db);
       console.log(`[distributed-faults] ${name}: ${JSON.stringify(got)} in ${Date.now() - t0} ms`);
       if (JSON.stringify(got) !== JSON.stringify(want)) {
         const st = await openStore({ url: ch.url, database: db });
-        const dups = await st.query('SELECT frame, count() AS n, groupArray(kafka_partition) AS p, groupArray(kafka_offset) AS o FROM paths GROUP BY frame HAVING n > 1 ORDER BY frame LIMIT 5');
-        const per = await st.query('SELECT kafka_partition AS p, count() AS n, uniqExact(frame) AS u, min(kafka_offset) AS lo, max(kafka_offset) AS hi, uniqExact(kafka_offset) AS msgs FROM paths GROUP BY p ORDER BY p');
+        const dups = await st.query(
+          'SELECT frame, count() AS n, groupArray(kafka_partition) AS p, groupArray(kafka_offset) AS o FROM paths GROUP BY frame HAVING n > 1 ORDER BY frame LIMIT 5',
+        );
+        const per = await st.query(
+          'SELECT kafka_partition AS p, count() AS n, uniqExact(frame) AS u, min(kafka_offset) AS lo, max(kafka_offset) AS hi, uniqExact(kafka_offset) AS msgs FROM paths GROUP BY p ORDER BY p',
+        );
         await st.close();
-        const tail = (t: string): string => t.split('\n').filter((l) => !l.includes('"level":"debug"') && !l.includes('"level":"info"')).slice(-30).join('\n');
-        console.log(`dups ${JSON.stringify(dups)}\nper partition ${JSON.stringify(per)}\n--- ingest\n${tail(c.ingest.stderr())}\n${c.ingest.stdout().slice(0, 400)}\n--- analyze\n${analyzers.map((a) => tail(a.stderr())).join('\n---\n')}`);
+        const tail = (t: string): string =>
+          t
+            .split('\n')
+            .filter((l) => !l.includes('"level":"debug"') && !l.includes('"level":"info"'))
+            .slice(-30)
+            .join('\n');
+        console.log(
+          `dups ${JSON.stringify(dups)}\nper partition ${JSON.stringify(per)}\n--- ingest\n${tail(c.ingest.stderr())}\n${c.ingest.stdout().slice(0, 400)}\n--- analyze\n${analyzers.map((a) => tail(a.stderr())).join('\n---\n')}`,
+        );
       }
       expect(got).toEqual(want);
       const live = analyzers.filter((a) => a.proc.exitCode === null && a.proc.signalCode === null);
@@ -202,9 +298,22 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
       await sleep(3000);
       await rd.start();
       // checkpoints are written again once Redis is back
-      const url = await waitFor(() => /"url":"(http:[^"]+)"/.exec(analyzers[0].stderr())?.[1], 10_000, 'metrics url');
-      const before = metricValue(await (await fetch(url)).text(), 'hopwatch_analyze_checkpoints_total');
-      await waitFor(async () => metricValue(await (await fetch(url)).text(), 'hopwatch_analyze_checkpoints_total') > before, 20_000, 'checkpoints after the restart');
+      const url = await waitFor(
+        () => /"url":"(http:[^"]+)"/.exec(analyzers[0].stderr())?.[1],
+        10_000,
+        'metrics url',
+      );
+      const before = metricValue(
+        await (await fetch(url)).text(),
+        'hopwatch_analyze_checkpoints_total',
+      );
+      await waitFor(
+        async () =>
+          metricValue(await (await fetch(url)).text(), 'hopwatch_analyze_checkpoints_total') >
+          before,
+        20_000,
+        'checkpoints after the restart',
+      );
     });
     expect(c.analyzers[0].stderr()).toMatch(/redis .* failed; continuing without it/);
   });

@@ -56,14 +56,46 @@ describe('analyzer checkpoints', () => {
 });
 
 describe('micro-loop merge', () => {
-  const part = (start: bigint, end: bigint, flows: number, extra: Partial<MicroloopAnomaly> = {}): MicroloopAnomaly => ({
-    type: 'microloop', id: `microloop:3-101:${start}`, start, end, packets: flows * 2, switches: [3, 101], ports: [], flows: [],
-    flowCount: flows, eBitPackets: 1, hopCountBefore: 4, hopCountMax: 9, ...extra,
+  const part = (
+    start: bigint,
+    end: bigint,
+    flows: number,
+    extra: Partial<MicroloopAnomaly> = {},
+  ): MicroloopAnomaly => ({
+    type: 'microloop',
+    id: `microloop:3-101:${start}`,
+    start,
+    end,
+    packets: flows * 2,
+    switches: [3, 101],
+    ports: [],
+    flows: [],
+    flowCount: flows,
+    eBitPackets: 1,
+    hopCountBefore: 4,
+    hopCountMax: 9,
+    ...extra,
   });
   test('partials closer than the gap chain into one episode with the earliest start as id', () => {
-    const m = mergeLoopPartials([part(1_000_000n, 5_000_000n, 1), part(50_000_000n, 160_000_000n, 2, { hopCountBefore: 3 }), part(10_000_000n, 20_000_000n, 1)], 100e6, 32);
+    const m = mergeLoopPartials(
+      [
+        part(1_000_000n, 5_000_000n, 1),
+        part(50_000_000n, 160_000_000n, 2, { hopCountBefore: 3 }),
+        part(10_000_000n, 20_000_000n, 1),
+      ],
+      100e6,
+      32,
+    );
     expect(m).toHaveLength(1);
-    expect(m[0]).toMatchObject({ id: 'microloop:3-101:1000000', start: 1_000_000n, end: 160_000_000n, packets: 8, flowCount: 4, eBitPackets: 3, hopCountBefore: 3 });
+    expect(m[0]).toMatchObject({
+      id: 'microloop:3-101:1000000',
+      start: 1_000_000n,
+      end: 160_000_000n,
+      packets: 8,
+      flowCount: 4,
+      eBitPackets: 3,
+      hopCountBefore: 3,
+    });
   });
   test('partials further apart than the gap stay separate episodes', () => {
     const m = mergeLoopPartials([part(1n, 10n, 1), part(200_000_000n, 200_000_010n, 1)], 100e6, 32);

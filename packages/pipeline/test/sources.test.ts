@@ -9,11 +9,35 @@ import { Allowlist, PcapReplaySource, Pipeline, UdpSource } from '@hopwatch/pipe
 
 function report(seq: number, node: number): Uint8Array {
   const inner = buildIntPacket(
-    { ipVersion: 4, srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', protocol: 17, srcPort: 1000 + (seq % 50), dstPort: 2000 },
-    { version: '2.1', mode: 'MD', instructionBitmap: 0xb000, hops: [{ switchId: 1, hopLatency: 300, queueId: 0, queueOccupancy: 4 }, { switchId: 2, hopLatency: 400, queueId: 1, queueOccupancy: 8 }] },
+    {
+      ipVersion: 4,
+      srcAddr: '10.0.0.1',
+      dstAddr: '10.0.0.2',
+      protocol: 17,
+      srcPort: 1000 + (seq % 50),
+      dstPort: 2000,
+    },
+    {
+      version: '2.1',
+      mode: 'MD',
+      instructionBitmap: 0xb000,
+      hops: [
+        { switchId: 1, hopLatency: 300, queueId: 0, queueOccupancy: 4 },
+        { switchId: 2, hopLatency: 400, queueId: 1, queueOccupancy: 8 },
+      ],
+    },
     { kind: 'udp-dscp', dscpValue: 0x17 },
   );
-  return encodeReportPayload({ version: '2.0', srcAddr: '127.0.0.1', dstAddr: '127.0.0.1', dstPort: 32766, hwId: 0, sequence: seq, nodeId: node, reports: [{ repType: 0, inType: 3, inner }] });
+  return encodeReportPayload({
+    version: '2.0',
+    srcAddr: '127.0.0.1',
+    dstAddr: '127.0.0.1',
+    dstPort: 32766,
+    hwId: 0,
+    sequence: seq,
+    nodeId: node,
+    reports: [{ repType: 0, inType: 3, inner }],
+  });
 }
 
 function send(sock: dgram.Socket, msg: Uint8Array, port: number): Promise<void> {
@@ -34,9 +58,18 @@ test('allowlist matches IPv4 and IPv6 prefixes', () => {
 });
 
 test('UDP listener: reports decoded, foreign senders refused and counted, malformed counted by reason', async () => {
-  const pipeline = new Pipeline({ codec: makeConfig('spec'), store: null, live: true, batchRecords: 64 });
+  const pipeline = new Pipeline({
+    codec: makeConfig('spec'),
+    store: null,
+    live: true,
+    batchRecords: 64,
+  });
   let port = 0;
-  const src = new UdpSource({ listen: [{ host: '127.0.0.1', port: 0 }], allow: ['127.0.0.1/32'], onListening: (a) => (port = a[0].port) });
+  const src = new UdpSource({
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    allow: ['127.0.0.1/32'],
+    onListening: (a) => (port = a[0].port),
+  });
   const ac = new AbortController();
   const running = src.run(pipeline, ac.signal);
   while (port === 0) await new Promise((r) => setTimeout(r, 5));
@@ -72,8 +105,27 @@ test('pcap replay into the embedded store: every record and hop lands', async ()
   const flows = 40;
   for (let i = 0; i < 2000; i++) {
     const pkt = buildIntPacket(
-      { ipVersion: 4, srcAddr: '10.1.0.1', dstAddr: '10.2.0.1', protocol: 6, srcPort: 40000 + (i % flows), dstPort: 443 },
-      { version: '2.1', mode: 'MD', instructionBitmap: 0xf000, hops: [1, 2, 3].map((s) => ({ switchId: s, ingressPort: 1, egressPort: 2, hopLatency: 200 + s, queueId: 0, queueOccupancy: s * 10 })) },
+      {
+        ipVersion: 4,
+        srcAddr: '10.1.0.1',
+        dstAddr: '10.2.0.1',
+        protocol: 6,
+        srcPort: 40000 + (i % flows),
+        dstPort: 443,
+      },
+      {
+        version: '2.1',
+        mode: 'MD',
+        instructionBitmap: 0xf000,
+        hops: [1, 2, 3].map((s) => ({
+          switchId: s,
+          ingressPort: 1,
+          egressPort: 2,
+          hopLatency: 200 + s,
+          queueId: 0,
+          queueOccupancy: s * 10,
+        })),
+      },
       { kind: 'tcp-dscp', dscpValue: 0x17 },
     );
     w.write(pkt, 1_767_225_600 + Math.floor(i / 1000), (i % 1000) * 1_000_000);
@@ -84,9 +136,15 @@ test('pcap replay into the embedded store: every record and hop lands', async ()
   const pipeline = new Pipeline({ codec: makeConfig('spec'), store, batchRecords: 512 });
   await new PcapReplaySource([file]).run(pipeline, new AbortController().signal);
   await pipeline.close();
-  const rows = await store.query('SELECT count() AS n, sum(hop_latency) AS lat, uniqExact(switch_id) AS sw FROM hops', 'json');
+  const rows = await store.query(
+    'SELECT count() AS n, sum(hop_latency) AS lat, uniqExact(switch_id) AS sw FROM hops',
+    'json',
+  );
   expect(rows[0]).toMatchObject({ n: '6000', lat: String(2000 * (201 + 202 + 203)), sw: '3' });
-  const paths = await store.query('SELECT count() AS n, uniqExact(flow_hash) AS f FROM paths', 'json');
+  const paths = await store.query(
+    'SELECT count() AS n, uniqExact(flow_hash) AS f FROM paths',
+    'json',
+  );
   expect(paths[0]).toMatchObject({ n: '2000', f: String(flows) });
   expect(pipeline.stats().rejected).toEqual({ truncated: 1 });
   await store.close();

@@ -1,5 +1,11 @@
 /** Random RecordBatches covering every column and edge value, and the rows they must produce. */
-import { ENCAPSULATIONS, HopField, INT_VERSION_NAMES, prng, type RecordBatch } from '@hopwatch/codec';
+import {
+  ENCAPSULATIONS,
+  HopField,
+  INT_VERSION_NAMES,
+  prng,
+  type RecordBatch,
+} from '@hopwatch/codec';
 import { flowHashWords } from '@hopwatch/store';
 import { T0 } from './synthetic';
 

@@ -6,7 +6,12 @@
 import { request } from 'http';
 import { RecordBatch } from '@hopwatch/codec';
 import { openStore, StoreError, type Store } from '@hopwatch/store';
-import { servicesAvailable, startClickHouse, unavailableMessage, type ClickHouseHandle } from '@hopwatch/testkit';
+import {
+  servicesAvailable,
+  startClickHouse,
+  unavailableMessage,
+  type ClickHouseHandle,
+} from '@hopwatch/testkit';
 import { emptyExpected, fillSynthetic, T0 } from './synthetic';
 import { expected, fillRandom, HOPS_SQL, PATHS_SQL, type Rows } from './random-batch';
 
@@ -39,7 +44,8 @@ beforeAll(async () => {
     URL_ = server.url;
   }
   up = URL_ !== '' && (await ping(URL_));
-  if (!up && required) throw new Error(`no ClickHouse server (${URL_ || unavailableMessage('clickhouse')})`);
+  if (!up && required)
+    throw new Error(`no ClickHouse server (${URL_ || unavailableMessage('clickhouse')})`);
   if (up) store = await openStore({ url: URL_, database: DB, retentionDays: 3650 });
 }, 60_000);
 

@@ -87,8 +87,17 @@ export async function analyze(argv: string[]): Promise<number> {
     return 0;
   }
   const file = loadConfigFile(values.config);
-  const kafkaCfg = (file.kafka ?? {}) as { brokers?: string | string[]; partitions?: number; replication?: number; group?: string };
-  const storeCfg = (file.store ?? {}) as { url?: string; database?: string; retentionDays?: number };
+  const kafkaCfg = (file.kafka ?? {}) as {
+    brokers?: string | string[];
+    partitions?: number;
+    replication?: number;
+    group?: string;
+  };
+  const storeCfg = (file.store ?? {}) as {
+    url?: string;
+    database?: string;
+    retentionDays?: number;
+  };
   const redisCfg = (file.redis ?? {}) as { url?: string };
   const logger = createLogger({ fields: { process: 'analyze', pid: process.pid } });
   const redisUrl = values.redis ?? redisCfg.url;
@@ -102,7 +111,9 @@ export async function analyze(argv: string[]): Promise<number> {
         setTimeout(() => rej(new UsageError(`cannot reach Redis at ${redisUrl}`)), 3000);
       });
       if (values.active) {
-        const list = await r.activeAnomalies(values.limit ? parseIntArg('--limit', values.limit, 1, 100000) : 20);
+        const list = await r.activeAnomalies(
+          values.limit ? parseIntArg('--limit', values.limit, 1, 100000) : 20,
+        );
         for (const a of list) process.stdout.write(JSON.stringify(a) + '\n');
       } else {
         const p = await r.latestPath(values.path!);
@@ -114,24 +125,43 @@ export async function analyze(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const brokersText = values.brokers ?? (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
+  const brokersText =
+    values.brokers ??
+    (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
   if (!brokersText) throw new UsageError('--brokers is required');
-  const brokers = brokersText.split(',').map((s) => s.trim()).filter(Boolean);
+  const brokers = brokersText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const url = values['store-url'] ?? storeCfg.url;
   if (!url) throw new UsageError('--store-url is required (a ClickHouse server)');
-  const partitions = values.partitions ? parseIntArg('--partitions', values.partitions, 1, 10000) : kafkaCfg.partitions ?? 12;
-  const replication = values.replication ? parseIntArg('--replication', values.replication, 1, 16) : kafkaCfg.replication ?? 1;
+  const partitions = values.partitions
+    ? parseIntArg('--partitions', values.partitions, 1, 10000)
+    : (kafkaCfg.partitions ?? 12);
+  const replication = values.replication
+    ? parseIntArg('--replication', values.replication, 1, 16)
+    : (kafkaCfg.replication ?? 1);
   const groupId = values.group ?? kafkaCfg.group ?? 'hopwatch-analytics';
 
   // ClickHouse: migrations at start-up; wait for the server if it is not up yet
   let store;
   for (let attempt = 1; ; attempt++) {
     try {
-      store = await openStore({ url, database: values.database ?? storeCfg.database, retentionDays: storeCfg.retentionDays, batchRows: 1_000_000 });
+      store = await openStore({
+        url,
+        database: values.database ?? storeCfg.database,
+        retentionDays: storeCfg.retentionDays,
+        batchRows: 1_000_000,
+      });
       break;
     } catch (e) {
-      if (attempt >= 30) throw new UsageError(`cannot open the store at ${url}: ${(e as Error).message}`);
-      logger.warn('ClickHouse not reachable yet; retrying', { url, attempt, error: (e as Error).message.split('\n')[0] });
+      if (attempt >= 30)
+        throw new UsageError(`cannot open the store at ${url}: ${(e as Error).message}`);
+      logger.warn('ClickHouse not reachable yet; retrying', {
+        url,
+        attempt,
+        error: (e as Error).message.split('\n')[0],
+      });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -140,7 +170,9 @@ export async function analyze(argv: string[]): Promise<number> {
   });
   const registry = new Registry();
   const redis = redisUrl ? new RedisState({ url: redisUrl, logger }) : null;
-  const producer = values['no-publish'] ? null : new KafkaProducer({ brokers, clientId: 'hopwatch-analyze', logger, maxAttempts: 50 });
+  const producer = values['no-publish']
+    ? null
+    : new KafkaProducer({ brokers, clientId: 'hopwatch-analyze', logger, maxAttempts: 50 });
   if (producer) instrumentProducer(registry, producer, 'anomalies');
   const consumer = new KafkaConsumer({
     brokers,
@@ -148,7 +180,9 @@ export async function analyze(argv: string[]): Promise<number> {
     topics: [...DATA_TOPICS],
     logger,
     clientId: 'hopwatch-analyze',
-    partitionsConsumedConcurrently: values.concurrency ? parseIntArg('--concurrency', values.concurrency, 1, 64) : 3,
+    partitionsConsumedConcurrently: values.concurrency
+      ? parseIntArg('--concurrency', values.concurrency, 1, 64)
+      : 3,
     maxWaitTimeMs: 100,
     maxBytesPerPartition: 4 * 1024 * 1024,
   });
@@ -164,16 +198,28 @@ export async function analyze(argv: string[]): Promise<number> {
     registry,
     brokers,
     groupId,
-    checkpointEveryMs: values['checkpoint-every'] !== undefined ? Number(values['checkpoint-every']) * 1000 : 5000,
+    checkpointEveryMs:
+      values['checkpoint-every'] !== undefined ? Number(values['checkpoint-every']) * 1000 : 5000,
     idleFlushMs: values['idle-flush-ms'] !== undefined ? Number(values['idle-flush-ms']) : 1000,
     onAnomaly: (a) => {
       if (anomaliesOut !== null) fs.writeSync(anomaliesOut, toJson(a) + '\n');
     },
   });
-  const metrics = values['metrics-port'] !== undefined ? await serveMetrics(parseIntArg('--metrics-port', values['metrics-port'], 0, 65535), registry) : null;
+  const metrics =
+    values['metrics-port'] !== undefined
+      ? await serveMetrics(
+          parseIntArg('--metrics-port', values['metrics-port'], 0, 65535),
+          registry,
+        )
+      : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
   await worker.start();
-  logger.info('analyze running', { brokers: brokers.join(','), groupId, store: url, redis: redisUrl ?? null });
+  logger.info('analyze running', {
+    brokers: brokers.join(','),
+    groupId,
+    store: url,
+    redis: redisUrl ?? null,
+  });
   const every = Number(values['status-every'] ?? 10);
   const status =
     every > 0

@@ -61,11 +61,16 @@ function flowText(r: IntRecord): string {
   if (!r.flow) return 'no inner flow';
   const f = r.flow;
   const proto = f.protocol === 6 ? 'tcp' : f.protocol === 17 ? 'udp' : `proto ${f.protocol}`;
-  const a = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
+  const a = (addr: string, port: number): string =>
+    addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
   return `${a(f.srcAddr, f.srcPort)} → ${a(f.dstAddr, f.dstPort)} ${proto}`;
 }
 
-export async function dissect(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function dissect(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -82,14 +87,24 @@ export async function dissect(argv: string[], out: NodeJS.WritableStream = proce
     out.write(DISSECT_HELP + '\n');
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('dissect: no capture file given (see hopwatch dissect --help)');
+  if (positionals.length === 0)
+    throw new UsageError('dissect: no capture file given (see hopwatch dissect --help)');
   const config = codecConfigFrom(values, loadConfigFile(values.config));
-  const limit = values.count !== undefined ? parseIntArg('--count', values.count, 1, Number.MAX_SAFE_INTEGER) : Infinity;
+  const limit =
+    values.count !== undefined
+      ? parseIntArg('--count', values.count, 1, Number.MAX_SAFE_INTEGER)
+      : Infinity;
   const decoder = new Decoder(config);
   const verbose = !values.json && !values.summary;
   decoder.trace = verbose ? [] : null;
   const batch = new RecordBatch(256, 8);
-  const sum: DissectSummary = { packets: 0, records: 0, byFormat: new Map(), byReason: new Map(), byFinding: new Map() };
+  const sum: DissectSummary = {
+    packets: 0,
+    records: 0,
+    byFormat: new Map(),
+    byReason: new Map(),
+    byFinding: new Map(),
+  };
   let failed = false;
   const lines: string[] = [];
   const flushLines = (): void => {
@@ -103,7 +118,9 @@ export async function dissect(argv: string[], out: NodeJS.WritableStream = proce
     try {
       reader = openCapture(file);
     } catch (e) {
-      err.write(`hopwatch dissect: ${file}: ${e instanceof CaptureFormatError ? e.message : (e as Error).message}\n`);
+      err.write(
+        `hopwatch dissect: ${file}: ${e instanceof CaptureFormatError ? e.message : (e as Error).message}\n`,
+      );
       failed = true;
       continue;
     }
@@ -123,18 +140,26 @@ export async function dissect(argv: string[], out: NodeJS.WritableStream = proce
       }
       if (values.json) {
         for (const r of records) lines.push(toJson(r));
-        if (res < 0) lines.push(toJson({ frame: p.index, rejected: REJECT_NAMES[-res], detail: decoder.lastDetail }));
+        if (res < 0)
+          lines.push(
+            toJson({ frame: p.index, rejected: REJECT_NAMES[-res], detail: decoder.lastDetail }),
+          );
       } else if (verbose) {
-        lines.push(`Frame ${p.index}: ${p.capturedLength} bytes captured (${p.originalLength} on wire), ${formatTime(p.tsSec, p.tsNsec)}, link type ${p.linkType}`);
+        lines.push(
+          `Frame ${p.index}: ${p.capturedLength} bytes captured (${p.originalLength} on wire), ${formatTime(p.tsSec, p.tsNsec)}, link type ${p.linkType}`,
+        );
         for (const span of decoder.trace!) {
-          const rec = span.record >= 0 && span.record < records.length ? records[span.record] : null;
+          const rec =
+            span.record >= 0 && span.record < records.length ? records[span.record] : null;
           const desc = describeLayer(p.data, span, rec);
           const pad = '  '.repeat(span.depth + 1);
           lines.push(`${pad}${desc.title}`);
           for (const [k, v] of desc.fields) lines.push(`${pad}    ${k}: ${v}`);
         }
         records.forEach((r, i) => {
-          lines.push(`  => record ${i + 1}: ${formatOf(r)}, ${r.hops.length} hop(s), path [${r.hops.map((h) => h.switchId ?? '?').join(' → ')}], ${flowText(r)}`);
+          lines.push(
+            `  => record ${i + 1}: ${formatOf(r)}, ${r.hops.length} hop(s), path [${r.hops.map((h) => h.switchId ?? '?').join(' → ')}], ${flowText(r)}`,
+          );
           for (const f of r.findings) lines.push(`     finding ${f.kind}: ${f.detail}`);
         });
         if (res < 0) lines.push(`  => rejected: ${REJECT_NAMES[-res]} (${decoder.lastDetail})`);

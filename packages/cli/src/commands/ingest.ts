@@ -78,19 +78,40 @@ export async function ingest(argv: string[]): Promise<number> {
     return 0;
   }
   const file = loadConfigFile(values.config);
-  const kafkaCfg = (file.kafka ?? {}) as { brokers?: string | string[]; partitions?: number; replication?: number };
-  const src = (file.sources ?? {}) as { listen?: string[]; allow?: string[]; interface?: string; filter?: string; receiveBuffer?: number };
-  const brokersText = values.brokers ?? (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
+  const kafkaCfg = (file.kafka ?? {}) as {
+    brokers?: string | string[];
+    partitions?: number;
+    replication?: number;
+  };
+  const src = (file.sources ?? {}) as {
+    listen?: string[];
+    allow?: string[];
+    interface?: string;
+    filter?: string;
+    receiveBuffer?: number;
+  };
+  const brokersText =
+    values.brokers ??
+    (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
   if (!brokersText) throw new UsageError('--brokers is required');
-  const brokers = brokersText.split(',').map((s) => s.trim()).filter(Boolean);
-  const partitions = values.partitions ? parseIntArg('--partitions', values.partitions, 1, 10000) : kafkaCfg.partitions ?? 12;
-  const replication = values.replication ? parseIntArg('--replication', values.replication, 1, 16) : kafkaCfg.replication ?? 1;
+  const brokers = brokersText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const partitions = values.partitions
+    ? parseIntArg('--partitions', values.partitions, 1, 10000)
+    : (kafkaCfg.partitions ?? 12);
+  const replication = values.replication
+    ? parseIntArg('--replication', values.replication, 1, 16)
+    : (kafkaCfg.replication ?? 1);
   const codec = codecConfigFrom(values, file);
   const logger = createLogger({ fields: { process: 'ingest', pid: process.pid } });
 
   const sources: PacketSource[] = [];
   if (positionals.length) {
-    sources.push(new PcapReplaySource(positionals, { speed: values.speed ? Number(values.speed) : 0 }));
+    sources.push(
+      new PcapReplaySource(positionals, { speed: values.speed ? Number(values.speed) : 0 }),
+    );
   }
   const listenSpecs = values.listen ?? src.listen ?? [];
   if (listenSpecs.length) {
@@ -104,14 +125,19 @@ export async function ingest(argv: string[]): Promise<number> {
       new UdpSource({
         listen,
         allow: values.allow ?? src.allow ?? [],
-        receiveBuffer: values['receive-buffer'] !== undefined ? Number(values['receive-buffer']) : src.receiveBuffer ?? 32 * 1024 * 1024,
-        onListening: (a) => logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') }),
+        receiveBuffer:
+          values['receive-buffer'] !== undefined
+            ? Number(values['receive-buffer'])
+            : (src.receiveBuffer ?? 32 * 1024 * 1024),
+        onListening: (a) =>
+          logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') }),
       }),
     );
   }
   const device = values.interface ?? src.interface;
   if (device) sources.push(new LiveCaptureSource({ device, filter: values.filter ?? src.filter }));
-  if (!sources.length) throw new UsageError('nothing to ingest: give capture files, --listen or --interface');
+  if (!sources.length)
+    throw new UsageError('nothing to ingest: give capture files, --listen or --interface');
   const replayOnly = sources.every((s) => s instanceof PcapReplaySource);
 
   await ensureTopics(brokers, { partitions, replicationFactor: replication, logger }).catch((e) => {
@@ -123,7 +149,12 @@ export async function ingest(argv: string[]): Promise<number> {
     clientId: 'hopwatch-ingest',
     logger,
     compression: values['no-compression'] ? 'none' : 'gzip',
-    maxQueuedBytes: (values['max-queued-mb'] ? parseIntArg('--max-queued-mb', values['max-queued-mb'], 1, 65536) : 64) * 1024 * 1024,
+    maxQueuedBytes:
+      (values['max-queued-mb']
+        ? parseIntArg('--max-queued-mb', values['max-queued-mb'], 1, 65536)
+        : 64) *
+      1024 *
+      1024,
     // a replay waits for Kafka rather than dropping: keep retrying while a broker restarts
     maxAttempts: replayOnly ? 1000 : 5,
     maxQueueAgeMs: replayOnly ? 24 * 3600_000 : 30_000,
@@ -134,12 +165,20 @@ export async function ingest(argv: string[]): Promise<number> {
     codec,
     producer,
     partitions,
-    batchRecords: values['batch-records'] ? parseIntArg('--batch-records', values['batch-records'], 1, 1 << 20) : 4096,
+    batchRecords: values['batch-records']
+      ? parseIntArg('--batch-records', values['batch-records'], 1, 1 << 20)
+      : 4096,
     waitForKafka: replayOnly,
     maxPacketsPerSec: values.rate ? parseIntArg('--rate', values.rate, 1, 100_000_000) : undefined,
   });
   worker.instrument(registry, () => sources.map((s) => s.stats()));
-  const metrics = values['metrics-port'] !== undefined ? await serveMetrics(parseIntArg('--metrics-port', values['metrics-port'], 0, 65535), registry) : null;
+  const metrics =
+    values['metrics-port'] !== undefined
+      ? await serveMetrics(
+          parseIntArg('--metrics-port', values['metrics-port'], 0, 65535),
+          registry,
+        )
+      : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
 
   const ac = new AbortController();
@@ -158,7 +197,14 @@ export async function ingest(argv: string[]): Promise<number> {
       ? setInterval(() => {
           const st = worker.stats();
           const p = producer.stats();
-          logger.info('status', { records: st.records, perSec: Math.round(st.records / ((Date.now() - t0) / 1000)), sent: p.sent, queued: p.queuedMessages, shed: p.shed, rejected: st.rejected });
+          logger.info('status', {
+            records: st.records,
+            perSec: Math.round(st.records / ((Date.now() - t0) / 1000)),
+            sent: p.sent,
+            queued: p.queuedMessages,
+            shed: p.shed,
+            rejected: st.rejected,
+          });
         }, every * 1000)
       : null;
   try {

@@ -55,10 +55,14 @@ export async function query(argv: string[]): Promise<number> {
     return 0;
   }
   const format = (values.format ?? 'table') as 'table' | 'json' | 'csv';
-  if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format must be table, json or csv`);
-  if (!values.named && positionals.length !== 1) throw new UsageError('query: give one SQL statement in quotes, or --named NAME (see --help)');
+  if (!['table', 'json', 'csv'].includes(format))
+    throw new UsageError(`--format must be table, json or csv`);
+  if (!values.named && positionals.length !== 1)
+    throw new UsageError('query: give one SQL statement in quotes, or --named NAME (see --help)');
   if (values.named && !(values.named in NAMED_QUERIES)) {
-    throw new UsageError(`unknown named query '${values.named}' (known: ${Object.keys(NAMED_QUERIES).join(', ')})`);
+    throw new UsageError(
+      `unknown named query '${values.named}' (known: ${Object.keys(NAMED_QUERIES).join(', ')})`,
+    );
   }
   const params: Record<string, string> = {};
   for (const p of values.param ?? []) {
@@ -71,14 +75,18 @@ export async function query(argv: string[]): Promise<number> {
   try {
     let result: unknown;
     try {
-      result = values.named ? await store.named(values.named, params, format === 'json' ? 'json' : format) : await store.query(positionals[0], format === 'json' ? 'json' : format);
+      result = values.named
+        ? await store.named(values.named, params, format === 'json' ? 'json' : format)
+        : await store.query(positionals[0], format === 'json' ? 'json' : format);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
     if (format === 'json') {
       // one row per line, still one JSON array
       const rows = result as unknown[];
-      process.stdout.write(rows.length ? `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n` : '[]\n');
+      process.stdout.write(
+        rows.length ? `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n` : '[]\n',
+      );
     } else {
       process.stdout.write(String(result));
       if (!String(result).endsWith('\n')) process.stdout.write('\n');

@@ -46,8 +46,10 @@ export async function replay(argv: string[]): Promise<number> {
     process.stdout.write(REPLAY_HELP + '\n');
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('replay: no capture file given (see hopwatch replay --help)');
-  for (const f of positionals) if (!fs.existsSync(f)) throw new UsageError(`replay: ${f}: no such file`);
+  if (positionals.length === 0)
+    throw new UsageError('replay: no capture file given (see hopwatch replay --help)');
+  for (const f of positionals)
+    if (!fs.existsSync(f)) throw new UsageError(`replay: ${f}: no such file`);
   const file = loadConfigFile(values.config);
   const codec = codecConfigFrom(values, file);
   const analytics = analyticsFrom(file);
@@ -79,7 +81,8 @@ export async function replay(argv: string[]): Promise<number> {
       }
       const st = pipeline.stats();
       progress.update((doneBefore + read) / Math.max(1, total), `${st.records} records`);
-      if (read >= size) progress.update((doneBefore + size) / Math.max(1, total), `${st.records} records`);
+      if (read >= size)
+        progress.update((doneBefore + size) / Math.max(1, total), `${st.records} records`);
     },
   });
   const t0 = Date.now();
@@ -99,11 +102,21 @@ export async function replay(argv: string[]): Promise<number> {
   const stats = pipeline.stats();
   const srcStats = source.stats();
   if (values.json) {
-    process.stdout.write(toJson({ stats, source: srcStats, anomalies: found, latency: pipeline.analyzer.latencyStats() }) + '\n');
+    process.stdout.write(
+      toJson({
+        stats,
+        source: srcStats,
+        anomalies: found,
+        latency: pipeline.analyzer.latencyStats(),
+      }) + '\n',
+    );
   } else {
     process.stdout.write(formatReplaySummary(stats, pipeline.analyzer, found, elapsed));
     if (srcStats.lastError) process.stdout.write(`Capture problem: ${srcStats.lastError}\n`);
-    if (store) process.stdout.write(`\nStored in ${values['store-url'] ?? values['data-dir'] ?? '.hopwatch/data'}; query it with: hopwatch query --named slowest_hops\n`);
+    if (store)
+      process.stdout.write(
+        `\nStored in ${values['store-url'] ?? values['data-dir'] ?? '.hopwatch/data'}; query it with: hopwatch query --named slowest_hops\n`,
+      );
   }
   return stats.storeErrors > 0 ? 1 : 0;
 }

@@ -6,7 +6,13 @@ import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
-import { LiveCaptureSource, PacketSource, parseListen, Pipeline, UdpSource } from '@hopwatch/pipeline';
+import {
+  LiveCaptureSource,
+  PacketSource,
+  parseListen,
+  Pipeline,
+  UdpSource,
+} from '@hopwatch/pipeline';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { loadConfigFile } from '../config-file';
 import { UsageError } from '../errors';
@@ -55,12 +61,19 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   const file = loadConfigFile(values.config);
-  const src = (file.sources ?? {}) as { listen?: string[]; allow?: string[]; interface?: string; filter?: string; receiveBuffer?: number };
+  const src = (file.sources ?? {}) as {
+    listen?: string[];
+    allow?: string[];
+    interface?: string;
+    filter?: string;
+    receiveBuffer?: number;
+  };
   const codec = codecConfigFrom(values, file);
   const analytics = analyticsFrom(file);
   const device = values.interface ?? src.interface;
   let listenSpecs = values.listen ?? src.listen ?? [];
-  if (listenSpecs.length === 0 && !device) listenSpecs = [`127.0.0.1:${codec.reportUdpPorts[0] ?? 32766}`];
+  if (listenSpecs.length === 0 && !device)
+    listenSpecs = [`127.0.0.1:${codec.reportUdpPorts[0] ?? 32766}`];
   const sources: PacketSource[] = [];
   if (listenSpecs.length) {
     let listen;
@@ -69,13 +82,17 @@ export async function serve(argv: string[]): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const receiveBuffer = values['receive-buffer'] !== undefined ? Number(values['receive-buffer']) : src.receiveBuffer;
+    const receiveBuffer =
+      values['receive-buffer'] !== undefined ? Number(values['receive-buffer']) : src.receiveBuffer;
     sources.push(
       new UdpSource({
         listen,
         allow: values.allow ?? src.allow ?? [],
         receiveBuffer,
-        onListening: (a) => process.stderr.write(`hopwatch serve: listening on ${a.map((x) => `${x.host}:${x.port}/udp`).join(', ')}\n`),
+        onListening: (a) =>
+          process.stderr.write(
+            `hopwatch serve: listening on ${a.map((x) => `${x.host}:${x.port}/udp`).join(', ')}\n`,
+          ),
       }),
     );
   }
@@ -133,10 +150,14 @@ export async function serve(argv: string[]): Promise<number> {
     if (store) await store.close();
   }
   const st = pipeline.stats();
-  process.stdout.write(formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'));
+  process.stdout.write(
+    formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'),
+  );
   for (const s of sources) {
     const x = s.stats();
-    process.stdout.write(`Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors\n`);
+    process.stdout.write(
+      `Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors\n`,
+    );
   }
   return 0;
 }

@@ -154,7 +154,9 @@ export function parseIpv6(s: string): Uint8Array {
   const halves = str.split('::');
   if (halves.length > 2) bad();
   const parseGroups = (t: string): number[] =>
-    t === '' ? [] : t.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : bad()));
+    t === ''
+      ? []
+      : t.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : bad()));
   const head = parseGroups(halves[0]);
   const rest = halves.length === 2 ? parseGroups(halves[1]) : [];
   const total = head.length + rest.length + tail.length;
@@ -183,7 +185,8 @@ export function parseAddr(s: string, version?: 4 | 6): Uint8Array {
 
 export function parseMac(s: string): Uint8Array {
   const parts = s.split(/[:-]/);
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) encodeError(`not a MAC address: '${s}'`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p)))
+    encodeError(`not a MAC address: '${s}'`);
   return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
 }
 
@@ -221,7 +224,12 @@ export function ipv4HeaderChecksum(d: Uint8Array, off = 0): number {
 }
 
 /** Sum of the TCP/UDP pseudo-header (IPv4 when the addresses are 4 bytes, else IPv6). */
-export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, proto: number, l4Length: number): number {
+export function pseudoHeaderSum(
+  src: Uint8Array,
+  dst: Uint8Array,
+  proto: number,
+  l4Length: number,
+): number {
   let s = onesSum(src);
   s = onesSum(dst, 0, dst.length, s);
   if (src.length === 4) {
@@ -252,7 +260,12 @@ export function l4Checksum(
 }
 
 /** Writes the TCP/UDP checksum into `segment` in place. */
-export function setL4Checksum(src: Uint8Array, dst: Uint8Array, proto: number, segment: Uint8Array): void {
+export function setL4Checksum(
+  src: Uint8Array,
+  dst: Uint8Array,
+  proto: number,
+  segment: Uint8Array,
+): void {
   const at = proto === 6 ? 16 : 6;
   const c = l4Checksum(src, dst, proto, segment, at);
   segment[at] = c >>> 8;

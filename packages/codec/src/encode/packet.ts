@@ -22,7 +22,12 @@ export const DEFAULT_DST_MAC = '02:00:00:00:00:02';
 export const GENEVE_PORT = 6081;
 export const VXLAN_GPE_PORT = 4790;
 /** VXLAN-GPE next-protocol values that announce INT, per version (none IANA-assigned). */
-export const GPE_INT_NEXT_PROTOCOL: Record<IntVersion, number> = { '0.5': 0x05, '1.0': 0x08, '2.0': 0x80, '2.1': 0x82 };
+export const GPE_INT_NEXT_PROTOCOL: Record<IntVersion, number> = {
+  '0.5': 0x05,
+  '1.0': 0x08,
+  '2.0': 0x80,
+  '2.1': 0x82,
+};
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_IPV6 = 0x86dd;
 export const ETHERTYPE_TEB = 0x6558;
@@ -38,8 +43,16 @@ export interface IpHeaderOptions {
 }
 
 /** Ethernet II header. */
-export function ethernetHeader(etherType: number, srcMac = DEFAULT_SRC_MAC, dstMac = DEFAULT_DST_MAC): Uint8Array {
-  return new ByteWriter(14).bytes(parseMac(dstMac)).bytes(parseMac(srcMac)).u16(etherType).toBytes();
+export function ethernetHeader(
+  etherType: number,
+  srcMac = DEFAULT_SRC_MAC,
+  dstMac = DEFAULT_DST_MAC,
+): Uint8Array {
+  return new ByteWriter(14)
+    .bytes(parseMac(dstMac))
+    .bytes(parseMac(srcMac))
+    .u16(etherType)
+    .toBytes();
 }
 
 /** An IPv4 (20-byte, with header checksum) or IPv6 (40-byte) header followed by `payload`. */
@@ -51,7 +64,9 @@ export function ipPacket(o: IpHeaderOptions, payload: Uint8Array): Uint8Array {
   if (o.ipVersion === 4) {
     const total = 20 + payload.length;
     if (total > 0xffff) encodeError(`IPv4 packet of ${total} bytes exceeds 65535`);
-    w.u8(0x45).u8(dscp << 2).u16(total);
+    w.u8(0x45)
+      .u8(dscp << 2)
+      .u16(total);
     w.u16(checkUint('ipId', o.ipId ?? 0, 0xffff)).u16(0x4000); // DF, no fragment
     w.u8(ttl).u8(o.protocol).u16(0);
     w.bytes(o.src).bytes(o.dst);
@@ -128,8 +143,10 @@ interface ResolvedFlow {
 }
 
 function resolve(flow: FlowSpec): ResolvedFlow {
-  if (flow.ipVersion !== 4 && flow.ipVersion !== 6) encodeError(`ipVersion must be 4 or 6, got ${String(flow.ipVersion)}`);
-  if (flow.protocol !== 6 && flow.protocol !== 17) encodeError(`protocol must be 6 (TCP) or 17 (UDP), got ${String(flow.protocol)}`);
+  if (flow.ipVersion !== 4 && flow.ipVersion !== 6)
+    encodeError(`ipVersion must be 4 or 6, got ${String(flow.ipVersion)}`);
+  if (flow.protocol !== 6 && flow.protocol !== 17)
+    encodeError(`protocol must be 6 (TCP) or 17 (UDP), got ${String(flow.protocol)}`);
   checkPort('srcPort', flow.srcPort);
   checkPort('dstPort', flow.dstPort);
   return {
@@ -147,9 +164,22 @@ function l4(r: ResolvedFlow, l4Payload: Uint8Array, dstPort = r.f.dstPort): Uint
     : tcpSegment(r.src, r.dst, r.f.srcPort, dstPort, r.f.tcpSeq ?? 1, l4Payload);
 }
 
-function frame(r: ResolvedFlow, ipPayload: Uint8Array, protocol: number, dscp: number | undefined): Uint8Array {
+function frame(
+  r: ResolvedFlow,
+  ipPayload: Uint8Array,
+  protocol: number,
+  dscp: number | undefined,
+): Uint8Array {
   const ip = ipPacket(
-    { ipVersion: r.f.ipVersion, src: r.src, dst: r.dst, protocol, dscp, ttl: r.f.ttl, ipId: r.f.ipId },
+    {
+      ipVersion: r.f.ipVersion,
+      src: r.src,
+      dst: r.dst,
+      protocol,
+      dscp,
+      ttl: r.f.ttl,
+      ipId: r.f.ipId,
+    },
     ipPayload,
   );
   return concatBytes(
@@ -166,7 +196,8 @@ export function buildPlainPacket(flow: FlowSpec): Uint8Array {
 
 function parseMarker(marker: string): Uint8Array {
   const hex = marker.replace(/^0x/i, '');
-  if (!/^[0-9a-fA-F]{16}$/.test(hex)) encodeError(`probe marker must be 16 hex digits, got '${marker}'`);
+  if (!/^[0-9a-fA-F]{16}$/.test(hex))
+    encodeError(`probe marker must be 16 hex digits, got '${marker}'`);
   const out = new Uint8Array(8);
   for (let i = 0; i < 8; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
@@ -188,8 +219,18 @@ function outerFrame(
     const sum = outer.udpChecksum ?? outer.ipVersion === 6;
     ipPayload = udpSegment(src, dst, udp.srcPort, udp.dstPort, payload, sum);
   }
-  const ip = ipPacket({ ipVersion: outer.ipVersion, src, dst, protocol, ttl: outer.ttl ?? 64 }, ipPayload);
-  return concatBytes(ethernetHeader(outer.ipVersion === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, outer.srcMac, outer.dstMac), ip);
+  const ip = ipPacket(
+    { ipVersion: outer.ipVersion, src, dst, protocol, ttl: outer.ttl ?? 64 },
+    ipPayload,
+  );
+  return concatBytes(
+    ethernetHeader(
+      outer.ipVersion === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6,
+      outer.srcMac,
+      outer.dstMac,
+    ),
+    ip,
+  );
 }
 
 /** Entropy source port for a tunnel (from the inner flow), in the dynamic range. */
@@ -198,13 +239,22 @@ function entropyPort(f: FlowSpec): number {
 }
 
 function requireProto(kind: string, flow: FlowSpec, proto: 6 | 17): void {
-  if (flow.protocol !== proto) encodeError(`carrier '${kind}' needs a ${proto === 6 ? 'TCP' : 'UDP'} flow, got protocol ${flow.protocol}`);
+  if (flow.protocol !== proto)
+    encodeError(
+      `carrier '${kind}' needs a ${proto === 6 ? 'TCP' : 'UDP'} flow, got protocol ${flow.protocol}`,
+    );
 }
 
 /** The Geneve base header + options, with OptLen right (or as given, to build bad packets). */
-export function geneveHeader(options: Uint8Array, protocolType: number, vni: number, optLenOverride?: number): Uint8Array {
+export function geneveHeader(
+  options: Uint8Array,
+  protocolType: number,
+  vni: number,
+  optLenOverride?: number,
+): Uint8Array {
   const optW = options.length / 4;
-  if (!Number.isInteger(optW) || optW > 63) encodeError(`Geneve options of ${options.length} bytes exceed 63 words`);
+  if (!Number.isInteger(optW) || optW > 63)
+    encodeError(`Geneve options of ${options.length} bytes exceed 63 words`);
   const optLen = optLenOverride ?? optW;
   return new ByteWriter(8 + options.length)
     .u8(checkUint('Geneve OptLen', optLen, 63)) // Ver 0
@@ -217,7 +267,11 @@ export function geneveHeader(options: Uint8Array, protocolType: number, vni: num
 }
 
 /** An INT packet: the flow's packet with INT inserted per `carrier`. */
-export function buildIntPacket(flow: FlowSpec, stack: IntStackSpec, carrier: CarrierSpec): Uint8Array {
+export function buildIntPacket(
+  flow: FlowSpec,
+  stack: IntStackSpec,
+  carrier: CarrierSpec,
+): Uint8Array {
   const r = resolve(flow);
   const v = stack.version;
   const dscp = flow.dscp ?? 0;
@@ -245,7 +299,8 @@ export function buildIntPacket(flow: FlowSpec, stack: IntStackSpec, carrier: Car
         tailProtocol: flow.protocol,
         tailDstPort: flow.dstPort,
       });
-      const ipDscp = carrier.dscpValue !== undefined ? checkUint('dscpValue', carrier.dscpValue, 63) : dscp;
+      const ipDscp =
+        carrier.dscpValue !== undefined ? checkUint('dscpValue', carrier.dscpValue, 63) : dscp;
       return frame(r, l4(r, concatBytes(marker, int, r.payload)), flow.protocol, ipDscp);
     }
     case 'udp-port':
@@ -254,7 +309,8 @@ export function buildIntPacket(flow: FlowSpec, stack: IntStackSpec, carrier: Car
       if (v === '1.0') encodeError('INT v1.0 removed port-based INT: use DSCP or a probe marker');
       if (v === '0.5') {
         requireProto(carrier.kind, flow, carrier.kind === 'udp-port' ? 17 : 6);
-        if (carrier.kind === 'udp-port' && carrier.npt !== undefined) encodeError('INT v0.5 has no NPT (it uses a tail)');
+        if (carrier.kind === 'udp-port' && carrier.npt !== undefined)
+          encodeError('INT v0.5 has no NPT (it uses a tail)');
         const int = encodeTcpUdpInt(stack, {
           npt: 0,
           originalDscp: dscp,

@@ -23,7 +23,9 @@ function nprotOf(inType: number): number {
   if (inType === 3) return 0;
   if (inType === 4) return 1;
   if (inType === 5) return 2;
-  return encodeError(`TR v1.0 carries an Ethernet, IPv4 or IPv6 packet (inType 3/4/5), got inType ${inType}`);
+  return encodeError(
+    `TR v1.0 carries an Ethernet, IPv4 or IPv6 packet (inType 3/4/5), got inType ${inType}`,
+  );
 }
 
 /** The Telemetry Report header(s) and contents: the UDP payload of a report datagram. */
@@ -43,14 +45,16 @@ export function encodeReportPayload(spec: ReportSpec): Uint8Array {
 }
 
 function single(spec: ReportSpec, reports: IndividualReportSpec[]): IndividualReportSpec {
-  if (reports.length !== 1) encodeError(`a TR v${spec.version} datagram carries exactly one report, got ${reports.length}`);
+  if (reports.length !== 1)
+    encodeError(`a TR v${spec.version} datagram carries exactly one report, got ${reports.length}`);
   return reports[0];
 }
 
 function reportV05(spec: ReportSpec, hwId: number, reports: IndividualReportSpec[]): Uint8Array {
   const rep = single(spec, reports);
   const np = spec.v05NextProto ?? 0;
-  if (np !== 0 && np !== 1 && np !== 2) encodeError(`v05NextProto must be 0, 1 or 2, got ${String(np)}`);
+  if (np !== 0 && np !== 1 && np !== 2)
+    encodeError(`v05NextProto must be 0, 1 or 2, got ${String(np)}`);
   const m = rep.metadata ?? {};
   const w = new ByteWriter(64 + (rep.inner?.length ?? 0));
   w.u8(np); // Ver 0 | NProto
@@ -116,7 +120,8 @@ function reportV20(spec: ReportSpec, hwId: number, reports: IndividualReportSpec
   w.u32(checkUint('nodeId', spec.nodeId, ONES));
   reports.forEach((rep, i) => {
     const repType = rep.repType;
-    if (repType !== 0 && repType !== 1) encodeError(`report ${i}: RepType must be 0 or 1, got ${String(repType)}`);
+    if (repType !== 0 && repType !== 1)
+      encodeError(`report ${i}: RepType must be 0 or 1, got ${String(repType)}`);
     const inType = checkUint(`report ${i}: inType`, rep.inType, 15);
     // inner contents
     let inner: Uint8Array = new Uint8Array(0);
@@ -124,7 +129,14 @@ function reportV20(spec: ReportSpec, hwId: number, reports: IndividualReportSpec
       if (inType === 0) encodeError(`report ${i}: inType 0 (none) with an inner packet`);
       if (inType === 1) {
         const body = padWord(rep.inner);
-        inner = concatBytes(new ByteWriter(4).u8(tlvTypeOf(rep.inner) << 4).u8(body.length / 4).u16(0).toBytes(), body);
+        inner = concatBytes(
+          new ByteWriter(4)
+            .u8(tlvTypeOf(rep.inner) << 4)
+            .u8(body.length / 4)
+            .u16(0)
+            .toBytes(),
+          body,
+        );
       } else {
         inner = padWord(rep.inner);
       }
@@ -147,11 +159,17 @@ function reportV20(spec: ReportSpec, hwId: number, reports: IndividualReportSpec
       encodeError(`report ${i}: RepType 0 (inner only) carries no metadata`);
     }
     const rl = (main.length + inner.length) / 4;
-    if (rl > 254) encodeError(`report ${i}: Report Length ${rl} words exceeds 254 (0xFF is reserved)`);
+    if (rl > 254)
+      encodeError(`report ${i}: Report Length ${rl} words exceeds 254 (0xFF is reserved)`);
     w.u8((repType << 4) | inType);
     w.u8(rl);
     w.u8(mdLen);
-    w.u8((rep.dropped ? 0x80 : 0) | (rep.congestedQueue ? 0x40 : 0) | (rep.trackedFlow ? 0x20 : 0) | (rep.intermediate ? 0x10 : 0));
+    w.u8(
+      (rep.dropped ? 0x80 : 0) |
+        (rep.congestedQueue ? 0x40 : 0) |
+        (rep.trackedFlow ? 0x20 : 0) |
+        (rep.intermediate ? 0x10 : 0),
+    );
     w.bytes(main).bytes(inner);
   });
   return w.toBytes();
@@ -163,7 +181,13 @@ export function buildReport(spec: ReportSpec): Uint8Array {
   const src = parseAddr(spec.srcAddr, v6 ? 6 : 4);
   const dst = parseAddr(spec.dstAddr, v6 ? 6 : 4);
   const payload = encodeReportPayload(spec);
-  const seg = udpSegment(src, dst, spec.srcPort ?? 0, checkUint('dstPort', spec.dstPort, 0xffff), payload);
+  const seg = udpSegment(
+    src,
+    dst,
+    spec.srcPort ?? 0,
+    checkUint('dstPort', spec.dstPort, 0xffff),
+    payload,
+  );
   const ip = ipPacket({ ipVersion: v6 ? 6 : 4, src, dst, protocol: 17 }, seg);
   return concatBytes(ethernetHeader(v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4), ip);
 }

@@ -76,7 +76,9 @@ function slotFor(fmt: MetadataFormat, bit: number, d: Deviations): Slot {
         size: wide ? 8 : fmt === 'v1.0' ? d.v1TimestampBytes : 4,
       };
     case 6:
-      return fmt === 'v0.5' ? { field: 'congestion', size: 4 } : { field: 'l2', size: d.l2PortBytes };
+      return fmt === 'v0.5'
+        ? { field: 'congestion', size: 4 }
+        : { field: 'l2', size: d.l2PortBytes };
     case 7:
       return { field: 'tx', size: 4 };
     case 8:
@@ -91,7 +93,11 @@ function slotFor(fmt: MetadataFormat, bit: number, d: Deviations): Slot {
 }
 
 /** Baseline slots in wire order; the checksum complement (if requested) is returned apart. */
-function slots(fmt: MetadataFormat, bitmap: number, d: Deviations): { list: Slot[]; checksum: boolean } {
+function slots(
+  fmt: MetadataFormat,
+  bitmap: number,
+  d: Deviations,
+): { list: Slot[]; checksum: boolean } {
   const nbits = fmt === 'tr1.0' ? 6 : 16;
   const list: Slot[] = [];
   let checksum = false;
@@ -105,7 +111,11 @@ function slots(fmt: MetadataFormat, bitmap: number, d: Deviations): { list: Slot
 }
 
 /** Bytes of baseline metadata per hop a bitmap requests (checksum complement included). */
-export function baselineBytes(fmt: MetadataFormat, bitmap: number, deviations: Partial<Deviations> = {}): number {
+export function baselineBytes(
+  fmt: MetadataFormat,
+  bitmap: number,
+  deviations: Partial<Deviations> = {},
+): number {
   const d = { ...SPEC_DEVIATIONS, ...deviations };
   const { list, checksum } = slots(fmt, bitmap, d);
   return list.reduce((n, s) => n + s.size, 0) + (checksum ? 4 : 0);
@@ -156,7 +166,13 @@ export function writeHop(
         w.u32(u('switchId', hop.switchId, ONES) ?? ONES);
         break;
       case 'l1':
-        w.u32(pair(u('ingressPort', hop.ingressPort, 0xffff), u('egressPort', hop.egressPort, 0xffff), 16));
+        w.u32(
+          pair(
+            u('ingressPort', hop.ingressPort, 0xffff),
+            u('egressPort', hop.egressPort, 0xffff),
+            16,
+          ),
+        );
         break;
       case 'latency':
         w.u32(u('hopLatency', hop.hopLatency, ONES) ?? ONES);
@@ -185,7 +201,13 @@ export function writeHop(
           if (a === undefined && b === undefined) w.u32(ONES).u32(ONES);
           else w.u32(a ?? ONES).u32(b ?? ONES);
         } else {
-          w.u32(pair(u('l2IngressPort', hop.l2IngressPort, 0xffff), u('l2EgressPort', hop.l2EgressPort, 0xffff), 16));
+          w.u32(
+            pair(
+              u('l2IngressPort', hop.l2IngressPort, 0xffff),
+              u('l2EgressPort', hop.l2EgressPort, 0xffff),
+              16,
+            ),
+          );
         }
         break;
       case 'congestion':
@@ -195,13 +217,22 @@ export function writeHop(
         w.u32(u('txUtilization', hop.txUtilization, ONES) ?? ONES);
         break;
       case 'buffer':
-        w.u32(pair(u('bufferId', hop.bufferId, 0xff), u('bufferOccupancy', hop.bufferOccupancy, 0xffffff), 24));
+        w.u32(
+          pair(
+            u('bufferId', hop.bufferId, 0xff),
+            u('bufferOccupancy', hop.bufferOccupancy, 0xffffff),
+            24,
+          ),
+        );
         break;
       case 'drop': {
         const q = u('queueId', hop.queueId, 0xff);
         const r = u('dropReason', hop.dropReason, 0xff);
         if (q === undefined && r === undefined) w.u32(ONES);
-        else w.u8(q ?? 0xff).u8(r ?? 0xff).u16(0);
+        else
+          w.u8(q ?? 0xff)
+            .u8(r ?? 0xff)
+            .u16(0);
         break;
       }
       default:
@@ -209,8 +240,10 @@ export function writeHop(
     }
   }
   const ds = hop.dsMetadata ?? [];
-  if (ds.length > dsWords) encodeError(`hop has ${ds.length} DS words, more than the ${dsWords} the Hop ML leaves`);
-  for (let i = 0; i < dsWords; i++) w.u32(i < ds.length ? checkUint('dsMetadata word', ds[i], ONES) : ONES);
+  if (ds.length > dsWords)
+    encodeError(`hop has ${ds.length} DS words, more than the ${dsWords} the Hop ML leaves`);
+  for (let i = 0; i < dsWords; i++)
+    w.u32(i < ds.length ? checkUint('dsMetadata word', ds[i], ONES) : ONES);
   if (checksum) w.u32(u('checksumComplement', hop.checksumComplement, ONES) ?? ONES);
 }
 
@@ -230,25 +263,31 @@ export interface EncodedInt {
 export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
   const v = spec.version;
   if (!['0.5', '1.0', '2.0', '2.1'].includes(v)) encodeError(`unknown INT version '${String(v)}'`);
-  if (spec.mode !== 'MD' && spec.mode !== 'MX') encodeError(`unknown INT mode '${String(spec.mode)}'`);
+  if (spec.mode !== 'MD' && spec.mode !== 'MX')
+    encodeError(`unknown INT mode '${String(spec.mode)}'`);
   const fmt = formatOf(v);
   const bitmap = checkUint('instructionBitmap', spec.instructionBitmap, 0xffff);
   const dev = { ...SPEC_DEVIATIONS, ...(spec.deviations ?? {}) };
   const hops = spec.hops ?? [];
   if (spec.mode === 'MX') {
     if (!isV2(v)) encodeError(`INT-MX exists only in v2.x, not v${v}`);
-    if (hops.length > 0) encodeError('INT-MX carries no metadata stack: hops must be empty (nodes report instead)');
+    if (hops.length > 0)
+      encodeError('INT-MX carries no metadata stack: hops must be empty (nodes report instead)');
     if (spec.sourceOnlyDs?.length) encodeError('INT-MX carries no source-only DS metadata');
   }
-  if (!isV2(v) && spec.sourceOnlyDs?.length) encodeError(`source-only DS metadata exists only in v2.x, not v${v}`);
-  if (v === '0.5' && hops.some((h) => h.dsMetadata?.length)) encodeError('INT v0.5 has no domain-specific metadata');
+  if (!isV2(v) && spec.sourceOnlyDs?.length)
+    encodeError(`source-only DS metadata exists only in v2.x, not v${v}`);
+  if (v === '0.5' && hops.some((h) => h.dsMetadata?.length))
+    encodeError('INT v0.5 has no domain-specific metadata');
   const base = baselineBytes(fmt, bitmap, dev);
   const dsWords = hops.reduce((m, h) => Math.max(m, h.dsMetadata?.length ?? 0), 0);
   const perHop = base + dsWords * 4;
   // v0.5: instruction count (every v0.5 instruction is 4 bytes); else words per hop
   const hopMl = spec.hopMl ?? perHop / 4;
   if (!Number.isInteger(hopMl) || hopMl < 0 || hopMl > 31) {
-    encodeError(`Hop ML ${hopMl} words is out of range 0..31 (bitmap 0x${bitmap.toString(16)} + ${dsWords} DS words)`);
+    encodeError(
+      `Hop ML ${hopMl} words is out of range 0..31 (bitmap 0x${bitmap.toString(16)} + ${dsWords} DS words)`,
+    );
   }
   const w = new ByteWriter(64 + hops.length * perHop);
   const flag = (b: boolean | undefined): number => (b ? 1 : 0);
@@ -262,7 +301,11 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
     w.u8(hops.length);
     w.u16(bitmap).u16(0);
   } else if (v === '1.0') {
-    const rhc = checkUint('remainingHopCount', spec.remainingHopCount ?? Math.max(0, 8 - hops.length), 255);
+    const rhc = checkUint(
+      'remainingHopCount',
+      spec.remainingHopCount ?? Math.max(0, 8 - hops.length),
+      255,
+    );
     // Ver=1 Rep C E | M rsvd | rsvd HopML | RHC | bitmap | reserved
     w.u8(0x10 | flag(spec.hopLimitExceeded));
     w.u8(flag(spec.mtuExceeded) << 7);
@@ -271,11 +314,26 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
     w.u16(bitmap).u16(0);
   } else {
     const rhc =
-      spec.mode === 'MX' ? 0 : checkUint('remainingHopCount', spec.remainingHopCount ?? Math.max(0, 8 - hops.length), 255);
-    if (spec.mode === 'MX' && spec.remainingHopCount !== undefined && spec.remainingHopCount !== 0) {
+      spec.mode === 'MX'
+        ? 0
+        : checkUint(
+            'remainingHopCount',
+            spec.remainingHopCount ?? Math.max(0, 8 - hops.length),
+            255,
+          );
+    if (
+      spec.mode === 'MX' &&
+      spec.remainingHopCount !== undefined &&
+      spec.remainingHopCount !== 0
+    ) {
       encodeError('INT-MX has no Remaining Hop Count (byte 3 is reserved)');
     }
-    w.u8(0x20 | (flag(spec.discard) << 3) | (flag(spec.hopLimitExceeded) << 2) | (flag(spec.mtuExceeded) << 1));
+    w.u8(
+      0x20 |
+        (flag(spec.discard) << 3) |
+        (flag(spec.hopLimitExceeded) << 2) |
+        (flag(spec.mtuExceeded) << 1),
+    );
     w.u8(0);
     w.u8(hopMl & 0x1f);
     w.u8(rhc);
@@ -339,13 +397,18 @@ export function encodeTcpUdpInt(spec: IntStackSpec, opts: ShimOptions): Uint8Arr
     w.u8((md.type << 4) | (opts.npt << 2));
     w.u8(lenW);
     if (opts.npt === 1) w.u16(checkUint('original port', opts.originalDstPort ?? 0, 0xffff));
-    else if (opts.npt === 2) w.u8(0).u8(checkUint('original protocol', opts.originalProtocol ?? 0, 0xff));
+    else if (opts.npt === 2)
+      w.u8(0).u8(checkUint('original protocol', opts.originalProtocol ?? 0, 0xff));
     else w.u8(0).u8(dscp << 2);
     w.bytes(md.bytes);
   } else if (v === '1.0') {
-    if (opts.npt !== 0) encodeError('INT v1.0 has no NPT: it is carried by DSCP or a probe marker only');
+    if (opts.npt !== 0)
+      encodeError('INT v1.0 has no NPT: it is carried by DSCP or a probe marker only');
     const lenW = words(4 + md.bytes.length, 'INT v1.0 shim + header + stack');
-    w.u8(1).u8(0).u8(lenW).u8(dscp << 2);
+    w.u8(1)
+      .u8(0)
+      .u8(lenW)
+      .u8(dscp << 2);
     w.bytes(md.bytes);
   } else {
     const lenW = words(4 + md.bytes.length + 4, 'INT v0.5 shim + header + stack + tail');
@@ -364,7 +427,9 @@ export function encodeGeneveIntOption(spec: IntStackSpec, optionClass = 0x0103):
   const md = encodeIntHeaderAndStack(spec);
   const lenW = md.bytes.length / 4;
   if (lenW > 31) {
-    encodeError(`Geneve option data is ${lenW} words; the 5-bit option length allows 31 (124 bytes)`);
+    encodeError(
+      `Geneve option data is ${lenW} words; the 5-bit option length allows 31 (124 bytes)`,
+    );
   }
   const w = new ByteWriter(md.bytes.length + 4);
   w.u16(checkUint('Geneve option class', optionClass, 0xffff));
@@ -380,9 +445,15 @@ export function encodeGpeInt(spec: IntStackSpec, shimNextProtocol = 3, g = false
   const w = new ByteWriter(md.bytes.length + 4);
   checkUint('GPE shim next protocol', shimNextProtocol, 0xff);
   if (isV2(spec.version)) {
-    w.u8(md.type << 4).u8(words(md.bytes.length, 'INT header + stack')).u8(g ? 0x80 : 0).u8(shimNextProtocol);
+    w.u8(md.type << 4)
+      .u8(words(md.bytes.length, 'INT header + stack'))
+      .u8(g ? 0x80 : 0)
+      .u8(shimNextProtocol);
   } else {
-    w.u8(1).u8(0).u8(words(4 + md.bytes.length, 'GPE shim + INT header + stack')).u8(shimNextProtocol);
+    w.u8(1)
+      .u8(0)
+      .u8(words(4 + md.bytes.length, 'GPE shim + INT header + stack'))
+      .u8(shimNextProtocol);
   }
   w.bytes(md.bytes);
   return w.toBytes();
@@ -390,7 +461,8 @@ export function encodeGpeInt(spec: IntStackSpec, shimNextProtocol = 3, g = false
 
 /** GRE INT shim (Type | G | Length excl. shim | Next Protocol EtherType) + header + stack. */
 export function encodeGreInt(spec: IntStackSpec, nextProtocol = 0x6558, g = true): Uint8Array {
-  if (!isV2(spec.version)) encodeError(`INT v${spec.version} has no GRE encapsulation (the GRE shim is v2.x)`);
+  if (!isV2(spec.version))
+    encodeError(`INT v${spec.version} has no GRE encapsulation (the GRE shim is v2.x)`);
   const md = encodeIntHeaderAndStack(spec);
   const w = new ByteWriter(md.bytes.length + 4);
   w.u8((md.type << 4) | (g ? 0x08 : 0));

@@ -65,7 +65,11 @@ export function walkEthernet(d: Uint8Array, off: number, end: number, out: LinkR
   let o = off + 12;
   let et = u16(d, o);
   o += 2;
-  for (let tags = 0; et === EtherType.VLAN || et === EtherType.QINQ || et === EtherType.QINQ_OLD; tags++) {
+  for (
+    let tags = 0;
+    et === EtherType.VLAN || et === EtherType.QINQ || et === EtherType.QINQ_OLD;
+    tags++
+  ) {
     if (tags >= 4) return Reject.TOO_DEEP;
     if (o + 4 > end) return Reject.TRUNCATED;
     et = u16(d, o + 2);
@@ -77,12 +81,7 @@ export function walkEthernet(d: Uint8Array, off: number, end: number, out: LinkR
 }
 
 /** Walks the capture's link layer to the network layer. */
-export function walkLink(
-  d: Uint8Array,
-  end: number,
-  linkType: number,
-  out: LinkResult,
-): number {
+export function walkLink(d: Uint8Array, end: number, linkType: number, out: LinkResult): number {
   switch (linkType) {
     case LinkType.ETHERNET:
       return walkEthernet(d, 0, end, out);
@@ -107,7 +106,8 @@ export function walkLink(
       if (end < 4) return Reject.TRUNCATED;
       // the family is in host byte order of the capturing machine: accept either
       const fam = d[0] | d[3];
-      out.etherType = fam === 2 ? EtherType.IPV4 : fam === 24 || fam === 28 || fam === 30 ? EtherType.IPV6 : 0;
+      out.etherType =
+        fam === 2 ? EtherType.IPV4 : fam === 24 || fam === 28 || fam === 30 ? EtherType.IPV6 : 0;
       out.offset = 4;
       return 0;
     }
@@ -120,7 +120,13 @@ export function walkLink(
  * Parses an IPv4 or IPv6 header at `off` (`etherType` 0 = decide by version nibble).
  * Returns 0, Reject.NOT_INT for non-IP, or another Reject code.
  */
-export function parseIp(d: Uint8Array, off: number, end: number, etherType: number, ip: IpInfo): number {
+export function parseIp(
+  d: Uint8Array,
+  off: number,
+  end: number,
+  etherType: number,
+  ip: IpInfo,
+): number {
   if (off >= end) return Reject.TRUNCATED;
   const ver = d[off] >>> 4;
   if (etherType === 0) {
@@ -219,7 +225,7 @@ export function formatAddr(words: Uint32Array, at: number, v6: boolean): string 
   // RFC 5952: compress the longest run (≥ 2) of zero groups
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

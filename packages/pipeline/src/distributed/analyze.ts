@@ -149,8 +149,19 @@ export class AnalyzeWorker {
 
   constructor(private readonly o: AnalyzeOptions) {
     this.log = o.logger.child({ component: 'analyze' });
-    const cfg = new Analyzer({ ...(o.analytics ?? {}), maxFlows: 16, maxQueues: 16, maxReporters: 16, maxPaths: 16, maxLatencyFlows: 16 }).config;
-    this.loops = new LoopMerger(o.redis, { holdMs: o.loopHoldMs ?? 1000, loopGapNs: cfg.loopGapNs, maxFlows: cfg.maxFlowsPerAnomaly });
+    const cfg = new Analyzer({
+      ...(o.analytics ?? {}),
+      maxFlows: 16,
+      maxQueues: 16,
+      maxReporters: 16,
+      maxPaths: 16,
+      maxLatencyFlows: 16,
+    }).config;
+    this.loops = new LoopMerger(o.redis, {
+      holdMs: o.loopHoldMs ?? 1000,
+      loopGapNs: cfg.loopGapNs,
+      maxFlows: cfg.maxFlowsPerAnomaly,
+    });
     if (o.registry) this.instrument(o.registry);
   }
 
@@ -160,7 +171,12 @@ export class AnalyzeWorker {
 
   /** Partition states (for tests and status lines). */
   partitions(): { topic: string; partition: number; next: number; restoredFrom: number | null }[] {
-    return [...this.parts.values()].map((p) => ({ topic: p.topic, partition: p.partition, next: p.next, restoredFrom: p.restoredFrom }));
+    return [...this.parts.values()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      next: p.next,
+      restoredFrom: p.restoredFrom,
+    }));
   }
 
   async start(): Promise<void> {
@@ -168,7 +184,8 @@ export class AnalyzeWorker {
     this.timers.push(setInterval(() => void this.tick(), 200));
     const every = this.o.checkpointEveryMs ?? 5000;
     if (every > 0) this.timers.push(setInterval(() => void this.checkpointAll(), every));
-    if (this.o.brokers && this.o.registry) this.timers.push(setInterval(() => void this.updateLag(), 5000));
+    if (this.o.brokers && this.o.registry)
+      this.timers.push(setInterval(() => void this.updateLag(), 5000));
   }
 
   // ------------------------------------------------------------------ per batch
@@ -220,7 +237,8 @@ export class AnalyzeWorker {
         ps.digestOrder.push(d);
       }
       while (ps.digestOrder.length > MAX_DIGESTS) ps.digests.delete(ps.digestOrder.shift()!);
-      if (this.o.redis) await this.o.redis.pushDigests(batch.topic, batch.partition, digests, MAX_DIGESTS);
+      if (this.o.redis)
+        await this.o.redis.pushDigests(batch.topic, batch.partition, digests, MAX_DIGESTS);
     }
     const out = ps.analyzer.flush();
     if (out.length) await this.route(out);
@@ -231,17 +249,25 @@ export class AnalyzeWorker {
     const rest: Anomaly[] = [];
     for (const a of list) {
       if (a.type === 'microloop') {
-        this.log.debug('micro-loop partial', { id: a.id, end: a.end.toString(), flows: a.flowCount });
+        this.log.debug('micro-loop partial', {
+          id: a.id,
+          end: a.end.toString(),
+          flows: a.flowCount,
+        });
         await this.loops.add(a);
-      }
-      else rest.push(a);
+      } else rest.push(a);
     }
     if (rest.length) await this.emit(rest);
   }
 
   /** The partition's state: created (from its Redis checkpoint, if any) on first sight; reloaded
    * when the batch does not follow what this worker saw (another member had the partition). */
-  private async partition(topic: string, partition: number, kind: MessageKind, first: number): Promise<PartState> {
+  private async partition(
+    topic: string,
+    partition: number,
+    kind: MessageKind,
+    first: number,
+  ): Promise<PartState> {
     const key = `${topic}/${partition}`;
     let ps = this.parts.get(key);
     if (ps && first > ps.expect) {
@@ -251,12 +277,30 @@ export class AnalyzeWorker {
         ps = undefined;
       } else if (first > ps.next) {
         this.st.detectorGaps++;
-        this.log.warn('detector state gap (messages processed elsewhere, no newer checkpoint)', { topic, partition, from: ps.next, to: first });
+        this.log.warn('detector state gap (messages processed elsewhere, no newer checkpoint)', {
+          topic,
+          partition,
+          from: ps.next,
+          to: first,
+        });
       }
     }
     if (!ps) {
       const analyzer = new Analyzer({ ...(this.o.analytics ?? {}), onAnomaly: null });
-      ps = { topic, partition, kind, analyzer, next: 0, expect: first, lastEventNs: 0n, lastWall: Date.now(), dirty: false, restoredFrom: null, digests: new Set(), digestOrder: [] };
+      ps = {
+        topic,
+        partition,
+        kind,
+        analyzer,
+        next: 0,
+        expect: first,
+        lastEventNs: 0n,
+        lastWall: Date.now(),
+        dirty: false,
+        restoredFrom: null,
+        digests: new Set(),
+        digestOrder: [],
+      };
       if (this.o.redis) {
         ps.digestOrder = await this.o.redis.loadDigests(topic, partition, MAX_DIGESTS);
         ps.digests = new Set(ps.digestOrder);
@@ -269,14 +313,26 @@ export class AnalyzeWorker {
           ps.restoredFrom = ck.next;
           ps.lastEventNs = BigInt((ck.state as { lastEventNs?: string }).lastEventNs ?? '0');
           this.st.restored++;
-          this.log.info('detector state restored from checkpoint', { topic, partition, next: ck.next, ageMs: Date.now() - ck.at });
+          this.log.info('detector state restored from checkpoint', {
+            topic,
+            partition,
+            next: ck.next,
+            ageMs: Date.now() - ck.at,
+          });
         } catch (e) {
-          this.log.warn('ignoring unreadable checkpoint', { topic, partition, error: (e as Error).message });
+          this.log.warn('ignoring unreadable checkpoint', {
+            topic,
+            partition,
+            error: (e as Error).message,
+          });
         }
       }
       if (first > ps.next && ps.restoredFrom !== null) {
         this.st.detectorGaps++;
-        this.log.warn('detector state gap after restore (offsets committed after the last checkpoint)', { topic, partition, from: ps.next, to: first });
+        this.log.warn(
+          'detector state gap after restore (offsets committed after the last checkpoint)',
+          { topic, partition, from: ps.next, to: first },
+        );
       }
       this.parts.set(key, ps);
       // a partition (re)assigned to us: the ledger may have moved
@@ -302,12 +358,15 @@ export class AnalyzeWorker {
   private async ledger(partition: number, refresh: boolean): Promise<Ledger> {
     if (refresh || !this.ledgerValid || !this.ledgers.has(partition)) {
       const q = async (t: string): Promise<Map<number, number>> => {
-        const rows = await this.o.store.query(`SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${t} WHERE kafka_offset > 0 GROUP BY kafka_partition`);
+        const rows = await this.o.store.query(
+          `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${t} WHERE kafka_offset > 0 GROUP BY kafka_partition`,
+        );
         return new Map(rows.map((r) => [Number(r.p), Number(r.o)]));
       };
       const [h, p] = [await q('hops'), await q('paths')];
       this.ledgers.clear();
-      for (const k of new Set([...h.keys(), ...p.keys()])) this.ledgers.set(k, { hops: h.get(k) ?? 0, paths: p.get(k) ?? 0 });
+      for (const k of new Set([...h.keys(), ...p.keys()]))
+        this.ledgers.set(k, { hops: h.get(k) ?? 0, paths: p.get(k) ?? 0 });
       this.ledgerValid = true;
     }
     let l = this.ledgers.get(partition);
@@ -319,7 +378,10 @@ export class AnalyzeWorker {
   }
 
   /** Decodes the messages selected by `pick` into rowBatch, with per-record offsets (+1). */
-  private decodeRows(messages: InMessage[], pick: (off1: number) => boolean): { batch: RecordBatch; offsets: Float64Array; last: number } {
+  private decodeRows(
+    messages: InMessage[],
+    pick: (off1: number) => boolean,
+  ): { batch: RecordBatch; offsets: Float64Array; last: number } {
     const b = this.rowBatch;
     b.reset();
     let last = 0;
@@ -359,7 +421,12 @@ export class AnalyzeWorker {
           const only = led.hops < led.paths ? 'hops' : 'paths';
           const r = this.decodeRows(batch.messages, (o) => o > lo && o <= hi);
           if (r.batch.count) {
-            const s = await store.insertBatch(r.batch, { partition, offset: r.offsets, hops: only === 'hops', paths: only === 'paths' });
+            const s = await store.insertBatch(r.batch, {
+              partition,
+              offset: r.offsets,
+              hops: only === 'hops',
+              paths: only === 'paths',
+            });
             hopRows += s.hopRows;
             pathRows += s.pathRows;
             if (only === 'hops') lastHops = r.last;
@@ -386,7 +453,10 @@ export class AnalyzeWorker {
       } catch (e) {
         this.st.insertFailures++;
         this.ledgerValid = false; // partial inserts: read the ledger again before retrying
-        this.log.warn('insert failed; the batch will be redelivered', { partition, error: (e as Error).message.split('\n')[0] });
+        this.log.warn('insert failed; the batch will be redelivered', {
+          partition,
+          error: (e as Error).message.split('\n')[0],
+        });
         throw e;
       } finally {
         this.rowBatch.reset();
@@ -423,7 +493,13 @@ export class AnalyzeWorker {
       this.pendingAnomalies.push(a);
       this.o.onAnomaly?.(a);
       if (this.o.redis) {
-        const fp = a.type === 'path_change' ? { flow: `${a.flow.srcAddr}:${a.flow.srcPort}>${a.flow.dstAddr}:${a.flow.dstPort}/${a.flow.protocol}`, path: a.newPath } : undefined;
+        const fp =
+          a.type === 'path_change'
+            ? {
+                flow: `${a.flow.srcAddr}:${a.flow.srcPort}>${a.flow.dstAddr}:${a.flow.dstPort}/${a.flow.protocol}`,
+                path: a.newPath,
+              }
+            : undefined;
         void this.o.redis.recordAnomaly(a.id, Number(a.end / 1_000_000n), toJson(a), fp);
       }
     }
@@ -438,7 +514,11 @@ export class AnalyzeWorker {
     } catch (e) {
       this.st.anomalyStoreFailures++;
       this.pendingAnomalies = list.concat(this.pendingAnomalies);
-      if (!this.anomalyStoreDown) this.log.warn('storing anomalies failed; will retry', { count: list.length, error: (e as Error).message.split('\n')[0] });
+      if (!this.anomalyStoreDown)
+        this.log.warn('storing anomalies failed; will retry', {
+          count: list.length,
+          error: (e as Error).message.split('\n')[0],
+        });
       this.anomalyStoreDown = true;
       return;
     }
@@ -459,7 +539,9 @@ export class AnalyzeWorker {
       if (idle >= (this.o.idleFlushMs ?? 1000) && (idle >= 3_000 || (await this.groupCaughtUp()))) {
         for (const ps of this.parts.values()) {
           if (ps.lastEventNs === 0n) continue;
-          const out = ps.analyzer.flush(ps.lastEventNs + BigInt(Date.now() - ps.lastWall) * 1_000_000n);
+          const out = ps.analyzer.flush(
+            ps.lastEventNs + BigInt(Date.now() - ps.lastWall) * 1_000_000n,
+          );
           if (out.length) {
             ps.dirty = true;
             await this.route(out);
@@ -497,7 +579,13 @@ export class AnalyzeWorker {
 
   private async getAdmin(): Promise<Admin> {
     if (!this.admin) {
-      const kafka = new Kafka({ clientId: 'hopwatch-analyze-admin', brokers: this.o.brokers!, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+      const kafka = new Kafka({
+        clientId: 'hopwatch-analyze-admin',
+        brokers: this.o.brokers!,
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: 2000,
+        retry: { retries: 0 },
+      });
       const a = kafka.admin();
       await a.connect();
       this.admin = a;
@@ -533,7 +621,13 @@ export class AnalyzeWorker {
   private async updateLag(): Promise<void> {
     if (!this.o.brokers) return;
     try {
-      const kafka = new Kafka({ clientId: 'hopwatch-lag', brokers: this.o.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+      const kafka = new Kafka({
+        clientId: 'hopwatch-lag',
+        brokers: this.o.brokers,
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: 2000,
+        retry: { retries: 0 },
+      });
       const admin = kafka.admin();
       await admin.connect();
       try {
@@ -554,32 +648,107 @@ export class AnalyzeWorker {
   }
 
   private instrument(reg: Registry): void {
-    reg.counter('hopwatch_analyze_records_total', 'Rows fed to the detectors, by topic kind.', ['kind'], (c) => {
-      for (const [k, v] of Object.entries(this.st.records)) c.setTotal({ kind: k }, v);
-    });
-    reg.counter('hopwatch_analyze_rows_inserted_total', 'Rows made durable in ClickHouse, by table.', ['table'], (c) => {
-      c.setTotal({ table: 'hops' }, this.st.hopRows);
-      c.setTotal({ table: 'paths' }, this.st.pathRows);
-    });
-    reg.counter('hopwatch_analyze_records_skipped_total', 'Redelivered records already stored (offset ledger).', [], (c) => c.setTotal(this.st.skippedRecords));
-    reg.counter('hopwatch_analyze_duplicate_messages_total', 'Byte-identical Kafka messages skipped (producer retries).', [], (c) => c.setTotal(this.st.duplicateMessages));
-    reg.counter('hopwatch_store_insert_failures_total', 'Failed ClickHouse inserts (the batch is redelivered).', [], (c) => c.setTotal(this.st.insertFailures));
-    this.hInsertRows = reg.histogram('hopwatch_store_insert_batch_hop_rows', 'Hop rows per durable ClickHouse insert.', [], [100, 1000, 10000, 50000, 100000, 500000, 1000000]);
-    this.hInsertSec = reg.histogram('hopwatch_store_insert_seconds', 'Latency of a durable ClickHouse insert (encode + write).', []);
-    this.cAnomalies = reg.counter('hopwatch_analyze_anomalies_total', 'Anomalies published (after de-duplication), by type.', ['type']);
-    reg.counter('hopwatch_analyze_anomalies_deduplicated_total', 'Anomalies already published by another worker.', [], (c) => c.setTotal(this.st.deduplicated));
-    reg.counter('hopwatch_analyze_report_sequence_gaps_total', 'Telemetry Reports missing (sequence gaps), from report_loss anomalies.', [], (c) => c.setTotal(this.reportGaps));
-    reg.counter('hopwatch_analyze_checkpoints_total', 'Detector checkpoints written to Redis.', [], (c) => c.setTotal(this.st.checkpoints));
-    reg.counter('hopwatch_analyze_checkpoint_failures_total', 'Checkpoints not written (Redis down, or a newer one exists).', [], (c) => c.setTotal(this.st.checkpointFailures));
-    reg.counter('hopwatch_analyze_detector_gaps_total', 'Partitions resumed with messages the detectors did not see.', [], (c) => c.setTotal(this.st.detectorGaps));
-    reg.counter('hopwatch_redis_errors_total', 'Failed Redis calls.', [], (c) => c.setTotal(this.o.redis?.errors ?? 0));
-    reg.gauge('hopwatch_kafka_consumer_lag', 'Messages behind the partition end (refreshed every 5 s).', ['topic', 'partition'], (g) => {
-      for (const [k, v] of this.lag) {
-        const i = k.lastIndexOf('/');
-        g.set({ topic: k.slice(0, i), partition: k.slice(i + 1) }, v);
-      }
-    });
-    reg.gauge('hopwatch_analyze_partitions', 'Partitions with detector state in this worker.', [], (g) => g.set({}, this.parts.size));
+    reg.counter(
+      'hopwatch_analyze_records_total',
+      'Rows fed to the detectors, by topic kind.',
+      ['kind'],
+      (c) => {
+        for (const [k, v] of Object.entries(this.st.records)) c.setTotal({ kind: k }, v);
+      },
+    );
+    reg.counter(
+      'hopwatch_analyze_rows_inserted_total',
+      'Rows made durable in ClickHouse, by table.',
+      ['table'],
+      (c) => {
+        c.setTotal({ table: 'hops' }, this.st.hopRows);
+        c.setTotal({ table: 'paths' }, this.st.pathRows);
+      },
+    );
+    reg.counter(
+      'hopwatch_analyze_records_skipped_total',
+      'Redelivered records already stored (offset ledger).',
+      [],
+      (c) => c.setTotal(this.st.skippedRecords),
+    );
+    reg.counter(
+      'hopwatch_analyze_duplicate_messages_total',
+      'Byte-identical Kafka messages skipped (producer retries).',
+      [],
+      (c) => c.setTotal(this.st.duplicateMessages),
+    );
+    reg.counter(
+      'hopwatch_store_insert_failures_total',
+      'Failed ClickHouse inserts (the batch is redelivered).',
+      [],
+      (c) => c.setTotal(this.st.insertFailures),
+    );
+    this.hInsertRows = reg.histogram(
+      'hopwatch_store_insert_batch_hop_rows',
+      'Hop rows per durable ClickHouse insert.',
+      [],
+      [100, 1000, 10000, 50000, 100000, 500000, 1000000],
+    );
+    this.hInsertSec = reg.histogram(
+      'hopwatch_store_insert_seconds',
+      'Latency of a durable ClickHouse insert (encode + write).',
+      [],
+    );
+    this.cAnomalies = reg.counter(
+      'hopwatch_analyze_anomalies_total',
+      'Anomalies published (after de-duplication), by type.',
+      ['type'],
+    );
+    reg.counter(
+      'hopwatch_analyze_anomalies_deduplicated_total',
+      'Anomalies already published by another worker.',
+      [],
+      (c) => c.setTotal(this.st.deduplicated),
+    );
+    reg.counter(
+      'hopwatch_analyze_report_sequence_gaps_total',
+      'Telemetry Reports missing (sequence gaps), from report_loss anomalies.',
+      [],
+      (c) => c.setTotal(this.reportGaps),
+    );
+    reg.counter(
+      'hopwatch_analyze_checkpoints_total',
+      'Detector checkpoints written to Redis.',
+      [],
+      (c) => c.setTotal(this.st.checkpoints),
+    );
+    reg.counter(
+      'hopwatch_analyze_checkpoint_failures_total',
+      'Checkpoints not written (Redis down, or a newer one exists).',
+      [],
+      (c) => c.setTotal(this.st.checkpointFailures),
+    );
+    reg.counter(
+      'hopwatch_analyze_detector_gaps_total',
+      'Partitions resumed with messages the detectors did not see.',
+      [],
+      (c) => c.setTotal(this.st.detectorGaps),
+    );
+    reg.counter('hopwatch_redis_errors_total', 'Failed Redis calls.', [], (c) =>
+      c.setTotal(this.o.redis?.errors ?? 0),
+    );
+    reg.gauge(
+      'hopwatch_kafka_consumer_lag',
+      'Messages behind the partition end (refreshed every 5 s).',
+      ['topic', 'partition'],
+      (g) => {
+        for (const [k, v] of this.lag) {
+          const i = k.lastIndexOf('/');
+          g.set({ topic: k.slice(0, i), partition: k.slice(i + 1) }, v);
+        }
+      },
+    );
+    reg.gauge(
+      'hopwatch_analyze_partitions',
+      'Partitions with detector state in this worker.',
+      [],
+      (g) => g.set({}, this.parts.size),
+    );
   }
 
   /** Stops consuming, flushes anomalies and writes final checkpoints. */

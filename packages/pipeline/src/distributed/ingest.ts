@@ -65,7 +65,13 @@ export class IngestWorker implements PacketHandler {
     if (this.batch.count >= this.batchRecords) this.publish();
   }
 
-  onDatagram(data: Uint8Array, from: Uint32Array, fromV6: boolean, tsSec: number, tsNsec: number): void {
+  onDatagram(
+    data: Uint8Array,
+    from: Uint32Array,
+    fromV6: boolean,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
     this.st.packets++;
     this.decoder.decodeDatagram(data, from, fromV6, tsSec, tsNsec, ++this.frame, this.batch);
     if (this.batch.count >= this.batchRecords) this.publish();
@@ -78,7 +84,8 @@ export class IngestWorker implements PacketHandler {
     if (rate && rate > 0) {
       if (!this.t0) this.t0 = performance.now();
       const due = (this.st.packets / rate) * 1000 - (performance.now() - this.t0);
-      if (due > 1) return new Promise((r) => setTimeout(r, due)).then(() => this.backpressure() ?? undefined);
+      if (due > 1)
+        return new Promise((r) => setTimeout(r, due)).then(() => this.backpressure() ?? undefined);
     }
     if (!this.o.waitForKafka) return null;
     const hw = this.o.highWater ?? 2000;
@@ -116,29 +123,71 @@ export class IngestWorker implements PacketHandler {
   }
 
   /** Exposes the worker's counters (read at scrape time). */
-  instrument(registry: Registry, sources: () => { source: string; received: number; kernelDrops: number; refused: number; errors: number }[]): void {
-    registry.counter('hopwatch_ingest_received_total', 'Packets / datagrams received, by source.', ['source'], (c) => {
-      for (const s of sources()) c.setTotal({ source: s.source }, s.received);
-    });
-    registry.counter('hopwatch_ingest_kernel_drops_total', 'Packets dropped by the kernel before hopwatch saw them.', ['source'], (c) => {
-      for (const s of sources()) c.setTotal({ source: s.source }, s.kernelDrops);
-    });
-    registry.counter('hopwatch_ingest_refused_total', 'Datagrams refused by the sender allowlist.', ['source'], (c) => {
-      for (const s of sources()) c.setTotal({ source: s.source }, s.refused);
-    });
-    registry.counter('hopwatch_ingest_source_errors_total', 'Source errors (socket errors, corrupt captures).', ['source'], (c) => {
-      for (const s of sources()) c.setTotal({ source: s.source }, s.errors);
-    });
-    registry.counter('hopwatch_ingest_decoded_records_total', 'Records decoded (INT stacks / reports).', [], (c) =>
-      c.setTotal(this.st.records + this.batch.count),
+  instrument(
+    registry: Registry,
+    sources: () => {
+      source: string;
+      received: number;
+      kernelDrops: number;
+      refused: number;
+      errors: number;
+    }[],
+  ): void {
+    registry.counter(
+      'hopwatch_ingest_received_total',
+      'Packets / datagrams received, by source.',
+      ['source'],
+      (c) => {
+        for (const s of sources()) c.setTotal({ source: s.source }, s.received);
+      },
     );
-    registry.counter('hopwatch_ingest_rejected_total', 'Packets that yielded no record, by reason.', ['reason'], (c) => {
-      for (const [reason, v] of Object.entries(this.stats().rejected)) c.setTotal({ reason }, v);
-    });
-    registry.counter('hopwatch_ingest_published_rows_total', 'Rows enqueued for Kafka, by topic kind.', ['kind'], (c) => {
-      c.setTotal({ kind: 'records' }, this.st.published.records);
-      c.setTotal({ kind: 'queues' }, this.st.published.queues);
-      c.setTotal({ kind: 'reports' }, this.st.published.reports);
-    });
+    registry.counter(
+      'hopwatch_ingest_kernel_drops_total',
+      'Packets dropped by the kernel before hopwatch saw them.',
+      ['source'],
+      (c) => {
+        for (const s of sources()) c.setTotal({ source: s.source }, s.kernelDrops);
+      },
+    );
+    registry.counter(
+      'hopwatch_ingest_refused_total',
+      'Datagrams refused by the sender allowlist.',
+      ['source'],
+      (c) => {
+        for (const s of sources()) c.setTotal({ source: s.source }, s.refused);
+      },
+    );
+    registry.counter(
+      'hopwatch_ingest_source_errors_total',
+      'Source errors (socket errors, corrupt captures).',
+      ['source'],
+      (c) => {
+        for (const s of sources()) c.setTotal({ source: s.source }, s.errors);
+      },
+    );
+    registry.counter(
+      'hopwatch_ingest_decoded_records_total',
+      'Records decoded (INT stacks / reports).',
+      [],
+      (c) => c.setTotal(this.st.records + this.batch.count),
+    );
+    registry.counter(
+      'hopwatch_ingest_rejected_total',
+      'Packets that yielded no record, by reason.',
+      ['reason'],
+      (c) => {
+        for (const [reason, v] of Object.entries(this.stats().rejected)) c.setTotal({ reason }, v);
+      },
+    );
+    registry.counter(
+      'hopwatch_ingest_published_rows_total',
+      'Rows enqueued for Kafka, by topic kind.',
+      ['kind'],
+      (c) => {
+        c.setTotal({ kind: 'records' }, this.st.published.records);
+        c.setTotal({ kind: 'queues' }, this.st.published.queues);
+        c.setTotal({ kind: 'reports' }, this.st.published.reports);
+      },
+    );
   }
 }

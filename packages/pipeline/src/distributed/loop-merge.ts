@@ -21,13 +21,18 @@ import type { RedisState } from './redis-state';
 
 type Partial = MicroloopAnomaly;
 
-const ser = (a: Partial): string => JSON.stringify({ ...a, start: a.start.toString(), end: a.end.toString() });
+const ser = (a: Partial): string =>
+  JSON.stringify({ ...a, start: a.start.toString(), end: a.end.toString() });
 const de = (s: string): Partial => {
   const o = JSON.parse(s);
   return { ...o, start: BigInt(o.start), end: BigInt(o.end) };
 };
 
-export function mergeLoopPartials(parts: Partial[], loopGapNs: number, maxFlows: number): Partial[] {
+export function mergeLoopPartials(
+  parts: Partial[],
+  loopGapNs: number,
+  maxFlows: number,
+): Partial[] {
   const sorted = [...parts].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const out: Partial[] = [];
   const gap = BigInt(Math.round(loopGapNs));
@@ -39,11 +44,16 @@ export function mergeLoopPartials(parts: Partial[], loopGapNs: number, maxFlows:
       cur.eBitPackets += p.eBitPackets;
       cur.flowCount += p.flowCount;
       for (const f of p.flows) if (cur.flows.length < maxFlows) cur.flows.push(f);
-      if (p.hopCountBefore !== null && (cur.hopCountBefore === null || p.hopCountBefore < cur.hopCountBefore)) cur.hopCountBefore = p.hopCountBefore;
+      if (
+        p.hopCountBefore !== null &&
+        (cur.hopCountBefore === null || p.hopCountBefore < cur.hopCountBefore)
+      )
+        cur.hopCountBefore = p.hopCountBefore;
       if (p.hopCountMax > cur.hopCountMax) cur.hopCountMax = p.hopCountMax;
     } else out.push({ ...p, flows: [...p.flows] });
   }
-  for (const e of out) e.id = `microloop:${[...new Set(e.switches)].sort((x, y) => x - y).join('-')}:${e.start}`;
+  for (const e of out)
+    e.id = `microloop:${[...new Set(e.switches)].sort((x, y) => x - y).join('-')}:${e.start}`;
   return out;
 }
 
@@ -65,7 +75,11 @@ export class LoopMerger {
     if (this.redis?.connected) {
       try {
         const r = this.redis.redis;
-        await r.multi().rpush(`${this.prefix}loop:${key}`, ser(a)).zadd(`${this.prefix}loops-pending`, Date.now(), key).exec();
+        await r
+          .multi()
+          .rpush(`${this.prefix}loop:${key}`, ser(a))
+          .zadd(`${this.prefix}loops-pending`, Date.now(), key)
+          .exec();
         return;
       } catch {
         /* fall back to merging here */
@@ -89,14 +103,30 @@ export class LoopMerger {
     if (this.redis?.connected) {
       try {
         const r = this.redis.redis;
-        const keys = await r.zrangebyscore(`${this.prefix}loops-pending`, 0, force ? '+inf' : now - this.o.holdMs);
+        const keys = await r.zrangebyscore(
+          `${this.prefix}loops-pending`,
+          0,
+          force ? '+inf' : now - this.o.holdMs,
+        );
         for (const key of keys) {
-          const lock = await r.set(`${this.prefix}looplock:${key}`, String(process.pid), 'PX', 5000, 'NX');
+          const lock = await r.set(
+            `${this.prefix}looplock:${key}`,
+            String(process.pid),
+            'PX',
+            5000,
+            'NX',
+          );
           if (lock !== 'OK') continue;
           try {
-            const res = await r.multi().lrange(`${this.prefix}loop:${key}`, 0, -1).del(`${this.prefix}loop:${key}`).zrem(`${this.prefix}loops-pending`, key).exec();
+            const res = await r
+              .multi()
+              .lrange(`${this.prefix}loop:${key}`, 0, -1)
+              .del(`${this.prefix}loop:${key}`)
+              .zrem(`${this.prefix}loops-pending`, key)
+              .exec();
             const items = (res?.[0]?.[1] as string[] | undefined) ?? [];
-            if (items.length) out.push(...mergeLoopPartials(items.map(de), this.o.loopGapNs, this.o.maxFlows));
+            if (items.length)
+              out.push(...mergeLoopPartials(items.map(de), this.o.loopGapNs, this.o.maxFlows));
           } finally {
             await r.del(`${this.prefix}looplock:${key}`);
           }

@@ -81,7 +81,13 @@ export class RedisState {
   /** True when this id was not claimed before (publish it); also true when Redis is down. */
   async claimAnomaly(id: string): Promise<boolean> {
     try {
-      const r = await this.redis.set(`${this.p}anomaly:${id}`, '1', 'EX', this.o.dedupeTtlSec ?? 86400, 'NX');
+      const r = await this.redis.set(
+        `${this.p}anomaly:${id}`,
+        '1',
+        'EX',
+        this.o.dedupeTtlSec ?? 86400,
+        'NX',
+      );
       return r === 'OK';
     } catch (e) {
       this.fail('anomaly de-duplication', e);
@@ -89,7 +95,12 @@ export class RedisState {
     }
   }
 
-  async saveCheckpoint(topic: string, partition: number, next: number, state: unknown): Promise<boolean> {
+  async saveCheckpoint(
+    topic: string,
+    partition: number,
+    next: number,
+    state: unknown,
+  ): Promise<boolean> {
     try {
       const r = await this.redis.eval(
         CAS,
@@ -118,10 +129,19 @@ export class RedisState {
   }
 
   /** Digests of the latest messages of a partition, newest last (duplicate detection). */
-  async pushDigests(topic: string, partition: number, digests: string[], max: number): Promise<void> {
+  async pushDigests(
+    topic: string,
+    partition: number,
+    digests: string[],
+    max: number,
+  ): Promise<void> {
     try {
       const k = `${this.p}digests:${topic}:${partition}`;
-      await this.redis.multi().rpush(k, ...digests).ltrim(k, -max, -1).exec();
+      await this.redis
+        .multi()
+        .rpush(k, ...digests)
+        .ltrim(k, -max, -1)
+        .exec();
     } catch (e) {
       this.fail('digest update', e);
     }
@@ -137,12 +157,18 @@ export class RedisState {
   }
 
   /** Live state: the anomaly in the active set, and the latest path of a flow that changed path. */
-  async recordAnomaly(id: string, endMs: number, json: string, flowPath?: { flow: string; path: number[] }): Promise<void> {
+  async recordAnomaly(
+    id: string,
+    endMs: number,
+    json: string,
+    flowPath?: { flow: string; path: number[] },
+  ): Promise<void> {
     try {
       const m = this.redis.multi();
       m.zadd(`${this.p}active`, endMs, id);
       m.hset(`${this.p}anomaly-data`, id, json);
-      if (flowPath) m.hset(`${this.p}path`, flowPath.flow, JSON.stringify({ path: flowPath.path, endMs }));
+      if (flowPath)
+        m.hset(`${this.p}path`, flowPath.flow, JSON.stringify({ path: flowPath.path, endMs }));
       await m.exec();
       const max = this.o.maxActive ?? 1000;
       const n = await this.redis.zcard(`${this.p}active`);

@@ -26,7 +26,11 @@ export interface CliProcess {
 export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
   const proc = spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, HOPWATCH_LOG_LEVEL: process.env.HOPWATCH_TEST_LOG_LEVEL ?? 'info', ...env },
+    env: {
+      ...process.env,
+      HOPWATCH_LOG_LEVEL: process.env.HOPWATCH_TEST_LOG_LEVEL ?? 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -37,7 +41,12 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
   return { proc, stdout: () => out, stderr: () => err, exited };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, what = 'condition', everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs: number,
+  what = 'condition',
+  everyMs = 200,
+): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
   for (;;) {
@@ -47,19 +56,29 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     } catch (e) {
       last = e;
     }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /** Writes a config file with the codec section (e.g. codecOverridesFor(...) from the simulator). */
-export function writeCodecConfig(file: string, codec: { profile: string; overrides: object }): string {
+export function writeCodecConfig(
+  file: string,
+  codec: { profile: string; overrides: object },
+): string {
   fs.writeFileSync(file, JSON.stringify({ codec: { profile: codec.profile, ...codec.overrides } }));
   return file;
 }
 
 /** Decodes capture files as ingest does (frames numbered across the files). */
-export function decodeCaptures(files: string[], codec: CodecConfig, onBatch: (b: RecordBatch) => void): void {
+export function decodeCaptures(
+  files: string[],
+  codec: CodecConfig,
+  onBatch: (b: RecordBatch) => void,
+): void {
   const dec = new Decoder(codec);
   const b = new RecordBatch(8192 + 256, 8);
   let frame = 0;
@@ -109,18 +128,34 @@ export function expectedHopLatencies(files: string[], codec: CodecConfig): strin
 }
 
 /** Collects every message of the anomaly topic (its own consumer group, from the beginning). */
-export async function anomalyTopicReader(brokers: string[]): Promise<{ ids: () => string[]; messages: () => unknown[]; close: () => Promise<void> }> {
-  const kafka = new Kafka({ clientId: 'hopwatch-test-reader', brokers, logLevel: logLevel.NOTHING });
-  const c = kafka.consumer({ groupId: `reader-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
+export async function anomalyTopicReader(
+  brokers: string[],
+): Promise<{ ids: () => string[]; messages: () => unknown[]; close: () => Promise<void> }> {
+  const kafka = new Kafka({
+    clientId: 'hopwatch-test-reader',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const c = kafka.consumer({
+    groupId: `reader-${process.pid}-${Date.now()}`,
+    maxWaitTimeInMs: 100,
+  });
   await c.connect();
   await c.subscribe({ topic: TOPIC_ANOMALIES, fromBeginning: true });
   const msgs: { id: string; value: unknown }[] = [];
   await c.run({
     eachMessage: async ({ message }) => {
-      msgs.push({ id: message.key?.toString() ?? '', value: JSON.parse(message.value!.toString()) });
+      msgs.push({
+        id: message.key?.toString() ?? '',
+        value: JSON.parse(message.value!.toString()),
+      });
     },
   });
-  return { ids: () => msgs.map((m) => m.id), messages: () => msgs.map((m) => m.value), close: () => c.disconnect() };
+  return {
+    ids: () => msgs.map((m) => m.id),
+    messages: () => msgs.map((m) => m.value),
+    close: () => c.disconnect(),
+  };
 }
 
 /** Prometheus text → value of one series (labels as a substring, e.g. 'reason="queue_full"'). */

@@ -53,7 +53,8 @@ export class Allowlist {
       }
       const max = a.v6 ? 128 : 32;
       const bits = len === undefined ? max : Number(len);
-      if (!Number.isInteger(bits) || bits < 0 || bits > max) throw new Error(`allowlist: bad prefix length in '${c}'`);
+      if (!Number.isInteger(bits) || bits < 0 || bits > max)
+        throw new Error(`allowlist: bad prefix length in '${c}'`);
       return { words: a.words, v6: a.v6, bits };
     });
   }
@@ -66,7 +67,11 @@ export class Allowlist {
     let s = this.cache.get(addr);
     if (s) return s;
     const a = addrWords(addr);
-    s = { words: a.words, v6: a.v6, allowed: this.empty || this.prefixes.some((p) => matches(p, a.words, a.v6)) };
+    s = {
+      words: a.words,
+      v6: a.v6,
+      allowed: this.empty || this.prefixes.some((p) => matches(p, a.words, a.v6)),
+    };
     if (this.cache.size > 65536) this.cache.clear(); // a flood of spoofed senders cannot grow it
     this.cache.set(addr, s);
     return s;

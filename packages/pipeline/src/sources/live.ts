@@ -6,7 +6,13 @@
 import { emptyStats, PacketHandler, PacketSource, SourceStats } from './types';
 import { Clock } from './types';
 
-const LINK_TYPES: Record<string, number> = { ETHERNET: 1, NULL: 0, RAW: 101, LINUX_SLL: 113, IEEE802_11: 105 };
+const LINK_TYPES: Record<string, number> = {
+  ETHERNET: 1,
+  NULL: 0,
+  RAW: 101,
+  LINUX_SLL: 113,
+  IEEE802_11: 105,
+};
 
 interface CapModule {
   Cap: new () => {
@@ -57,10 +63,20 @@ export class LiveCaptureSource implements PacketSource {
     const buffer = Buffer.alloc(65535);
     let linkName: string;
     try {
-      linkName = c.open(this.opts.device, this.opts.filter ?? '', this.opts.bufferSize ?? 64 << 20, buffer);
+      linkName = c.open(
+        this.opts.device,
+        this.opts.filter ?? '',
+        this.opts.bufferSize ?? 64 << 20,
+        buffer,
+      );
     } catch (e) {
-      const devices = cap.deviceList().map((d) => d.name).join(', ');
-      throw new Error(`cannot capture on '${this.opts.device}': ${(e as Error).message} (devices: ${devices})`);
+      const devices = cap
+        .deviceList()
+        .map((d) => d.name)
+        .join(', ');
+      throw new Error(
+        `cannot capture on '${this.opts.device}': ${(e as Error).message} (devices: ${devices})`,
+      );
     }
     const linkType = LINK_TYPES[linkName] ?? -1;
     c.setMinBytes?.(0);

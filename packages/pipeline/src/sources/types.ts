@@ -5,7 +5,13 @@ export interface PacketHandler {
   /** A link-layer packet (capture replay or live capture). */
   onPacket(data: Uint8Array, linkType: number, tsSec: number, tsNsec: number): void;
   /** The payload of a UDP datagram from a report socket, with the sender's address. */
-  onDatagram(data: Uint8Array, from: Uint32Array, fromV6: boolean, tsSec: number, tsNsec: number): void;
+  onDatagram(
+    data: Uint8Array,
+    from: Uint32Array,
+    fromV6: boolean,
+    tsSec: number,
+    tsNsec: number,
+  ): void;
   /** Replay asks this between chunks: a promise to wait for when downstream is busy. */
   backpressure?(): Promise<void> | null;
 }

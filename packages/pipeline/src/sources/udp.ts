@@ -67,7 +67,10 @@ export class UdpSource implements PacketSource {
       this.opts.listen.map(
         (l) =>
           new Promise<void>((resolve, reject) => {
-            const s = dgram.createSocket({ type: l.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: bufSize });
+            const s = dgram.createSocket({
+              type: l.host.includes(':') ? 'udp6' : 'udp4',
+              recvBufferSize: bufSize,
+            });
             s.once('error', reject);
             s.bind(l.port, l.host, () => {
               s.off('error', reject);
@@ -87,7 +90,9 @@ export class UdpSource implements PacketSource {
     this.boundPorts = this.sockets.map((s) => s.address().port);
     this.open = true;
     this.baseDrops = this.readKernelDrops();
-    this.opts.onListening?.(this.sockets.map((s) => ({ host: s.address().address, port: s.address().port })));
+    this.opts.onListening?.(
+      this.sockets.map((s) => ({ host: s.address().address, port: s.address().port })),
+    );
     const ts = this.ts;
     const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
       const sender = this.allow.sender(rinfo.address);

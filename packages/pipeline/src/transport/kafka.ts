@@ -590,12 +590,10 @@ export class KafkaConsumer implements Consumer {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await this.consumer
-      .disconnect()
-      .catch((err) =>
-        this.log.warn('kafka consumer: disconnect failed', {
-          error: describeKafkaError(err, this.o.brokers),
-        }),
-      );
+    await this.consumer.disconnect().catch((err) =>
+      this.log.warn('kafka consumer: disconnect failed', {
+        error: describeKafkaError(err, this.o.brokers),
+      }),
+    );
   }
 }
