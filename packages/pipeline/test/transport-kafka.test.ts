@@ -173,6 +173,40 @@ d('kafka transport (real broker)', () => {
     await c3.close();
   }, 90_000);
 
+  test('a partition that stops being fetched (behind its log end) makes the member rejoin', async () => {
+    const topic = 'hopwatch.test.stall';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 2, logger });
+    const c = new KafkaConsumer({
+      brokers: kafka.brokers,
+      groupId: 'stall',
+      topics: [topic],
+      logger,
+      stallTimeoutMs: 1500,
+    });
+    const seen = new Set<string>();
+    await c.run(
+      async (b) => void b.messages.forEach((m) => seen.add(`${b.partition}:${m.offset}`)),
+    );
+    await c.ready();
+    // What kafkajs does after some leader moves, reproduced: partition 1 silently stops
+    // being fetched while the member stays in its group.
+    (c as unknown as { consumer: { pause(t: object[]): void } }).consumer.pause([
+      { topic, partitions: [1] },
+    ]);
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
+    producer.send(
+      topic,
+      [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: i % 2 })),
+    );
+    await producer.flush();
+    await producer.close();
+    await waitFor('all four messages', () => seen.size >= 4, 30_000);
+    expect([...seen].sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    expect(c.stats().restarts).toBeGreaterThanOrEqual(1);
+    expect(lines.some((l) => l.includes('made no progress; rejoining'))).toBe(true);
+    await c.close();
+  }, 60_000);
+
   test('producer sheds (no exception) while the broker is down and resumes after restart', async () => {
     const topic = 'hopwatch.test.shed';
     await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });

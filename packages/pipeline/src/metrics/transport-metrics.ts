@@ -48,13 +48,24 @@ export function instrumentProducer(registry: Registry, producer: Producer, name 
 
 /** Exposes a consumer's stats() as hopwatch_consumer_* counters. */
 export function instrumentConsumer(registry: Registry, consumer: Consumer, name = 'default'): void {
-  const fields = ['batches', 'messages', 'failures', 'commits', 'commitErrors'] as const;
+  const fields = [
+    'batches',
+    'messages',
+    'failures',
+    'commits',
+    'commitErrors',
+    'restarts',
+  ] as const;
   const names: Record<(typeof fields)[number], [string, string]> = {
     batches: ['hopwatch_consumer_batches_total', 'Batches handled and committed.'],
     messages: ['hopwatch_consumer_messages_total', 'Messages handled and committed.'],
     failures: ['hopwatch_consumer_handler_failures_total', 'Handler failures (redelivered).'],
     commits: ['hopwatch_consumer_commits_total', 'Offset commits.'],
     commitErrors: ['hopwatch_consumer_commit_errors_total', 'Failed offset commits.'],
+    restarts: [
+      'hopwatch_consumer_restarts_total',
+      'Group rejoins after partitions stalled behind their log end.',
+    ],
   };
   for (const f of fields) {
     registry.counter(names[f][0], names[f][1], ['consumer'], (c) =>

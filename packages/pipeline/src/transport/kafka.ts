@@ -2,7 +2,7 @@
  * Kafka transport over kafkajs (kept behind the Producer / Consumer interfaces).
  *
  * KafkaProducer: a bounded in-memory queue drained by one background loop with
- * `sendBatch` (GZIP, acks=all, idempotent by default). Capture never waits for Kafka: when
+ * `sendBatch` (GZIP, acks=all, one request in flight). Capture never waits for Kafka: when
  * the queue is full, messages are shed (dropped and counted, by reason); messages older than
  * `maxQueueAgeMs` are shed as 'expired'; a batch that failed `maxAttempts` times is shed as
  * 'send_failed'. Failed attempts are retried with exponential backoff.
@@ -14,8 +14,10 @@
  * restart, since the group's committed offset did not move).
  */
 import {
+  Admin,
   CompressionTypes,
   Consumer as KjsConsumer,
+  EachBatchPayload,
   Kafka,
   logLevel as KjsLogLevel,
   LogEntry,
@@ -100,12 +102,15 @@ export interface KafkaProducerOptions extends KafkaCommonOptions {
   /** Per sendBatch call (default 1000 messages / 4 MiB). */
   batchMaxMessages?: number;
   batchMaxBytes?: number;
-  /** Attempts per batch before it is shed ('send_failed'); default 5. */
+  /** Attempts per batch before it is shed ('send_failed'); default 8 (about 16 s of backoff). */
   maxAttempts?: number;
   /** Backoff between failed attempts: initial and maximum (default 200 ms, 5000 ms). */
   retryBackoffMs?: number;
   maxRetryBackoffMs?: number;
-  /** kafkajs idempotent producer (acks=all, 1 request in flight); default true. */
+  /** kafkajs idempotent producer; default false. kafkajs (unmaintained) mishandles its
+   * sequence numbers across partition leader changes: sends fail with "out of order sequence
+   * number", and acknowledged batches were seen missing from the log. Without it, a retry can
+   * write a message twice; consumers skip byte-identical copies (docs/kafka.md). */
   idempotent?: boolean;
   /** GZIP (default; built into kafkajs) or NONE. Snappy/LZ4/ZSTD need extra codecs. */
   compression?: 'gzip' | 'none';
@@ -161,10 +166,10 @@ export class KafkaProducer implements Producer {
       maxQueueAgeMs: 30_000,
       batchMaxMessages: 1000,
       batchMaxBytes: 4 * 1024 * 1024,
-      maxAttempts: 5,
+      maxAttempts: 8,
       retryBackoffMs: 200,
       maxRetryBackoffMs: 5000,
-      idempotent: true,
+      idempotent: false,
       compression: 'gzip',
       closeTimeoutMs: 5000,
       ...opts,
@@ -258,9 +263,16 @@ export class KafkaProducer implements Producer {
     if (this.producer) return this.producer;
     const p = this.kafka.producer({
       idempotent: this.o.idempotent,
-      maxInFlightRequests: this.o.idempotent ? 1 : undefined,
+      // one request in flight: retries never reorder messages within a partition
+      maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 2000 },
+      // No kafkajs-internal retries. Its retry of a multi-partition send only re-sends to
+      // brokers that have not answered yet: a partition whose leadership moved to a broker
+      // that already acknowledged its own partitions is silently left out, and the send
+      // resolves as if everything was written (acknowledged batches missing from the log,
+      // seen here when a broker stopped). Our loop re-sends the whole batch instead; copies
+      // that did reach the log are byte-identical messages, which consumers skip.
+      retry: { retries: 0 },
     });
     try {
       await p.connect();
@@ -375,6 +387,18 @@ export class KafkaProducer implements Producer {
       } catch (err) {
         this.failed(err, 'send');
         attempts++;
+        // kafkajs's idempotent producer does not recover its sequence numbers after a leader
+        // change ("out of order sequence number"): start over with a new producer id and send
+        // the same batch again. A copy that did reach the broker is a byte-identical message,
+        // which consumers skip (see docs/distributed.md).
+        if (
+          this.o.idempotent &&
+          /OUT_OF_ORDER_SEQUENCE|out of order sequence|UNKNOWN_PRODUCER|PRODUCER_FENCED|INVALID_PRODUCER_EPOCH/i.test(
+            String((err as Error)?.message ?? err) + String((err as { type?: string })?.type ?? ''),
+          )
+        ) {
+          await this.dropProducer();
+        }
         if (attempts >= this.o.maxAttempts) {
           this.shedBatch(batch, 'send_failed');
           batch = [];
@@ -452,23 +476,50 @@ export interface KafkaConsumerOptions extends KafkaCommonOptions {
   maxWaitTimeMs?: number;
   /** Partitions processed concurrently (default 1). */
   partitionsConsumedConcurrently?: number;
+  /** A partition behind its log end without progress this long makes the member rejoin
+   * with a fresh consumer (default 30,000 ms; 0 disables the check). */
+  stallTimeoutMs?: number;
+  /** How long close() (and a rejoin) waits for kafkajs to disconnect (default 15,000 ms). */
+  disconnectTimeoutMs?: number;
 }
 
 export class KafkaConsumer implements Consumer {
   private kafka: Kafka;
   private consumer: KjsConsumer;
   private log: Logger;
-  private st: ConsumerStats = { batches: 0, messages: 0, failures: 0, commits: 0, commitErrors: 0 };
+  private st: ConsumerStats = {
+    batches: 0,
+    messages: 0,
+    failures: 0,
+    commits: 0,
+    commitErrors: 0,
+    restarts: 0,
+  };
   private readyP: Promise<void>;
+  private joined?: () => void;
   private failures = new Map<string, number>();
   private timers = new Set<NodeJS.Timeout>();
   private closed = false;
-  private started = false;
+  private handler?: BatchHandler;
+  /** Assigned partitions ("topic/partition") → when they last made progress (or were
+   * assigned), and the next offset this member will handle. */
+  private progress = new Map<string, number>();
+  private nextOffset = new Map<string, bigint>();
+  private inFlight?: Promise<unknown>;
+  private watchdog?: NodeJS.Timeout;
+  private checking = false;
+  private admin?: Admin;
 
   constructor(private o: KafkaConsumerOptions) {
     this.log = (o.logger ?? defaultLog).child({ component: 'kafka-consumer', groupId: o.groupId });
     this.kafka = makeKafka(o, 5, this.log);
-    this.consumer = this.kafka.consumer({
+    this.readyP = new Promise((resolve) => (this.joined = resolve));
+    this.consumer = this.create();
+  }
+
+  private create(): KjsConsumer {
+    const o = this.o;
+    const c = this.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: o.heartbeatIntervalMs ?? 1000,
@@ -477,104 +528,212 @@ export class KafkaConsumer implements Consumer {
       allowAutoTopicCreation: false,
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
     });
-    this.readyP = new Promise((resolve) => {
-      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-        this.log.info('joined consumer group', {
-          memberId: e.payload.memberId,
-          assignment: e.payload.memberAssignment,
-        });
-        off();
-        resolve();
+    c.on(c.events.GROUP_JOIN, (e) => {
+      this.log.info('joined consumer group', {
+        memberId: e.payload.memberId,
+        assignment: e.payload.memberAssignment,
       });
+      const now = Date.now();
+      this.progress.clear();
+      for (const [topic, parts] of Object.entries(e.payload.memberAssignment))
+        for (const p of parts) this.progress.set(`${topic}/${p}`, now);
+      this.joined?.();
+      this.joined = undefined;
     });
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
+    c.on(c.events.CRASH, (e) => {
       this.log.error('kafka consumer crashed', {
         error: describeKafkaError(e.payload.error, o.brokers),
         restart: e.payload.restart,
       });
     });
+    return c;
   }
 
   async run(handler: BatchHandler): Promise<void> {
-    if (this.started) throw new Error('kafka consumer: already running');
-    this.started = true;
+    if (this.handler) throw new Error('kafka consumer: already running');
+    this.handler = handler;
+    await this.start(this.consumer);
+    const stallMs = this.o.stallTimeoutMs ?? 30_000;
+    if (stallMs > 0) {
+      this.watchdog = setInterval(
+        () => void this.checkStall(stallMs),
+        Math.min(5000, Math.max(100, stallMs / 3)),
+      );
+      this.watchdog.unref();
+    }
+  }
+
+  private async start(c: KjsConsumer): Promise<void> {
     try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({
-        topics: this.o.topics,
-        fromBeginning: this.o.fromBeginning ?? true,
-      });
+      await c.connect();
+      await c.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
     } catch (err) {
       const text = describeKafkaError(err, this.o.brokers);
       this.log.error('kafka consumer: cannot start', { error: text });
-      await this.consumer.disconnect().catch(() => undefined);
+      await c.disconnect().catch(() => undefined);
       throw new Error(`kafka consumer (group ${this.o.groupId}): ${text}`);
     }
-    await this.consumer.run({
+    await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!batch.messages.length || !isRunning() || isStale()) return;
-        const { topic, partition } = batch;
-        const id = `${topic}/${partition}`;
-        const messages = batch.messages.map((m) => ({
-          key: m.key,
-          value: m.value ?? Buffer.alloc(0),
-          offset: m.offset,
-        }));
-        try {
-          await handler({ topic, partition, messages });
-        } catch (err) {
-          this.st.failures++;
-          const n = (this.failures.get(id) ?? 0) + 1;
-          this.failures.set(id, n);
-          const delay = Math.min(
-            this.o.maxRetryBackoffMs ?? 10_000,
-            (this.o.retryBackoffMs ?? 100) * 2 ** (n - 1),
-          );
-          this.log.warn('handler failed; will redeliver without committing', {
-            topic,
-            partition,
-            firstOffset: messages[0].offset,
-            messages: messages.length,
-            attempt: n,
-            retryInMs: delay,
-            error: err instanceof Error ? err.message : String(err),
-          });
-          if (this.closed) return;
-          this.consumer.pause([{ topic, partitions: [partition] }]);
-          this.consumer.seek({ topic, partition, offset: messages[0].offset });
-          const t = setTimeout(() => {
-            this.timers.delete(t);
-            if (!this.closed) this.consumer.resume([{ topic, partitions: [partition] }]);
-          }, delay);
-          this.timers.add(t);
-          return;
-        }
-        this.failures.delete(id);
-        this.st.batches++;
-        this.st.messages += messages.length;
-        const last = messages[messages.length - 1].offset;
-        resolveOffset(last);
-        try {
-          await this.consumer.commitOffsets([
-            { topic, partition, offset: (BigInt(last) + 1n).toString() },
-          ]);
-          this.st.commits++;
-        } catch (err) {
-          // Not fatal: the messages will be delivered again (at-least-once).
-          this.st.commitErrors++;
-          this.log.warn('offset commit failed; messages may be redelivered', {
-            topic,
-            partition,
-            offset: last,
-            error: describeKafkaError(err, this.o.brokers),
-          });
-        }
-        await heartbeat().catch(() => undefined);
+      eachBatch: (payload) => {
+        const p = this.eachBatch(c, payload);
+        this.inFlight = p;
+        return p;
       },
     });
+  }
+
+  private async eachBatch(c: KjsConsumer, payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    if (!batch.messages.length || !isRunning() || isStale() || c !== this.consumer) return;
+    const { topic, partition } = batch;
+    const id = `${topic}/${partition}`;
+    const messages = batch.messages.map((m) => ({
+      key: m.key,
+      value: m.value ?? Buffer.alloc(0),
+      offset: m.offset,
+    }));
+    try {
+      await this.handler!({ topic, partition, messages });
+    } catch (err) {
+      this.st.failures++;
+      const n = (this.failures.get(id) ?? 0) + 1;
+      this.failures.set(id, n);
+      const delay = Math.min(
+        this.o.maxRetryBackoffMs ?? 10_000,
+        (this.o.retryBackoffMs ?? 100) * 2 ** (n - 1),
+      );
+      this.log.warn('handler failed; will redeliver without committing', {
+        topic,
+        partition,
+        firstOffset: messages[0].offset,
+        messages: messages.length,
+        attempt: n,
+        retryInMs: delay,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      if (this.closed) return;
+      c.pause([{ topic, partitions: [partition] }]);
+      c.seek({ topic, partition, offset: messages[0].offset });
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.closed) c.resume([{ topic, partitions: [partition] }]);
+      }, delay);
+      this.timers.add(t);
+      return;
+    }
+    this.failures.delete(id);
+    this.st.batches++;
+    this.st.messages += messages.length;
+    const last = messages[messages.length - 1].offset;
+    this.progress.set(id, Date.now());
+    this.nextOffset.set(id, BigInt(last) + 1n);
+    resolveOffset(last);
+    try {
+      await c.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      this.st.commits++;
+    } catch (err) {
+      // Not fatal: the messages will be delivered again (at-least-once).
+      this.st.commitErrors++;
+      this.log.warn('offset commit failed; messages may be redelivered', {
+        topic,
+        partition,
+        offset: last,
+        error: describeKafkaError(err, this.o.brokers),
+      });
+    }
+    await heartbeat().catch(() => undefined);
+  }
+
+  /** kafkajs can stop fetching some partitions for good after a partition leader moved (a
+   * broker went down and came back) while the group stays healthy. A partition that is
+   * behind its log end and made no progress for `stallTimeoutMs` makes the member leave the
+   * group and join again with a fresh consumer; it resumes from the committed offsets. */
+  private async checkStall(stallMs: number): Promise<void> {
+    if (this.checking || this.closed || !this.handler) return;
+    this.checking = true;
+    try {
+      const now = Date.now();
+      const quiet = [...this.progress]
+        .filter(([id, t]) => now - t > stallMs && !this.failures.has(id))
+        .map(([id]) => id);
+      if (!quiet.length) return;
+      if (!this.admin) {
+        const a = this.kafka.admin();
+        await a.connect();
+        this.admin = a;
+      }
+      const topics = [...new Set(quiet.map((id) => id.slice(0, id.lastIndexOf('/'))))];
+      const committed = new Map<string, bigint>();
+      for (const t of await this.admin.fetchOffsets({ groupId: this.o.groupId, topics }))
+        for (const p of t.partitions)
+          if (Number(p.offset) >= 0) committed.set(`${t.topic}/${p.partition}`, BigInt(p.offset));
+      const stalled: { partition: string; behind: string }[] = [];
+      for (const topic of topics) {
+        for (const p of await this.admin.fetchTopicOffsets(topic)) {
+          const id = `${topic}/${p.partition}`;
+          if (!quiet.includes(id)) continue;
+          const low = BigInt(p.low);
+          const done = [this.nextOffset.get(id), committed.get(id), low].reduce(
+            (m, v) => (v !== undefined && v > m! ? v : m),
+            low,
+          )!;
+          const high = BigInt(p.high);
+          if (high > done) stalled.push({ partition: id, behind: String(high - done) });
+          else this.progress.set(id, now); // caught up: nothing to fetch
+        }
+      }
+      if (stalled.length && !this.closed) await this.restart(stalled, stallMs);
+    } catch (err) {
+      this.log.debug('kafka consumer: stall check failed', {
+        error: describeKafkaError(err, this.o.brokers),
+      });
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async restart(stalled: { partition: string; behind: string }[], stallMs: number) {
+    this.st.restarts++;
+    this.log.warn('kafka consumer: partitions behind the log end made no progress; rejoining', {
+      stalled,
+      stalledForMs: stallMs,
+    });
+    const old = this.consumer;
+    this.consumer = this.create(); // the old one's batches are ignored from now on
+    await this.disconnect(old);
+    await this.inFlight?.catch(() => undefined);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.failures.clear();
+    if (this.closed) return;
+    await this.start(this.consumer).catch((err) =>
+      // the next check tries again (the partitions keep their old progress time)
+      this.log.warn('kafka consumer: rejoin failed', { error: String(err) }),
+    );
+  }
+
+  /** kafkajs's disconnect can hang while a broker is unreachable: give up after a while. */
+  private async disconnect(c: KjsConsumer): Promise<void> {
+    const ms = this.o.disconnectTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      c.disconnect().then(
+        () => true,
+        (err) => {
+          this.log.warn('kafka consumer: disconnect failed', {
+            error: describeKafkaError(err, this.o.brokers),
+          });
+          return true;
+        },
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
+    clearTimeout(timer);
+    if (!done)
+      this.log.warn('kafka consumer: disconnect did not finish; giving up', { afterMs: ms });
   }
 
   ready(): Promise<void> {
@@ -588,12 +747,10 @@ export class KafkaConsumer implements Consumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await this.consumer.disconnect().catch((err) =>
-      this.log.warn('kafka consumer: disconnect failed', {
-        error: describeKafkaError(err, this.o.brokers),
-      }),
-    );
+    await this.disconnect(this.consumer);
+    await this.admin?.disconnect().catch(() => undefined);
   }
 }

@@ -65,6 +65,8 @@ export interface ConsumerStats {
   failures: number;
   commits: number;
   commitErrors: number;
+  /** Times the member left and rejoined its group because partitions stalled. */
+  restarts: number;
 }
 
 export interface Consumer {
