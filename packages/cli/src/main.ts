@@ -86,14 +86,26 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout and stderr have drained. A command that returned has finished its
+ * graceful stop; a timer or socket left behind inside a client library (kafkajs retries
+ * after a broker loss were seen doing this) must not keep the process alive. */
+function exitAfterOutput(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 export function main(argv: string[]): void {
-  run(argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`hopwatch: ${(e as Error).stack}\n`);
-      process.exitCode = 1;
-    },
-  );
+  // `hopwatch dissect x.pcap | head`: a reader that went away ends the command quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  run(argv).then(exitAfterOutput, (e) => {
+    process.stderr.write(`hopwatch: ${(e as Error).stack}\n`);
+    exitAfterOutput(1);
+  });
 }

@@ -52,6 +52,8 @@ Options:
   --anomalies FILE.jsonl    also append every published anomaly here
   --no-publish              do not publish anomalies on Kafka
   --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
+  --stop-timeout SECS       longest a graceful stop may take before the process exits
+                            anyway (default 60; uncommitted data is re-read on restart)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections analytics, store, kafka, redis)
   --active                  print the active anomalies from Redis and exit (--limit N, default 20)
@@ -75,6 +77,7 @@ export async function analyze(argv: string[]): Promise<number> {
       'no-publish': { type: 'boolean' },
       'metrics-port': { type: 'string' },
       'status-every': { type: 'string' },
+      'stop-timeout': { type: 'string' },
       config: { type: 'string' },
       active: { type: 'boolean' },
       limit: { type: 'string' },
@@ -141,6 +144,7 @@ export async function analyze(argv: string[]): Promise<number> {
   const replication = values.replication
     ? parseIntArg('--replication', values.replication, 1, 16)
     : (kafkaCfg.replication ?? 1);
+  const stopTimeout = parseIntArg('--stop-timeout', values['stop-timeout'] ?? '60', 1, 86_400);
   const groupId = values.group ?? kafkaCfg.group ?? 'hopwatch-analytics';
 
   // ClickHouse: migrations at start-up; wait for the server if it is not up yet
@@ -233,12 +237,23 @@ export async function analyze(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   logger.info('stopping: final checkpoint');
+  // A stop must end even when a dependency hangs: offsets are committed only after the rows
+  // are durable, so whatever a forced exit leaves behind is read again by the next member.
+  const forceExit = (why: string): void => {
+    logger.error(`stopping: ${why}; exiting without the rest of the graceful stop`);
+    process.stdout.write(JSON.stringify(worker.stats()) + '\n');
+    process.exit(1);
+  };
+  setTimeout(() => forceExit(`not done after ${stopTimeout} s`), stopTimeout * 1000).unref();
+  process.once('SIGINT', () => forceExit('second signal'));
+  process.once('SIGTERM', () => forceExit('second signal'));
   if (status) clearInterval(status);
   await worker.close();
-  if (producer) await producer.close();
-  if (redis) await redis.close();
-  await store.close();
-  if (metrics) await metrics.close();
+  const closed = (what: string): void => logger.info(`stopping: ${what} closed`);
+  if (producer) await producer.close().then(() => closed('anomaly producer'));
+  if (redis) await redis.close().then(() => closed('redis'));
+  await store.close().then(() => closed('store'));
+  if (metrics) await metrics.close().then(() => closed('metrics'));
   if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
   process.stdout.write(JSON.stringify(worker.stats()) + '\n');
   return 0;

@@ -756,9 +756,12 @@ export class AnalyzeWorker {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    const step = (what: string): void => this.log.info(`stopping: ${what}`);
     await this.o.consumer.close();
+    step('consumer closed');
     await this.admin?.disconnect().catch(() => undefined);
     await this.storeLock;
+    step('inserts done');
     for (const ps of this.parts.values()) {
       const out = ps.analyzer.flush();
       if (out.length) await this.route(out);
@@ -766,9 +769,21 @@ export class AnalyzeWorker {
     while (this.tickBusy) await new Promise((r) => setTimeout(r, 10));
     const merged = await this.loops.due(true);
     if (merged.length) await this.emit(merged);
+    step('detectors flushed');
     await this.checkpointAll();
+    step('checkpoints written');
     for (let i = 0; i < 3 && this.pendingAnomalies.length; i++) await this.storeAnomalies();
-    if (this.o.producer) await this.o.producer.flush();
+    step('anomalies stored');
+    if (this.o.producer) {
+      // Bounded: a producer that cannot reach its partition leaders must not hold the exit;
+      // its own close() sheds (and counts) what is still queued.
+      const flushed = await Promise.race([
+        this.o.producer.flush().then(() => true),
+        new Promise<boolean>((r) => setTimeout(r, 10_000, false).unref()),
+      ]);
+      if (!flushed) this.log.warn('stopping: anomaly publishing did not drain in 10 s');
+    }
+    step('anomalies published');
   }
 }
 
