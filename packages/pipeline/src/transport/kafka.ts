@@ -29,6 +29,7 @@ import {
   BatchHandler,
   Consumer,
   ConsumerStats,
+  emptyConsumerStats,
   emptyShed,
   OutMessage,
   Producer,
@@ -487,14 +488,7 @@ export class KafkaConsumer implements Consumer {
   private kafka: Kafka;
   private consumer: KjsConsumer;
   private log: Logger;
-  private st: ConsumerStats = {
-    batches: 0,
-    messages: 0,
-    failures: 0,
-    commits: 0,
-    commitErrors: 0,
-    restarts: 0,
-  };
+  private st: ConsumerStats = emptyConsumerStats();
   private readyP: Promise<void>;
   private joined?: () => void;
   private failures = new Map<string, number>();

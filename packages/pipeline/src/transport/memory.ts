@@ -9,6 +9,7 @@ import {
   ConsumedBatch,
   Consumer,
   ConsumerStats,
+  emptyConsumerStats,
   emptyShed,
   InMessage,
   OutMessage,
@@ -255,14 +256,7 @@ export class InProcessConsumer implements Consumer {
   private running = false;
   private loop?: Promise<void>;
   private wakeUp: () => void = () => undefined;
-  private st: ConsumerStats = {
-    batches: 0,
-    messages: 0,
-    failures: 0,
-    commits: 0,
-    commitErrors: 0,
-    restarts: 0,
-  };
+  private st: ConsumerStats = emptyConsumerStats();
   private readyP: Promise<void>;
   private readyResolve!: () => void;
 

@@ -69,6 +69,10 @@ export interface ConsumerStats {
   restarts: number;
 }
 
+export function emptyConsumerStats(): ConsumerStats {
+  return { batches: 0, messages: 0, failures: 0, commits: 0, commitErrors: 0, restarts: 0 };
+}
+
 export interface Consumer {
   /** Starts consuming; resolves once the consumer is running (see ready()). */
   run(handler: BatchHandler): Promise<void>;
