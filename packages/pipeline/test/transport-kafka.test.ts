@@ -207,6 +207,41 @@ d('kafka transport (real broker)', () => {
     await c.close();
   }, 60_000);
 
+  test('a handler that stays busy (slow downstream) does not make the member rejoin', async () => {
+    const topic = 'hopwatch.test.busy';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 2, logger });
+    const c = new KafkaConsumer({
+      brokers: kafka.brokers,
+      groupId: 'busy',
+      topics: [topic],
+      logger,
+      stallTimeoutMs: 1000,
+    });
+    const seen = new Set<string>();
+    // The first batch waits 5 s, as inserts do while ClickHouse is down: partitions behind
+    // their log end make no progress meanwhile, and that is backpressure, not a stall.
+    let first = true;
+    await c.run(async (b) => {
+      if (first) {
+        first = false;
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+      b.messages.forEach((m) => seen.add(`${b.partition}:${m.offset}`));
+    });
+    await c.ready();
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
+    producer.send(
+      topic,
+      [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: i % 2 })),
+    );
+    await producer.flush();
+    await producer.close();
+    await waitFor('all four messages', () => seen.size >= 4, 30_000);
+    expect([...seen].sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    expect(c.stats().restarts).toBe(0);
+    await c.close();
+  }, 60_000);
+
   test('producer sheds (no exception) while the broker is down and resumes after restart', async () => {
     const topic = 'hopwatch.test.shed';
     await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });

@@ -500,6 +500,8 @@ export class KafkaConsumer implements Consumer {
   private progress = new Map<string, number>();
   private nextOffset = new Map<string, bigint>();
   private inFlight?: Promise<unknown>;
+  /** Partitions whose batch is in the handler now → since when. */
+  private handling = new Map<string, number>();
   private watchdog?: NodeJS.Timeout;
   private checking = false;
   private admin?: Admin;
@@ -589,9 +591,11 @@ export class KafkaConsumer implements Consumer {
       value: m.value ?? Buffer.alloc(0),
       offset: m.offset,
     }));
+    this.handling.set(id, Date.now());
     try {
       await this.handler!({ topic, partition, messages });
     } catch (err) {
+      this.handling.delete(id);
       this.st.failures++;
       const n = (this.failures.get(id) ?? 0) + 1;
       this.failures.set(id, n);
@@ -618,6 +622,7 @@ export class KafkaConsumer implements Consumer {
       this.timers.add(t);
       return;
     }
+    this.handling.delete(id);
     this.failures.delete(id);
     this.st.batches++;
     this.st.messages += messages.length;
@@ -650,6 +655,9 @@ export class KafkaConsumer implements Consumer {
     this.checking = true;
     try {
       const now = Date.now();
+      // A handler that has been busy for long is downstream backpressure (e.g. the store is
+      // down and inserts wait), not kafkajs forgetting a partition: no rejoin for that.
+      for (const since of this.handling.values()) if (now - since > stallMs / 2) return;
       const quiet = [...this.progress]
         .filter(([id, t]) => now - t > stallMs && !this.failures.has(id))
         .map(([id]) => id);
