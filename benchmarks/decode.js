@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Decode benchmark: records/s on one core for INT v2.1 MD, 5 hops, bitmap 0xFF00 over UDP (DSCP),
 // over Geneve, and the UDP packet wrapped in a Telemetry Report v2.0.
-// Usage: npx tsc -b packages/codec && node benchmarks/decode.js [seconds per case]
+// Usage: npx tsc -b packages/codec && node benchmarks/decode.js [seconds per case] [case filter]
 'use strict';
 const {
   Decoder,
@@ -13,6 +13,7 @@ const {
 } = require('@hopwatch/codec');
 
 const seconds = Number(process.argv[2] || 3);
+const only = (process.argv[3] || '').toLowerCase(); // e.g. 'geneve', 'tr v2.0'
 const rnd = prng(7);
 const N = 1024; // distinct packets per case, so the loop is not one cached packet
 
@@ -96,7 +97,7 @@ const cases = [
 ];
 
 console.log(`node ${process.version}, ${seconds}s per case, batches of 4096 records`);
-for (const c of cases) {
+for (const c of cases.filter((x) => x.name.toLowerCase().includes(only))) {
   // packets laid out in one buffer, as the capture reader and socket batches hand them over
   const built = Array.from({ length: N }, (_, i) => c.make(i));
   const arena = new Uint8Array(built.reduce((a, p) => a + p.length, 0));

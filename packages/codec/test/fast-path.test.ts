@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   buildIntPacket,
+  buildReport,
   Decoder,
   HOP_COLUMNS,
   makeConfig,
@@ -72,6 +73,44 @@ function packets(): Uint8Array[] {
       ),
     );
   }
+  // the same packets inside Telemetry Reports (the outer headers take a fast path too)
+  const versions = ['2.0', '1.0', '0.5'] as const;
+  const plain = out.length;
+  for (let i = 0; i < plain; i += 4) {
+    const version = versions[(i >> 2) % 3];
+    const innerOnly = version === '2.0' && i % 8 === 0;
+    out.push(
+      buildReport({
+        version,
+        srcAddr: `192.168.${i & 255}.9`,
+        dstAddr: '192.168.0.10',
+        dstPort: 32766,
+        hwId: 1,
+        sequence: i,
+        nodeId: 9 + i,
+        reports: [
+          {
+            repType: innerOnly ? 0 : 1,
+            inType: 3,
+            ...(innerOnly
+              ? {}
+              : {
+                  repMdBits: version === '2.0' ? [0x7000, 0xff00, 0x8000][i % 3] : 0x3f,
+                  metadata: {
+                    ingressPort: 1,
+                    egressPort: 2,
+                    hopLatency: i,
+                    queueId: 1,
+                    queueOccupancy: 20,
+                  },
+                }),
+            dropped: i % 12 === 0,
+            inner: out[i],
+          },
+        ],
+      }),
+    );
+  }
   // snap-length cuts: the payload (and sometimes the stack) cut off the end
   const n0 = out.length;
   for (let i = 0; i < n0; i++)
@@ -123,6 +162,7 @@ test('fast path and general walker agree column for column', () => {
       for (let w = 0; w < 4; w++) {
         diff(`packet ${i} src`, bf.srcAddr[r * 4 + w], bs.srcAddr[r * 4 + w]);
         diff(`packet ${i} dst`, bf.dstAddr[r * 4 + w], bs.dstAddr[r * 4 + w]);
+        diff(`packet ${i} reporter`, bf.reporterAddr[r * 4 + w], bs.reporterAddr[r * 4 + w]);
       }
     }
     for (let h = 0; h < bf.hopTotal; h++) {
