@@ -5,7 +5,13 @@ import * as path from 'path';
 import { buildIntPacket, encodeReportPayload, makeConfig } from '@hopwatch/codec';
 import { PcapWriter } from '@hopwatch/pcap';
 import { openStore } from '@hopwatch/store';
-import { Allowlist, PcapReplaySource, Pipeline, UdpSource } from '@hopwatch/pipeline';
+import {
+  Allowlist,
+  PcapReplaySource,
+  Pipeline,
+  receiveBufferWarning,
+  UdpSource,
+} from '@hopwatch/pipeline';
 
 function report(seq: number, node: number): Uint8Array {
   const inner = buildIntPacket(
@@ -96,6 +102,29 @@ test('UDP listener: reports decoded, foreign senders refused and counted, malfor
   expect(p.rejected).toEqual({ 'unknown-report-version': 1, truncated: 1 });
   // the sequence numbers were contiguous: no report loss anomaly
   expect(pipeline.analyzer.stats().records).toBe(500);
+});
+
+test('UDP listener: a receive buffer capped by net.core.rmem_max is reported at start-up', async () => {
+  const listen = async (receiveBuffer: number): Promise<string | null> => {
+    let warning: string | null | undefined;
+    const src = new UdpSource({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      receiveBuffer,
+      onListening: (_a, w) => (warning = w),
+    });
+    const ac = new AbortController();
+    const running = src.run({ onPacket: () => undefined, onDatagram: () => undefined }, ac.signal);
+    while (warning === undefined) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    await running;
+    return warning;
+  };
+  // 1 GiB is beyond any default net.core.rmem_max; 64 KiB is below every one
+  expect(await listen(1 << 30)).toMatch(
+    /not the 1073741824 asked for.*sysctl -w net.core.rmem_max=1073741824/,
+  );
+  expect(await listen(64 * 1024)).toBeNull();
+  expect(receiveBufferWarning(1000, process.platform === 'linux' ? 2000 : 1000)).toBeNull();
 });
 
 test('pcap replay into the embedded store: every record and hop lands', async () => {

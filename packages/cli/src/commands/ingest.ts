@@ -129,8 +129,10 @@ export async function ingest(argv: string[]): Promise<number> {
           values['receive-buffer'] !== undefined
             ? Number(values['receive-buffer'])
             : (src.receiveBuffer ?? 32 * 1024 * 1024),
-        onListening: (a) =>
-          logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') }),
+        onListening: (a, warning) => {
+          logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') });
+          if (warning) logger.warn(warning);
+        },
       }),
     );
   }

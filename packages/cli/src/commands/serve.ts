@@ -89,10 +89,12 @@ export async function serve(argv: string[]): Promise<number> {
         listen,
         allow: values.allow ?? src.allow ?? [],
         receiveBuffer,
-        onListening: (a) =>
+        onListening: (a, warning) => {
           process.stderr.write(
             `hopwatch serve: listening on ${a.map((x) => `${x.host}:${x.port}/udp`).join(', ')}\n`,
-          ),
+          );
+          if (warning) process.stderr.write(`hopwatch serve: warning: ${warning}\n`);
+        },
       }),
     );
   }

@@ -22,8 +22,24 @@ export interface UdpSourceOptions {
   allow?: string[];
   /** SO_RCVBUF in bytes (the kernel caps it at net.core.rmem_max). */
   receiveBuffer?: number;
-  /** Called once all sockets are bound, with the actual ports (port 0 = any). */
-  onListening?: (addrs: ListenAddress[]) => void;
+  /** Called once all sockets are bound, with the actual ports (port 0 = any) and, when the
+   * kernel granted a smaller receive buffer than asked for, a warning saying how to fix it. */
+  onListening?: (addrs: ListenAddress[], bufferWarning: string | null) => void;
+}
+
+/**
+ * Linux silently caps SO_RCVBUF at net.core.rmem_max (and reports twice the granted size, its
+ * bookkeeping overhead included). A buffer too small for a burst is the first cause of kernel
+ * drops on a report socket: say so at start-up rather than in a drop counter later.
+ */
+export function receiveBufferWarning(requested: number, reported: number): string | null {
+  const granted = process.platform === 'linux' ? reported / 2 : reported;
+  if (granted >= requested) return null;
+  return (
+    `UDP receive buffer is ${granted} bytes, not the ${requested} asked for (capped by ` +
+    `net.core.rmem_max); bursts may be dropped by the kernel. Raise it with ` +
+    `'sysctl -w net.core.rmem_max=${requested}'`
+  );
 }
 
 export function parseListen(spec: string): ListenAddress {
@@ -92,6 +108,7 @@ export class UdpSource implements PacketSource {
     this.baseDrops = this.readKernelDrops();
     this.opts.onListening?.(
       this.sockets.map((s) => ({ host: s.address().address, port: s.address().port })),
+      receiveBufferWarning(bufSize, Math.min(...this.sockets.map((s) => s.getRecvBufferSize()))),
     );
     const ts = this.ts;
     const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
