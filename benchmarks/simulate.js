@@ -47,6 +47,11 @@ const cases = [
     { kind: 'packets' },
   ],
   [
+    'INT v2.1 MD udp-dscp, packets, snap 256',
+    { version: '2.1', encapsulation: 'udp-dscp' },
+    { kind: 'packets', snaplen: 256 },
+  ],
+  [
     'INT v2.1 MD udp-dscp, TR v2.0 reports',
     { version: '2.1', encapsulation: 'udp-dscp' },
     { kind: 'reports', reportVersion: '2.0' },
