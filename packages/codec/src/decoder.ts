@@ -144,20 +144,27 @@ export class Decoder {
     frame: number,
     batch: RecordBatch,
   ): number {
+    let reportFast = false;
     if (linkType === 1 && this.fastPath && this.trace === null) {
       const n = this.fastUdpDscp(data, tsSec, tsNsec, frame, batch);
       if (n > 0) return n;
-      if (this.reportOverIpv4(data)) return this.fastReport(data, tsSec, tsNsec, frame, batch);
+      reportFast = this.reportOverIpv4(data);
     }
     this.begin(data, tsSec, tsNsec, frame, batch);
     let code: number;
     try {
-      code = walkLink(data, this.end, linkType, this.link);
-      if (code === 0) {
-        if (linkType === 1) this.span('ethernet', 0, this.link.offset);
-        code = this.walkL3(this.link.offset, this.link.etherType);
+      if (reportFast) {
+        // cannot fail on what reportOverIpv4 accepted; leaves the state the walker would
+        parseIp(data, 14, this.end, EtherType.IPV4, this.ip);
+        code = this.telemetryReport(42);
       } else {
-        this.lastDetail = `link type ${linkType}`;
+        code = walkLink(data, this.end, linkType, this.link);
+        if (code === 0) {
+          if (linkType === 1) this.span('ethernet', 0, this.link.offset);
+          code = this.walkL3(this.link.offset, this.link.etherType);
+        } else {
+          this.lastDetail = `link type ${linkType}`;
+        }
       }
     } catch (e) {
       code = this.guard(e);
@@ -181,25 +188,6 @@ export class Decoder {
       ((d[16] << 8) | d[17]) >= 20 &&
       (this.portKind[(d[36] << 8) | d[37]] & PORT_REPORT) !== 0
     );
-  }
-
-  private fastReport(
-    data: Uint8Array,
-    tsSec: number,
-    tsNsec: number,
-    frame: number,
-    batch: RecordBatch,
-  ): number {
-    this.begin(data, tsSec, tsNsec, frame, batch);
-    let code: number;
-    try {
-      // cannot fail on what reportOverIpv4 accepted; it leaves the same state as the walker
-      parseIp(data, 14, this.end, EtherType.IPV4, this.ip);
-      code = this.telemetryReport(42);
-    } catch (e) {
-      code = this.guard(e);
-    }
-    return this.finishPacket(code);
   }
 
   /**

@@ -173,6 +173,20 @@ d('kafka transport (real broker)', () => {
     await c3.close();
   }, 90_000);
 
+  /** Two messages on each of partitions 0 and 1; all four must reach the consumer (`seen`
+   * holds "partition:offset"). */
+  async function sendFourAndExpectThem(topic: string, seen: Set<string>): Promise<void> {
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
+    producer.send(
+      topic,
+      [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: i % 2 })),
+    );
+    await producer.flush();
+    await producer.close();
+    await waitFor('all four messages', () => seen.size >= 4, 30_000);
+    expect([...seen].sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+  }
+
   test('a partition that stops being fetched (behind its log end) makes the member rejoin', async () => {
     const topic = 'hopwatch.test.stall';
     await ensureTopics(kafka.brokers, { topics: [topic], partitions: 2, logger });
@@ -193,15 +207,7 @@ d('kafka transport (real broker)', () => {
     (c as unknown as { consumer: { pause(t: object[]): void } }).consumer.pause([
       { topic, partitions: [1] },
     ]);
-    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
-    producer.send(
-      topic,
-      [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: i % 2 })),
-    );
-    await producer.flush();
-    await producer.close();
-    await waitFor('all four messages', () => seen.size >= 4, 30_000);
-    expect([...seen].sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    await sendFourAndExpectThem(topic, seen);
     expect(c.stats().restarts).toBeGreaterThanOrEqual(1);
     expect(lines.some((l) => l.includes('made no progress; rejoining'))).toBe(true);
     await c.close();
@@ -229,15 +235,7 @@ d('kafka transport (real broker)', () => {
       b.messages.forEach((m) => seen.add(`${b.partition}:${m.offset}`));
     });
     await c.ready();
-    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
-    producer.send(
-      topic,
-      [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: i % 2 })),
-    );
-    await producer.flush();
-    await producer.close();
-    await waitFor('all four messages', () => seen.size >= 4, 30_000);
-    expect([...seen].sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    await sendFourAndExpectThem(topic, seen);
     expect(c.stats().restarts).toBe(0);
     await c.close();
   }, 60_000);
