@@ -2,7 +2,8 @@
  * Kafka transport against a real single-node KRaft broker (@hopwatch/testkit). Skipped, with
  * a message, when Kafka is not installed here (deploy/services.sh install kafka).
  */
-import { RecordBatch } from '@hopwatch/codec';
+import { Kafka, logLevel } from 'kafkajs';
+import { prng, RecordBatch } from '@hopwatch/codec';
 import {
   servicesAvailable,
   startKafka,
@@ -238,6 +239,53 @@ d('kafka transport (real broker)', () => {
     await sendFourAndExpectThem(topic, seen);
     expect(c.stats().restarts).toBe(0);
     await c.close();
+  }, 60_000);
+
+  test('a backlog for one partition is sent in record batches the broker accepts (no compression)', async () => {
+    const topic = 'hopwatch.test.hot-partition';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 2, logger });
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger, compression: 'none' });
+    // 24 messages of 200 KiB for partition 0, enqueued at once: 4.7 MiB, while the broker takes
+    // at most 1 MiB per record batch (message.max.bytes)
+    const value = Buffer.alloc(200 * 1024, 7);
+    producer.send(
+      topic,
+      Array.from({ length: 24 }, (_, i) => ({ key: `k${i}`, value, partition: 0 })),
+    );
+    await producer.flush();
+    const st = producer.stats();
+    await producer.close();
+    expect(st.shed).toBe(0);
+    expect(st.sent).toBe(24);
+    const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    expect(offsets.find((o) => o.partition === 0)?.high).toBe('24');
+  }, 60_000);
+
+  test('data that does not compress: the broker says "too large", the producer sends less', async () => {
+    const topic = 'hopwatch.test.incompressible';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger }); // gzip
+    const rnd = prng(5);
+    const messages = Array.from({ length: 24 }, (_, i) => {
+      const value = Buffer.alloc(200 * 1024);
+      for (let j = 0; j < value.length; j++) value[j] = (rnd() * 256) | 0;
+      return { key: `k${i}`, value, partition: 0 };
+    });
+    producer.send(topic, messages);
+    await producer.flush();
+    const st = producer.stats();
+    await producer.close();
+    expect(st.shed).toBe(0);
+    expect(st.sent).toBe(24);
+    expect(lines.some((l) => l.includes('record batch too large for the broker'))).toBe(true);
+    const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    expect(offsets[0].high).toBe('24');
   }, 60_000);
 
   test('producer sheds (no exception) while the broker is down and resumes after restart', async () => {

@@ -103,6 +103,12 @@ export interface KafkaProducerOptions extends KafkaCommonOptions {
   /** Per sendBatch call (default 1000 messages / 4 MiB). */
   batchMaxMessages?: number;
   batchMaxBytes?: number;
+  /** Bytes (before compression) of one partition in one sendBatch call: default 900 KiB
+   * uncompressed, 4 MiB with gzip. The messages of a partition travel as one record batch,
+   * which the broker refuses above its `message.max.bytes` (1 MiB by default): a backlog for
+   * one hot partition would exceed it and every retry would fail. When the broker still says
+   * "too large" (small limit, data that does not compress), the bound is halved for good. */
+  partitionMaxBytes?: number;
   /** Attempts per batch before it is shed ('send_failed'); default 8 (about 16 s of backoff). */
   maxAttempts?: number;
   /** Backoff between failed attempts: initial and maximum (default 200 ms, 5000 ms). */
@@ -174,7 +180,10 @@ export class KafkaProducer implements Producer {
       compression: 'gzip',
       closeTimeoutMs: 5000,
       ...opts,
+      partitionMaxBytes:
+        opts.partitionMaxBytes ?? (opts.compression === 'none' ? 900 * 1024 : 4 * 1024 * 1024),
     };
+    this.partitionBytes = this.o.partitionMaxBytes;
     this.log = (opts.logger ?? defaultLog).child({ component: 'kafka-producer' });
     // Few kafkajs-internal retries: our loop retries (and sheds) instead.
     this.kafka = makeKafka(opts, 2, this.log);
@@ -331,18 +340,9 @@ export class KafkaProducer implements Producer {
       this.expire();
       if (batch.length === 0) {
         attempts = 0;
-        // collect a batch
-        let bytes = 0;
-        let n = 0;
-        while (
-          this.head + n < this.queue.length &&
-          n < this.o.batchMaxMessages &&
-          (n === 0 || bytes + this.queue[this.head + n].bytes <= this.o.batchMaxBytes)
-        ) {
-          bytes += this.queue[this.head + n].bytes;
-          n++;
-        }
-        batch = this.take(n);
+        batch = this.take(
+          this.fitting((i) => this.queue[this.head + i], this.queue.length - this.head),
+        );
       }
       if (batch.length === 0) break;
       if (this.stopping && this.closed && this.abandon) {
@@ -364,8 +364,11 @@ export class KafkaProducer implements Producer {
         await this.backoff(attempts);
         continue;
       }
+      // after a "too large" answer the bound shrank: send what fits now, the rest next
+      const n = this.fitting((i) => batch[i], batch.length);
+      const part = n === batch.length ? batch : batch.slice(0, n);
       const groups = new Map<string, TopicMessages>();
-      for (const e of batch) {
+      for (const e of part) {
         let g = groups.get(e.topic);
         if (!g) {
           g = { topic: e.topic, messages: [] };
@@ -386,6 +389,15 @@ export class KafkaProducer implements Producer {
             this.o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
         });
       } catch (err) {
+        if (n > 1 && isTooLarge(err) && this.partitionBytes > 64 * 1024) {
+          // the broker's message.max.bytes is below our bound (or the data did not compress):
+          // halve it for good and send the same messages in smaller record batches
+          this.partitionBytes = Math.max(64 * 1024, this.partitionBytes >>> 1);
+          this.log.warn('kafka producer: record batch too large for the broker; sending less', {
+            partitionMaxBytes: this.partitionBytes,
+          });
+          continue;
+        }
         this.failed(err, 'send');
         attempts++;
         // kafkajs's idempotent producer does not recover its sequence numbers after a leader
@@ -416,14 +428,38 @@ export class KafkaProducer implements Producer {
         this.log.info('kafka producer: delivering again', { brokers: this.o.brokers.join(',') });
       }
       this.st.connected = true;
-      this.st.sent += batch.length;
-      this.finish(batch.length);
-      batch = [];
+      this.st.sent += n;
+      this.finish(n);
+      batch = n === batch.length ? [] : batch.slice(n);
+      attempts = 0;
     }
     this.pumping = undefined;
   }
 
   private abandon = false;
+  private readonly perPartition = new Map<string, number>();
+  private partitionBytes: number;
+
+  /** How many leading entries (at least one) go into one sendBatch: within the message and
+   * byte bounds of the call and, per partition, within partitionBytes. */
+  private fitting(at: (i: number) => Entry, available: number): number {
+    let bytes = 0;
+    let n = 0;
+    const perPartition = this.perPartition;
+    perPartition.clear();
+    while (n < available && n < this.o.batchMaxMessages) {
+      const e = at(n);
+      // without an explicit partition the partitioner decides: count the topic as one
+      const key = `${e.topic}/${e.m.partition ?? -1}`;
+      const inPartition = (perPartition.get(key) ?? 0) + e.bytes;
+      if (n > 0 && (bytes + e.bytes > this.o.batchMaxBytes || inPartition > this.partitionBytes))
+        break;
+      perPartition.set(key, inPartition);
+      bytes += e.bytes;
+      n++;
+    }
+    return n;
+  }
 
   private shedBatch(batch: Entry[], reason: ShedReason): void {
     const byTopic = new Map<string, number>();
@@ -755,4 +791,26 @@ export class KafkaConsumer implements Consumer {
     await this.disconnect(this.consumer);
     await this.admin?.disconnect().catch(() => undefined);
   }
+}
+
+/** The broker refused a record batch for its size (kafkajs error type or message). */
+function isTooLarge(err: unknown): boolean {
+  const e = err as
+    | {
+        type?: string;
+        message?: string;
+        errors?: unknown[];
+        cause?: unknown;
+        originalError?: unknown;
+      }
+    | undefined;
+  if (!e) return false;
+  const text = `${e.type ?? ''} ${e.message ?? ''}`;
+  if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|larger than the max message size/i.test(text))
+    return true;
+  if (Array.isArray(e.errors) && e.errors.some(isTooLarge)) return true;
+  return (
+    (e.cause !== undefined && e.cause !== err && isTooLarge(e.cause)) ||
+    (e.originalError !== undefined && e.originalError !== err && isTooLarge(e.originalError))
+  );
 }
