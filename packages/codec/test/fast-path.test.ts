@@ -134,25 +134,29 @@ function packets(): Uint8Array[] {
   return out;
 }
 
-test('fast path and general walker agree column for column', () => {
+/** Decodes every input with a fast-path decoder and a general-walker one; returns the
+ * differences (at most 20) and how many inputs the fast decoder took records from. */
+function compareDecoders(
+  inputs: Uint8Array[],
+  decode: (d: Decoder, input: Uint8Array, i: number, into: RecordBatch) => number,
+): { mismatches: string[]; fast: Decoder; slow: Decoder; viaFast: number } {
   const cfg = makeConfig('spec');
   const fast = new Decoder(cfg);
   const slow = new Decoder(cfg, { fastPath: false });
   const bf = new RecordBatch(64, 8);
   const bs = new RecordBatch(64, 8);
   let viaFast = 0;
-  const pkts = packets();
   const mismatches: string[] = [];
   const diff = (what: string, x: unknown, y: unknown): void => {
     if (x !== y && mismatches.length < 20)
       mismatches.push(`${what}: fast ${String(x)} general ${String(y)}`);
   };
-  pkts.forEach((p, i) => {
+  inputs.forEach((p, i) => {
     bf.reset();
     bs.reset();
     const before = fast.stats.records;
-    const a = fast.decode(p, 1, 5, i, i + 1, bf);
-    const b = slow.decode(p, 1, 5, i, i + 1, bs);
+    const a = decode(fast, p, i, bf);
+    const b = decode(slow, p, i, bs);
     diff(`packet ${i} result`, a, b);
     if (a > 0 && fast.stats.records - before === a) viaFast++;
     diff(`packet ${i} count`, bf.count, bs.count);
@@ -173,8 +177,32 @@ test('fast path and general walker agree column for column', () => {
     }
     diff(`packet ${i} findings`, JSON.stringify(bf.findings), JSON.stringify(bs.findings));
   });
+  return { mismatches, fast, slow, viaFast };
+}
+
+test('fast path and general walker agree column for column', () => {
+  const { mismatches, fast, slow, viaFast } = compareDecoders(packets(), (d, p, i, into) =>
+    d.decode(p, 1, 5, i, i + 1, into),
+  );
   expect(mismatches).toEqual([]);
   expect(fast.stats.records).toBe(slow.stats.records);
   expect(Array.from(fast.stats.rejects)).toEqual(Array.from(slow.stats.rejects));
   expect(viaFast).toBeGreaterThan(1000); // the comparison exercised the fast path
+});
+
+test('report datagrams (UDP listener): fast path and general walker agree', () => {
+  // the UDP payload of every IPv4/UDP packet to the report port, corrupted ones included
+  const datagrams = packets()
+    .filter((p) => p.length > 42 && p[12] === 8 && p[13] === 0 && p[14] === 0x45 && p[23] === 17)
+    .filter((p) => ((p[36] << 8) | p[37]) === 32766)
+    .map((p) => p.subarray(42));
+  const v4 = Uint32Array.of(0, 0, 0, 0xc0a80009);
+  const v6 = Uint32Array.of(0x20010db8, 0, 0, 9);
+  const { mismatches, fast, slow, viaFast } = compareDecoders(datagrams, (d, p, i, into) =>
+    d.decodeDatagram(p, i % 5 === 0 ? v6 : v4, i % 5 === 0, 5, i, i + 1, into),
+  );
+  expect(mismatches).toEqual([]);
+  expect(Array.from(fast.stats.rejects)).toEqual(Array.from(slow.stats.rejects));
+  expect(datagrams.length).toBeGreaterThan(500);
+  expect(viaFast).toBeGreaterThan(100);
 });
