@@ -396,6 +396,23 @@ function onesSum(b: Uint8Array, start: number, end: number): number {
   return s;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * onesSum(b, start, end) for an even `start`, read as 16-bit words of the host's order: the
+ * ones' complement sum does not depend on byte order (RFC 1071 §2(B)), so the folded sum is
+ * only swapped back. Several times faster than byte pairs on long ranges.
+ */
+function onesSumWords(w: Uint16Array, b: Uint8Array, start: number, end: number): number {
+  let s = 0;
+  const last = end >>> 1;
+  for (let k = start >>> 1; k < last; k++) s += w[k];
+  if (!LITTLE_ENDIAN) return end & 1 ? s + (b[end - 1] << 8) : s;
+  if (end & 1) s += b[end - 1]; // the odd last byte is the high byte of its big-endian word
+  s = fold(s);
+  return ((s & 0xff) << 8) | (s >>> 8);
+}
+
 function fold(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
   return s;
@@ -436,6 +453,8 @@ interface ReportTemplate {
   writer: HopWriter;
   /** View of the data template's first innerLen bytes (no per-report allocation). */
   innerView: Uint8Array;
+  /** The same bytes as 16-bit words for the checksum (null when not 2-byte aligned). */
+  words: Uint16Array | null;
 }
 
 const ZERO_VALUES = new Float64Array(VSTRIDE);
@@ -889,6 +908,10 @@ export class PacketFactory {
         layout: mdOff >= 0 ? hopLayout(fmt, bits) : new Int32Array(0),
         writer: compileHopWriter(mdOff >= 0 ? hopLayout(fmt, bits) : new Int32Array(0)),
         innerView: dt.buf.subarray(0, innerLen),
+        words:
+          buf.byteOffset % 2 === 0
+            ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length >>> 1)
+            : null,
       };
       dt.reports.set(key, t);
       this.nTemplates++;
@@ -934,7 +957,11 @@ export class PacketFactory {
     b[40] = 0;
     b[41] = 0;
     const udpLen = (b[38] << 8) | b[39];
-    let sum = onesSum(b, 26, 34) + 17 + udpLen + onesSum(b, 34, 34 + udpLen);
+    // pseudo-header addresses + the datagram: one contiguous range
+    let sum =
+      (t.words ? onesSumWords(t.words, b, 26, 34 + udpLen) : onesSum(b, 26, 34 + udpLen)) +
+      17 +
+      udpLen;
     let c = ~fold(sum) & 0xffff;
     if (c === 0) c = 0xffff;
     w16(b, 40, c);
