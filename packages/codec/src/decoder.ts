@@ -217,13 +217,7 @@ export class Decoder {
     if (rl === 0 || rl === 0xff || o + 12 + rl * 4 !== end) return false;
     const mdLen = d[o + 10];
     const repMd = (d[o + 12] << 8) | d[o + 13];
-    let layout: HopLayout;
-    if (repMd === this.trBitmap && this.trLayout !== null) layout = this.trLayout;
-    else {
-      layout = this.layouts.get(LayoutKind.TR20, repMd);
-      this.trBitmap = repMd;
-      this.trLayout = layout;
-    }
+    const layout = this.trLayoutFor(repMd);
     const inner = o + 20 + mdLen * 4;
     if (layout.baselineBytes !== mdLen * 4 || inner + 14 > end) return false;
     // plausibleInner would accept more; fastInt takes only IPv4
@@ -273,12 +267,7 @@ export class Decoder {
     // the report's own hop, after the stack rows
     b.ensureHops(1);
     const h = b.hopTotal;
-    if (layout !== this.trReaderLayout || this.trReaderDs !== 0) {
-      this.trReader = this.readers.get(layout, 0);
-      this.trReaderLayout = layout;
-      this.trReaderDs = 0;
-    }
-    this.trReader!(this.view(), d.byteOffset + o + 20, b, h);
+    this.trReaderFor(layout, 0)(this.view(), d.byteOffset + o + 20, b, h);
     b.origin[h] = 1;
     b.switchId[h] = node;
     b.present[h] |= 0x1;
@@ -1687,13 +1676,7 @@ export class Decoder {
       const mdEnd = mdOff + mdLen * 4;
       if (mdEnd > repEnd)
         return this.reject(Reject.LENGTH_MISMATCH, `MD length ${mdLen} words past the report`);
-      let layout: HopLayout;
-      if (repMd === this.trBitmap && this.trLayout !== null) layout = this.trLayout;
-      else {
-        layout = this.layouts.get(LayoutKind.TR20, repMd);
-        this.trBitmap = repMd;
-        this.trLayout = layout;
-      }
+      const layout = this.trLayoutFor(repMd);
       if (layout.baselineBytes > mdLen * 4) {
         return this.reject(
           Reject.HOP_ML_MISMATCH,
@@ -1734,12 +1717,12 @@ export class Decoder {
     if (hop >= 0) {
       b.ensureHops(1);
       const h = b.hopTotal;
-      if (this.pendingLayout !== this.trReaderLayout || this.pendingDs !== this.trReaderDs) {
-        this.trReader = this.readers.get(this.pendingLayout!, this.pendingDs);
-        this.trReaderLayout = this.pendingLayout;
-        this.trReaderDs = this.pendingDs;
-      }
-      this.trReader!(this.view(), d.byteOffset + this.pendingMd, b, h);
+      this.trReaderFor(this.pendingLayout!, this.pendingDs)(
+        this.view(),
+        d.byteOffset + this.pendingMd,
+        b,
+        h,
+      );
       b.origin[h] = 1;
       b.switchId[h] = node;
       b.present[h] |= 0x1;
@@ -1759,6 +1742,25 @@ export class Decoder {
   private trReader: HopReader | null = null;
   private trReaderLayout: HopLayout | null = null;
   private trReaderDs = -1;
+
+  /** The TR v2.0 RepMdBits layout, cached for the last bitmap seen (reports repeat it). */
+  private trLayoutFor(repMd: number): HopLayout {
+    if (repMd !== this.trBitmap || this.trLayout === null) {
+      this.trLayout = this.layouts.get(LayoutKind.TR20, repMd);
+      this.trBitmap = repMd;
+    }
+    return this.trLayout;
+  }
+
+  /** The compiled reader of the report's own hop, cached for the last layout seen. */
+  private trReaderFor(layout: HopLayout, dsBytes: number): HopReader {
+    if (layout !== this.trReaderLayout || dsBytes !== this.trReaderDs || this.trReader === null) {
+      this.trReader = this.readers.get(layout, dsBytes);
+      this.trReaderLayout = layout;
+      this.trReaderDs = dsBytes;
+    }
+    return this.trReader;
+  }
   private pendingMd = 0;
   private pendingLayout: HopLayout | null = null;
   private pendingDs = 0;
