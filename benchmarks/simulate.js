@@ -1,12 +1,17 @@
-/* Simulator throughput: packets (or reports) generated per second on one core.
- * Build first: npx tsc -b packages/simulator; then: node benchmarks/simulate.js [records] */
+/* Simulator throughput: packets (or reports) generated per second on one core, then written to
+ * a pcap file (in --dir, default the OS temp dir: /dev/shm shows what the disk costs).
+ * Build first: npx tsc -b packages/simulator; then:
+ *   node benchmarks/simulate.js [records] [--dir DIR] */
 'use strict';
 const os = require('os');
 const path = require('path');
 const fs = require('fs');
 const { simulate, loadScenario } = require('@hopwatch/simulator');
 
-const target = Number(process.argv[2] || 2000000);
+const args = process.argv.slice(2);
+const dirAt = args.indexOf('--dir');
+const parent = dirAt >= 0 ? args.splice(dirAt, 2)[1] : os.tmpdir();
+const target = Number(args[0] || 2000000);
 
 function scenario(name, int, output) {
   return loadScenario({
@@ -58,9 +63,9 @@ const cases = [
   ],
 ];
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hopwatch-sim-bench-'));
+const tmp = fs.mkdtempSync(path.join(parent, 'hopwatch-sim-bench-'));
 console.log(
-  `simulator benchmark: ${target} records per case, ${os.cpus()[0].model}, load average ${os.loadavg()[0].toFixed(1)}`,
+  `simulator benchmark: ${target} records per case, pcap files in ${parent}, ${os.cpus()[0].model}, load average ${os.loadavg()[0].toFixed(1)}`,
 );
 for (const [label, int, output] of cases) {
   const s = scenario(label, int, output);

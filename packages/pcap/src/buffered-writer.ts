@@ -1,7 +1,11 @@
 import { DEFAULT_WRITE_BUFFER } from './limits';
-import { FileSink, type ByteSink } from './sink';
+import { FileSink, isBufferSink, type ByteSink } from './sink';
 
-/** Fills one large buffer and hands it to the sink when full: one syscall per few MiB. */
+/**
+ * Fills one large buffer and hands it to the sink when full: one syscall per few MiB. With a
+ * BufferSink the buffers are the sink's (`bufferSize` is then the sink's) and change hands
+ * without a copy.
+ */
 export abstract class BufferedWriter {
   protected buf: Buffer;
   protected view: DataView;
@@ -14,7 +18,7 @@ export abstract class BufferedWriter {
       throw new RangeError('bufferSize must be an integer >= 4096');
     }
     this.sink = typeof target === 'string' ? new FileSink(target) : target;
-    this.buf = Buffer.allocUnsafe(bufferSize);
+    this.buf = isBufferSink(this.sink) ? this.sink.firstBuffer() : Buffer.allocUnsafe(bufferSize);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
@@ -39,10 +43,14 @@ export abstract class BufferedWriter {
 
   /** Sends everything buffered so far to the sink. */
   flush(): void {
-    if (this.pos > 0) {
+    if (this.pos === 0) return;
+    if (isBufferSink(this.sink)) {
+      this.buf = this.sink.exchange(this.buf, this.pos);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    } else {
       this.sink.write(this.buf.subarray(0, this.pos));
-      this.pos = 0;
     }
+    this.pos = 0;
   }
 
   /** Flushes and closes the sink (the file, for a path target). Idempotent. */

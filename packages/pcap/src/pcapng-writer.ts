@@ -134,7 +134,7 @@ export class PcapngWriter extends BufferedWriter implements CaptureWriter {
     this.reserve(padded - caplen + 4);
     const q = this.pos;
     for (let i = caplen; i < padded; i++) this.buf[q + i - caplen] = 0;
-    v.setUint32(q + padded - caplen, len, true);
+    this.view.setUint32(q + padded - caplen, len, true); // reserve() may have changed the buffer
     this.pos = q + padded - caplen + 4;
   }
 }

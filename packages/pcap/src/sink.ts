@@ -7,6 +7,21 @@ export interface ByteSink {
   close(): void;
 }
 
+/**
+ * A sink that owns the buffers writers fill: a full buffer is handed over whole, not copied,
+ * in exchange for the next one to fill (every buffer has the same size).
+ */
+export interface BufferSink extends ByteSink {
+  /** The first buffer to fill. */
+  firstBuffer(): Buffer;
+  /** Takes the first `length` bytes of `full` (the buffer last lent) and lends the next. */
+  exchange(full: Buffer, length: number): Buffer;
+}
+
+export function isBufferSink(s: ByteSink): s is BufferSink {
+  return typeof (s as BufferSink).exchange === 'function';
+}
+
 /** Appends to a file with synchronous writes (the writers batch them into large chunks). */
 export class FileSink implements ByteSink {
   private fd: number | null;

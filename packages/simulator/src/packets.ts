@@ -399,16 +399,24 @@ function onesSum(b: Uint8Array, start: number, end: number): number {
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
- * onesSum(b, start, end) for an even `start`, read as 16-bit words of the host's order: the
- * ones' complement sum does not depend on byte order (RFC 1071 §2(B)), so the folded sum is
- * only swapped back. Several times faster than byte pairs on long ranges.
+ * onesSum(b, start, end) for an even `start` on a little-endian host, read as 32-bit words:
+ * the ones' complement sum does not depend on byte order or on the word width, as long as it
+ * is a multiple of 16 bits (RFC 1071 §2), so the folded sum is only swapped back. `w` views the
+ * same bytes as `b` (b.byteOffset a multiple of 4). Several times faster than byte pairs.
  */
-function onesSumWords(w: Uint16Array, b: Uint8Array, start: number, end: number): number {
+function onesSumWords(w: Uint32Array, b: Uint8Array, start: number, end: number): number {
   let s = 0;
-  const last = end >>> 1;
-  for (let k = start >>> 1; k < last; k++) s += w[k];
-  if (!LITTLE_ENDIAN) return end & 1 ? s + (b[end - 1] << 8) : s;
-  if (end & 1) s += b[end - 1]; // the odd last byte is the high byte of its big-endian word
+  let i = start;
+  if (i & 2 && i + 2 <= end) {
+    s += b[i] | (b[i + 1] << 8);
+    i += 2;
+  }
+  for (; i + 4 <= end; i += 4) s += w[i >>> 2];
+  if (i + 2 <= end) {
+    s += b[i] | (b[i + 1] << 8);
+    i += 2;
+  }
+  if (i < end) s += b[i]; // the odd last byte is the high byte of its big-endian word
   s = fold(s);
   return ((s & 0xff) << 8) | (s >>> 8);
 }
@@ -453,8 +461,9 @@ interface ReportTemplate {
   writer: HopWriter;
   /** View of the data template's first innerLen bytes (no per-report allocation). */
   innerView: Uint8Array;
-  /** The same bytes as 16-bit words for the checksum (null when not 2-byte aligned). */
-  words: Uint16Array | null;
+  /** The same bytes as 32-bit words for the checksum (null when not 4-byte aligned or on a
+   * big-endian host). */
+  words: Uint32Array | null;
 }
 
 const ZERO_VALUES = new Float64Array(VSTRIDE);
@@ -909,8 +918,8 @@ export class PacketFactory {
         writer: compileHopWriter(mdOff >= 0 ? hopLayout(fmt, bits) : new Int32Array(0)),
         innerView: dt.buf.subarray(0, innerLen),
         words:
-          buf.byteOffset % 2 === 0
-            ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length >>> 1)
+          LITTLE_ENDIAN && buf.byteOffset % 4 === 0
+            ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2)
             : null,
       };
       dt.reports.set(key, t);

@@ -1,7 +1,13 @@
 /** Running a scenario to a capture file (pcap/pcapng), to memory, or live over UDP. */
 import * as dgram from 'dgram';
 import * as fs from 'fs';
-import { PcapWriter, PcapngWriter, MemorySink, type CaptureWriter } from '@hopwatch/pcap';
+import {
+  BackgroundFileSink,
+  PcapWriter,
+  PcapngWriter,
+  MemorySink,
+  type CaptureWriter,
+} from '@hopwatch/pcap';
 import { Simulation, type RecordSink, type SimStats } from './engine';
 import { labelsToJson, type Labels } from './labels';
 import { loadScenario, type Scenario } from './scenario';
@@ -74,11 +80,13 @@ function writerFor(
   snaplen: number,
 ): CaptureWriter {
   const snap = snaplen > 0 ? snaplen : undefined;
+  // files: the write syscalls run on a worker thread, beside packet generation
+  const sink = typeof target === 'string' ? new BackgroundFileSink(target) : target;
   if (format === 'pcapng')
-    return new PcapngWriter(target, {
+    return new PcapngWriter(sink, {
       interfaces: [{ name: 'sim0', tsResolution: 9, ...(snap ? { snaplen: snap } : {}) }],
     });
-  return new PcapWriter(target, { resolution: 'ns', ...(snap ? { snaplen: snap } : {}) });
+  return new PcapWriter(sink, { resolution: 'ns', ...(snap ? { snaplen: snap } : {}) });
 }
 
 /** Runs a scenario; writes the capture and labels if asked. */
