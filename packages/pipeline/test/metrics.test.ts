@@ -170,4 +170,28 @@ describe('transport metrics', () => {
       '# TYPE hopwatch_consumer_commits_total counter\nhopwatch_consumer_commits_total{consumer="analytics-0"} 0\n',
     );
   });
+
+  test('two consumers on one registry are both exposed (analyze: records and detector groups)', async () => {
+    const { InProcessBroker, InProcessProducer, InProcessConsumer } =
+      await import('../src/transport');
+    const { instrumentConsumer } = await import('../src/metrics');
+    const broker = new InProcessBroker(1);
+    const r = new Registry();
+    const records = new InProcessConsumer(broker, { groupId: 'g', topics: ['records'] });
+    const detectors = new InProcessConsumer(broker, { groupId: 'g.d', topics: ['queues'] });
+    instrumentConsumer(r, records, 'g');
+    instrumentConsumer(r, detectors, 'g.d');
+    const p = new InProcessProducer(broker);
+    p.send('queues', [{ key: 'q', value: new Uint8Array(1) }]);
+    let handled = 0;
+    await detectors.run(async () => {
+      handled++;
+    });
+    for (let i = 0; i < 100 && handled === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    await detectors.close();
+    await records.close();
+    const text = r.expose();
+    expect(text).toContain('hopwatch_consumer_messages_total{consumer="g"} 0\n');
+    expect(text).toContain('hopwatch_consumer_messages_total{consumer="g.d"} 1\n');
+  });
 });

@@ -13,8 +13,10 @@ import { toJson } from '@hopwatch/codec';
 import {
   AnalyzeWorker,
   createLogger,
-  DATA_TOPICS,
+  DETECTOR_TOPICS,
+  detectorGroupOf,
   ensureTopics,
+  TOPIC_RECORDS,
   instrumentConsumer,
   instrumentProducer,
   KafkaConsumer,
@@ -39,7 +41,8 @@ Start several to share the partitions. Runs until SIGINT/SIGTERM (final checkpoi
 
 Options:
   --brokers LIST            Kafka bootstrap brokers (config 'kafka.brokers')
-  --group ID                consumer group (default hopwatch-analytics)
+  --group ID                consumer group of the records topic (default hopwatch-analytics);
+                            the queues and reports topics are read in group ID.detectors
   --partitions N            partitions when creating topics (default 12; must match ingest)
   --replication N           replication factor when creating topics (default 1)
   --store-url URL           ClickHouse server HTTP URL (config 'store.url')
@@ -178,22 +181,31 @@ export async function analyze(argv: string[]): Promise<number> {
     ? null
     : new KafkaProducer({ brokers, clientId: 'hopwatch-analyze', logger, maxAttempts: 50 });
   if (producer) instrumentProducer(registry, producer, 'anomalies');
-  const consumer = new KafkaConsumer({
-    brokers,
-    groupId,
-    topics: [...DATA_TOPICS],
-    logger,
-    clientId: 'hopwatch-analyze',
-    partitionsConsumedConcurrently: values.concurrency
-      ? parseIntArg('--concurrency', values.concurrency, 1, 64)
-      : 3,
-    maxWaitTimeMs: 100,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-  });
+  // Two consumers in two groups: the detector topics must not wait behind the row inserts
+  // of the records topic (see AnalyzeWorker).
+  const detectorGroupId = detectorGroupOf(groupId);
+  const consumerOf = (group: string, topics: readonly string[]): KafkaConsumer =>
+    new KafkaConsumer({
+      brokers,
+      groupId: group,
+      topics: [...topics],
+      logger,
+      clientId: 'hopwatch-analyze',
+      partitionsConsumedConcurrently: values.concurrency
+        ? parseIntArg('--concurrency', values.concurrency, 1, 64)
+        : 3,
+      maxWaitTimeMs: 100,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+  const consumer = consumerOf(groupId, [TOPIC_RECORDS]);
+  const detectorConsumer = consumerOf(detectorGroupId, DETECTOR_TOPICS);
   instrumentConsumer(registry, consumer, groupId);
+  instrumentConsumer(registry, detectorConsumer, detectorGroupId);
   const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'a') : null;
   const worker = new AnalyzeWorker({
     consumer,
+    detectorConsumer,
+    detectorGroupId,
     store,
     producer,
     redis,

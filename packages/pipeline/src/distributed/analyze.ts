@@ -1,7 +1,10 @@
 /**
  * The analytics worker of the distributed mode (one member of a Kafka consumer group).
  *
- * Input: the three data topics. State is kept per (topic, partition): every partition has its
+ * Input: the three data topics, through one consumer, or through two in two groups (records;
+ * queues and reports) so that the per-queue and report detectors never wait for the row
+ * inserts: kafkajs fetches again only after every batch of its last fetch was handled, so a
+ * slow insert would otherwise hold back the detector topics too. State is kept per (topic, partition): every partition has its
  * own Analyzer, which sees all rows of its keys in order (flows on the records topic, queues on
  * the queues topic, Telemetry Report sources on the reports topic), so the result does not
  * depend on how partitions are spread over workers, or on the order partitions are served in.
@@ -29,7 +32,7 @@ import { RecordBatch, toJson } from '@hopwatch/codec';
 import type { Store } from '@hopwatch/store';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { decodeMessage, type MessageKind } from '../wire/messages';
-import { kindOfTopic, TOPIC_ANOMALIES } from '../wire/topics';
+import { kindOfTopic, TOPIC_ANOMALIES, TOPIC_RECORDS } from '../wire/topics';
 import type { ConsumedBatch, Consumer, InMessage, Producer } from '../transport/types';
 import type { Logger } from '../metrics/log';
 import { Registry, type Histogram, type Counter } from '../metrics/registry';
@@ -39,7 +42,11 @@ import { LoopMerger } from './loop-merge';
 type Checkpoint = ReturnType<Analyzer['exportCheckpoint']>;
 
 export interface AnalyzeOptions {
+  /** The records topic's consumer; also the detector topics' unless detectorConsumer is set. */
   consumer: Consumer;
+  /** Consumer of the detector topics (queues, reports) in its own group, detectorGroupId. */
+  detectorConsumer?: Consumer;
+  detectorGroupId?: string;
   store: Store;
   /** Anomaly topic producer (null: do not publish). */
   producer: Producer | null;
@@ -181,6 +188,7 @@ export class AnalyzeWorker {
 
   async start(): Promise<void> {
     await this.o.consumer.run((b) => this.handle(b));
+    await this.o.detectorConsumer?.run((b) => this.handle(b));
     this.timers.push(setInterval(() => void this.tick(), 200));
     const every = this.o.checkpointEveryMs ?? 5000;
     if (every > 0) this.timers.push(setInterval(() => void this.checkpointAll(), every));
@@ -212,9 +220,8 @@ export class AnalyzeWorker {
       digests.push(d);
       fresh.push(m);
     }
-    const work: ConsumedBatch = { topic: batch.topic, partition: batch.partition, messages: fresh };
-    if (kind === 'records' && fresh.length) await this.storeRows(work, first !== ps.expect);
-    // detectors: messages not yet reflected in the state
+    // detectors first, so that their anomalies do not wait for the row insert: messages not
+    // yet reflected in the state (a batch redelivered after a failed insert is skipped here)
     const feed = fresh.filter((m) => Number(m.offset) >= ps.next);
     if (feed.length) {
       const b = this.feedBatch;
@@ -228,7 +235,11 @@ export class AnalyzeWorker {
       b.reset();
       ps.next = last + 1;
       ps.dirty = true;
+      const out = ps.analyzer.flush();
+      if (out.length) await this.route(out);
     }
+    const work: ConsumedBatch = { topic: batch.topic, partition: batch.partition, messages: fresh };
+    if (kind === 'records' && fresh.length) await this.storeRows(work, first !== ps.expect);
     ps.expect = last + 1;
     ps.lastWall = Date.now();
     if (digests.length) {
@@ -240,8 +251,6 @@ export class AnalyzeWorker {
       if (this.o.redis)
         await this.o.redis.pushDigests(batch.topic, batch.partition, digests, MAX_DIGESTS);
     }
-    const out = ps.analyzer.flush();
-    if (out.length) await this.route(out);
   }
 
   /** Micro-loop partials go to the merger; everything else out at once. */
@@ -598,15 +607,22 @@ export class AnalyzeWorker {
     if (!this.o.brokers || !this.o.groupId) return true;
     try {
       const admin = await this.getAdmin();
-      const topics = [...new Set([...this.parts.values()].map((p) => p.topic))];
-      const committed = await admin.fetchOffsets({ groupId: this.o.groupId, topics });
-      for (const t of committed) {
-        const high = await admin.fetchTopicOffsets(t.topic);
-        const hi = new Map(high.map((h) => [h.partition, Number(h.high)]));
-        for (const p of t.partitions) {
-          const c = Number(p.offset);
-          const h = hi.get(p.partition) ?? 0;
-          if (h > 0 && c < h) return false;
+      const byGroup = new Map<string, Set<string>>();
+      for (const { topic } of this.parts.values()) {
+        const split = this.o.detectorConsumer && this.o.detectorGroupId && topic !== TOPIC_RECORDS;
+        const g = split ? (this.o.detectorGroupId as string) : this.o.groupId;
+        byGroup.set(g, (byGroup.get(g) ?? new Set()).add(topic));
+      }
+      for (const [groupId, topics] of byGroup) {
+        const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+        for (const t of committed) {
+          const high = await admin.fetchTopicOffsets(t.topic);
+          const hi = new Map(high.map((h) => [h.partition, Number(h.high)]));
+          for (const p of t.partitions) {
+            const c = Number(p.offset);
+            const h = hi.get(p.partition) ?? 0;
+            if (h > 0 && c < h) return false;
+          }
         }
       }
       return true;
@@ -757,8 +773,8 @@ export class AnalyzeWorker {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     const step = (what: string): void => this.log.info(`stopping: ${what}`);
-    await this.o.consumer.close();
-    step('consumer closed');
+    await Promise.all([this.o.consumer.close(), this.o.detectorConsumer?.close()]);
+    step(this.o.detectorConsumer ? 'consumers closed' : 'consumer closed');
     await this.admin?.disconnect().catch(() => undefined);
     await this.storeLock;
     step('inserts done');

@@ -46,8 +46,21 @@ export function instrumentProducer(registry: Registry, producer: Producer, name 
   );
 }
 
-/** Exposes a consumer's stats() as hopwatch_consumer_* counters. */
+/** The consumers already exposed on each registry (the counters read them all). */
+const consumersOf = new WeakMap<Registry, Map<string, Consumer>>();
+
+/**
+ * Exposes a consumer's stats() as hopwatch_consumer_* counters with a `consumer` label; call
+ * it once per consumer (e.g. analyze's records and detector consumers).
+ */
 export function instrumentConsumer(registry: Registry, consumer: Consumer, name = 'default'): void {
+  const known = consumersOf.get(registry);
+  if (known) {
+    known.set(name, consumer);
+    return;
+  }
+  const consumers = new Map([[name, consumer]]);
+  consumersOf.set(registry, consumers);
   const fields = [
     'batches',
     'messages',
@@ -69,7 +82,7 @@ export function instrumentConsumer(registry: Registry, consumer: Consumer, name 
   };
   for (const f of fields) {
     registry.counter(names[f][0], names[f][1], ['consumer'], (c) =>
-      c.setTotal({ consumer: name }, consumer.stats()[f]),
+      consumers.forEach((cons, n) => c.setTotal({ consumer: n }, cons.stats()[f])),
     );
   }
 }

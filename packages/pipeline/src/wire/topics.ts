@@ -6,6 +6,13 @@ export const TOPIC_ANOMALIES = 'hopwatch.anomalies.v1';
 
 export const DATA_TOPICS = [TOPIC_RECORDS, TOPIC_QUEUES, TOPIC_REPORTS] as const;
 export const ALL_TOPICS = [...DATA_TOPICS, TOPIC_ANOMALIES] as const;
+/** The data topics read by detectors only (no rows): analyze consumes them in their own group. */
+export const DETECTOR_TOPICS = [TOPIC_QUEUES, TOPIC_REPORTS] as const;
+
+/** The consumer group analyze uses for DETECTOR_TOPICS, given its main group. */
+export function detectorGroupOf(groupId: string): string {
+  return `${groupId}.detectors`;
+}
 
 import type { MessageKind } from './messages';
 
