@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_WRITE_BUFFER } from './limits';
-import type { BufferSink } from './sink';
+import { writeAll, type BufferSink } from './sink';
 
 /** Buffers in the ring: one being filled, the rest queued for (or in) the write. */
 const SLOTS = 4;
@@ -104,9 +104,9 @@ export class BackgroundFileSink implements BufferSink {
   /** Bytes not in a lent buffer (larger than one): written in order, after the queue drains. */
   write(bytes: Uint8Array): void {
     if (this.fd === null) throw new Error('BackgroundFileSink is closed');
-    this.drain();
-    let done = 0;
-    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+    this.waitAll();
+    this.throwIfFailed();
+    writeAll(this.fd, bytes);
   }
 
   close(): void {
@@ -114,7 +114,7 @@ export class BackgroundFileSink implements BufferSink {
     const fd = this.fd;
     this.fd = null;
     try {
-      for (let i = 0; i < SLOTS; i++) this.waitFree(i);
+      this.waitAll();
     } finally {
       Atomics.store(this.ctl, this.current, STOP);
       Atomics.notify(this.ctl, this.current);
@@ -123,10 +123,9 @@ export class BackgroundFileSink implements BufferSink {
     this.throwIfFailed();
   }
 
-  /** Waits until the worker has written every queued buffer, then reports a failure if any. */
-  private drain(): void {
+  /** Waits until the worker has written (or, after a failure, discarded) every queued buffer. */
+  private waitAll(): void {
     for (let i = 0; i < SLOTS; i++) this.waitFree(i);
-    this.throwIfFailed();
   }
 
   private waitFree(slot: number): void {

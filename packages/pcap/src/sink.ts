@@ -22,6 +22,12 @@ export function isBufferSink(s: ByteSink): s is BufferSink {
   return typeof (s as BufferSink).exchange === 'function';
 }
 
+/** Writes all of `bytes` to `fd` (write(2) may take fewer bytes than asked). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;)
+    done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
 /** Appends to a file with synchronous writes (the writers batch them into large chunks). */
 export class FileSink implements ByteSink {
   private fd: number | null;
@@ -32,10 +38,7 @@ export class FileSink implements ByteSink {
 
   write(bytes: Uint8Array): void {
     if (this.fd === null) throw new Error('FileSink is closed');
-    let done = 0;
-    while (done < bytes.length) {
-      done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
-    }
+    writeAll(this.fd, bytes);
   }
 
   close(): void {

@@ -44,7 +44,7 @@ describe('BackgroundFileSink', () => {
     expect(got.equals(want)).toBe(true);
   });
 
-  it('reports a failed write (ENOSPC on /dev/full) at close instead of losing it', () => {
+  it('reports a failed write (ENOSPC on /dev/full) instead of losing it', () => {
     const w = new PcapWriter(new BackgroundFileSink('/dev/full', 4096));
     expect(() => {
       for (let i = 0; i < 100; i++) w.write(new Uint8Array(1000), 1, 0);

@@ -4,10 +4,12 @@
  * Input: the three data topics, through one consumer, or through two in two groups (records;
  * queues and reports) so that the per-queue and report detectors never wait for the row
  * inserts: kafkajs fetches again only after every batch of its last fetch was handled, so a
- * slow insert would otherwise hold back the detector topics too. State is kept per (topic, partition): every partition has its
- * own Analyzer, which sees all rows of its keys in order (flows on the records topic, queues on
- * the queues topic, Telemetry Report sources on the reports topic), so the result does not
- * depend on how partitions are spread over workers, or on the order partitions are served in.
+ * slow insert would otherwise hold back the detector topics too.
+ *
+ * State is kept per (topic, partition): every partition has its own Analyzer, which sees all
+ * rows of its keys in order (flows on the records topic, queues on the queues topic, Telemetry
+ * Report sources on the reports topic), so the result does not depend on how partitions are
+ * spread over workers, or on the order partitions are served in.
  *
  * - records topic → per-flow detectors, and the `hops` / `paths` rows. Rows are inserted, made
  *   durable (`store.flush()`), and only then does the handler resolve, which commits the
