@@ -14,6 +14,9 @@
  *    stored (`paths` rows, one per report) — loss = sent − stored;
  *  - anomaly latency: anomaly received on hopwatch.anomalies.v1 − the wall time the first
  *    report after the gap was sent (p50/p99/max);
+ *  - where the anomaly latency goes (from analyze's histograms, bucket bounds in seconds): how
+ *    far behind the wall clock the detectors are per topic when fed, and how long after its
+ *    end (event time) a report_loss anomaly is published;
  *  - time to queryable: a poller asks ClickHouse every 100 ms for the highest stored sequence
  *    per reporter; a report's latency = first poll that sees it − its send time (p50/p99/max;
  *    +≤100 ms poll granularity).
@@ -132,6 +135,22 @@ function metric(text, name) {
   return sum;
 }
 
+/** Upper bound of the bucket holding quantile q of a histogram series (label filter `sel`). */
+function bucketQuantile(text, name, sel, q) {
+  const buckets = [];
+  for (const l of text.split('\n')) {
+    if (!l.startsWith(name + '_bucket{') || !l.includes(sel)) continue;
+    const le = /le="([^"]+)"/.exec(l)[1];
+    buckets.push([le === '+Inf' ? Infinity : Number(le), Number(l.slice(l.lastIndexOf(' ') + 1))]);
+  }
+  if (!buckets.length) return null;
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets[buckets.length - 1][1];
+  if (!total) return null;
+  const hit = buckets.find(([, c]) => c >= q * total);
+  return hit[0] === Infinity ? '>' + buckets[buckets.length - 2][0] : hit[0];
+}
+
 async function main() {
   const rate = Number(arg('rate', '200000'));
   const seconds = Number(arg('seconds', '10'));
@@ -147,6 +166,7 @@ async function main() {
     startRedis(),
   ]);
   const procs = [];
+  const analyzeProcs = [];
   try {
     const db = 'bench';
     for (let i = 0; i < analyzers; i++) {
@@ -166,6 +186,7 @@ async function main() {
         '0',
       ]);
       procs.push(a);
+      analyzeProcs.push(a);
       await waitFor(async () => a.err.includes('joined consumer group'), 60000, 'analyze join');
     }
     const ing = cli([
@@ -265,6 +286,21 @@ async function main() {
     polling = false;
     await poller;
     const text = await (await fetch(murl)).text();
+    // where the anomaly latency goes, from the first analyzer's histograms (bucket bounds, s)
+    const aurl = /"url":"(http:[^"]+)"/.exec(analyzeProcs[0].err)?.[1];
+    const atext = aurl ? await (await fetch(aurl)).text() : '';
+    const delays = {};
+    for (const kind of ['records', 'queues', 'reports']) {
+      const m = 'hopwatch_analyze_event_delay_seconds';
+      delays[`detectorsBehind_${kind}`] = {
+        p50: bucketQuantile(atext, m, `kind="${kind}"`, 0.5),
+        p99: bucketQuantile(atext, m, `kind="${kind}"`, 0.99),
+      };
+    }
+    delays.reportLossPublishedAfterEnd = {
+      p50: bucketQuantile(atext, 'hopwatch_anomaly_delay_seconds', 'type="report_loss"', 0.5),
+      p99: bucketQuantile(atext, 'hopwatch_anomaly_delay_seconds', 'type="report_loss"', 0.99),
+    };
     // queryable latency: for each mark (send time of a report), first poll that saw it
     const q = [];
     for (const [ts, node, s] of res.marks) {
@@ -305,6 +341,7 @@ async function main() {
         p99: pct(q, 0.99),
         max: pct(q, 1),
       },
+      analyzeDelaysSeconds: delays,
       benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
     };
     console.log(JSON.stringify(out, null, 2));

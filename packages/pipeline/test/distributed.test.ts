@@ -185,6 +185,29 @@ describeIf('distributed pipeline (ingest → Kafka → analyze → ClickHouse)',
       expect(stored).toEqual(emb);
       expect([...new Set(reader.ids())].sort()).toEqual(emb);
       expect(reader.ids().length).toBe(emb.length); // each once (Redis de-duplication)
+      // metrics: both consumer groups handled batches; every published anomaly and every batch
+      // fed to the detectors has its delay observed
+      let anomalyDelays = 0;
+      let recordDelays = 0;
+      let detectorBatches = 0;
+      for (const p of procs) {
+        const url = /"url":"(http:[^"]+)"/.exec(p.stderr())![1];
+        const text = await (await fetch(url)).text();
+        anomalyDelays += metricValue(text, 'hopwatch_anomaly_delay_seconds_count') || 0; // NaN: none
+        recordDelays += metricValue(
+          text,
+          'hopwatch_analyze_event_delay_seconds_count',
+          'kind="records"',
+        );
+        detectorBatches += metricValue(
+          text,
+          'hopwatch_consumer_batches_total',
+          'consumer="hopwatch-analytics.detectors"',
+        );
+      }
+      expect(anomalyDelays).toBe(emb.length);
+      expect(recordDelays).toBeGreaterThan(0);
+      expect(detectorBatches).toBeGreaterThan(0);
       for (const p of procs) p.proc.kill('SIGTERM');
       for (const p of procs) expect(await p.exited).toBe(0);
       for (const p of procs) expect(p.stderr()).not.toMatch(/"level":"error"/);

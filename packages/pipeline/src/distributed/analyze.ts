@@ -147,6 +147,8 @@ export class AnalyzeWorker {
   private lag = new Map<string, number>();
   private hInsertRows?: Histogram;
   private hInsertSec?: Histogram;
+  private hEventDelay?: Histogram;
+  private hAnomalyDelay?: Histogram;
   private cAnomalies?: Counter;
   private reportGaps = 0;
   private feedBatch = new RecordBatch(4096, 8);
@@ -233,6 +235,7 @@ export class AnalyzeWorker {
         ps.analyzer.process(b, PARTS[kind]);
         ps.lastEventNs = maxTimeNs(b, ps.lastEventNs);
         this.st.records[kind] += b.count;
+        this.hEventDelay?.observe({ kind }, delaySeconds(ps.lastEventNs));
       }
       b.reset();
       ps.next = last + 1;
@@ -497,6 +500,7 @@ export class AnalyzeWorker {
       }
       this.st.anomalies++;
       this.cAnomalies?.inc({ type: a.type });
+      this.hAnomalyDelay?.observe({ type: a.type }, delaySeconds(a.end));
       if (a.type === 'report_loss') this.reportGaps += a.lost;
       if (this.o.producer) {
         this.o.producer.send(TOPIC_ANOMALIES, [{ key: a.id, value: Buffer.from(toJson(a)) }]);
@@ -712,6 +716,19 @@ export class AnalyzeWorker {
       'Latency of a durable ClickHouse insert (encode + write).',
       [],
     );
+    // live traffic only: for a replayed capture these are the capture's age
+    this.hEventDelay = reg.histogram(
+      'hopwatch_analyze_event_delay_seconds',
+      'Wall clock minus the newest event time of each batch fed to the detectors, by topic kind (how far the detectors are behind live traffic).',
+      ['kind'],
+      DELAY_BUCKETS,
+    );
+    this.hAnomalyDelay = reg.histogram(
+      'hopwatch_anomaly_delay_seconds',
+      'Wall clock at publication minus the anomaly end (event time), by type.',
+      ['type'],
+      DELAY_BUCKETS,
+    );
     this.cAnomalies = reg.counter(
       'hopwatch_analyze_anomalies_total',
       'Anomalies published (after de-duplication), by type.',
@@ -803,6 +820,13 @@ export class AnalyzeWorker {
     }
     step('anomalies published');
   }
+}
+
+const DELAY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60];
+
+/** Seconds from event time `ns` (ns since epoch) to now. */
+function delaySeconds(ns: bigint): number {
+  return Math.max(0, Date.now() / 1000 - Number(ns) / 1e9);
 }
 
 function maxTimeNs(b: RecordBatch, cur: bigint): bigint {
