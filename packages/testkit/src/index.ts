@@ -15,4 +15,4 @@ export { startClickHouse } from './clickhouse';
 export type { ClickHouseHandle } from './clickhouse';
 export { startRedis } from './redis';
 export type { RedisHandle } from './redis';
-export { runServices, servicesScript, freePorts } from './runner';
+export { runServices, servicesScript, freePorts, ephemeralPortStart } from './runner';

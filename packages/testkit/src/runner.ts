@@ -42,23 +42,66 @@ export function runServices(args: string[], env: Record<string, string>): Promis
   });
 }
 
-/** Free TCP ports on 127.0.0.1, all distinct (held open together, then released). */
+/** Lowest port freePorts() draws from. */
+const MIN_SERVER_PORT = 10000;
+
+/**
+ * The first port of the kernel's ephemeral range (Linux `ip_local_port_range`), or null when it
+ * cannot be read. Outgoing connections take their local port from that range, so a free port
+ * picked inside it can be taken by any client (a Kafka client, a test) between the check and
+ * the server's bind; ports below it cannot.
+ */
+export function ephemeralPortStart(): number | null {
+  try {
+    const lo = Number(
+      fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isInteger(lo) && lo > 0 ? lo : null;
+  } catch {
+    return null;
+  }
+}
+
+function listenOn(srv: net.Server, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    srv.once('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e),
+    );
+    srv.listen(port, '127.0.0.1', () => resolve(true));
+  });
+}
+
+/**
+ * Free TCP ports on 127.0.0.1 for servers, all distinct (held open together, then released):
+ * drawn at random below the ephemeral range (see ephemeralPortStart), else from the kernel.
+ */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: net.Server[] = [];
+  const top = ephemeralPortStart();
+  const span = top !== null ? top - MIN_SERVER_PORT : 0;
   try {
     const ports: number[] = [];
     for (let i = 0; i < count; i++) {
-      const srv = net.createServer();
-      servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve());
-      });
-      ports.push((srv.address() as net.AddressInfo).port);
+      let bound = false;
+      for (let attempt = 0; !bound && span >= 1000 && attempt < 100; attempt++) {
+        const srv = net.createServer();
+        bound = await listenOn(srv, MIN_SERVER_PORT + Math.floor(Math.random() * span));
+        if (bound) servers.push(srv);
+      }
+      if (!bound) {
+        const srv = net.createServer();
+        servers.push(srv);
+        await listenOn(srv, 0);
+      }
+      ports.push((servers[servers.length - 1].address() as net.AddressInfo).port);
     }
     return ports;
   } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(
+      servers.map(
+        (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
+      ),
+    );
   }
 }
 
