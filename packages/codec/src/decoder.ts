@@ -228,13 +228,7 @@ export class Decoder {
       b.fillDefaults(r, r + 1); // fastInt may have written INT columns
       return false;
     }
-    this.stats.packets++;
-    this.stats.records++;
-    this.lastDetail = '';
-    this.lastReject = 0;
-    b.frame[r] = frame;
-    b.tsSec[r] = tsSec;
-    b.tsNsec[r] = tsNsec; // encap, mode: the inner packet's, as fastInt set them
+    this.acceptFast(b, r, frame, tsSec, tsNsec); // encap, mode: the inner packet's, as fastInt set them
     b.reportVersion[r] = 3;
     b.hwId[r] = ((d[o] & 0x0f) << 2) | (d[o + 1] >>> 6);
     b.sequence[r] = ((d[o + 1] & 0x3f) << 16) | (d[o + 2] << 8) | d[o + 3];
@@ -325,6 +319,20 @@ export class Decoder {
     const r = b.count;
     if (!this.fastInt(d, 0, d.length, true, b, r)) return 0;
     // all checks passed: the record cannot be rejected or carry a finding
+    this.acceptFast(b, r, frame, tsSec, tsNsec);
+    b.count = r + 1;
+    return 1;
+  }
+
+  /** Counts a record a fast path accepted (one packet, one record, nothing rejected) and
+   * stamps its frame and capture time. */
+  private acceptFast(
+    b: RecordBatch,
+    r: number,
+    frame: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
     this.stats.packets++;
     this.stats.records++;
     this.lastDetail = '';
@@ -332,8 +340,6 @@ export class Decoder {
     b.frame[r] = frame;
     b.tsSec[r] = tsSec;
     b.tsNsec[r] = tsNsec;
-    b.count = r + 1;
-    return 1;
   }
 
   /**
