@@ -12,6 +12,7 @@ const { makeConfig } = require('@hopwatch/codec');
 const { loadScenario, simulate, codecOverridesFor } = require('@hopwatch/simulator');
 const { Pipeline, PcapReplaySource } = require('@hopwatch/pipeline');
 const { openStore } = require('@hopwatch/store');
+const { performance } = require('node:perf_hooks');
 
 const records = Number(process.argv[2] || 10_000_000);
 const noStore = process.argv.includes('--no-store');
@@ -49,11 +50,13 @@ output: { kind: 'packets', snaplen: 320 }
   let peakRss = 0;
   const mon = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = Date.now();
   await new PcapReplaySource([capture]).run(pipeline, new AbortController().signal);
   await pipeline.close();
   const secs = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
   clearInterval(mon);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const st = pipeline.stats();
@@ -64,7 +67,7 @@ output: { kind: 'packets', snaplen: 320 }
     `records ${st.records}, hops ${st.hops}, anomalies ${st.anomalies}, rejected ${JSON.stringify(st.rejected)}`,
   );
   console.log(
-    `wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+    `wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread busy ${(elu.utilization * 100).toFixed(0)}% of the wall time); peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
   );
   if (store) {
     const rows = await store.query('SELECT count() AS n FROM hops', 'json');

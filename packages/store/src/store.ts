@@ -426,10 +426,15 @@ abstract class BaseStore implements Store {
     this.spareHops = this.sparePaths = null;
     const stats = { hopRows: hops.rows, pathRows: paths.rows };
     try {
-      if (hops.rows > 0)
-        await this.serial(() => this.insertBody('hops', this.hopCols, hops.bytes()));
-      if (paths.rows > 0)
-        await this.serial(() => this.insertBody('paths', this.pathCols, paths.bytes()));
+      // the two tables at once, outside the statement chain: the engine runs both inserts in
+      // parallel (replay into chDB: +20% records/s, the main thread busy 83-90% instead of
+      // 53%). If one fails, the other may have landed: the offset ledger (per table) copes.
+      // allSettled: both bodies must be done with before their buffers are reused
+      const done = await Promise.allSettled([
+        hops.rows > 0 ? this.insertBody('hops', this.hopCols, hops.bytes()) : null,
+        paths.rows > 0 ? this.insertBody('paths', this.pathCols, paths.bytes()) : null,
+      ]);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
     } finally {
       hops.reset();
       paths.reset();

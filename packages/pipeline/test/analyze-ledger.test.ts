@@ -1,0 +1,118 @@
+/**
+ * The offset ledger when only one of a write's two inserts lands: `hops` and `paths` are
+ * inserted in parallel, so either can fail alone. The batch is redelivered, the worker inserts
+ * the missing table's rows only, and each row ends up stored exactly once. Real embedded
+ * store (chDB), in-process transport.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Decoder, makeConfig, RecordBatch } from '@hopwatch/codec';
+import { openCapture } from '@hopwatch/pcap';
+import { openStore, type Store } from '@hopwatch/store';
+import {
+  AnalyzeWorker,
+  createLogger,
+  InProcessBroker,
+  InProcessConsumer,
+  InProcessProducer,
+  publishBatch,
+  TOPIC_RECORDS,
+} from '../src';
+
+const CAPTURE = path.join(__dirname, '..', '..', '..', 'captures', 'demo-fabric.pcap');
+
+function captureBatch(): RecordBatch {
+  const d = new Decoder(makeConfig('spec'));
+  const b = new RecordBatch(8192, 8);
+  const r = openCapture(CAPTURE);
+  try {
+    for (let rec = r.next(); rec; rec = r.next())
+      d.decode(rec.data, 1, rec.tsSec, rec.tsNsec, rec.index, b);
+  } finally {
+    r.close();
+  }
+  return b;
+}
+
+let dir: string;
+let store: Store;
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hopwatch-ledger-'));
+  store = await openStore({ dataDir: path.join(dir, 'data') });
+});
+afterAll(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test.each(['hops', 'paths'])(
+  'the %s insert fails once: redelivered, the other table is not inserted twice',
+  async (failing) => {
+    await store.command('TRUNCATE TABLE hops');
+    await store.command('TRUNCATE TABLE paths');
+    const batch = captureBatch();
+    const broker = new InProcessBroker(2);
+    publishBatch(new InProcessProducer(broker), batch, { partitions: 2 });
+    // the first insert into `failing` throws, after the other table's insert was started
+    const s = store as unknown as {
+      insertBody(table: string, ...rest: unknown[]): Promise<void>;
+    };
+    const real = s.insertBody.bind(store);
+    let failed = 0;
+    s.insertBody = async (table: string, ...rest: unknown[]) => {
+      if (table === failing && failed === 0) {
+        failed++;
+        await new Promise((r) => setTimeout(r, 50)); // the other insert is under way
+        throw new Error(`injected ${table} insert failure`);
+      }
+      return real(table, ...rest);
+    };
+    const lines: string[] = [];
+    const consumer = new InProcessConsumer(broker, {
+      groupId: `ledger-${failing}`,
+      topics: [TOPIC_RECORDS],
+      retryBackoffMs: 20,
+    });
+    const worker = new AnalyzeWorker({
+      consumer,
+      store,
+      producer: null,
+      redis: null,
+      logger: createLogger({ write: (l) => void lines.push(l) }),
+      checkpointEveryMs: 0,
+    });
+    try {
+      await worker.start();
+      const want = { hops: batch.hopTotal, paths: batch.count };
+      const count = async (): Promise<{ h: string; hu: string; p: string; pu: string }> =>
+        (
+          await store.query(
+            'SELECT (SELECT count() FROM hops) AS h, (SELECT uniqExact(frame, hop_index) FROM hops) AS hu, (SELECT count() FROM paths) AS p, (SELECT uniqExact(frame) FROM paths) AS pu',
+          )
+        )[0] as { h: string; hu: string; p: string; pu: string };
+      for (let i = 0; i < 300; i++) {
+        const c = await count();
+        if (Number(c.h) >= want.hops && Number(c.p) >= want.paths) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 500)); // a duplicate would land by now
+      const st = worker.stats();
+      expect(failed).toBe(1);
+      expect(st.insertFailures).toBe(1);
+      expect(lines.some((l) => l.includes('insert failed; the batch will be redelivered'))).toBe(
+        true,
+      );
+      expect(await count()).toEqual({
+        h: String(want.hops),
+        hu: String(want.hops),
+        p: String(want.paths),
+        pu: String(want.paths),
+      });
+    } finally {
+      await worker.close();
+      s.insertBody = real;
+    }
+  },
+  60_000,
+);
