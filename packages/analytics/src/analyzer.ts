@@ -54,6 +54,8 @@ const FLOW_KW = 10;
 /** Housekeeping runs every SWEEP_EVERY records or SWEEP_NS of input time, whichever first,
  * checking SWEEP_SCAN flow slots for silence each time (about one per record at full rate). */
 const SWEEP_EVERY = 1024;
+/** Width of the time buckets of open silent episodes (see Analyzer.silentByTime). */
+const SILENT_BUCKET_NS = 1e6;
 const SWEEP_SCAN = 1024;
 const SWEEP_NS = 1_000_000;
 /** Samples a queue needs before it can burst (its smallest sample then bounds the pipeline
@@ -331,6 +333,11 @@ export class Analyzer {
   private readonly loops = new Map<string, LoopEpisode>();
   private readonly drops = new Map<number, DropEpisode>();
   private readonly silent = new Map<number, SilentEpisode>();
+  /** The open silent episodes by floor(lastSilent / SILENT_BUCKET_NS). A newly silent flow
+   * joins an episode that went silent within its wait, so only the buckets around it are
+   * looked at: scanning every open episode per silent flow grew quadratically over a long
+   * capture (finished flows stay open members until evicted). */
+  private readonly silentByTime = new Map<number, Set<SilentEpisode>>();
   private eBitWithoutRepeat = 0;
 
   // scratch
@@ -470,6 +477,7 @@ export class Analyzer {
       this.silent.delete(k);
       this.emitSilent(e, this.now);
     }
+    this.silentByTime.clear();
     this.silentOf.clear();
     const out = this.flush();
     out.sort((a, b) =>
@@ -1462,17 +1470,8 @@ export class Analyzer {
     for (let k = 0; k < Mth.min(this.fPathLen[fs], P); k++) path.push(this.fPath[fs * P + k]);
     // join an open episode whose suspects this flow's path shares and whose flows went silent
     // about when this one did (one cause)
-    let e: SilentEpisode | undefined;
     const since = last + mean;
-    for (const x of this.silent.values()) {
-      if (since - x.lastSilent > wait || x.lastSilent - since > wait) continue;
-      const common = x.cands.filter((s) => path.includes(s));
-      if (common.length > 0) {
-        x.cands = common;
-        e = x;
-        break;
-      }
-    }
+    let e = this.joinableSilent(since, wait, path);
     if (!e) {
       e = {
         id: this.silentIds++,
@@ -1486,8 +1485,13 @@ export class Analyzer {
         lastSilent: since,
       };
       this.silent.set(e.id, e);
+      this.indexSilent(e, true);
     }
-    if (since > e.lastSilent) e.lastSilent = since;
+    if (since > e.lastSilent) {
+      this.indexSilent(e, false);
+      e.lastSilent = since;
+      this.indexSilent(e, true);
+    }
     if (last + mean < e.start) e.start = last + mean;
     e.members.set(fs, {
       gen: this.flows.gen[fs],
@@ -1500,6 +1504,44 @@ export class Analyzer {
     });
     this.silentOf.set(fs, e.id);
     e.open++;
+  }
+
+  /** The oldest open episode that went silent within `wait` of `since` and shares a suspect
+   * with `path`, its suspects narrowed to the shared ones; undefined when none. */
+  private joinableSilent(since: number, wait: number, path: number[]): SilentEpisode | undefined {
+    const lo = Mth.floor((since - wait) / SILENT_BUCKET_NS);
+    const hi = Mth.floor((since + wait) / SILENT_BUCKET_NS);
+    const near = (x: SilentEpisode): boolean =>
+      !(since - x.lastSilent > wait || x.lastSilent - since > wait);
+    let best: SilentEpisode | undefined;
+    let bestCommon: number[] = [];
+    const consider = (x: SilentEpisode): void => {
+      if ((best && x.id > best.id) || !near(x)) return;
+      const common = x.cands.filter((s) => path.includes(s));
+      if (common.length > 0) {
+        best = x;
+        bestCommon = common;
+      }
+    };
+    if (hi - lo + 1 > this.silent.size) {
+      for (const x of this.silent.values()) consider(x);
+    } else {
+      for (let k = lo; k <= hi; k++) this.silentByTime.get(k)?.forEach(consider);
+    }
+    if (best) best.cands = bestCommon;
+    return best;
+  }
+
+  private indexSilent(e: SilentEpisode, add: boolean): void {
+    const k = Mth.floor(e.lastSilent / SILENT_BUCKET_NS);
+    let set = this.silentByTime.get(k);
+    if (add) {
+      if (!set) this.silentByTime.set(k, (set = new Set()));
+      set.add(e);
+    } else if (set) {
+      set.delete(e);
+      if (set.size === 0) this.silentByTime.delete(k);
+    }
   }
 
   /** A silent flow was seen again at `t` (`lat`: the hop latency sum of that packet, -1 when
@@ -1521,8 +1563,10 @@ export class Analyzer {
       if (t - this.fLast[fs] - held <= wait || this.fDropRepT[fs] >= this.fLast[fs]) {
         // delayed, not dropped; or dropped with a drop report (already a drop anomaly)
         e.members.delete(fs);
-        if (e.members.size === 0) this.silent.delete(e.id);
-        else {
+        if (e.members.size === 0) {
+          this.silent.delete(e.id);
+          this.indexSilent(e, false);
+        } else {
           let s0 = INF;
           for (const x of e.members.values()) if (x.silentSince < s0) s0 = x.silentSince;
           e.start = s0;
@@ -1617,6 +1661,7 @@ export class Analyzer {
     for (const [k, e] of this.silent)
       if (e.open <= 0 && now - e.lastResume > c.dropGapNs) {
         this.silent.delete(k);
+        this.indexSilent(e, false);
         this.emitSilent(e, e.lastResume);
         for (const fs of e.members.keys())
           if (this.silentOf.get(fs) === e.id) this.silentOf.delete(fs);
