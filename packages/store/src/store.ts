@@ -207,12 +207,14 @@ abstract class BaseStore implements Store {
   }
 
   // Sized for a full batch up front (no grow-and-copy on the hot path; untouched pages of a large
-  // allocation cost no memory until written).
+  // allocation cost no memory until written), with headroom: while a write is in flight,
+  // callers keep encoding into the same buffer past batchRows (a Native hop row is ~150 bytes;
+  // 160 per row overflowed by a few percent at every write, and each growth copied ~80 MB).
   private newHopBuf(): GrowBuf {
-    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 160 + (1 << 20));
+    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 200 + (1 << 20));
   }
   private newPathBuf(): GrowBuf {
-    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 48 + (1 << 20));
+    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 64 + (1 << 20));
   }
 
   protected serial<T>(fn: () => Promise<T>): Promise<T> {
