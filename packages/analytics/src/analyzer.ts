@@ -338,6 +338,9 @@ export class Analyzer {
    * looked at: scanning every open episode per silent flow grew quadratically over a long
    * capture (finished flows stay open members until evicted). */
   private readonly silentByTime = new Map<number, Set<SilentEpisode>>();
+  /** The open silent episodes none of whose members is still silent (open ≤ 0): the only ones
+   * the sweep may close, so it does not walk every open episode. */
+  private readonly silentIdle = new Set<SilentEpisode>();
   private eBitWithoutRepeat = 0;
 
   // scratch
@@ -478,6 +481,7 @@ export class Analyzer {
       this.emitSilent(e, this.now);
     }
     this.silentByTime.clear();
+    this.silentIdle.clear();
     this.silentOf.clear();
     const out = this.flush();
     out.sort((a, b) =>
@@ -1503,7 +1507,7 @@ export class Analyzer {
       pathAlive,
     });
     this.silentOf.set(fs, e.id);
-    e.open++;
+    if (++e.open > 0) this.silentIdle.delete(e);
   }
 
   /** The oldest open episode that went silent within `wait` of `since` and shares a suspect
@@ -1554,7 +1558,7 @@ export class Analyzer {
     const e = id === undefined ? undefined : this.silent.get(id);
     const m = e?.members.get(fs);
     if (!e || !m || m.gen !== this.flows.gen[fs] || m.resumed !== null) return;
-    e.open--;
+    if (--e.open <= 0) this.silentIdle.add(e);
     if (lat !== undefined) {
       const c = this.config;
       const prev = this.fLatSum[fs];
@@ -1566,6 +1570,7 @@ export class Analyzer {
         if (e.members.size === 0) {
           this.silent.delete(e.id);
           this.indexSilent(e, false);
+          this.silentIdle.delete(e);
         } else {
           let s0 = INF;
           for (const x of e.members.values()) if (x.silentSince < s0) s0 = x.silentSince;
@@ -1658,14 +1663,19 @@ export class Analyzer {
         this.flaps.delete(k);
         this.emitFlap(f);
       }
-    for (const [k, e] of this.silent)
-      if (e.open <= 0 && now - e.lastResume > c.dropGapNs) {
-        this.silent.delete(k);
+    if (this.silentIdle.size > 0) {
+      const due: SilentEpisode[] = [];
+      for (const e of this.silentIdle) if (now - e.lastResume > c.dropGapNs) due.push(e);
+      due.sort((a, b) => a.id - b.id); // the order of this.silent: oldest first
+      for (const e of due) {
+        this.silent.delete(e.id);
         this.indexSilent(e, false);
+        this.silentIdle.delete(e);
         this.emitSilent(e, e.lastResume);
         for (const fs of e.members.keys())
           if (this.silentOf.get(fs) === e.id) this.silentOf.delete(fs);
       }
+    }
     this.flows.evictIdle(now, c.flowIdleNs);
     this.queues.evictIdle(now, c.queueIdleNs);
     this.reporters.evictIdle(now, c.reporterIdleNs);
