@@ -552,7 +552,9 @@ export class KafkaConsumer implements Consumer {
    * assigned), and the next offset this member will handle. */
   private progress = new Map<string, number>();
   private nextOffset = new Map<string, bigint>();
-  private inFlight?: Promise<unknown>;
+  /** Batches in the handler now (up to partitionsConsumedConcurrently): a rejoin waits for
+   * all of them, so an old consumer's batch never overlaps the new one's for a partition. */
+  private inFlight = new Set<Promise<void>>();
   /** Partitions whose batch is in the handler now → since when. */
   private handling = new Map<string, number>();
   private watchdog?: NodeJS.Timeout;
@@ -628,8 +630,8 @@ export class KafkaConsumer implements Consumer {
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => {
         const p = this.eachBatch(c, payload);
-        this.inFlight = p;
-        return p;
+        this.inFlight.add(p);
+        return p.finally(() => this.inFlight.delete(p));
       },
     });
   }
@@ -759,7 +761,7 @@ export class KafkaConsumer implements Consumer {
     const old = this.consumer;
     this.consumer = this.create(); // the old one's batches are ignored from now on
     await this.disconnect(old);
-    await this.inFlight?.catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.failures.clear();
