@@ -194,4 +194,24 @@ describe('transport metrics', () => {
     expect(text).toContain('hopwatch_consumer_messages_total{consumer="g"} 0\n');
     expect(text).toContain('hopwatch_consumer_messages_total{consumer="g.d"} 1\n');
   });
+
+  test('two producers on one registry are both exposed', async () => {
+    const { InProcessBroker, InProcessProducer } = await import('../src/transport');
+    const { instrumentProducer } = await import('../src/metrics');
+    const broker = new InProcessBroker(1);
+    broker.available = false; // messages stay queued
+    const r = new Registry();
+    const a = new InProcessProducer(broker);
+    const b = new InProcessProducer(broker);
+    instrumentProducer(r, a, 'a');
+    instrumentProducer(r, b, 'b');
+    a.send('t', [{ key: 'k', value: new Uint8Array(1) }]);
+    b.send('t', [
+      { key: 'k', value: new Uint8Array(1) },
+      { key: 'l', value: new Uint8Array(1) },
+    ]);
+    const text = r.expose();
+    expect(text).toContain('hopwatch_producer_queued_messages{producer="a"} 1\n');
+    expect(text).toContain('hopwatch_producer_queued_messages{producer="b"} 2\n');
+  });
 });

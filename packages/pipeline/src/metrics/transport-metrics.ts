@@ -2,12 +2,36 @@ import type { Consumer, Producer } from '../transport/types';
 import { Registry } from './registry';
 
 /**
+ * Adds `item` under `name` to what `registry` already exposes from `of`. Returns the new map
+ * on the first call for a registry (the caller then registers the metrics, whose collectors
+ * read every entry), null afterwards: a registry returns an already registered metric, so a
+ * second set of collectors would never run.
+ */
+function exposeOnce<T>(
+  of: WeakMap<Registry, Map<string, T>>,
+  registry: Registry,
+  name: string,
+  item: T,
+): Map<string, T> | null {
+  const known = of.get(registry);
+  if (known) {
+    known.set(name, item);
+    return null;
+  }
+  const fresh = new Map([[name, item]]);
+  of.set(registry, fresh);
+  return fresh;
+}
+
+const producersOf = new WeakMap<Registry, Map<string, Producer>>();
+
+/**
  * Exposes a producer's stats() as hopwatch_producer_* metrics (read at scrape time), with
- * a `producer` label (e.g. the ingest worker's name).
+ * a `producer` label (e.g. the ingest worker's name); call it once per producer.
  */
 export function instrumentProducer(registry: Registry, producer: Producer, name = 'default'): void {
-  const producers = new Map<string, Producer>();
-  producers.set(name, producer);
+  const producers = exposeOnce(producersOf, registry, name, producer);
+  if (!producers) return;
   const each = (fn: (n: string, p: Producer) => void) => () =>
     producers.forEach((p, n) => fn(n, p));
   registry.gauge(
@@ -54,13 +78,8 @@ const consumersOf = new WeakMap<Registry, Map<string, Consumer>>();
  * it once per consumer (e.g. analyze's records and detector consumers).
  */
 export function instrumentConsumer(registry: Registry, consumer: Consumer, name = 'default'): void {
-  const known = consumersOf.get(registry);
-  if (known) {
-    known.set(name, consumer);
-    return;
-  }
-  const consumers = new Map([[name, consumer]]);
-  consumersOf.set(registry, consumers);
+  const consumers = exposeOnce(consumersOf, registry, name, consumer);
+  if (!consumers) return;
   const fields = [
     'batches',
     'messages',
