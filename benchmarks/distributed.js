@@ -63,11 +63,11 @@ function sender() {
   const marks = []; // [wall ms, node, seq] every 10 ms
   const t0 = Date.now();
   let nextGap = 1000;
+  let gapNode = -1; // due until that reporter's next report (a burst may not reach it)
   function burst() {
     const now = Date.now();
     const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
-    let gapNode = -1;
-    if (now - t0 >= nextGap) {
+    if (gapNode < 0 && now - t0 >= nextGap) {
       nextGap += 1000;
       gapNode = (nextGap / 1000) % nodes;
     }

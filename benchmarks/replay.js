@@ -3,7 +3,7 @@
 // fabric, 0xFF00 bitmap, snaplen so the file holds the headers and INT stacks) replayed through
 // decode → analytics → embedded store (chDB), as `hopwatch replay` does. Prints records/s, hop
 // rows/s, peak RSS, then checks the stored row count.
-// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE]
+// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -17,6 +17,8 @@ const { performance } = require('node:perf_hooks');
 const records = Number(process.argv[2] || 10_000_000);
 const noStore = process.argv.includes('--no-store');
 const keepAt = process.argv.indexOf('--keep');
+const brAt = process.argv.indexOf('--batch-rows');
+const batchRows = brAt > 0 ? Number(process.argv[brAt + 1]) : undefined;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-replay-'));
 const capture = keepAt > 0 ? process.argv[keepAt + 1] : path.join(tmp, 'bench.pcap');
 
@@ -41,7 +43,7 @@ output: { kind: 'packets', snaplen: 320 }
     );
   }
   const { profile, overrides } = codecOverridesFor(scenario);
-  const store = noStore ? null : await openStore({ dataDir: path.join(tmp, 'data') });
+  const store = noStore ? null : await openStore({ dataDir: path.join(tmp, 'data'), batchRows });
   const pipeline = new Pipeline({
     codec: makeConfig(profile, overrides),
     store,
@@ -49,6 +51,17 @@ output: { kind: 'packets', snaplen: 320 }
   });
   let peakRss = 0;
   const mon = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  // CPU of the main (JS) thread alone: utime + stime of the process's first task, in clock ticks
+  const mainCpu = () => {
+    try {
+      const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+      const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(v[11]) + Number(v[12])) / 100;
+    } catch {
+      return NaN;
+    }
+  };
+  const main0 = mainCpu();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = Date.now();
@@ -56,6 +69,7 @@ output: { kind: 'packets', snaplen: 320 }
   await pipeline.close();
   const secs = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const mainSecs = mainCpu() - main0;
   const elu = performance.eventLoopUtilization(elu0);
   clearInterval(mon);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -67,12 +81,24 @@ output: { kind: 'packets', snaplen: 320 }
     `records ${st.records}, hops ${st.hops}, anomalies ${st.anomalies}, rejected ${JSON.stringify(st.rejected)}`,
   );
   console.log(
-    `wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread busy ${(elu.utilization * 100).toFixed(0)}% of the wall time); peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+    `wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, of which the main thread ${mainSecs.toFixed(1)} s (main thread busy ${(elu.utilization * 100).toFixed(0)}% of the wall time); peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
   );
   if (store) {
     const rows = await store.query('SELECT count() AS n FROM hops', 'json');
     console.log(
       `stored hop rows: ${rows[0].n}${Number(rows[0].n) === st.hops ? ' (all)' : ' (MISMATCH)'}`,
+    );
+    // how much merging the engine did during the replay (the rest of its work is the inserts)
+    const ev = await store.query(
+      "SELECT event, value FROM system.events WHERE event IN ('Merge', 'MergedRows', 'MergeTotalMilliseconds', 'InsertedRows')",
+      'json',
+    );
+    const parts = await store.query(
+      "SELECT table, count() AS n FROM system.parts WHERE active AND database = currentDatabase() AND table IN ('hops', 'paths') GROUP BY table ORDER BY table",
+      'json',
+    );
+    console.log(
+      `engine: ${ev.map((e) => `${e.event} ${e.value}`).join(', ')}; active parts: ${parts.map((p) => `${p.table} ${p.n}`).join(', ')}`,
     );
     await store.close();
   }
