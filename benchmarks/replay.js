@@ -3,7 +3,7 @@
 // fabric, 0xFF00 bitmap, snaplen so the file holds the headers and INT stacks) replayed through
 // decode → analytics → embedded store (chDB), as `hopwatch replay` does. Prints records/s, hop
 // rows/s, peak RSS, then checks the stored row count.
-// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N]
+// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N] [--no-merges]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -19,6 +19,11 @@ const noStore = process.argv.includes('--no-store');
 const keepAt = process.argv.indexOf('--keep');
 const brAt = process.argv.indexOf('--batch-rows');
 const batchRows = brAt > 0 ? Number(process.argv[brAt + 1]) : undefined;
+// diagnostic only: what the engine's background merges cost (parts then pile up)
+const noMerges = process.argv.includes('--no-merges');
+// experiments: MergeTree settings for hops and paths, e.g. --merge-settings min_parts_to_merge_at_once=10
+const msAt = process.argv.indexOf('--merge-settings');
+const mergeSettings = msAt > 0 ? process.argv[msAt + 1] : '';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-replay-'));
 const capture = keepAt > 0 ? process.argv[keepAt + 1] : path.join(tmp, 'bench.pcap');
 
@@ -44,6 +49,9 @@ output: { kind: 'packets', snaplen: 320 }
   }
   const { profile, overrides } = codecOverridesFor(scenario);
   const store = noStore ? null : await openStore({ dataDir: path.join(tmp, 'data'), batchRows });
+  if (store && noMerges) for (const t of ['hops', 'paths']) await store.command(`SYSTEM STOP MERGES ${t}`);
+  if (store && mergeSettings)
+    for (const t of ['hops', 'paths']) await store.command(`ALTER TABLE ${t} MODIFY SETTING ${mergeSettings}`);
   const pipeline = new Pipeline({
     codec: makeConfig(profile, overrides),
     store,
@@ -90,7 +98,7 @@ output: { kind: 'packets', snaplen: 320 }
     );
     // how much merging the engine did during the replay (the rest of its work is the inserts)
     const ev = await store.query(
-      "SELECT event, value FROM system.events WHERE event IN ('Merge', 'MergedRows', 'MergeTotalMilliseconds', 'InsertedRows')",
+      "SELECT event, value FROM system.events WHERE event IN ('Merge', 'MergedRows', 'MergeTotalMilliseconds', 'InsertedRows', 'MergeTreeDataWriterSortingBlocksMicroseconds', 'MergeTreeDataWriterBlocksAlreadySorted', 'MergeTreeDataWriterBlocks', 'UserTimeMicroseconds', 'SystemTimeMicroseconds')",
       'json',
     );
     const parts = await store.query(

@@ -123,6 +123,12 @@ run(
   [rollup],
 );
 run(
+  'as stored + MV, ORDER BY time',
+  full,
+  `CREATE TABLE t (${fullCols}${ALIAS}) ENGINE = MergeTree ${PART} ORDER BY time`,
+  [rollup],
+);
+run(
   'as stored, without the MV',
   full,
   `CREATE TABLE t (${fullCols}${ALIAS}) ENGINE = MergeTree ${PART} ${KEY}`,

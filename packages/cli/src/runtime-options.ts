@@ -12,7 +12,7 @@ export const STORE_OPTIONS = {
   'retention-days': { type: 'string' },
 } as const;
 
-export const STORE_HELP = `Store options (config file section 'store': dataDir, url, retentionDays):
+export const STORE_HELP = `Store options (config file section 'store': dataDir, url, retentionDays, mergeSelectorBase):
   --data-dir DIR            embedded store directory (default .hopwatch/data)
   --store-url URL           a ClickHouse server (http://host:8123) instead of the embedded store
   --retention-days N        drop rows older than N days (TTL; servers >= 20.1 and embedded)
@@ -32,7 +32,7 @@ export async function storeFrom(
   if (values['no-store']) return null;
   const fs = (file.store ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(fs)) {
-    if (!['dataDir', 'url', 'retentionDays', 'database'].includes(k))
+    if (!['dataDir', 'url', 'retentionDays', 'database', 'mergeSelectorBase'].includes(k))
       throw new UsageError(`config: unknown store setting '${k}'`);
   }
   const url = values['store-url'] ?? (typeof fs.url === 'string' ? fs.url : undefined);
@@ -50,10 +50,20 @@ export async function storeFrom(
       dataDir,
       retentionDays: retention,
       database: typeof fs.database === 'string' ? fs.database : undefined,
+      mergeSelectorBase: mergeSelectorBaseFrom(fs),
     });
   } catch (e) {
     throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);
   }
+}
+
+/** store.mergeSelectorBase of the config file: a number, null (leave the engine's), or absent. */
+export function mergeSelectorBaseFrom(fs: Record<string, unknown>): number | null | undefined {
+  const v = fs.mergeSelectorBase;
+  if (v === undefined || v === null) return v;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > 1000)
+    throw new UsageError(`config: store.mergeSelectorBase must be a number from 1 to 1000 or null`);
+  return v;
 }
 
 /** Analytics thresholds from the config file's 'analytics' section, checked against the defaults. */

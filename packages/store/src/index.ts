@@ -1,5 +1,6 @@
 export {
   openStore,
+  DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE,
   EmbeddedStore,
   ServerStore,
   StoreError,

@@ -50,10 +50,23 @@ export interface StoreOptions {
    * 'RowBinary' (default for legacy servers).
    */
   insertFormat?: InsertFormat;
+  /**
+   * MergeTree `merge_selector_base` of `hops` and `paths`: about how many parts of one size
+   * pile up before the engine merges them (its default is 5). Background merges were 40% of
+   * the embedded store's CPU in a 10M-record replay; at 50 they rewrite each row about half as
+   * often, for more parts (tens per partition) until the engine lowers the base for parts
+   * older than a few seconds to an hour, so old data still ends in few parts. Default: 50
+   * embedded, the server's own setting (untouched) for a ClickHouse server; `null` leaves it
+   * untouched. Applied at every start-up where the engine has the setting.
+   */
+  mergeSelectorBase?: number | null;
   /** Server only: user / password. */
   username?: string;
   password?: string;
 }
+
+/** See StoreOptions.mergeSelectorBase (benchmarks/replay.js, docs/benchmarks.md). */
+export const DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE = 50;
 
 export type QueryFormat = 'table' | 'json' | 'csv';
 export type InsertFormat = 'Native' | 'RowBinary';
@@ -202,6 +215,9 @@ abstract class BaseStore implements Store {
     this.database = opts.database ?? 'hopwatch';
     ident(this.database);
     this.batchRows = Math.max(1, opts.batchRows ?? 500_000);
+    const msb = opts.mergeSelectorBase;
+    if (msb !== undefined && msb !== null && !(Number.isFinite(msb) && msb >= 1 && msb <= 1000))
+      throw new StoreError(`mergeSelectorBase must be a number from 1 to 1000, not ${msb}`);
     this.hops = this.newHopBuf();
     this.paths = this.newPathBuf();
   }
@@ -336,6 +352,7 @@ abstract class BaseStore implements Store {
       );
     }
     await this.ensureLedger();
+    await this.applyMergePolicy();
     const days = this.opts.retentionDays;
     if (days !== undefined && this.capabilities.ttl) {
       const d = Number(uint(Math.floor(days), 'retentionDays', 100_000n));
@@ -347,6 +364,23 @@ abstract class BaseStore implements Store {
         }
       }
     }
+  }
+
+  /** Merge policy of the two big tables (see StoreOptions.mergeSelectorBase). */
+  private async applyMergePolicy(): Promise<void> {
+    const base =
+      this.opts.mergeSelectorBase === undefined
+        ? this.kind === 'embedded'
+          ? DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE
+          : null
+        : this.opts.mergeSelectorBase;
+    if (base === null) return;
+    const known = await this.queryJSON(
+      "SELECT count() AS n FROM system.merge_tree_settings WHERE name = 'merge_selector_base'",
+    );
+    if (Number(known.data[0]?.n ?? 0) === 0) return; // older engines (e.g. 18.16) do not have it
+    for (const t of ['hops', 'paths'])
+      await this.command(`ALTER TABLE ${ident(t)} MODIFY SETTING merge_selector_base = ${base}`);
   }
 
   /** Adds the Kafka ledger columns to tables created before they existed (idempotent). */

@@ -4,7 +4,12 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { Decoder, makeConfig, materialize, RecordBatch } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
-import { openStore, StoreError, type Store } from '@hopwatch/store';
+import {
+  DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE,
+  openStore,
+  StoreError,
+  type Store,
+} from '@hopwatch/store';
 import { emptyExpected, fillSynthetic, T0, type Expected } from './synthetic';
 
 const CAPTURE = '/work/shared/captures/scapy-pr4230_int-v2.1_udp-tcp.pcap';
@@ -337,5 +342,30 @@ describe('embedded store', () => {
     );
     expect(ddl.q).toMatch(/TTL toDateTime\(time\) \+ toIntervalDay\(3650\)/);
     expect(Number((await one('SELECT count() AS n FROM hops')).n)).toBe(n);
+  });
+
+  test('merge policy: embedded default, configurable, re-applied at start-up', async () => {
+    const base = async (t: string): Promise<string | undefined> => {
+      const r = await one(
+        `SELECT create_table_query AS q FROM system.tables WHERE database = 'hopwatch' AND name = '${t}'`,
+      );
+      return /merge_selector_base = (\d+)/.exec(String(r.q))?.[1];
+    };
+    expect(await base('hops')).toBe(String(DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE));
+    expect(await base('paths')).toBe(String(DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE));
+    await store.close();
+    store = await openStore({ dataDir: path.join(dir, 'data'), mergeSelectorBase: 8 });
+    expect(await base('hops')).toBe('8');
+    expect(await base('paths')).toBe('8');
+    // null leaves the table as it is
+    await store.close();
+    store = await openStore({ dataDir: path.join(dir, 'data'), mergeSelectorBase: null });
+    expect(await base('hops')).toBe('8');
+    await store.close();
+    await expect(
+      openStore({ dataDir: path.join(dir, 'data'), mergeSelectorBase: 0 }),
+    ).rejects.toThrow(/mergeSelectorBase must be a number from 1 to 1000/);
+    store = await openStore({ dataDir: path.join(dir, 'data') });
+    expect(await base('hops')).toBe(String(DEFAULT_EMBEDDED_MERGE_SELECTOR_BASE));
   });
 });

@@ -29,7 +29,7 @@ import { openStore } from '@hopwatch/store';
 import { loadConfigFile } from '../config-file';
 import { UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
-import { analyticsFrom } from '../runtime-options';
+import { analyticsFrom, mergeSelectorBaseFrom } from '../runtime-options';
 
 export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
        hopwatch analyze --redis URL --active [--limit N]
@@ -99,7 +99,7 @@ export async function analyze(argv: string[]): Promise<number> {
     replication?: number;
     group?: string;
   };
-  const storeCfg = (file.store ?? {}) as {
+  const storeCfg = (file.store ?? {}) as Record<string, unknown> & {
     url?: string;
     database?: string;
     retentionDays?: number;
@@ -158,6 +158,7 @@ export async function analyze(argv: string[]): Promise<number> {
         url,
         database: values.database ?? storeCfg.database,
         retentionDays: storeCfg.retentionDays,
+        mergeSelectorBase: mergeSelectorBaseFrom(storeCfg),
         batchRows: 1_000_000,
       });
       break;
