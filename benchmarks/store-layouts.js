@@ -155,6 +155,29 @@ run(
   `CREATE TABLE t (${columnList(plain, caps, true)}) ENGINE = MergeTree ${PART} ${KEY}`,
 );
 
+// per-record values (flow 5-tuple, report node, INT version, encapsulation) only in `paths`
+const perRecord = new Set([
+  'src_addr',
+  'dst_addr',
+  'src_port',
+  'dst_port',
+  'protocol',
+  'report_node',
+  'int_version',
+  'encapsulation',
+]);
+const normCols = cols.filter((c) => !perRecord.has(c.name));
+const norm = nativeFile('normalized', normCols);
+console.log(
+  `hop row without per-record columns (${normCols.length} columns): ${(norm.bytes / N).toFixed(0)} bytes per row in Native`,
+);
+run(
+  'without per-record columns + MV',
+  norm,
+  `CREATE TABLE t (${columnList(normCols, caps, true)}${ALIAS}) ENGINE = MergeTree ${PART} ${KEY}`,
+  [rollup],
+);
+
 // the narrowest useful hop row: no flow 5-tuple (flow_hash only), no report/ledger columns
 const keep = new Set([
   'time',

@@ -104,6 +104,52 @@ test('UDP listener: reports decoded, foreign senders refused and counted, malfor
   expect(pipeline.analyzer.stats().records).toBe(500);
 });
 
+test('live pipeline: partial insert batches reach the store on the tick, not only at 500,000 rows', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-live-flush-'));
+  const store = await openStore({ dataDir: path.join(dir, 'data') });
+  try {
+    const stored = async (): Promise<number> =>
+      Number((await store.query('SELECT count() AS n FROM hops', 'json'))[0].n);
+    const feed = async (pipeline: Pipeline, first: number): Promise<void> => {
+      let port = 0;
+      const src = new UdpSource({
+        listen: [{ host: '127.0.0.1', port: 0 }],
+        onListening: (a) => (port = a[0].port),
+      });
+      const ac = new AbortController();
+      const running = src.run(pipeline, ac.signal);
+      while (port === 0) await new Promise((r) => setTimeout(r, 5));
+      const sock = dgram.createSocket('udp4');
+      for (let i = 0; i < 300; i++) await send(sock, report(first + i, 9), port);
+      sock.close();
+      // what `serve` does every 200 ms
+      for (let t = 0; t < 8; t++) {
+        await new Promise((r) => setTimeout(r, 50));
+        pipeline.tick();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      ac.abort();
+      await running;
+    };
+    // without the timed write, nothing is stored before the end (the batch is far from full)
+    const never = new Pipeline({ codec: makeConfig('spec'), store, live: true, storeFlushMs: 0 });
+    await feed(never, 0);
+    expect(await stored()).toBe(0);
+    await never.close();
+    expect(await stored()).toBe(600);
+
+    const timed = new Pipeline({ codec: makeConfig('spec'), store, live: true, storeFlushMs: 100 });
+    await feed(timed, 1000);
+    expect(await stored()).toBe(1200); // while the pipeline still runs
+    await timed.close();
+    expect(await stored()).toBe(1200);
+    expect(timed.stats()).toMatchObject({ storeErrors: 0, shedRecords: 0 });
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('UDP listener: a receive buffer capped by net.core.rmem_max is reported at start-up', async () => {
   const listen = async (receiveBuffer: number): Promise<string | null> => {
     let warning: string | null | undefined;
