@@ -3,7 +3,7 @@
 // fabric, 0xFF00 bitmap, snaplen so the file holds the headers and INT stacks) replayed through
 // decode → analytics → embedded store (chDB), as `hopwatch replay` does. Prints records/s, hop
 // rows/s, peak RSS, then checks the stored row count.
-// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N] [--no-merges]
+// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N] [--max-writes N] [--no-merges]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -19,6 +19,8 @@ const noStore = process.argv.includes('--no-store');
 const keepAt = process.argv.indexOf('--keep');
 const brAt = process.argv.indexOf('--batch-rows');
 const batchRows = brAt > 0 ? Number(process.argv[brAt + 1]) : undefined;
+const mwAt = process.argv.indexOf('--max-writes');
+const maxWrites = mwAt > 0 ? Number(process.argv[mwAt + 1]) : undefined;
 // diagnostic only: what the engine's background merges cost (parts then pile up)
 const noMerges = process.argv.includes('--no-merges');
 // experiments: MergeTree settings for hops and paths, e.g. --merge-settings min_parts_to_merge_at_once=10
@@ -48,10 +50,14 @@ output: { kind: 'packets', snaplen: 320 }
     );
   }
   const { profile, overrides } = codecOverridesFor(scenario);
-  const store = noStore ? null : await openStore({ dataDir: path.join(tmp, 'data'), batchRows });
-  if (store && noMerges) for (const t of ['hops', 'paths']) await store.command(`SYSTEM STOP MERGES ${t}`);
+  const store = noStore
+    ? null
+    : await openStore({ dataDir: path.join(tmp, 'data'), batchRows, maxWrites });
+  if (store && noMerges)
+    for (const t of ['hops', 'paths']) await store.command(`SYSTEM STOP MERGES ${t}`);
   if (store && mergeSettings)
-    for (const t of ['hops', 'paths']) await store.command(`ALTER TABLE ${t} MODIFY SETTING ${mergeSettings}`);
+    for (const t of ['hops', 'paths'])
+      await store.command(`ALTER TABLE ${t} MODIFY SETTING ${mergeSettings}`);
   const pipeline = new Pipeline({
     codec: makeConfig(profile, overrides),
     store,
@@ -86,7 +92,7 @@ output: { kind: 'packets', snaplen: 320 }
     `node ${process.version}, ${os.cpus().length} cores, store: ${noStore ? 'none' : 'embedded chDB'}`,
   );
   console.log(
-    `records ${st.records}, hops ${st.hops}, anomalies ${st.anomalies}, rejected ${JSON.stringify(st.rejected)}`,
+    `records ${st.records}, hops ${st.hops}, anomalies ${st.anomalies}, rejected ${JSON.stringify(st.rejected)}, store errors ${st.storeErrors}${st.lastStoreError ? ` (last: ${st.lastStoreError.split('\n')[0]})` : ''}`,
   );
   console.log(
     `wall ${secs.toFixed(1)} s: ${Math.round(st.records / secs)} records/s, ${Math.round(st.hops / secs)} hop rows/s; process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, of which the main thread ${mainSecs.toFixed(1)} s (main thread busy ${(elu.utilization * 100).toFixed(0)}% of the wall time); peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,

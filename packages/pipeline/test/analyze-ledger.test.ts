@@ -39,7 +39,7 @@ let dir: string;
 let store: Store;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hopwatch-ledger-'));
-  store = await openStore({ dataDir: path.join(dir, 'data') });
+  store = await openStore({ dataDir: path.join(dir, 'data'), maxWrites: 1 });
 });
 afterAll(async () => {
   await store.close();

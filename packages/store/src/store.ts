@@ -46,6 +46,12 @@ export interface StoreOptions {
    */
   batchRows?: number;
   /**
+   * Writes (inserts of batchRows rows) in flight at once. Default 2: the engine works on two
+   * while the caller encodes the next rows. Use 1 when rows carry the Kafka offset ledger: a
+   * later write must not land while an earlier one of the same partition fails.
+   */
+  maxWrites?: number;
+  /**
    * Insert encoding: 'Native' (columnar; default where supported: chDB and servers ≥ 20.1) or
    * 'RowBinary' (default for legacy servers).
    */
@@ -198,10 +204,14 @@ abstract class BaseStore implements Store {
   protected readonly opts: StoreOptions;
   private hops: GrowBuf;
   private paths: GrowBuf;
-  private spareHops: GrowBuf | null = null;
-  private sparePaths: GrowBuf | null = null;
-  private inflight: Promise<InsertStats> | null = null;
+  /** Buffers of finished writes, for the next ones (a write swaps in a fresh pair). */
+  private spares: { hops: GrowBuf; paths: GrowBuf }[] = [];
+  /** Writes in flight (each settles when done and never rejects; see track()). */
+  private writes = new Set<Promise<void>>();
+  /** A failed background write not yet reported to a caller. */
+  private failure: unknown = null;
   private readonly batchRows: number;
+  private readonly maxWrites: number;
   private hopCols!: ColumnSpec[];
   private pathCols!: ColumnSpec[];
   protected insertFormat: InsertFormat = 'RowBinary';
@@ -215,6 +225,9 @@ abstract class BaseStore implements Store {
     this.database = opts.database ?? 'hopwatch';
     ident(this.database);
     this.batchRows = Math.max(1, opts.batchRows ?? 500_000);
+    this.maxWrites = opts.maxWrites ?? 2;
+    if (!Number.isInteger(this.maxWrites) || this.maxWrites < 1)
+      throw new StoreError(`maxWrites must be a positive integer, not ${opts.maxWrites}`);
     const msb = opts.mergeSelectorBase;
     if (msb !== undefined && msb !== null && !(Number.isFinite(msb) && msb >= 1 && msb <= 1000))
       throw new StoreError(`mergeSelectorBase must be a number from 1 to 1000, not ${msb}`);
@@ -429,37 +442,75 @@ abstract class BaseStore implements Store {
     const res = this.native
       ? this.native.encode(batch, this.hops, this.paths, opts)
       : encodeBatch(batch, this.capabilities, this.hops, this.paths, opts);
-    if (this.hops.rows >= this.batchRows || this.paths.rows >= this.batchRows) {
-      // at most one write in flight: the engine works (off the event loop) while the caller
-      // decodes and encodes the next rows; a failed write surfaces here or at flush()
-      await this.awaitInflight();
-      const p = this.writePending();
-      p.catch(() => undefined);
-      this.inflight = p;
+    if (this.full()) {
+      // Up to two writes in flight: the engine inserts one batch of rows while it still works
+      // on the previous one (both cores busy), and callers decode and encode the next rows
+      // meanwhile. Callers need not await each other (the pipeline keeps several insertBatch()
+      // calls open), so several may find the buffer full at once; the first starts a write,
+      // the others then find it no longer full. (Before, each such caller started a write of
+      // its own and only the last one was tracked: flush() and close() did not wait for the
+      // others, and a replay lost a write's rows now and then.)
+      while (this.full()) {
+        if (this.writes.size < this.maxWrites) {
+          this.track(this.writePending(), false);
+          break;
+        }
+        await Promise.race(this.writes);
+        this.throwFailure();
+      }
     }
     return res;
   }
 
-  private async awaitInflight(): Promise<void> {
-    const p = this.inflight;
-    if (!p) return;
-    this.inflight = null;
-    await p;
+  private full(): boolean {
+    return this.hops.rows >= this.batchRows || this.paths.rows >= this.batchRows;
+  }
+
+  /**
+   * Tracks write `p` until it is done. The failure of a write nobody awaits is kept and
+   * thrown once, by the next insertBatch() that has to wait or by flush().
+   */
+  private track(p: Promise<InsertStats>, awaited: boolean): void {
+    const t: Promise<void> = p.then(
+      () => {
+        this.writes.delete(t);
+      },
+      (e: unknown) => {
+        this.writes.delete(t);
+        if (!awaited && this.failure === null) this.failure = e;
+      },
+    );
+    this.writes.add(t);
+  }
+
+  private async awaitWrites(): Promise<void> {
+    while (this.writes.size) await Promise.all(this.writes);
+    this.throwFailure();
+  }
+
+  private throwFailure(): void {
+    const e = this.failure;
+    if (e !== null) {
+      this.failure = null;
+      throw e;
+    }
   }
 
   async flush(): Promise<InsertStats> {
     this.assertOpen();
-    await this.awaitInflight();
-    return this.writePending();
+    await this.awaitWrites();
+    const p = this.writePending();
+    this.track(p, true); // the caller gets this write's error from p
+    return p;
   }
 
   private async writePending(): Promise<InsertStats> {
     // swap the buffers first: insertBatch() may encode more rows while this write is in flight
     const hops = this.hops;
     const paths = this.paths;
-    this.hops = this.spareHops ?? this.newHopBuf();
-    this.paths = this.sparePaths ?? this.newPathBuf();
-    this.spareHops = this.sparePaths = null;
+    const spare = this.spares.pop();
+    this.hops = spare?.hops ?? this.newHopBuf();
+    this.paths = spare?.paths ?? this.newPathBuf();
     const stats = { hopRows: hops.rows, pathRows: paths.rows };
     try {
       // the two tables at once, outside the statement chain: the engine runs both inserts in
@@ -474,8 +525,7 @@ abstract class BaseStore implements Store {
     } finally {
       hops.reset();
       paths.reset();
-      this.spareHops = hops;
-      this.sparePaths = paths;
+      this.spares.push({ hops, paths });
     }
     return stats;
   }

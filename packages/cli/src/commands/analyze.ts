@@ -160,6 +160,8 @@ export async function analyze(argv: string[]): Promise<number> {
         retentionDays: storeCfg.retentionDays,
         mergeSelectorBase: mergeSelectorBaseFrom(storeCfg),
         batchRows: 1_000_000,
+        // the offset ledger needs a partition's rows to land in order
+        maxWrites: 1,
       });
       break;
     } catch (e) {

@@ -50,6 +50,7 @@ export interface AnalyzeOptions {
   /** Consumer of the detector topics (queues, reports) in its own group, detectorGroupId. */
   detectorConsumer?: Consumer;
   detectorGroupId?: string;
+  /** Open it with `maxWrites: 1`: the offset ledger needs a partition's rows to land in order. */
   store: Store;
   /** Anomaly topic producer (null: do not publish). */
   producer: Producer | null;
