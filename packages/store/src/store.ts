@@ -5,7 +5,7 @@
  * default, see native.ts) reaches the engine.
  */
 import { createHash, randomBytes } from 'crypto';
-import { promises as fsp, mkdirSync } from 'fs';
+import { promises as fsp, mkdirSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
@@ -632,6 +632,12 @@ export class EmbeddedStore extends BaseStore {
     try {
       connection = createChdbConnection({ path: this.dataDir });
     } catch (e) {
+      const holder = lockHolder(this.dataDir);
+      if (holder !== null)
+        throw new StoreError(
+          `the embedded store ${this.dataDir} is in use by process ${holder} (one process at a time: stop it, e.g. a running \`hopwatch serve\`, or have it write to a ClickHouse server with --store-url)`,
+          { cause: e },
+        );
       throw new StoreError(
         `cannot open chDB data directory ${this.dataDir}: ${(e as Error).message}`,
         { cause: e },
@@ -670,6 +676,22 @@ export class EmbeddedStore extends BaseStore {
     } finally {
       await fsp.unlink(file).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * The live process holding an engine data directory, from the `status` file the engine writes
+ * there (`PID: n`); null when there is none or it is gone.
+ */
+function lockHolder(dataDir: string): number | null {
+  try {
+    const m = /^PID: (\d+)/m.exec(readFileSync(path.join(dataDir, 'status'), 'utf8'));
+    const pid = m ? Number(m[1]) : 0;
+    if (!pid || pid === process.pid) return null;
+    process.kill(pid, 0); // throws when no such process
+    return pid;
+  } catch {
+    return null;
   }
 }
 
