@@ -28,6 +28,7 @@ export interface StoreValues {
 export async function storeFrom(
   values: StoreValues,
   file: HopwatchConfigFile,
+  opts: { readOnly?: boolean } = {},
 ): Promise<Store | null> {
   if (values['no-store']) return null;
   const fs = (file.store ?? {}) as Record<string, unknown>;
@@ -51,6 +52,7 @@ export async function storeFrom(
       retentionDays: retention,
       database: typeof fs.database === 'string' ? fs.database : undefined,
       mergeSelectorBase: mergeSelectorBaseFrom(fs),
+      readOnly: opts.readOnly === true && url !== undefined,
     });
   } catch (e) {
     throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);

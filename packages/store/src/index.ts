@@ -36,3 +36,4 @@ export {
 export { encodeBatch, flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 export { NativeEncoder } from './native';
 export { ParamError, normAddr } from './sql';
+export { startQueryEndpoint, refusal, type QueryEndpoint } from './http-endpoint';

@@ -66,6 +66,11 @@ export interface StoreOptions {
    * untouched. Applied at every start-up where the engine has the setting.
    */
   mergeSelectorBase?: number | null;
+  /**
+   * Query only: no database creation, no migrations, no inserts (`hopwatch query`, also
+   * against the read-only endpoint of a running `serve`).
+   */
+  readOnly?: boolean;
   /** Server only: user / password. */
   username?: string;
   password?: string;
@@ -126,6 +131,11 @@ export interface Store {
   ): Promise<Row[] | string>;
   /** Runs a statement without a result (DDL, ALTER, OPTIMIZE …). */
   command(sql: string): Promise<void>;
+  /**
+   * The engine's own output of `sql`, as bytes (`sql` carries its FORMAT clause or gets
+   * `FORMAT defaultFormat`). For the HTTP query endpoint of `serve`.
+   */
+  queryRaw(sql: string, defaultFormat?: string): Promise<Buffer>;
   /** Versions of the applied migrations. */
   schemaVersions(): Promise<number[]>;
   close(): Promise<void>;
@@ -297,6 +307,22 @@ abstract class BaseStore implements Store {
     });
   }
 
+  async queryRaw(sql: string, defaultFormat = 'TabSeparated'): Promise<Buffer> {
+    this.assertOpen();
+    let q = stripSql(sql);
+    if (!/\bFORMAT\s+[A-Za-z0-9_]+\s*$/i.test(q)) q += `\nFORMAT ${defaultFormat}`;
+    return this.serial(async () => {
+      try {
+        const r = await this.client.exec({ query: q });
+        const parts: Buffer[] = [];
+        for await (const c of r.stream) parts.push(Buffer.from(c as Uint8Array));
+        return Buffer.concat(parts);
+      } catch (e) {
+        throw wrapError(e, q);
+      }
+    });
+  }
+
   query(sql: string, format?: 'json'): Promise<Row[]>;
   query(sql: string, format: 'table' | 'csv'): Promise<string>;
   query(sql: string, format?: QueryFormat): Promise<Row[] | string>;
@@ -346,7 +372,7 @@ abstract class BaseStore implements Store {
     if (this.insertFormat !== 'Native' && this.insertFormat !== 'RowBinary')
       throw new StoreError(`unknown insertFormat: ${String(this.insertFormat)}`);
     if (this.insertFormat === 'Native') this.native = new NativeEncoder(this.capabilities);
-    await this.migrate();
+    if (!this.opts.readOnly) await this.migrate();
   }
 
   protected abstract connect(): Promise<ClickHouseClient>;
@@ -438,6 +464,7 @@ abstract class BaseStore implements Store {
 
   async insertBatch(batch: RecordBatch, opts?: InsertOptions): Promise<InsertStats> {
     this.assertOpen();
+    this.assertWritable();
     // synchronous: everything needed is copied into this.hops / this.paths before returning
     const res = this.native
       ? this.native.encode(batch, this.hops, this.paths, opts)
@@ -532,6 +559,7 @@ abstract class BaseStore implements Store {
 
   async insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number> {
     if (!anomalies.length) return 0;
+    this.assertWritable();
     const c = this.capabilities;
     const cols = anomalyColumns(c).map((x) => '`' + x.name + '`');
     const time = (ns: bigint): string =>
@@ -594,6 +622,10 @@ abstract class BaseStore implements Store {
 
   protected async afterClose(): Promise<void> {}
 
+  private assertWritable(): void {
+    if (this.opts.readOnly) throw new StoreError('store opened read-only (queries only)');
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new StoreError('store is closed');
   }
@@ -635,7 +667,7 @@ export class EmbeddedStore extends BaseStore {
       const holder = lockHolder(this.dataDir);
       if (holder !== null)
         throw new StoreError(
-          `the embedded store ${this.dataDir} is in use by process ${holder} (one process at a time: stop it, e.g. a running \`hopwatch serve\`, or have it write to a ClickHouse server with --store-url)`,
+          `the embedded store ${this.dataDir} is in use by process ${holder} (one process at a time: query a running \`hopwatch serve\` through its --http endpoint with --store-url, or stop it)`,
           { cause: e },
         );
       throw new StoreError(
@@ -649,7 +681,8 @@ export class EmbeddedStore extends BaseStore {
   }
 
   protected async useDatabase(): Promise<void> {
-    await this.command(`CREATE DATABASE IF NOT EXISTS ${ident(this.database)}`);
+    if (!this.opts.readOnly)
+      await this.command(`CREATE DATABASE IF NOT EXISTS ${ident(this.database)}`);
     // the chDB session keeps its current database across statements
     await this.command(`USE ${ident(this.database)}`);
     await this.command('SET output_format_json_quote_64bit_integers = 1');
@@ -714,6 +747,7 @@ export class ServerStore extends BaseStore {
       log: { level: ClickHouseLogLevel.OFF },
       clickhouse_settings: { output_format_json_quote_64bit_integers: 1 as const },
     };
+    if (this.opts.readOnly) return createClient({ ...base, database: this.database });
     const boot = createClient({ ...base, database: 'default' });
     try {
       await boot.command({ query: `CREATE DATABASE IF NOT EXISTS ${ident(this.database)}` });

@@ -70,7 +70,8 @@ export async function query(argv: string[]): Promise<number> {
     if (i <= 0) throw new UsageError(`--param '${p}' must be KEY=VALUE`);
     params[p.slice(0, i)] = p.slice(i + 1);
   }
-  const store = await storeFrom(values, loadConfigFile(values.config));
+  // read-only on a server URL: no DDL, so it also works on the --http endpoint of a running serve
+  const store = await storeFrom(values, loadConfigFile(values.config), { readOnly: true });
   if (!store) throw new UsageError('query needs a store');
   try {
     let result: unknown;

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
+import { startQueryEndpoint, type QueryEndpoint } from '@hopwatch/store';
 import {
   LiveCaptureSource,
   PacketSource,
@@ -35,6 +36,10 @@ Options:
   --filter BPF              capture filter (e.g. "udp port 6081 or ip[1] & 0xfc == 0x5c")
   --anomalies FILE.jsonl    append every anomaly as one JSON object per line
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
+  --http HOST:PORT          read-only ClickHouse-compatible HTTP endpoint on the store while
+                            serve runs (the embedded store cannot be opened by another process):
+                            hopwatch query --store-url http://HOST:PORT "SELECT …" (no auth:
+                            keep it on 127.0.0.1 unless the network is trusted)
   --config FILE             YAML config file (sections codec, sources, analytics, store)
 ${STORE_HELP}
 ${CODEC_HELP}`;
@@ -52,6 +57,7 @@ export async function serve(argv: string[]): Promise<number> {
       filter: { type: 'string' },
       anomalies: { type: 'string' },
       'status-every': { type: 'string' },
+      http: { type: 'string' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -102,7 +108,28 @@ export async function serve(argv: string[]): Promise<number> {
 
   const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'a') : null;
   const found: Anomaly[] = [];
+  let httpAt: { host: string; port: number } | null = null;
+  if (values.http !== undefined) {
+    try {
+      httpAt = parseListen(values.http);
+    } catch (e) {
+      throw new UsageError(`--http: ${(e as Error).message}`);
+    }
+    if (values['no-store']) throw new UsageError('--http needs a store (not with --no-store)');
+  }
   const store = await storeFrom(values, file);
+  let endpoint: QueryEndpoint | null = null;
+  if (store && httpAt) {
+    try {
+      endpoint = await startQueryEndpoint(store, httpAt);
+    } catch (e) {
+      await store.close();
+      throw new UsageError(`--http ${values.http}: ${(e as Error).message}`);
+    }
+    process.stderr.write(
+      `hopwatch serve: read-only queries on ${endpoint.url} (hopwatch query --store-url ${endpoint.url} "SELECT …")\n`,
+    );
+  }
   const pipeline = new Pipeline({
     codec,
     analytics,
@@ -149,6 +176,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.off('SIGTERM', stop);
     await pipeline.close();
     if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
+    if (endpoint) await endpoint.close();
     if (store) await store.close();
   }
   const st = pipeline.stats();
