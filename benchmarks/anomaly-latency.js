@@ -21,17 +21,9 @@ const os = require('os');
 const path = require('path');
 const { spawn, fork } = require('child_process');
 
+const { arg, sleep, pct } = require('./lib/util');
+
 const ROOT = path.resolve(__dirname, '..');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, q) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-};
 
 async function main() {
   const rate = Number(arg('rate', '20000'));

@@ -30,11 +30,9 @@ const path = require('path');
 const dgram = require('dgram');
 const { spawn, fork } = require('child_process');
 
+const { arg, sleep, pct } = require('./lib/util');
+
 const ROOT = path.resolve(__dirname, '..');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 
 if (process.argv[2] === '--sender') return sender();
 
@@ -112,7 +110,6 @@ function cli(args) {
   p.exited = new Promise((r) => p.on('exit', r));
   return p;
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(fn, ms, what) {
   const t0 = Date.now();
   for (;;) {
@@ -122,11 +119,6 @@ async function waitFor(fn, ms, what) {
     await sleep(100);
   }
 }
-const pct = (xs, q) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-};
 function metric(text, name) {
   let sum = 0;
   for (const l of text.split('\n'))

@@ -9,46 +9,13 @@ import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildIntPacket, encodeReportPayload } from '@hopwatch/codec';
+import { twoHopReport } from '../../pipeline/test/report-fixture';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'packages/cli/bin/hopwatch.js');
 const built = fs.existsSync(path.join(ROOT, 'packages/cli/dist/main.js'));
 const testIf = built ? test : test.skip;
 if (!built) console.warn('serve --http test skipped: run npx tsc -b first');
-
-function report(seq: number): Uint8Array {
-  const inner = buildIntPacket(
-    {
-      ipVersion: 4,
-      srcAddr: '10.0.0.1',
-      dstAddr: '10.0.0.2',
-      protocol: 17,
-      srcPort: 1000 + (seq % 20),
-      dstPort: 2000,
-    },
-    {
-      version: '2.1',
-      mode: 'MD',
-      instructionBitmap: 0xb000,
-      hops: [
-        { switchId: 1, hopLatency: 300, queueId: 0, queueOccupancy: 4 },
-        { switchId: 2, hopLatency: 400, queueId: 1, queueOccupancy: 8 },
-      ],
-    },
-    { kind: 'udp-dscp', dscpValue: 0x17 },
-  );
-  return encodeReportPayload({
-    version: '2.0',
-    srcAddr: '127.0.0.1',
-    dstAddr: '127.0.0.1',
-    dstPort: 32766,
-    hwId: 0,
-    sequence: seq,
-    nodeId: 5,
-    reports: [{ repType: 0, inType: 3, inner }],
-  });
-}
 
 const query = (args: string[]): { code: number | null; out: string; err: string } => {
   const r = spawnSync(process.execPath, [CLI, 'query', ...args], {
@@ -99,7 +66,7 @@ testIf(
       const sock = dgram.createSocket('udp4');
       for (let i = 0; i < 200; i++)
         await new Promise<void>((res, rej) =>
-          sock.send(report(i), port, '127.0.0.1', (e) => (e ? rej(e) : res())),
+          sock.send(twoHopReport(i, 5), port, '127.0.0.1', (e) => (e ? rej(e) : res())),
         );
       sock.close();
       // rows are written at least every second while serve runs

@@ -2,7 +2,7 @@ import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildIntPacket, encodeReportPayload, makeConfig } from '@hopwatch/codec';
+import { buildIntPacket, makeConfig } from '@hopwatch/codec';
 import { PcapWriter } from '@hopwatch/pcap';
 import { openStore } from '@hopwatch/store';
 import {
@@ -12,39 +12,9 @@ import {
   receiveBufferWarning,
   UdpSource,
 } from '@hopwatch/pipeline';
+import { twoHopReport } from './report-fixture';
 
-function report(seq: number, node: number): Uint8Array {
-  const inner = buildIntPacket(
-    {
-      ipVersion: 4,
-      srcAddr: '10.0.0.1',
-      dstAddr: '10.0.0.2',
-      protocol: 17,
-      srcPort: 1000 + (seq % 50),
-      dstPort: 2000,
-    },
-    {
-      version: '2.1',
-      mode: 'MD',
-      instructionBitmap: 0xb000,
-      hops: [
-        { switchId: 1, hopLatency: 300, queueId: 0, queueOccupancy: 4 },
-        { switchId: 2, hopLatency: 400, queueId: 1, queueOccupancy: 8 },
-      ],
-    },
-    { kind: 'udp-dscp', dscpValue: 0x17 },
-  );
-  return encodeReportPayload({
-    version: '2.0',
-    srcAddr: '127.0.0.1',
-    dstAddr: '127.0.0.1',
-    dstPort: 32766,
-    hwId: 0,
-    sequence: seq,
-    nodeId: node,
-    reports: [{ repType: 0, inType: 3, inner }],
-  });
-}
+const report = twoHopReport;
 
 function send(sock: dgram.Socket, msg: Uint8Array, port: number): Promise<void> {
   return new Promise((res, rej) => sock.send(msg, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
