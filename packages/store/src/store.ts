@@ -470,7 +470,7 @@ abstract class BaseStore implements Store {
       ? this.native.encode(batch, this.hops, this.paths, opts)
       : encodeBatch(batch, this.capabilities, this.hops, this.paths, opts);
     if (this.full()) {
-      // Up to two writes in flight: the engine inserts one batch of rows while it still works
+      // Up to maxWrites (2) writes in flight: the engine inserts one batch of rows while it works
       // on the previous one (both cores busy), and callers decode and encode the next rows
       // meanwhile. Callers need not await each other (the pipeline keeps several insertBatch()
       // calls open), so several may find the buffer full at once; the first starts a write,
