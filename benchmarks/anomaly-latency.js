@@ -5,8 +5,8 @@
  *
  *   UDP sender (own process) → hopwatch serve --listen (embedded chDB store) → --anomalies FILE
  *
- * The sender is the distributed benchmark's: Telemetry Report v2.0 datagrams from NODES
- * reporters at RATE reports/s for SECONDS seconds; every second one reporter skips 5 sequence
+ * The sender is benchmarks/lib/report-sender.js, as in the distributed benchmark: Telemetry
+ * Report v2.0 datagrams from NODES reporters at RATE reports/s for SECONDS seconds; every second one reporter skips 5 sequence
  * numbers. The report after the skip completes a report_loss anomaly; its send time (wall
  * clock) is the start. This process polls the anomalies file every 5 ms; an anomaly's latency
  * is the poll that first sees its line − that send time (+≤5 ms poll granularity).
@@ -19,9 +19,10 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn, fork } = require('child_process');
+const { spawn } = require('child_process');
 
 const { arg, sleep, pct } = require('./lib/util');
+const { sendReports } = require('./lib/report-sender');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -91,25 +92,7 @@ async function main() {
       }
     })();
 
-    const sender = fork(
-      path.join(__dirname, 'distributed.js'),
-      [
-        '--sender',
-        '--port',
-        String(port),
-        '--rate',
-        String(rate),
-        '--seconds',
-        String(seconds),
-        '--nodes',
-        String(nodes),
-      ],
-      { stdio: 'inherit' },
-    );
-    const res = await new Promise((resolve, reject) => {
-      sender.on('message', resolve);
-      sender.on('exit', (c) => c && reject(new Error(`sender exited ${c}`)));
-    });
+    const res = await sendReports({ port, rate, seconds, nodes });
     await sleep(3000); // the last anomalies
     polling = false;
     await poll;

@@ -27,75 +27,12 @@
  */
 'use strict';
 const path = require('path');
-const dgram = require('dgram');
-const { spawn, fork } = require('child_process');
+const { spawn } = require('child_process');
 
 const { arg, sleep, pct } = require('./lib/util');
+const { sendReports } = require('./lib/report-sender');
 
 const ROOT = path.resolve(__dirname, '..');
-
-if (process.argv[2] === '--sender') return sender();
-
-function template() {
-  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
-  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
-  const p = r.next();
-  r.close();
-  const ihl = (p.data[14] & 0x0f) * 4;
-  return Buffer.from(p.data.subarray(14 + ihl + 8));
-}
-
-/** Child process: sends the datagrams, reports send times of gap-closing reports. */
-function sender() {
-  const port = Number(arg('port'));
-  const rate = Number(arg('rate'));
-  const seconds = Number(arg('seconds'));
-  const nodes = Number(arg('nodes'));
-  const tpl = template();
-  const sock = dgram.createSocket('udp4');
-  sock.on('error', () => undefined);
-  const seq = new Uint32Array(nodes);
-  const total = rate * seconds;
-  let sent = 0;
-  const gaps = [];
-  const marks = []; // [wall ms, node, seq] every 10 ms
-  const t0 = Date.now();
-  let nextGap = 1000;
-  let gapNode = -1; // due until that reporter's next report (a burst may not reach it)
-  function burst() {
-    const now = Date.now();
-    const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
-    if (gapNode < 0 && now - t0 >= nextGap) {
-      nextGap += 1000;
-      gapNode = (nextGap / 1000) % nodes;
-    }
-    while (sent < due) {
-      const node = sent % nodes;
-      if (node === gapNode) {
-        seq[node] = (seq[node] + 5) & 0x3fffff; // skip 5
-        gaps.push({ node, seq: seq[node], at: Date.now() });
-        gapNode = -1;
-      }
-      const b = Buffer.allocUnsafe(tpl.length);
-      tpl.copy(b);
-      const s = seq[node];
-      b[1] = (b[1] & 0xc0) | (s >>> 16);
-      b.writeUInt16BE(s & 0xffff, 2);
-      b.writeUInt32BE(1000 + node, 4);
-      sock.send(b, port, '127.0.0.1');
-      seq[node] = (s + 1) & 0x3fffff;
-      sent++;
-      if (sent % 2000 === 0) marks.push([Date.now(), node, s]);
-    }
-    if (sent < total) setImmediate(burst);
-    else
-      setTimeout(() => {
-        process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0 });
-        sock.close();
-      }, 200);
-  }
-  burst();
-}
 
 function cli(args) {
   const p = spawn(process.execPath, [path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args], {
@@ -245,18 +182,7 @@ async function main() {
     })();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
-    const child = fork(__filename, [
-      '--sender',
-      '--port',
-      String(port),
-      '--rate',
-      String(rate),
-      '--seconds',
-      String(seconds),
-      '--nodes',
-      String(nodes),
-    ]);
-    const res = await new Promise((r) => child.on('message', r));
+    const res = await sendReports({ port, rate, seconds, nodes });
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
     let stored = 0;

@@ -1,0 +1,92 @@
+'use strict';
+/**
+ * The load generator of the distributed and anomaly-latency benchmarks, in its own process:
+ * Telemetry Report v2.0 datagrams (the first report of captures/tr-v2.0-md.pcap as template)
+ * from NODES reporters, each with its own increasing sequence number, at RATE reports/s for
+ * SECONDS seconds; every second one reporter skips 5 sequence numbers (a report_loss
+ * anomaly). The child reports how many it sent, the wall time of each gap-closing report, and
+ * a (time, node, sequence) mark every 2,000 reports.
+ */
+const path = require('path');
+const dgram = require('dgram');
+const { fork } = require('child_process');
+const { arg } = require('./util');
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs }). */
+function sendReports({ port, rate, seconds, nodes }) {
+  const child = fork(__filename, [
+    '--sender',
+    ...['--port', port, '--rate', rate, '--seconds', seconds, '--nodes', nodes].map(String),
+  ]);
+  return new Promise((resolve, reject) => {
+    child.on('message', resolve);
+    child.on('exit', (c) => c && reject(new Error(`sender exited with ${c}`)));
+  });
+}
+
+function template() {
+  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
+  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
+  const p = r.next();
+  r.close();
+  const ihl = (p.data[14] & 0x0f) * 4;
+  return Buffer.from(p.data.subarray(14 + ihl + 8));
+}
+
+/** Child process: sends the datagrams, reports send times of gap-closing reports. */
+function sender() {
+  const port = Number(arg('port'));
+  const rate = Number(arg('rate'));
+  const seconds = Number(arg('seconds'));
+  const nodes = Number(arg('nodes'));
+  const tpl = template();
+  const sock = dgram.createSocket('udp4');
+  sock.on('error', () => undefined);
+  const seq = new Uint32Array(nodes);
+  const total = rate * seconds;
+  let sent = 0;
+  const gaps = [];
+  const marks = []; // [wall ms, node, seq] every 10 ms
+  const t0 = Date.now();
+  let nextGap = 1000;
+  let gapNode = -1; // due until that reporter's next report (a burst may not reach it)
+  function burst() {
+    const now = Date.now();
+    const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
+    if (gapNode < 0 && now - t0 >= nextGap) {
+      nextGap += 1000;
+      gapNode = (nextGap / 1000) % nodes;
+    }
+    while (sent < due) {
+      const node = sent % nodes;
+      if (node === gapNode) {
+        seq[node] = (seq[node] + 5) & 0x3fffff; // skip 5
+        gaps.push({ node, seq: seq[node], at: Date.now() });
+        gapNode = -1;
+      }
+      const b = Buffer.allocUnsafe(tpl.length);
+      tpl.copy(b);
+      const s = seq[node];
+      b[1] = (b[1] & 0xc0) | (s >>> 16);
+      b.writeUInt16BE(s & 0xffff, 2);
+      b.writeUInt32BE(1000 + node, 4);
+      sock.send(b, port, '127.0.0.1');
+      seq[node] = (s + 1) & 0x3fffff;
+      sent++;
+      if (sent % 2000 === 0) marks.push([Date.now(), node, s]);
+    }
+    if (sent < total) setImmediate(burst);
+    else
+      setTimeout(() => {
+        process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0 });
+        sock.close();
+      }, 200);
+  }
+  burst();
+}
+
+if (require.main === module && process.argv[2] === '--sender') sender();
+
+module.exports = { sendReports };
