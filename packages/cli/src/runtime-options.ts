@@ -1,6 +1,6 @@
 /** Options shared by the commands that run the pipeline: store location and analytics thresholds. */
 import { DEFAULT_CONFIG as ANALYTICS_DEFAULTS, type AnalyticsConfig } from '@hopwatch/analytics';
-import { openStore, type Store } from '@hopwatch/store';
+import { openStore, recordedEndpoint, type Store } from '@hopwatch/store';
 import type { HopwatchConfigFile } from './config-file';
 import { UsageError } from './errors';
 import { parseIntArg } from './numbers';
@@ -55,6 +55,18 @@ export async function storeFrom(
       readOnly: opts.readOnly === true && url !== undefined,
     });
   } catch (e) {
+    // a running `serve` holds the embedded directory: queries go through its HTTP endpoint
+    const ep = url === undefined && opts.readOnly ? recordedEndpoint(dataDir) : null;
+    if (ep) {
+      process.stderr.write(
+        `hopwatch: ${dataDir} is held by hopwatch serve (pid ${ep.pid}); querying it through ${ep.url}\n`,
+      );
+      try {
+        return await openStore({ url: ep.url, readOnly: true });
+      } catch (e2) {
+        throw new UsageError(`cannot query the store through ${ep.url}: ${(e2 as Error).message}`);
+      }
+    }
     throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);
   }
 }

@@ -14,8 +14,10 @@
  * statement), so clients report them as usual. Bind it to 127.0.0.1 unless the network is
  * trusted: there is no authentication.
  */
+import { readFileSync, rmSync, writeFileSync } from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import * as path from 'path';
 import { StoreError, type Store } from './store';
 
 export interface QueryEndpoint {
@@ -152,4 +154,29 @@ export function startQueryEndpoint(
       });
     });
   });
+}
+
+/** Where a running `serve` records its endpoint, inside the embedded data directory. */
+export const ENDPOINT_FILE = 'hopwatch-serve.json';
+
+/** Records `url` as the endpoint of this process's store in `dataDir`; returns the remover. */
+export function recordEndpoint(dataDir: string, url: string): () => void {
+  const file = path.join(dataDir, ENDPOINT_FILE);
+  writeFileSync(file, JSON.stringify({ pid: process.pid, url }) + '\n');
+  return () => rmSync(file, { force: true });
+}
+
+/** The endpoint a live process recorded in `dataDir`, or null (none, unreadable, or gone). */
+export function recordedEndpoint(dataDir: string): { pid: number; url: string } | null {
+  try {
+    const j = JSON.parse(readFileSync(path.join(dataDir, ENDPOINT_FILE), 'utf8')) as {
+      pid?: unknown;
+      url?: unknown;
+    };
+    if (typeof j.pid !== 'number' || typeof j.url !== 'string') return null;
+    process.kill(j.pid, 0); // throws when the process is gone
+    return { pid: j.pid, url: j.url };
+  } catch {
+    return null;
+  }
 }

@@ -36,4 +36,11 @@ export {
 export { encodeBatch, flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 export { NativeEncoder } from './native';
 export { ParamError, normAddr } from './sql';
-export { startQueryEndpoint, refusal, type QueryEndpoint } from './http-endpoint';
+export {
+  startQueryEndpoint,
+  refusal,
+  recordEndpoint,
+  recordedEndpoint,
+  ENDPOINT_FILE,
+  type QueryEndpoint,
+} from './http-endpoint';

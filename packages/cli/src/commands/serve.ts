@@ -6,7 +6,12 @@ import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
-import { startQueryEndpoint, type QueryEndpoint } from '@hopwatch/store';
+import {
+  EmbeddedStore,
+  recordEndpoint,
+  startQueryEndpoint,
+  type QueryEndpoint,
+} from '@hopwatch/store';
 import {
   LiveCaptureSource,
   PacketSource,
@@ -37,9 +42,12 @@ Options:
   --anomalies FILE.jsonl    append every anomaly as one JSON object per line
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --http HOST:PORT          read-only ClickHouse-compatible HTTP endpoint on the store while
-                            serve runs (the embedded store cannot be opened by another process):
-                            hopwatch query --store-url http://HOST:PORT "SELECT …" (no auth:
-                            keep it on 127.0.0.1 unless the network is trusted)
+                            serve runs: hopwatch query --store-url http://HOST:PORT, curl,
+                            Grafana (no auth: keep it on 127.0.0.1 unless the network is
+                            trusted). With the embedded store it is on by default, on
+                            127.0.0.1 and a free port recorded in the data directory, so that
+                            hopwatch query --data-dir DIR reaches the running serve
+  --no-http                 no HTTP endpoint
   --config FILE             YAML config file (sections codec, sources, analytics, store)
 ${STORE_HELP}
 ${CODEC_HELP}`;
@@ -58,6 +66,7 @@ export async function serve(argv: string[]): Promise<number> {
       anomalies: { type: 'string' },
       'status-every': { type: 'string' },
       http: { type: 'string' },
+      'no-http': { type: 'boolean' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -110,6 +119,7 @@ export async function serve(argv: string[]): Promise<number> {
   const found: Anomaly[] = [];
   let httpAt: { host: string; port: number } | null = null;
   if (values.http !== undefined) {
+    if (values['no-http']) throw new UsageError('--http and --no-http together');
     try {
       httpAt = parseListen(values.http);
     } catch (e) {
@@ -118,14 +128,19 @@ export async function serve(argv: string[]): Promise<number> {
     if (values['no-store']) throw new UsageError('--http needs a store (not with --no-store)');
   }
   const store = await storeFrom(values, file);
+  // the embedded engine locks its directory: without an endpoint nothing else can query it
+  if (!httpAt && !values['no-http'] && store?.kind === 'embedded')
+    httpAt = { host: '127.0.0.1', port: 0 };
   let endpoint: QueryEndpoint | null = null;
+  let unrecord: (() => void) | null = null;
   if (store && httpAt) {
     try {
       endpoint = await startQueryEndpoint(store, httpAt);
     } catch (e) {
       await store.close();
-      throw new UsageError(`--http ${values.http}: ${(e as Error).message}`);
+      throw new UsageError(`--http ${values.http ?? ''}: ${(e as Error).message}`);
     }
+    if (store instanceof EmbeddedStore) unrecord = recordEndpoint(store.dataDir, endpoint.url);
     process.stderr.write(
       `hopwatch serve: read-only queries on ${endpoint.url} (hopwatch query --store-url ${endpoint.url} "SELECT …")\n`,
     );
@@ -176,6 +191,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.off('SIGTERM', stop);
     await pipeline.close();
     if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
+    unrecord?.();
     if (endpoint) await endpoint.close();
     if (store) await store.close();
   }
