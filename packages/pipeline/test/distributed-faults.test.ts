@@ -173,7 +173,20 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     const t0 = Date.now();
     try {
       const first = startAnalyze();
-      await waitFor(() => first.stderr().includes('joined consumer group'), 120_000, 'group join');
+      await waitFor(
+        () => first.stderr().includes('joined consumer group'),
+        120_000,
+        'group join',
+      ).catch((e: Error) => {
+        // what analyze said meanwhile (its warnings name the cause)
+        const said = first
+          .stderr()
+          .split('\n')
+          .filter((l) => !l.includes('"level":"debug"'))
+          .slice(-30)
+          .join('\n');
+        throw new Error(`${e.message}\nanalyze stderr:\n${said}`);
+      });
       c.ingest = runCli([
         'ingest',
         '--brokers',

@@ -111,6 +111,29 @@ export function describeKafkaError(err: unknown, brokers: string[]): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Protocol errors that only mean "the cluster's metadata has not caught up yet". */
+const METADATA_LAG = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR',
+]);
+
+/** Whether `err` (or what it wraps) is one of METADATA_LAG. */
+export function isMetadataLag(err: unknown): boolean {
+  for (
+    let e = err as { type?: unknown; originalError?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    i++
+  ) {
+    if (typeof e.type === 'string' && METADATA_LAG.has(e.type)) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
 export interface KafkaProducerOptions extends KafkaCommonOptions {
   /** Queue bounds; beyond them send() sheds ('queue_full'). Defaults 64 MiB / 100,000. */
   maxQueuedBytes?: number;
@@ -615,14 +638,29 @@ export class KafkaConsumer implements Consumer {
   }
 
   private async start(c: KjsConsumer): Promise<void> {
-    try {
-      await c.connect();
-      await c.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
-    } catch (err) {
-      const text = describeKafkaError(err, this.o.brokers);
-      this.log.error('kafka consumer: cannot start', { error: text });
-      await c.disconnect().catch(() => undefined);
-      throw new Error(`kafka consumer (group ${this.o.groupId}): ${text}`);
+    // Topics just created (analyze creates them at start-up) are not known to every broker at
+    // once: subscribing then fails with "does not host this topic-partition" for a moment.
+    // Such metadata errors are waited out (up to 60 s); anything else fails at once.
+    const until = Date.now() + 60_000;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await c.connect();
+        await c.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
+        break;
+      } catch (err) {
+        const text = describeKafkaError(err, this.o.brokers);
+        if (isMetadataLag(err) && Date.now() + wait < until) {
+          this.log.warn('kafka consumer: topic metadata not ready yet, retrying', {
+            error: text,
+            retryInMs: wait,
+          });
+          await sleep(wait);
+          continue;
+        }
+        this.log.error('kafka consumer: cannot start', { error: text });
+        await c.disconnect().catch(() => undefined);
+        throw new Error(`kafka consumer (group ${this.o.groupId}): ${text}`);
+      }
     }
     await c.run({
       autoCommit: false,
