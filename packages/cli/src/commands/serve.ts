@@ -138,7 +138,9 @@ export async function serve(argv: string[]): Promise<number> {
       endpoint = await startQueryEndpoint(store, httpAt);
     } catch (e) {
       await store.close();
-      throw new UsageError(`--http ${values.http ?? ''}: ${(e as Error).message}`);
+      throw new UsageError(
+        `query endpoint on ${httpAt.host}:${httpAt.port}: ${(e as Error).message}`,
+      );
     }
     if (store instanceof EmbeddedStore) unrecord = recordEndpoint(store.dataDir, endpoint.url);
     process.stderr.write(

@@ -28,7 +28,6 @@
  * written to Redis with the offset it reflects; a worker that gets a partition (at start, after
  * a rebalance or a restart) loads it, and feeds the detectors only messages after it.
  */
-import { GroupCommit } from './group-commit';
 import { createHash } from 'crypto';
 import { Analyzer, type AnalyticsConfig, type Anomaly } from '@hopwatch/analytics';
 import { RecordBatch, toJson } from '@hopwatch/codec';
@@ -40,6 +39,7 @@ import type { ConsumedBatch, Consumer, InMessage, Producer } from '../transport/
 import type { Logger } from '../metrics/log';
 import { Registry, type Histogram, type Counter } from '../metrics/registry';
 import type { RedisState } from './redis-state';
+import { GroupCommit } from './group-commit';
 import { LoopMerger } from './loop-merge';
 
 type Checkpoint = ReturnType<Analyzer['exportCheckpoint']>;
@@ -434,64 +434,17 @@ export class AnalyzeWorker {
    * its offsets commit. Batches of several partitions handled at once share one insert.
    */
   private async storeRows(batch: ConsumedBatch, discontinuity: boolean): Promise<void> {
-    const store = this.o.store;
     const partition = batch.partition;
     const t0 = performance.now();
-    let hopRows = 0;
-    let pathRows = 0;
-    let led: Ledger | null = null;
-    let lastHops = 0;
-    let lastPaths = 0;
     try {
-      await this.withStoreLock(async () => {
-        try {
-          const l = await this.ledger(partition, discontinuity);
-          led = l;
-          const hi = Math.max(l.hops, l.paths);
-          const lo = Math.min(l.hops, l.paths);
-          lastHops = l.hops;
-          lastPaths = l.paths;
-          let total = 0;
-          for (const m of batch.messages) total += Number(m.offset) + 1 <= hi ? 1 : 0;
-          // one table behind the other (an insert failed between the two): catch it up first
-          if (lo < hi) {
-            const only = l.hops < l.paths ? 'hops' : 'paths';
-            const r = this.decodeRows(batch.messages, (o) => o > lo && o <= hi);
-            if (r.batch.count) {
-              const s = await store.insertBatch(r.batch, {
-                partition,
-                offset: r.offsets,
-                hops: only === 'hops',
-                paths: only === 'paths',
-              });
-              hopRows += s.hopRows;
-              pathRows += s.pathRows;
-              if (only === 'hops') lastHops = r.last;
-              else lastPaths = r.last;
-            }
-          }
-          const r = this.decodeRows(batch.messages, (o) => o > hi);
-          if (r.batch.count) {
-            const s = await store.insertBatch(r.batch, { partition, offset: r.offsets });
-            hopRows += s.hopRows;
-            pathRows += s.pathRows;
-            lastHops = lastPaths = r.last;
-          }
-          this.st.skippedRecords += total ? this.countSkipped(batch.messages, hi) : 0;
-        } finally {
-          this.rowBatch.reset();
-        }
-      });
+      const e = await this.withStoreLock(() => this.encodeRows(batch, discontinuity));
       await this.commits.commit();
-      const l = led as Ledger | null;
-      if (l) {
-        l.hops = Math.max(l.hops, lastHops);
-        l.paths = Math.max(l.paths, lastPaths);
-      }
-      this.st.hopRows += hopRows;
-      this.st.pathRows += pathRows;
-      if (hopRows + pathRows > 0) {
-        this.hInsertRows?.observe(hopRows);
+      e.led.hops = Math.max(e.led.hops, e.lastHops);
+      e.led.paths = Math.max(e.led.paths, e.lastPaths);
+      this.st.hopRows += e.hopRows;
+      this.st.pathRows += e.pathRows;
+      if (e.hopRows + e.pathRows > 0) {
+        this.hInsertRows?.observe(e.hopRows);
         this.hInsertSec?.observe((performance.now() - t0) / 1000);
       }
     } catch (e) {
@@ -502,6 +455,64 @@ export class AnalyzeWorker {
         error: (e as Error).message.split('\n')[0],
       });
       throw e;
+    }
+  }
+
+  /**
+   * Encodes the rows of `batch` the ledger does not show as stored into the store's pending
+   * insert (under the store lock). Returns the partition's ledger entry and the offsets it
+   * moves to once the insert is durable.
+   */
+  private async encodeRows(
+    batch: ConsumedBatch,
+    discontinuity: boolean,
+  ): Promise<{
+    led: Ledger;
+    lastHops: number;
+    lastPaths: number;
+    hopRows: number;
+    pathRows: number;
+  }> {
+    const store = this.o.store;
+    const partition = batch.partition;
+    try {
+      const led = await this.ledger(partition, discontinuity);
+      const hi = Math.max(led.hops, led.paths);
+      const lo = Math.min(led.hops, led.paths);
+      let lastHops = led.hops;
+      let lastPaths = led.paths;
+      let hopRows = 0;
+      let pathRows = 0;
+      let total = 0;
+      for (const m of batch.messages) total += Number(m.offset) + 1 <= hi ? 1 : 0;
+      // one table behind the other (an insert failed between the two): catch it up first
+      if (lo < hi) {
+        const only = led.hops < led.paths ? 'hops' : 'paths';
+        const r = this.decodeRows(batch.messages, (o) => o > lo && o <= hi);
+        if (r.batch.count) {
+          const s = await store.insertBatch(r.batch, {
+            partition,
+            offset: r.offsets,
+            hops: only === 'hops',
+            paths: only === 'paths',
+          });
+          hopRows += s.hopRows;
+          pathRows += s.pathRows;
+          if (only === 'hops') lastHops = r.last;
+          else lastPaths = r.last;
+        }
+      }
+      const r = this.decodeRows(batch.messages, (o) => o > hi);
+      if (r.batch.count) {
+        const s = await store.insertBatch(r.batch, { partition, offset: r.offsets });
+        hopRows += s.hopRows;
+        pathRows += s.pathRows;
+        lastHops = lastPaths = r.last;
+      }
+      this.st.skippedRecords += total ? this.countSkipped(batch.messages, hi) : 0;
+      return { led, lastHops, lastPaths, hopRows, pathRows };
+    } finally {
+      this.rowBatch.reset();
     }
   }
 
