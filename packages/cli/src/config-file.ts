@@ -13,9 +13,10 @@ export interface HopwatchConfigFile {
   store?: Record<string, unknown>;
   kafka?: Record<string, unknown>;
   redis?: Record<string, unknown>;
+  http?: Record<string, unknown>;
 }
 
-const SECTIONS = new Set(['codec', 'sources', 'analytics', 'store', 'kafka', 'redis']);
+const SECTIONS = new Set(['codec', 'sources', 'analytics', 'store', 'kafka', 'redis', 'http']);
 
 export function loadConfigFile(path: string | undefined): HopwatchConfigFile {
   if (!path) return {};

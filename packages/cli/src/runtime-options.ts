@@ -1,6 +1,7 @@
 /** Options shared by the commands that run the pipeline: store location and analytics thresholds. */
 import { DEFAULT_CONFIG as ANALYTICS_DEFAULTS, type AnalyticsConfig } from '@hopwatch/analytics';
 import { openStore, recordedEndpoint, type Store } from '@hopwatch/store';
+import { readFileSync } from 'fs';
 import type { HopwatchConfigFile } from './config-file';
 import { UsageError } from './errors';
 import { parseIntArg } from './numbers';
@@ -23,6 +24,29 @@ export interface StoreValues {
   'store-url'?: string;
   'no-store'?: boolean;
   'retention-days'?: string;
+}
+
+/**
+ * Credentials for a ClickHouse server or a serve endpoint, from the environment (never from
+ * flags, which other users see in the process list): HOPWATCH_STORE_USER and
+ * HOPWATCH_STORE_PASSWORD, or HOPWATCH_STORE_PASSWORD_FILE.
+ */
+export function storeCredentials(env: NodeJS.ProcessEnv = process.env): {
+  username?: string;
+  password?: string;
+} {
+  let password = env.HOPWATCH_STORE_PASSWORD;
+  const file = env.HOPWATCH_STORE_PASSWORD_FILE;
+  if (file) {
+    try {
+      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new UsageError(
+        `HOPWATCH_STORE_PASSWORD_FILE: cannot read ${file}: ${(e as Error).message}`,
+      );
+    }
+  }
+  return { username: env.HOPWATCH_STORE_USER || undefined, password: password || undefined };
 }
 
 export async function storeFrom(
@@ -53,6 +77,7 @@ export async function storeFrom(
       database: typeof fs.database === 'string' ? fs.database : undefined,
       mergeSelectorBase: mergeSelectorBaseFrom(fs),
       readOnly: opts.readOnly === true && url !== undefined,
+      ...(url !== undefined ? storeCredentials() : {}),
     });
   } catch (e) {
     // a running `serve` holds the embedded directory: queries go through its HTTP endpoint
@@ -62,7 +87,7 @@ export async function storeFrom(
         `hopwatch: ${dataDir} is held by hopwatch serve (pid ${ep.pid}); querying it through ${ep.url}\n`,
       );
       try {
-        return await openStore({ url: ep.url, readOnly: true });
+        return await openStore({ url: ep.url, readOnly: true, ...storeCredentials() });
       } catch (e2) {
         throw new UsageError(`cannot query the store through ${ep.url}: ${(e2 as Error).message}`);
       }

@@ -38,9 +38,38 @@ export { NativeEncoder } from './native';
 export { ParamError, normAddr } from './sql';
 export {
   startQueryEndpoint,
-  refusal,
+  endpointWarnings,
+  type QueryEndpoint,
+  type QueryEndpointOptions,
+  type EndpointStats,
+} from './endpoint/server';
+export {
+  Users,
+  requestCredentials,
+  isLoopback,
+  type UserSpec,
+  type Credentials,
+} from './endpoint/auth';
+export {
+  DEFAULT_LIMITS,
+  limitPolicy,
+  requestSettings,
+  RequestRefusal,
+  type Limit,
+  type LimitPolicy,
+} from './endpoint/settings';
+export { judge, parseExplainAst, ALLOWED_TABLE_FUNCTIONS, type AstNode } from './endpoint/guard';
+export {
   recordEndpoint,
   recordedEndpoint,
+  writeStateFile,
   ENDPOINT_FILE,
-  type QueryEndpoint,
-} from './http-endpoint';
+} from './endpoint/state-file';
+export {
+  ChdbReadSession,
+  ServerReadSession,
+  renderSettings,
+  type ReadSession,
+  type ReadSettings,
+} from './read-session';
+export { parseEngineError, type EngineErrorParts } from './engine-error';

@@ -12,6 +12,13 @@ import { Readable } from 'stream';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import type { RecordBatch } from '@hopwatch/codec';
 import { detectCapabilities, type Capabilities } from './capabilities';
+import { parseEngineError } from './engine-error';
+import {
+  ChdbReadSession,
+  ServerReadSession,
+  type ReadSession,
+  type ReadSettings,
+} from './read-session';
 import { buildNamedQuery } from './named-queries';
 import {
   anomalyColumns,
@@ -132,10 +139,11 @@ export interface Store {
   /** Runs a statement without a result (DDL, ALTER, OPTIMIZE …). */
   command(sql: string): Promise<void>;
   /**
-   * The engine's own output of `sql`, as bytes (`sql` carries its FORMAT clause or gets
-   * `FORMAT defaultFormat`). For the HTTP query endpoint of `serve`.
+   * A read-only engine session with these settings (`readonly = 1` added, which no statement
+   * can lift), outside the store's statement chain and its writes: for the HTTP query
+   * endpoint of `serve`. Close it after use.
    */
-  queryRaw(sql: string, defaultFormat?: string): Promise<Buffer>;
+  openReadSession(settings: ReadSettings): Promise<ReadSession>;
   /** Versions of the applied migrations. */
   schemaVersions(): Promise<number[]>;
   close(): Promise<void>;
@@ -160,26 +168,10 @@ export class StoreError extends Error {
 
 function wrapError(e: unknown, sql: string): StoreError {
   if (e instanceof StoreError) return e;
-  const raw = e instanceof Error ? e.message : String(e);
-  const anyE = e as { code?: unknown; type?: unknown };
-  const m = /Code:\s*(\d+)/.exec(raw);
-  const code =
-    typeof anyE?.code === 'string' && /^\d+$/.test(anyE.code)
-      ? Number(anyE.code)
-      : m
-        ? Number(m[1])
-        : undefined;
-  const tm = /\(([A-Z_]+)\)\s*(?:\(version[^)]*\))?\s*$/.exec(raw.trim());
-  const type = typeof anyE?.type === 'string' ? anyE.type : tm?.[1];
-  // 18.16: "Code: 62, e.displayText() = DB::Exception: Syntax error: …, e.what() = DB::Exception"
-  const msg = raw
-    .replace(/^Code:\s*\d+[.,]\s*(e\.displayText\(\) = )?(DB::Exception: )?/, '')
-    .replace(/, e\.what\(\) = DB::Exception\s*$/, '')
-    .replace(/(Expected one of: .{0,160})[^]*$/, (_m, head: string) => head + '…')
-    .trim();
+  const { code, type, message } = parseEngineError(e);
   const short = sql.length > 200 ? sql.slice(0, 200) + '…' : sql;
   return new StoreError(
-    `ClickHouse error${code !== undefined ? ' ' + code : ''}${type ? ' ' + type : ''}: ${msg}\n  in: ${short}`,
+    `ClickHouse error${code !== undefined ? ' ' + code : ''}${type ? ' ' + type : ''}: ${message}\n  in: ${short}`,
     {
       code,
       type,
@@ -226,7 +218,7 @@ abstract class BaseStore implements Store {
   private pathCols!: ColumnSpec[];
   protected insertFormat: InsertFormat = 'RowBinary';
   private native: NativeEncoder | null = null;
-  private closed = false;
+  protected closed = false;
   /** Serialises engine calls (chDB runs one statement at a time per session anyway). */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -307,21 +299,7 @@ abstract class BaseStore implements Store {
     });
   }
 
-  async queryRaw(sql: string, defaultFormat = 'TabSeparated'): Promise<Buffer> {
-    this.assertOpen();
-    let q = stripSql(sql);
-    if (!/\bFORMAT\s+[A-Za-z0-9_]+\s*$/i.test(q)) q += `\nFORMAT ${defaultFormat}`;
-    return this.serial(async () => {
-      try {
-        const r = await this.client.exec({ query: q });
-        const parts: Buffer[] = [];
-        for await (const c of r.stream) parts.push(Buffer.from(c as Uint8Array));
-        return Buffer.concat(parts);
-      } catch (e) {
-        throw wrapError(e, q);
-      }
-    });
-  }
+  abstract openReadSession(settings: ReadSettings): Promise<ReadSession>;
 
   query(sql: string, format?: 'json'): Promise<Row[]>;
   query(sql: string, format: 'table' | 'csv'): Promise<string>;
@@ -688,6 +666,11 @@ export class EmbeddedStore extends BaseStore {
     await this.command('SET output_format_json_quote_64bit_integers = 1');
   }
 
+  async openReadSession(settings: ReadSettings): Promise<ReadSession> {
+    if (this.closed) throw new StoreError('store is closed');
+    return ChdbReadSession.open(this.dataDir, this.database, settings);
+  }
+
   /**
    * chDB's Connection.insert turns the body into a UTF-8 string, so binary goes via a file:
    * one writeFile of the whole body (libuv thread pool), then INSERT … SELECT FROM file() (chDB
@@ -760,6 +743,11 @@ export class ServerStore extends BaseStore {
   }
 
   protected async useDatabase(): Promise<void> {}
+
+  async openReadSession(settings: ReadSettings): Promise<ReadSession> {
+    if (this.closed) throw new StoreError('store is closed');
+    return new ServerReadSession(this.client, settings);
+  }
 
   protected async insertBody(table: string, cols: ColumnSpec[], body: Buffer): Promise<void> {
     const names = cols.map((c) => '`' + c.name + '`').join(', ');

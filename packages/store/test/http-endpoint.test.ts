@@ -8,8 +8,10 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { RecordBatch } from '@hopwatch/codec';
 import {
+  ALLOWED_TABLE_FUNCTIONS,
+  judge,
   openStore,
-  refusal,
+  parseExplainAst,
   startQueryEndpoint,
   type QueryEndpoint,
   type Store,
@@ -76,22 +78,46 @@ test('raw HTTP: formats, refusals and engine errors come back the way ClickHouse
   );
   const file = await post("SELECT * FROM file('/etc/passwd', 'LineAsString')");
   expect(file.status).toBe(403);
-  expect(file.text).toMatch(/no table functions that reach files/);
-  expect((await post('SELECT 1; DROP TABLE hops')).text).toMatch(/one statement per request/);
+  expect(file.text).toMatch(/no file\(\): functions that reach files/);
+  expect((await post('SELECT 1; DROP TABLE hops')).text).toMatch(
+    /Multi-statements are not allowed.*\(SYNTAX_ERROR\)/,
+  );
   expect((await post("SELECT 1 INTO OUTFILE '/tmp/x'")).text).toMatch(/no INTO OUTFILE/);
   const bad = await post('SELECT nope FROM hops');
   expect(bad.status).toBe(500);
   expect(bad.text).toMatch(/^Code: 47\. DB::Exception: .*\(UNKNOWN_IDENTIFIER\)\n$/);
   expect((await post('SELECT 1', 'database=other')).status).toBe(404);
-  expect(ep.stats).toMatchObject({ failed: 1 });
-  expect(ep.stats.refused).toBeGreaterThanOrEqual(5);
+  expect(ep.stats).toMatchObject({ failed: 2 }); // the multi-statement and the unknown column
+  expect(ep.stats.refused).toBeGreaterThanOrEqual(4);
 });
 
-test('refusal() lets queries through and stops writes', () => {
-  expect(refusal('  /* c */ (SELECT 1)')).toBeNull();
-  expect(refusal('WITH 1 AS x SELECT x;')).toBeNull();
-  expect(refusal('SHOW TABLES')).toBeNull();
-  expect(refusal('ALTER TABLE hops DELETE WHERE 1')).toMatch(/only SELECT/);
-  expect(refusal("SELECT * FROM url('http://x', CSV)")).toMatch(/table functions/);
-  expect(refusal('')).toBe('empty query');
+test('judge() reads the engine tree: statement kinds, output files, functions by name', () => {
+  const tree = (lines: string[]): ReturnType<typeof parseExplainAst> => parseExplainAst(lines);
+  const tf = new Set(['file', 'url', 'numbers']);
+  const select = (fn: string): string[] => [
+    'SelectWithUnionQuery (children 1)',
+    ' ExpressionList (children 1)',
+    '  SelectQuery (children 2)',
+    '   ExpressionList (children 1)',
+    '    Asterisk',
+    '   TablesInSelectQuery (children 1)',
+    '    TablesInSelectQueryElement (children 1)',
+    '     TableExpression (children 1)',
+    `      Function ${fn} (children 1)`,
+    '       ExpressionList (children 1)',
+    "        Literal 'x'",
+  ];
+  expect(judge(tree(select('numbers')), tf)).toBeNull();
+  expect(ALLOWED_TABLE_FUNCTIONS.has('numbers')).toBe(true);
+  expect(judge(tree(select('url')), tf)).toMatch(/no url\(\)/);
+  expect(judge(tree(select('FILE')), tf)).toMatch(/no file\(\)/);
+  expect(judge(tree([...select('numbers'), " Literal '/tmp/x'"]), tf)).toMatch(/INTO OUTFILE/);
+  expect(judge(tree(['InsertQuery (children 1)', ' Identifier t']), tf)).toMatch(/not Insert/);
+  expect(
+    judge(
+      tree(['Explain EXPLAIN PIPELINE (children 1)', ...select('url').map((l) => ' ' + l)]),
+      tf,
+    ),
+  ).toMatch(/no url\(\)/);
+  expect(() => parseExplainAst([])).toThrow(/no single statement/);
 });

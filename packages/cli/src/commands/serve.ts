@@ -12,6 +12,7 @@ import {
   startQueryEndpoint,
   type QueryEndpoint,
 } from '@hopwatch/store';
+import { httpEndpointFrom } from '../http-options';
 import {
   LiveCaptureSource,
   PacketSource,
@@ -43,12 +44,16 @@ Options:
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --http HOST:PORT          read-only ClickHouse-compatible HTTP endpoint on the store while
                             serve runs: hopwatch query --store-url http://HOST:PORT, curl,
-                            Grafana (no auth: keep it on 127.0.0.1 unless the network is
-                            trusted). With the embedded store it is on by default, on
+                            Grafana. With the embedded store it is on by default, on
                             127.0.0.1 and a free port recorded in the data directory, so that
-                            hopwatch query --data-dir DIR reaches the running serve
+                            hopwatch query --data-dir DIR reaches the running serve. Queries
+                            run read-only in the engine, with time and memory limits (config
+                            section http; docs/security.md)
+  --http-users FILE         YAML users file for the endpoint (name: {password_sha256_hex |
+                            password_file | password_env}); without one, only the anonymous
+                            user, and a warning when bound beyond 127.0.0.1
   --no-http                 no HTTP endpoint
-  --config FILE             YAML config file (sections codec, sources, analytics, store)
+  --config FILE             YAML config file (sections codec, sources, analytics, store, http)
 ${STORE_HELP}
 ${CODEC_HELP}`;
 
@@ -67,6 +72,7 @@ export async function serve(argv: string[]): Promise<number> {
       'status-every': { type: 'string' },
       http: { type: 'string' },
       'no-http': { type: 'boolean' },
+      'http-users': { type: 'string' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -117,16 +123,10 @@ export async function serve(argv: string[]): Promise<number> {
 
   const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'a') : null;
   const found: Anomaly[] = [];
-  let httpAt: { host: string; port: number } | null = null;
-  if (values.http !== undefined) {
-    if (values['no-http']) throw new UsageError('--http and --no-http together');
-    try {
-      httpAt = parseListen(values.http);
-    } catch (e) {
-      throw new UsageError(`--http: ${(e as Error).message}`);
-    }
-    if (values['no-store']) throw new UsageError('--http needs a store (not with --no-store)');
-  }
+  const http = httpEndpointFrom(values, file);
+  let httpAt = http.listen;
+  if (httpAt && values['no-store'])
+    throw new UsageError('--http needs a store (not with --no-store)');
   const store = await storeFrom(values, file);
   // the embedded engine locks its directory: without an endpoint nothing else can query it
   if (!httpAt && !values['no-http'] && store?.kind === 'embedded')
@@ -135,7 +135,7 @@ export async function serve(argv: string[]): Promise<number> {
   let unrecord: (() => void) | null = null;
   if (store && httpAt) {
     try {
-      endpoint = await startQueryEndpoint(store, httpAt);
+      endpoint = await startQueryEndpoint(store, { ...http.options, ...httpAt });
     } catch (e) {
       await store.close();
       throw new UsageError(
@@ -146,6 +146,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.stderr.write(
       `hopwatch serve: read-only queries on ${endpoint.url} (hopwatch query --store-url ${endpoint.url} "SELECT …")\n`,
     );
+    for (const w of endpoint.warnings) process.stderr.write(`hopwatch serve: warning: ${w}\n`);
   }
   const pipeline = new Pipeline({
     codec,
@@ -201,6 +202,12 @@ export async function serve(argv: string[]): Promise<number> {
   process.stdout.write(
     formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'),
   );
+  if (endpoint) {
+    const e = endpoint.stats;
+    process.stdout.write(
+      `Query endpoint: ${e.queries} queries, ${e.refused} refused, ${e.failed} failed, ${e.unauthorized} unauthorized, ${e.busy} busy, ${e.cancelled} cancelled, ${e.badRequests} bad requests\n`,
+    );
+  }
   for (const s of sources) {
     const x = s.stats();
     process.stdout.write(
