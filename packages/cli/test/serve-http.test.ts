@@ -4,63 +4,15 @@
  * the endpoint it sees the rows (written within about a second), while opening the data
  * directory directly is refused naming the serve process. Built CLI in child processes.
  */
-import { spawn, spawnSync } from 'child_process';
 import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { twoHopReport } from '../../pipeline/test/report-fixture';
+import { built, query, startServe } from './serve-process';
 
-const ROOT = path.resolve(__dirname, '../../..');
-const CLI = path.join(ROOT, 'packages/cli/bin/hopwatch.js');
-const built = fs.existsSync(path.join(ROOT, 'packages/cli/dist/main.js'));
 const testIf = built ? test : test.skip;
 if (!built) console.warn('serve --http test skipped: run npx tsc -b first');
-
-const query = (args: string[]): { code: number | null; out: string; err: string } => {
-  const r = spawnSync(process.execPath, [CLI, 'query', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
-
-/** Starts `hopwatch serve` on the embedded store in `data`; resolves once it listens. */
-async function startServe(
-  data: string,
-  extra: string[],
-): Promise<{
-  pid: number;
-  port: number;
-  err: () => string;
-  out: () => string;
-  stop: () => Promise<number | null>;
-}> {
-  const serve = spawn(
-    process.execPath,
-    [CLI, 'serve', '--listen', '127.0.0.1:0', '--data-dir', data, '--status-every', '0', ...extra],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  let out = '';
-  serve.stderr.on('data', (d) => (err += d));
-  serve.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => serve.on('exit', r));
-  for (let i = 0; i < 300 && !/listening on/.test(err); i++)
-    await new Promise((r) => setTimeout(r, 100));
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)\/udp/.exec(err)?.[1]);
-  return {
-    pid: serve.pid!,
-    port,
-    err: () => err,
-    out: () => out,
-    stop: async () => {
-      serve.kill('SIGINT');
-      return exited;
-    },
-  };
-}
 
 testIf(
   'serve on the embedded store: hopwatch query reaches it while it runs (--data-dir or --store-url)',
@@ -71,7 +23,7 @@ testIf(
     try {
       expect(serve.port).toBeGreaterThan(0);
       // on by default with the embedded store, on 127.0.0.1 and a free port
-      const url = /read-only queries on (http:\/\/127\.0\.0\.1:\d+)/.exec(serve.err())?.[1];
+      const url = serve.url;
       expect(url).toBeDefined();
       const sock = dgram.createSocket('udp4');
       for (let i = 0; i < 200; i++)

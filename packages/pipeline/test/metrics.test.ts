@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { Users } from '@hopwatch/store';
 import { createLogger, Registry, serveMetrics } from '../src/metrics';
 
 function get(url: string): Promise<{ status: number; type: string; body: string }> {
@@ -100,6 +101,33 @@ describe('metrics registry', () => {
       expect(res.type).toBe('text/plain; version=0.0.4; charset=utf-8');
       expect(res.body).toBe('# HELP x_total X.\n# TYPE x_total counter\nx_total 2\n');
       expect((await get(srv.url.replace('/metrics', '/other'))).status).toBe(404);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('metrics endpoint with users', () => {
+  test('scrapes need a configured user (basic auth); anonymous and wrong ones get 401', async () => {
+    process.env.HOPWATCH_TEST_METRICS_PW = 'scrape me';
+    const r = new Registry();
+    r.counter('y_total', 'Y.').inc();
+    const users = Users.fromConfig({ prom: { password_env: 'HOPWATCH_TEST_METRICS_PW' } });
+    const srv = await serveMetrics(0, r, '127.0.0.1', { users });
+    try {
+      expect(srv.warnings).toEqual([]);
+      const auth = (u: string, p: string): Record<string, string> => ({
+        Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64'),
+      });
+      const ok = await fetch(srv.url, { headers: auth('prom', 'scrape me') });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toMatch(/^y_total 1$/m);
+      for (const h of [{}, auth('prom', 'nope'), auth('other', 'scrape me')]) {
+        const res = await fetch(srv.url, { headers: h });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+        expect(await res.text()).not.toMatch(/y_total/);
+      }
     } finally {
       await srv.close();
     }

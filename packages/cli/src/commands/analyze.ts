@@ -30,6 +30,7 @@ import { loadConfigFile } from '../config-file';
 import { UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
 import { analyticsFrom, mergeSelectorBaseFrom } from '../runtime-options';
+import { loadUsersFile } from '../http-options';
 
 export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
        hopwatch analyze --redis URL --active [--limit N]
@@ -55,6 +56,7 @@ Options:
   --anomalies FILE.jsonl    also append every published anomaly here
   --no-publish              do not publish anomalies on Kafka
   --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
+  --metrics-users FILE      YAML users file: scrapes must authenticate (HTTP basic auth)
   --stop-timeout SECS       longest a graceful stop may take before the process exits
                             anyway (default 60; uncommitted data is re-read on restart)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
@@ -79,6 +81,7 @@ export async function analyze(argv: string[]): Promise<number> {
       anomalies: { type: 'string' },
       'no-publish': { type: 'boolean' },
       'metrics-port': { type: 'string' },
+      'metrics-users': { type: 'string' },
       'status-every': { type: 'string' },
       'stop-timeout': { type: 'string' },
       config: { type: 'string' },
@@ -229,9 +232,17 @@ export async function analyze(argv: string[]): Promise<number> {
       ? await serveMetrics(
           parseIntArg('--metrics-port', values['metrics-port'], 0, 65535),
           registry,
+          '127.0.0.1',
+          {
+            users:
+              values['metrics-users'] !== undefined
+                ? loadUsersFile(values['metrics-users'])
+                : undefined,
+          },
         )
       : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
+  for (const w of metrics?.warnings ?? []) logger.warn(w);
   await worker.start();
   logger.info('analyze running', {
     brokers: brokers.join(','),

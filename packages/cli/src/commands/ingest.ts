@@ -23,6 +23,7 @@ import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { loadConfigFile } from '../config-file';
 import { UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
+import { loadUsersFile } from '../http-options';
 
 export const INGEST_HELP = `Usage: hopwatch ingest --brokers HOST:PORT[,HOST:PORT] [options] [CAPTURE...]
 
@@ -44,6 +45,7 @@ Options:
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
   --no-compression          send uncompressed (default GZIP)
   --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
+  --metrics-users FILE      YAML users file: scrapes must authenticate (HTTP basic auth)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections codec, sources, kafka)
 ${CODEC_HELP}`;
@@ -68,6 +70,7 @@ export async function ingest(argv: string[]): Promise<number> {
       'max-queued-mb': { type: 'string' },
       'no-compression': { type: 'boolean' },
       'metrics-port': { type: 'string' },
+      'metrics-users': { type: 'string' },
       'status-every': { type: 'string' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -179,9 +182,17 @@ export async function ingest(argv: string[]): Promise<number> {
       ? await serveMetrics(
           parseIntArg('--metrics-port', values['metrics-port'], 0, 65535),
           registry,
+          '127.0.0.1',
+          {
+            users:
+              values['metrics-users'] !== undefined
+                ? loadUsersFile(values['metrics-users'])
+                : undefined,
+          },
         )
       : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
+  for (const w of metrics?.warnings ?? []) logger.warn(w);
 
   const ac = new AbortController();
   const stop = (): void => {
