@@ -20,6 +20,7 @@ import {
 import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
+import { GuardedHandler } from '../guarded-handler';
 import { MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
@@ -183,6 +184,7 @@ export async function ingest(argv: string[]): Promise<number> {
       : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
 
+  const guarded = new GuardedHandler(worker, (line) => logger.warn(line));
   const ac = new AbortController();
   const stop = (): void => {
     if (!ac.signal.aborted) logger.info('stopping: publishing what is buffered');
@@ -191,7 +193,10 @@ export async function ingest(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // a partial batch waits at most 50 ms
-  const ticker = setInterval(() => worker.publish(), 50);
+  const ticker = setInterval(
+    () => guarded.guard('the periodic publish', () => worker.publish()),
+    50,
+  );
   const t0 = Date.now();
   const status =
     every > 0
@@ -205,11 +210,12 @@ export async function ingest(argv: string[]): Promise<number> {
             queued: p.queuedMessages,
             shed: p.shed,
             rejected: st.rejected,
+            unhandled: guarded.failed,
           });
         }, every * 1000)
       : null;
   try {
-    await Promise.all(sources.map((s) => s.run(worker, ac.signal)));
+    await Promise.all(sources.map((s) => s.run(guarded, ac.signal)));
   } catch (e) {
     ac.abort();
     throw new UsageError((e as Error).message);
@@ -232,6 +238,7 @@ export async function ingest(argv: string[]): Promise<number> {
     hops: st.hops,
     published: st.published,
     rejected: st.rejected,
+    unhandled: guarded.failed,
     kafka: { sent: p.sent, shed: p.shed, shedByReason: p.shedByReason, errors: p.errors },
     sources: sources.map((s) => s.stats()),
     elapsedMs: Date.now() - t0,

@@ -19,6 +19,7 @@ import {
 import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
+import { GuardedHandler } from '../guarded-handler';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
@@ -165,6 +166,9 @@ export async function serve(argv: string[]): Promise<number> {
       anomaliesOut?.write(a);
     },
   });
+  const guarded = new GuardedHandler(pipeline, (line) =>
+    process.stderr.write(`hopwatch serve: ${line}\n`),
+  );
   const ac = new AbortController();
   const stop = (): void => {
     if (!ac.signal.aborted) process.stderr.write('hopwatch serve: stopping, flushing...\n');
@@ -173,7 +177,10 @@ export async function serve(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // a partial batch waits at most 200 ms: an anomaly is out within ~1 s of its last packet
-  const ticker = setInterval(() => pipeline.tick(BigInt(Date.now()) * 1_000_000n), 200);
+  const ticker = setInterval(
+    () => guarded.guard('the periodic flush', () => pipeline.tick(BigInt(Date.now()) * 1_000_000n)),
+    200,
+  );
   const t0 = Date.now();
   const status =
     every > 0
@@ -182,12 +189,12 @@ export async function serve(argv: string[]): Promise<number> {
           const s = sources.map((x) => x.stats());
           const secs = (Date.now() - t0) / 1000;
           process.stderr.write(
-            `hopwatch serve: ${st.records} records (${Math.round(st.records / secs)}/s), ${st.anomalies} anomalies, kernel drops ${s.reduce((a, x) => a + x.kernelDrops, 0)}, refused ${s.reduce((a, x) => a + x.refused, 0)}, source errors ${s.reduce((a, x) => a + x.errors, 0)}, shed ${st.shedRecords}${anomaliesOut?.failed ? `, anomalies not written ${anomaliesOut.failed}` : ''}\n`,
+            `hopwatch serve: ${st.records} records (${Math.round(st.records / secs)}/s), ${st.anomalies} anomalies, kernel drops ${s.reduce((a, x) => a + x.kernelDrops, 0)}, refused ${s.reduce((a, x) => a + x.refused, 0)}, source errors ${s.reduce((a, x) => a + x.errors, 0) + guarded.failed}, shed ${st.shedRecords}${anomaliesOut?.failed ? `, anomalies not written ${anomaliesOut.failed}` : ''}\n`,
           );
         }, every * 1000)
       : null;
   try {
-    await Promise.all(sources.map((s) => s.run(pipeline, ac.signal)));
+    await Promise.all(sources.map((s) => s.run(guarded, ac.signal)));
   } catch (e) {
     ac.abort();
     throw new UsageError((e as Error).message);
@@ -212,6 +219,10 @@ export async function serve(argv: string[]): Promise<number> {
       `Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors${x.lastError ? ` (last: ${x.lastError})` : ''}\n`,
     );
   }
+  if (guarded.failed)
+    process.stdout.write(
+      `Inputs that could not be handled: ${guarded.failed} (last: ${guarded.lastError})\n`,
+    );
   const notWritten = anomaliesOut?.summary();
   if (notWritten) process.stdout.write(notWritten + '\n');
   return st.storeErrors > 0 || notWritten ? EXIT.FAILURE : EXIT.OK;
