@@ -1,4 +1,7 @@
 /** The config file's sections: defaults, unknown settings and wrong values (config/). */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'yaml';
 import { DEFAULT_CONFIG as ANALYZER_DEFAULTS } from '@hopwatch/analytics';
 import { makeConfig } from '@hopwatch/codec';
 import { configFrom, defaultConfig } from '../src/config-file';
@@ -146,4 +149,19 @@ test('valid sections come back typed, with the defaults filled in', () => {
   expect(codec.deviations.queueIdBits).toBe(16);
   // flags override the file
   expect(codecConfigFrom({ profile: 'spec', 'max-hops': '9' }, c).maxHops).toBe(9);
+});
+
+test('the example in docs/configuration.md loads', () => {
+  const md = fs.readFileSync(path.join(__dirname, '../../../docs/configuration.md'), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(md)![1];
+  const c = configFrom(parse(yaml));
+  expect(c.sources.allow).toEqual(['10.0.0.0/8', 'fd00::/8']);
+  expect(c.kafka.brokers).toEqual(['127.0.0.1:19092']);
+  expect(c.redis.url).toBe('redis://127.0.0.1:16379');
+  expect(codecConfigFrom({}, c).gpeNextProtocols).toEqual({
+    5: '0.5',
+    8: '1.0',
+    128: '2.0',
+    130: '2.1',
+  });
 });
