@@ -140,6 +140,7 @@ testIf('bad flags of every command: one line, exit 2', () => {
       ['analyze', '--brokers', 'a:1', '--store-url', 'http://a:1', '--concurrency', '0'],
       /--concurrency/,
     ],
+    [['analyze', '--brokers', 'a:1', '--store-url', 'http://a:1', '--group', ''], /--group: ''/],
     [['replay', '--speed=-1', DEMO], /--speed: '-1'/],
     [['replay', 'missing.pcap'], /missing\.pcap: no such file/],
     [['dissect', '--count', '0', DEMO], /--count: '0'/],

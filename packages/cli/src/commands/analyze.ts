@@ -25,7 +25,7 @@ import {
 import { openStore } from '@hopwatch/store';
 import { AnomalyLog } from '../anomaly-log';
 import { parseCommand } from '../command';
-import { MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
+import { checkGroup, MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
 import { checkRedisUrl } from '../config/redis';
 import { checkStoreUrl } from '../config/store';
 import { EXIT, UsageError } from '../errors';
@@ -135,6 +135,7 @@ export async function analyze(argv: string[]): Promise<number> {
       : kafkaCfg.replication;
   const stopTimeout = parseIntArg('--stop-timeout', values['stop-timeout'] ?? '60', 1, 86_400);
   const groupId = values.group ?? kafkaCfg.group;
+  if (values.group !== undefined) checkGroup('--group', values.group);
   if (values.database !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(values.database))
     throw new UsageError(`--database: '${values.database}' is not a database name`);
   const concurrency =

@@ -34,6 +34,13 @@ export function checkBrokers(name: string, brokers: string[]): string[] {
   return brokers;
 }
 
+/** A consumer group id: not empty, no spaces or control characters. */
+export function checkGroup(name: string, group: string): string {
+  if (group === '' || /[\s\p{Cc}]/u.test(group))
+    throw new UsageError(`${name}: '${group}' is not a consumer group id (no spaces)`);
+  return group;
+}
+
 /** A comma-separated --brokers value. */
 export function parseBrokers(name: string, text: string): string[] {
   const list = text
@@ -54,6 +61,9 @@ export function kafkaConfig(s: Section): KafkaSettings {
     partitions: optInt('kafka', s, 'partitions', 1, MAX_PARTITIONS) ?? KAFKA_DEFAULTS.partitions,
     replication:
       optInt('kafka', s, 'replication', 1, MAX_REPLICATION) ?? KAFKA_DEFAULTS.replication,
-    group: optString('kafka', s, 'group') ?? KAFKA_DEFAULTS.group,
+    group: checkGroup(
+      'config: kafka.group',
+      optString('kafka', s, 'group') ?? KAFKA_DEFAULTS.group,
+    ),
   };
 }
