@@ -96,6 +96,16 @@ testIf('corrupt or truncated captures: exit 3 for strip, dissect, replay (not 0)
   const r = hopwatch(['replay', '--no-store', bad.truncated]);
   expect(r.out).toMatch(/Replayed [1-9]\d* packet/);
   expect(r.out).toMatch(/Capture problem: .*truncated\.pcap/);
+  // verify: a corrupt capture or a non-capture (one that ends mid-record is read up to it)
+  for (const f of [bad.corrupt, bad.text]) {
+    const v = hopwatch(['verify', '--role', 'sink', '--before', f, '--after', DEMO]);
+    expect([f, v.code]).toEqual([f, 3]);
+    expect(oneLine(v.err)).toMatch(/at byte offset/);
+  }
+  // ingest checks capture headers before it connects to Kafka
+  const ing = hopwatch(['ingest', '--brokers', '127.0.0.1:1', bad.text]);
+  expect(ing.code).toBe(3);
+  expect(oneLine(ing.err)).toMatch(/text\.pcap: .*nothing published/);
   // a good capture is still 0
   expect(hopwatch(['dissect', '--summary', DEMO]).code).toBe(0);
 });
