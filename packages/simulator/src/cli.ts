@@ -76,6 +76,16 @@ export async function runSimulateCommand(
       .filter((k) => opts[k] !== undefined)
       .map((k) => ({ name: `--${k}`, path: opts[k] }));
     checkOutputs([{ name: 'the scenario', path: file }], outputs);
+    if (opts.format !== undefined && opts.format !== 'pcap' && opts.format !== 'pcapng')
+      throw new Error('--format must be pcap or pcapng');
+    if (opts.rate !== undefined && !(Number(opts.rate) > 0))
+      throw new Error(`--rate must be a positive number, got '${opts.rate}'`);
+    if (opts.live !== undefined) {
+      const port = Number(/^[^:\s]+:(\d+)$/.exec(opts.live)?.[1]);
+      if (!(port >= 1 && port <= 65535))
+        throw new Error(`--live must be HOST:PORT with a port in 1..65535, got '${opts.live}'`);
+      if (opts.before) throw new Error('--before writes a file: not with --live');
+    }
   } catch (e) {
     io.err(`simulate: ${(e as Error).message}\n`);
     return 2;
@@ -87,7 +97,6 @@ export async function runSimulateCommand(
     }
     const quiet = flags.has('quiet');
     if (opts.live) {
-      if (opts.before) throw new Error('--before writes a file: not with --live');
       const r = await simulateLive(s, {
         target: opts.live,
         rate: opts.rate ? Number(opts.rate) : undefined,
@@ -99,8 +108,6 @@ export async function runSimulateCommand(
       return 0;
     }
     const fmt = opts.format as 'pcap' | 'pcapng' | undefined;
-    if (fmt !== undefined && fmt !== 'pcap' && fmt !== 'pcapng')
-      throw new Error('--format must be pcap or pcapng');
     // written beside their targets and renamed at the end: an interrupted run leaves no
     // half-written capture under the name asked for
     const names = [opts.out, opts.labels, opts.before];

@@ -174,6 +174,14 @@ describe('simulate() and the CLI', () => {
       expect(io.e).toMatch(/same file/);
     }
     expect(fs.readFileSync(scen, 'utf8')).toBe(YAML);
+    // flag values are usage errors too (2), before anything is sent or written
+    for (const args of [
+      ['--format', 'pcapx'],
+      ['--live', '127.0.0.1:99999'],
+      ['--live', '127.0.0.1:9', '--rate', 'abc'],
+      ['--live', '127.0.0.1:9', '--before', out],
+    ])
+      expect(await runSimulateCommand([scen, ...args], io)).toBe(2);
     // outputs go through a temporary file beside them: none is left behind
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.hopwatch-'))).toEqual([]);
   });
