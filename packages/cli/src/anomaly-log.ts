@@ -58,7 +58,7 @@ export class AnomalyLog {
         this.warn(
           this.failed === 1
             ? `warning: cannot write anomalies to ${this.file} (${(e as Error).message}); ` +
-                'they are still printed and stored, and counted in the status line'
+                'they are still printed and stored; the failures are counted'
             : `warning: ${this.unreported} more anomaly(ies) not written to ${this.file} ` +
                 `(${this.lastError}; ${this.failed} in all)`,
         );

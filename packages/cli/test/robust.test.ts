@@ -73,6 +73,10 @@ testIf('strip never overwrites its input: same path, hard link, symlink; exit 2'
   expect(fs.statSync(p('out.pcap')).size).toBeGreaterThan(100_000);
   expect(fs.readdirSync(dir).filter((f) => f.startsWith('.hopwatch-'))).toEqual([]);
   expect(sha(p('x.pcap'))).toBe(before);
+  // OUT a device: written in place, the device node left alone
+  const devnull = hopwatch(['strip', 'x.pcap', '/dev/null']);
+  expect(devnull.code).toBe(0);
+  expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
 });
 
 testIf('corrupt or truncated captures: exit 3 for strip, dissect, replay (not 0)', () => {

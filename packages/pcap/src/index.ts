@@ -16,6 +16,7 @@ export { BackgroundFileSink } from './background-sink';
 export { MAX_RECORD_BYTES } from './limits';
 export {
   checkOutputs,
+  commitTemp,
   OutputFileError,
   sameFile,
   tempPathFor,

@@ -64,15 +64,27 @@ export function checkOutputs(inputs: NamedPath[], outputs: NamedPath[]): void {
 }
 
 /**
- * A hidden temporary name in the same directory as `target` (so the final rename is atomic),
- * ending like the target (writers choose the format from the extension).
+ * Where to write `target`'s bytes: a hidden temporary name in the same directory (so the
+ * final rename is atomic), ending like the target (writers choose the format from the
+ * extension). An existing target that is not a regular file (/dev/null, a FIFO, a terminal)
+ * is written directly: renaming over it would replace the device node itself.
  */
 export function tempPathFor(target: string): string {
+  try {
+    if (!fs.statSync(target).isFile()) return target;
+  } catch {
+    /* does not exist yet: a temporary file */
+  }
   const rand = Math.random().toString(36).slice(2, 10);
   return path.join(
     path.dirname(target),
     `.hopwatch-${process.pid}-${rand}-${path.basename(target)}`,
   );
+}
+
+/** Moves a file written at `tempPathFor(target)` into place (nothing to do for a device). */
+export function commitTemp(temp: string, target: string): void {
+  if (temp !== target && fs.existsSync(temp)) fs.renameSync(temp, target);
 }
 
 /**
@@ -89,9 +101,9 @@ export async function writeViaTemp<T>(
   try {
     result = await write(temps);
   } catch (e) {
-    for (const t of temps) fs.rmSync(t, { force: true });
+    for (const [i, t] of temps.entries()) if (t !== targets[i]) fs.rmSync(t, { force: true });
     throw e;
   }
-  for (const [i, t] of temps.entries()) if (fs.existsSync(t)) fs.renameSync(t, targets[i]);
+  for (const [i, t] of temps.entries()) commitTemp(t, targets[i]);
   return result;
 }

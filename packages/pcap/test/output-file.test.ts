@@ -55,3 +55,20 @@ test('writeViaTemp renames on success and leaves the target alone on failure', a
   expect(path.dirname(tempPathFor(p('x.pcapng')))).toBe(dir);
   expect(tempPathFor(p('x.pcapng'))).toMatch(/\.pcapng$/);
 });
+
+test('a device is written in place, never renamed over (the node would be replaced)', async () => {
+  expect(tempPathFor('/dev/null')).toBe('/dev/null');
+  const n = await writeViaTemp(['/dev/null'], ([t]) => {
+    expect(t).toBe('/dev/null');
+    fs.writeFileSync(t, 'discarded');
+    return 1;
+  });
+  expect(n).toBe(1);
+  expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
+  await expect(
+    writeViaTemp(['/dev/null'], () => {
+      throw new Error('boom');
+    }),
+  ).rejects.toThrow('boom');
+  expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
+});

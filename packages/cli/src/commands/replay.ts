@@ -6,7 +6,13 @@
 import * as fs from 'fs';
 import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
-import { CaptureFormatError, checkOutputs, openCapture, tempPathFor } from '@hopwatch/pcap';
+import {
+  CaptureFormatError,
+  checkOutputs,
+  commitTemp,
+  openCapture,
+  tempPathFor,
+} from '@hopwatch/pcap';
 import { Pipeline, PcapReplaySource } from '@hopwatch/pipeline';
 import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
@@ -94,7 +100,7 @@ export async function replay(argv: string[]): Promise<number> {
     store = await storeFrom(values, config);
   } catch (e) {
     anomaliesOut?.close();
-    if (anomaliesTmp) fs.rmSync(anomaliesTmp, { force: true });
+    if (anomaliesTmp && anomaliesTmp !== values.anomalies) fs.rmSync(anomaliesTmp, { force: true });
     throw e;
   }
   const pipeline = new Pipeline({
@@ -140,7 +146,7 @@ export async function replay(argv: string[]): Promise<number> {
     progress.done();
     if (anomaliesOut && anomaliesTmp && values.anomalies) {
       anomaliesOut.close();
-      fs.renameSync(anomaliesTmp, values.anomalies);
+      commitTemp(anomaliesTmp, values.anomalies);
     }
     if (store) await store.close();
   }
