@@ -3,7 +3,9 @@
  * error), print the help and stop on --help/-h, load and check the config file of --config.
  */
 import { parseArgs, type ParseArgsConfig } from 'util';
+import { checkOutputs, type NamedPath } from '@hopwatch/pcap';
 import { loadConfigFile, type HopwatchConfig } from './config-file';
+import { UsageError } from './errors';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string' },
@@ -32,6 +34,23 @@ export interface Invocation<O extends Record<string, OptionSpec>> {
   values: OptionValues<O & typeof COMMON_OPTIONS>;
   positionals: string[];
   config: HopwatchConfig;
+}
+
+/**
+ * Refuses outputs that would overwrite an input or the --config file (by device and inode:
+ * another path, a hard link or a symlink to it), or that sit in a missing directory.
+ */
+export function checkOutputFiles(
+  cmd: Invocation<Record<string, OptionSpec>>,
+  inputs: NamedPath[],
+  outputs: NamedPath[],
+): void {
+  const config = cmd.values.config;
+  try {
+    checkOutputs(config ? [...inputs, { name: '--config', path: config }] : inputs, outputs);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** Parses argv; null when the help was printed (the command then exits 0). */

@@ -126,6 +126,21 @@ testIf('replay --anomalies that is one of the captures is refused, the capture i
   }
 });
 
+testIf('an output is never the --config file either', () => {
+  fs.writeFileSync(p('c.yaml'), 'codec:\n  maxHops: 32\n');
+  fs.copyFileSync(DEMO, p('z.pcap'));
+  for (const args of [
+    ['strip', '--config', 'c.yaml', 'z.pcap', './c.yaml'],
+    ['replay', '--no-store', '--config', 'c.yaml', '--anomalies', 'c.yaml', 'z.pcap'],
+    ['serve', '--no-store', '--config', 'c.yaml', '--anomalies', 'c.yaml'],
+  ]) {
+    const r = hopwatch(args);
+    expect([args[0], r.code]).toEqual([args[0], 2]);
+    expect(oneLine(r.err)).toMatch(/same file as --config c\.yaml/);
+    expect(fs.readFileSync(p('c.yaml'), 'utf8')).toBe('codec:\n  maxHops: 32\n');
+  }
+});
+
 testIf('bad flags of every command: one line, exit 2', () => {
   const cases: [string[], RegExp][] = [
     [['serve', '--allow', 'banana'], /--allow: 'banana' is not an IPv4 or IPv6/],

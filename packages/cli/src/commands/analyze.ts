@@ -24,7 +24,7 @@ import {
 } from '@hopwatch/pipeline';
 import { openStore } from '@hopwatch/store';
 import { AnomalyLog } from '../anomaly-log';
-import { parseCommand } from '../command';
+import { checkOutputFiles, parseCommand } from '../command';
 import { checkGroup, MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
 import { checkRedisUrl } from '../config/redis';
 import { checkStoreUrl } from '../config/store';
@@ -156,6 +156,8 @@ export async function analyze(argv: string[]): Promise<number> {
     values['metrics-port'] !== undefined
       ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
       : undefined;
+  if (values.anomalies)
+    checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
   const anomaliesOut = values.anomalies
     ? new AnomalyLog(values.anomalies, 'a', (line) => logger.warn(line))
     : null;

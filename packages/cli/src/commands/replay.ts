@@ -6,17 +6,11 @@
 import * as fs from 'fs';
 import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
-import {
-  CaptureFormatError,
-  checkOutputs,
-  commitTemp,
-  openCapture,
-  tempPathFor,
-} from '@hopwatch/pcap';
+import { CaptureFormatError, commitTemp, openCapture, tempPathFor } from '@hopwatch/pcap';
 import { Pipeline, PcapReplaySource } from '@hopwatch/pipeline';
 import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { parseCommand } from '../command';
+import { checkOutputFiles, parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
 import { parseNumberArg } from '../numbers';
 import { Progress } from '../progress';
@@ -72,16 +66,12 @@ export async function replay(argv: string[]): Promise<number> {
     throw new UsageError('replay: no capture file given (see hopwatch replay --help)');
   const codec = codecConfigFrom(values, config);
   const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
-  if (values.anomalies !== undefined) {
-    try {
-      checkOutputs(
-        positionals.map((f) => ({ name: 'capture', path: f })),
-        [{ name: '--anomalies', path: values.anomalies }],
-      );
-    } catch (e) {
-      throw new UsageError(`replay: ${(e as Error).message}`);
-    }
-  }
+  if (values.anomalies !== undefined)
+    checkOutputFiles(
+      cmd,
+      positionals.map((f) => ({ name: 'capture', path: f })),
+      [{ name: '--anomalies', path: values.anomalies }],
+    );
   const notCapture = checkCaptures(positionals);
   if (notCapture) {
     process.stderr.write(`hopwatch replay: ${notCapture}; nothing replayed\n`);

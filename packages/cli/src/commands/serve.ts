@@ -18,7 +18,7 @@ import {
 } from '@hopwatch/pipeline';
 import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { parseCommand } from '../command';
+import { checkOutputFiles, parseCommand } from '../command';
 import { GuardedHandler } from '../guarded-handler';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
@@ -112,6 +112,8 @@ export async function serve(argv: string[]): Promise<number> {
   if (device) sources.push(new LiveCaptureSource({ device, filter: values.filter ?? src.filter }));
 
   // an anomalies file that cannot be opened stops here; one that fails later is counted
+  if (values.anomalies)
+    checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
   const anomaliesOut = values.anomalies
     ? new AnomalyLog(values.anomalies, 'a', (line) =>
         process.stderr.write(`hopwatch serve: ${line}\n`),

@@ -4,10 +4,10 @@
  * protocol restored, lengths and checksums fixed); every other packet is copied byte for byte.
  */
 import * as fs from 'fs';
-import { CaptureFormatError, checkOutputs, writeViaTemp } from '@hopwatch/pcap';
+import { CaptureFormatError, writeViaTemp } from '@hopwatch/pcap';
 import { stripCapture, type StripSummary } from '@hopwatch/sink';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { parseCommand } from '../command';
+import { checkOutputFiles, parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
 
 export const STRIP_HELP = `Usage: hopwatch strip [options] IN OUT
@@ -82,11 +82,7 @@ export async function strip(
   const [input, output] = positionals;
   const config = codecConfigFrom(values, cmd.config);
   if (!fs.existsSync(input)) throw new UsageError(`strip: ${input}: no such file`);
-  try {
-    checkOutputs([{ name: 'IN', path: input }], [{ name: 'OUT', path: output }]);
-  } catch (e) {
-    throw new UsageError(`strip: ${(e as Error).message}`);
-  }
+  checkOutputFiles(cmd, [{ name: 'IN', path: input }], [{ name: 'OUT', path: output }]);
   let sum: StripSummary;
   try {
     sum = await writeViaTemp([output], ([tmp]) =>
