@@ -7,7 +7,7 @@ import {
   makeConfig,
   PROFILES,
 } from '@hopwatch/codec';
-import type { HopwatchConfigFile } from './config-file';
+import { defaultConfig, type HopwatchConfig } from './config-file';
 import { UsageError } from './errors';
 import { parseIntArg, parseIntList } from './numbers';
 
@@ -50,12 +50,12 @@ type Values = {
       : string;
 };
 
-export function codecConfigFrom(values: Values, file: HopwatchConfigFile = {}): CodecConfig {
-  const fromFile = { ...(file.codec ?? {}) } as Record<string, unknown>;
-  const profile =
-    values.profile ?? (typeof fromFile.profile === 'string' ? fromFile.profile : 'spec');
-  delete fromFile.profile;
-  const o: ConfigOverrides = { ...(fromFile as ConfigOverrides) };
+export function codecConfigFrom(
+  values: Values,
+  file: HopwatchConfig = defaultConfig(),
+): CodecConfig {
+  const profile = values.profile ?? file.codec.profile;
+  const o: ConfigOverrides = { ...file.codec.overrides };
   if (values.dscp !== undefined) {
     const [v, m] = values.dscp.split('/');
     o.dscp = {

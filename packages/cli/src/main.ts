@@ -8,6 +8,7 @@ import { serve } from './commands/serve';
 import { runSimulateCommand } from '@hopwatch/simulator';
 import { strip } from './commands/strip';
 import { verify } from './commands/verify';
+import { OutputFileError } from '@hopwatch/pcap';
 import { UsageError } from './errors';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -77,8 +78,16 @@ export async function run(argv: string[]): Promise<number> {
     return await c.run(rest);
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (e instanceof UsageError || (err.code && err.code.startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`hopwatch ${cmd}: ${err.message}\n`);
+    if (
+      e instanceof UsageError ||
+      e instanceof OutputFileError ||
+      (err.code && err.code.startsWith('ERR_PARSE_ARGS'))
+    ) {
+      // messages that already name the command are not prefixed twice
+      const text = err.message.startsWith(`${cmd}: `)
+        ? err.message.slice(cmd.length + 2)
+        : err.message;
+      process.stderr.write(`hopwatch ${cmd}: ${text}\n`);
       return 2;
     }
     process.stderr.write(`hopwatch ${cmd}: ${err.stack ?? err.message}\n`);

@@ -23,3 +23,13 @@ export function parseIntList(
     .filter((v) => v !== '')
     .map((v) => parseIntArg(name, v, min, max));
 }
+
+/** Parses a decimal number (fractions allowed) within [min, max]. */
+export function parseNumberArg(name: string, text: string, min: number, max: number): number {
+  const t = text.trim();
+  const v = /^\d+(\.\d+)?$/.test(t) ? Number(t) : NaN;
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new UsageError(`${name}: '${text}' is not a number in ${min}..${max}`);
+  }
+  return v;
+}

@@ -1,8 +1,8 @@
-/** Options shared by the commands that run the pipeline: store location and analytics thresholds. */
-import { DEFAULT_CONFIG as ANALYTICS_DEFAULTS, type AnalyticsConfig } from '@hopwatch/analytics';
+/** Options shared by the commands that run the pipeline: the store's location and retention. */
 import { openStore, recordedEndpoint, type Store } from '@hopwatch/store';
 import { readFileSync } from 'fs';
-import type { HopwatchConfigFile } from './config-file';
+import type { HopwatchConfig } from './config-file';
+import { checkStoreUrl, MAX_RETENTION_DAYS } from './config/store';
 import { UsageError } from './errors';
 import { parseIntArg } from './numbers';
 
@@ -13,7 +13,7 @@ export const STORE_OPTIONS = {
   'retention-days': { type: 'string' },
 } as const;
 
-export const STORE_HELP = `Store options (config file section 'store': dataDir, url, retentionDays, mergeSelectorBase):
+export const STORE_HELP = `Store options (config file section 'store': dataDir, url, retentionDays, database, mergeSelectorBase):
   --data-dir DIR            embedded store directory (default .hopwatch/data)
   --store-url URL           a ClickHouse server (http://host:8123) instead of the embedded store
   --retention-days N        drop rows older than N days (TTL; servers >= 20.1 and embedded)
@@ -49,33 +49,36 @@ export function storeCredentials(env: NodeJS.ProcessEnv = process.env): {
   return { username: env.HOPWATCH_STORE_USER || undefined, password: password || undefined };
 }
 
+/** Where the store is, flags over the config file (checked before anything is opened). */
+export function storeLocation(
+  values: StoreValues,
+  config: HopwatchConfig,
+): { url?: string; dataDir: string; retentionDays?: number } {
+  const url =
+    values['store-url'] !== undefined
+      ? checkStoreUrl('--store-url', values['store-url'])
+      : config.store.url;
+  const retentionDays =
+    values['retention-days'] !== undefined
+      ? parseIntArg('--retention-days', values['retention-days'], 1, MAX_RETENTION_DAYS)
+      : config.store.retentionDays;
+  return { url, dataDir: values['data-dir'] ?? config.store.dataDir, retentionDays };
+}
+
 export async function storeFrom(
   values: StoreValues,
-  file: HopwatchConfigFile,
+  config: HopwatchConfig,
   opts: { readOnly?: boolean } = {},
 ): Promise<Store | null> {
+  const { url, dataDir, retentionDays } = storeLocation(values, config); // checks flags
   if (values['no-store']) return null;
-  const fs = (file.store ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(fs)) {
-    if (!['dataDir', 'url', 'retentionDays', 'database', 'mergeSelectorBase'].includes(k))
-      throw new UsageError(`config: unknown store setting '${k}'`);
-  }
-  const url = values['store-url'] ?? (typeof fs.url === 'string' ? fs.url : undefined);
-  const dataDir =
-    values['data-dir'] ?? (typeof fs.dataDir === 'string' ? fs.dataDir : '.hopwatch/data');
-  const retention =
-    values['retention-days'] !== undefined
-      ? parseIntArg('--retention-days', values['retention-days'], 1, 36500)
-      : typeof fs.retentionDays === 'number'
-        ? fs.retentionDays
-        : undefined;
   try {
     return await openStore({
       url,
       dataDir,
-      retentionDays: retention,
-      database: typeof fs.database === 'string' ? fs.database : undefined,
-      mergeSelectorBase: mergeSelectorBaseFrom(fs),
+      retentionDays,
+      database: config.store.database,
+      mergeSelectorBase: config.store.mergeSelectorBase,
       readOnly: opts.readOnly === true && url !== undefined,
       ...(url !== undefined ? storeCredentials() : {}),
     });
@@ -94,31 +97,4 @@ export async function storeFrom(
     }
     throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);
   }
-}
-
-/** store.mergeSelectorBase of the config file: a number, null (leave the engine's), or absent. */
-export function mergeSelectorBaseFrom(fs: Record<string, unknown>): number | null | undefined {
-  const v = fs.mergeSelectorBase;
-  if (v === undefined || v === null) return v;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > 1000)
-    throw new UsageError(`config: store.mergeSelectorBase must be a number from 1 to 1000 or null`);
-  return v;
-}
-
-/** Analytics thresholds from the config file's 'analytics' section, checked against the defaults. */
-export function analyticsFrom(file: HopwatchConfigFile): Partial<AnalyticsConfig> {
-  const a = (file.analytics ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(a)) {
-    if (!(k in ANALYTICS_DEFAULTS)) {
-      throw new UsageError(
-        `config: unknown analytics setting '${k}' (known: ${Object.keys(ANALYTICS_DEFAULTS).join(', ')})`,
-      );
-    }
-    const def = (ANALYTICS_DEFAULTS as unknown as Record<string, unknown>)[k];
-    if (typeof def !== typeof v)
-      throw new UsageError(`config: analytics.${k} must be a ${typeof def}`);
-    out[k] = v;
-  }
-  return out as Partial<AnalyticsConfig>;
 }

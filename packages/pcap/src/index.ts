@@ -14,3 +14,12 @@ export type { CaptureWriter } from './buffered-writer';
 export { FileSink, MemorySink, type BufferSink, type ByteSink } from './sink';
 export { BackgroundFileSink } from './background-sink';
 export { MAX_RECORD_BYTES } from './limits';
+export {
+  checkOutputs,
+  commitTemp,
+  OutputFileError,
+  sameFile,
+  tempPathFor,
+  writeViaTemp,
+  type NamedPath,
+} from './output-file';

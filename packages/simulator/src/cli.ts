@@ -1,4 +1,5 @@
 /** `hopwatch simulate` — argument parsing and the command itself (wired by @hopwatch/cli). */
+import { checkOutputs, writeViaTemp } from '@hopwatch/pcap';
 import { loadScenario, codecOverridesFor } from './scenario';
 import { simulate, simulateLive } from './simulate';
 
@@ -62,19 +63,40 @@ export async function runSimulateCommand(
     io.err(SIMULATE_USAGE + '\n');
     return 2;
   }
+  // the scenario, a mistaken flag or an output that is an input: the user's to fix (exit 2)
+  let s: ReturnType<typeof loadScenario>;
+  let limit: number | undefined;
   try {
     const scenario = loadScenario(file);
     if (opts.seed !== undefined) scenario.seed = Number(opts.seed);
-    const s = loadScenario({ ...scenario });
+    s = loadScenario({ ...scenario });
+    limit = opts.limit !== undefined ? Number(opts.limit) : undefined;
+    if (limit !== undefined && !(limit > 0)) throw new Error('--limit must be a positive number');
+    const outputs = (['out', 'labels', 'before'] as const)
+      .filter((k) => opts[k] !== undefined)
+      .map((k) => ({ name: `--${k}`, path: opts[k] }));
+    checkOutputs([{ name: 'the scenario', path: file }], outputs);
+    if (opts.format !== undefined && opts.format !== 'pcap' && opts.format !== 'pcapng')
+      throw new Error('--format must be pcap or pcapng');
+    if (opts.rate !== undefined && !(Number(opts.rate) > 0))
+      throw new Error(`--rate must be a positive number, got '${opts.rate}'`);
+    if (opts.live !== undefined) {
+      const port = Number(/^[^:\s]+:(\d+)$/.exec(opts.live)?.[1]);
+      if (!(port >= 1 && port <= 65535))
+        throw new Error(`--live must be HOST:PORT with a port in 1..65535, got '${opts.live}'`);
+      if (opts.before) throw new Error('--before writes a file: not with --live');
+    }
+  } catch (e) {
+    io.err(`simulate: ${(e as Error).message}\n`);
+    return 2;
+  }
+  try {
     if (flags.has('print-config')) {
       io.out(JSON.stringify(codecOverridesFor(s), null, 2) + '\n');
       return 0;
     }
-    const limit = opts.limit !== undefined ? Number(opts.limit) : undefined;
-    if (limit !== undefined && !(limit > 0)) throw new Error('--limit must be a positive number');
     const quiet = flags.has('quiet');
     if (opts.live) {
-      if (opts.before) throw new Error('--before writes a file: not with --live');
       const r = await simulateLive(s, {
         target: opts.live,
         rate: opts.rate ? Number(opts.rate) : undefined,
@@ -86,15 +108,21 @@ export async function runSimulateCommand(
       return 0;
     }
     const fmt = opts.format as 'pcap' | 'pcapng' | undefined;
-    if (fmt !== undefined && fmt !== 'pcap' && fmt !== 'pcapng')
-      throw new Error('--format must be pcap or pcapng');
-    const r = simulate(s, {
-      out: opts.out,
-      format: fmt,
-      labels: opts.labels,
-      before: opts.before,
-      limit,
-      onProgress: quiet ? undefined : (n) => io.err(`\rsimulate: ${n} records`),
+    // written beside their targets and renamed at the end: an interrupted run leaves no
+    // half-written capture under the name asked for
+    const names = [opts.out, opts.labels, opts.before];
+    const targets = names.filter((n): n is string => n !== undefined);
+    const r = await writeViaTemp(targets, (temps) => {
+      const tmp = (n: string | undefined): string | undefined =>
+        n === undefined ? undefined : temps[targets.indexOf(n)];
+      return simulate(s, {
+        out: tmp(opts.out),
+        format: fmt,
+        labels: tmp(opts.labels),
+        before: tmp(opts.before),
+        limit,
+        onProgress: quiet ? undefined : (n) => io.err(`\rsimulate: ${n} records`),
+      });
     });
     if (!quiet) {
       const st = r.stats;

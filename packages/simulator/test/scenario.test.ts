@@ -159,8 +159,31 @@ describe('simulate() and the CLI', () => {
     expect(await runSimulateCommand([scen, '--print-config'], io)).toBe(0);
     expect(JSON.parse(io.o).overrides.reportUdpPorts).toEqual([9555]);
     expect(await runSimulateCommand([scen, '--bogus'], io)).toBe(2);
-    expect(await runSimulateCommand([path.join(dir, 'missing.yaml')], io)).toBe(1);
+    expect(await runSimulateCommand([path.join(dir, 'missing.yaml')], io)).toBe(2);
     expect(await runSimulateCommand(['--help'], io)).toBe(0);
+    // an output that is the scenario or another output is refused before anything is written
+    const alias = path.join(dir, 'alias.yaml');
+    fs.symlinkSync(scen, alias);
+    for (const args of [
+      ['--out', scen],
+      ['--labels', alias],
+      ['--out', out, '--before', `${dir}/./cli.pcap`],
+    ]) {
+      io.e = '';
+      expect(await runSimulateCommand([scen, ...args], io)).toBe(2);
+      expect(io.e).toMatch(/same file/);
+    }
+    expect(fs.readFileSync(scen, 'utf8')).toBe(YAML);
+    // flag values are usage errors too (2), before anything is sent or written
+    for (const args of [
+      ['--format', 'pcapx'],
+      ['--live', '127.0.0.1:99999'],
+      ['--live', '127.0.0.1:9', '--rate', 'abc'],
+      ['--live', '127.0.0.1:9', '--before', out],
+    ])
+      expect(await runSimulateCommand([scen, ...args], io)).toBe(2);
+    // outputs go through a temporary file beside them: none is left behind
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.hopwatch-'))).toEqual([]);
   });
 
   test('live: reports sent to a UDP socket on loopback', async () => {

@@ -7,9 +7,6 @@
  *
  * `hopwatch analyze --active` / `--path FLOW` read the live state from Redis and exit.
  */
-import * as fs from 'fs';
-import { parseArgs } from 'util';
-import { toJson } from '@hopwatch/codec';
 import {
   AnalyzeWorker,
   createLogger,
@@ -26,10 +23,13 @@ import {
   serveMetrics,
 } from '@hopwatch/pipeline';
 import { openStore } from '@hopwatch/store';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
-import { parseIntArg } from '../numbers';
-import { analyticsFrom, mergeSelectorBaseFrom } from '../runtime-options';
+import { AnomalyLog } from '../anomaly-log';
+import { checkOutputFiles, parseCommand } from '../command';
+import { checkGroup, MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
+import { checkRedisUrl } from '../config/redis';
+import { checkStoreUrl } from '../config/store';
+import { EXIT, UsageError } from '../errors';
+import { parseIntArg, parseNumberArg } from '../numbers';
 import { loadUsersFile } from '../http-options';
 
 export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
@@ -65,8 +65,8 @@ Options:
   --path FLOW               print the latest path of a flow from Redis and exit`;
 
 export async function analyze(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const cmd = parseCommand(argv, {
+    help: ANALYZE_HELP,
     options: {
       brokers: { type: 'string' },
       group: { type: 'string' },
@@ -84,32 +84,18 @@ export async function analyze(argv: string[]): Promise<number> {
       'metrics-users': { type: 'string' },
       'status-every': { type: 'string' },
       'stop-timeout': { type: 'string' },
-      config: { type: 'string' },
       active: { type: 'boolean' },
       limit: { type: 'string' },
       path: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(ANALYZE_HELP + '\n');
-    return 0;
-  }
-  const file = loadConfigFile(values.config);
-  const kafkaCfg = (file.kafka ?? {}) as {
-    brokers?: string | string[];
-    partitions?: number;
-    replication?: number;
-    group?: string;
-  };
-  const storeCfg = (file.store ?? {}) as Record<string, unknown> & {
-    url?: string;
-    database?: string;
-    retentionDays?: number;
-  };
-  const redisCfg = (file.redis ?? {}) as { url?: string };
+  if (!cmd) return EXIT.OK;
+  const { values, config: file } = cmd;
+  const kafkaCfg = file.kafka;
+  const storeCfg = file.store;
+  const redisUrl =
+    values.redis !== undefined ? checkRedisUrl('--redis', values.redis) : file.redis.url;
   const logger = createLogger({ fields: { process: 'analyze', pid: process.pid } });
-  const redisUrl = values.redis ?? redisCfg.url;
 
   if (values.active || values.path) {
     if (!redisUrl) throw new UsageError('--active / --path need --redis');
@@ -134,24 +120,50 @@ export async function analyze(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const brokersText =
-    values.brokers ??
-    (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
-  if (!brokersText) throw new UsageError('--brokers is required');
-  const brokers = brokersText
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const url = values['store-url'] ?? storeCfg.url;
+  const brokers =
+    values.brokers !== undefined ? parseBrokers('--brokers', values.brokers) : kafkaCfg.brokers;
+  if (brokers.length === 0) throw new UsageError('--brokers is required');
+  const url =
+    values['store-url'] !== undefined
+      ? checkStoreUrl('--store-url', values['store-url'])
+      : storeCfg.url;
   if (!url) throw new UsageError('--store-url is required (a ClickHouse server)');
-  const partitions = values.partitions
-    ? parseIntArg('--partitions', values.partitions, 1, 10000)
-    : (kafkaCfg.partitions ?? 12);
-  const replication = values.replication
-    ? parseIntArg('--replication', values.replication, 1, 16)
-    : (kafkaCfg.replication ?? 1);
+  const partitions =
+    values.partitions !== undefined
+      ? parseIntArg('--partitions', values.partitions, 1, MAX_PARTITIONS)
+      : kafkaCfg.partitions;
+  const replication =
+    values.replication !== undefined
+      ? parseIntArg('--replication', values.replication, 1, MAX_REPLICATION)
+      : kafkaCfg.replication;
   const stopTimeout = parseIntArg('--stop-timeout', values['stop-timeout'] ?? '60', 1, 86_400);
-  const groupId = values.group ?? kafkaCfg.group ?? 'hopwatch-analytics';
+  const groupId = values.group ?? kafkaCfg.group;
+  if (values.group !== undefined) checkGroup('--group', values.group);
+  if (values.database !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(values.database))
+    throw new UsageError(`--database: '${values.database}' is not a database name`);
+  const concurrency =
+    values.concurrency !== undefined ? parseIntArg('--concurrency', values.concurrency, 1, 64) : 3;
+  const checkpointEveryMs =
+    values['checkpoint-every'] !== undefined
+      ? parseNumberArg('--checkpoint-every', values['checkpoint-every'], 0.01, 86_400) * 1000
+      : 5000;
+  const idleFlushMs =
+    values['idle-flush-ms'] !== undefined
+      ? parseIntArg('--idle-flush-ms', values['idle-flush-ms'], 1, 86_400_000)
+      : 1000;
+  const every =
+    values['status-every'] !== undefined
+      ? parseNumberArg('--status-every', values['status-every'], 0, 86_400)
+      : 10;
+  const metricsPort =
+    values['metrics-port'] !== undefined
+      ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
+      : undefined;
+  if (values.anomalies)
+    checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
+  const anomaliesOut = values.anomalies
+    ? new AnomalyLog(values.anomalies, 'a', (line) => logger.warn(line))
+    : null;
 
   // ClickHouse: migrations at start-up; wait for the server if it is not up yet
   let store;
@@ -161,7 +173,7 @@ export async function analyze(argv: string[]): Promise<number> {
         url,
         database: values.database ?? storeCfg.database,
         retentionDays: storeCfg.retentionDays,
-        mergeSelectorBase: mergeSelectorBaseFrom(storeCfg),
+        mergeSelectorBase: storeCfg.mergeSelectorBase,
         batchRows: 1_000_000,
         // the offset ledger needs a partition's rows to land in order
         maxWrites: 1,
@@ -197,9 +209,7 @@ export async function analyze(argv: string[]): Promise<number> {
       topics: [...topics],
       logger,
       clientId: 'hopwatch-analyze',
-      partitionsConsumedConcurrently: values.concurrency
-        ? parseIntArg('--concurrency', values.concurrency, 1, 64)
-        : 3,
+      partitionsConsumedConcurrently: concurrency,
       maxWaitTimeMs: 100,
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
@@ -207,7 +217,6 @@ export async function analyze(argv: string[]): Promise<number> {
   const detectorConsumer = consumerOf(detectorGroupId, DETECTOR_TOPICS);
   instrumentConsumer(registry, consumer, groupId);
   instrumentConsumer(registry, detectorConsumer, detectorGroupId);
-  const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'a') : null;
   const worker = new AnalyzeWorker({
     consumer,
     detectorConsumer,
@@ -215,31 +224,25 @@ export async function analyze(argv: string[]): Promise<number> {
     store,
     producer,
     redis,
-    analytics: analyticsFrom(file),
+    analytics: file.analytics,
     logger,
     registry,
     brokers,
     groupId,
-    checkpointEveryMs:
-      values['checkpoint-every'] !== undefined ? Number(values['checkpoint-every']) * 1000 : 5000,
-    idleFlushMs: values['idle-flush-ms'] !== undefined ? Number(values['idle-flush-ms']) : 1000,
-    onAnomaly: (a) => {
-      if (anomaliesOut !== null) fs.writeSync(anomaliesOut, toJson(a) + '\n');
-    },
+    checkpointEveryMs,
+    idleFlushMs,
+    onAnomaly: (a) => anomaliesOut?.write(a),
   });
   const metrics =
-    values['metrics-port'] !== undefined
-      ? await serveMetrics(
-          parseIntArg('--metrics-port', values['metrics-port'], 0, 65535),
-          registry,
-          '127.0.0.1',
-          {
-            users:
-              values['metrics-users'] !== undefined
-                ? loadUsersFile(values['metrics-users'])
-                : undefined,
-          },
-        )
+    metricsPort !== undefined
+      ? await serveMetrics(metricsPort, registry, '127.0.0.1', {
+          users:
+            values['metrics-users'] !== undefined
+              ? loadUsersFile(values['metrics-users'])
+              : undefined,
+        }).catch((e) => {
+          throw new UsageError(`--metrics-port ${metricsPort}: ${(e as Error).message}`);
+        })
       : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
   for (const w of metrics?.warnings ?? []) logger.warn(w);
@@ -250,7 +253,6 @@ export async function analyze(argv: string[]): Promise<number> {
     store: url,
     redis: redisUrl ?? null,
   });
-  const every = Number(values['status-every'] ?? 10);
   const status =
     every > 0
       ? setInterval(() => {
@@ -280,7 +282,9 @@ export async function analyze(argv: string[]): Promise<number> {
   if (redis) await redis.close().then(() => closed('redis'));
   await store.close().then(() => closed('store'));
   if (metrics) await metrics.close().then(() => closed('metrics'));
-  if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
+  anomaliesOut?.close();
   process.stdout.write(JSON.stringify(worker.stats()) + '\n');
-  return 0;
+  const notWritten = anomaliesOut?.summary();
+  if (notWritten) logger.error(notWritten);
+  return notWritten ? EXIT.FAILURE : EXIT.OK;
 }

@@ -3,7 +3,7 @@
  * would print if Wireshark had an INT dissector, then a summary of records, rejections and
  * findings. `--json` writes one JSON object per INT record (and per rejected packet).
  */
-import { parseArgs } from 'util';
+import * as fs from 'fs';
 import {
   Decoder,
   describeLayer,
@@ -15,8 +15,8 @@ import {
 } from '@hopwatch/codec';
 import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
+import { parseCommand } from '../command';
+import { EXIT, UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
 
 export const DISSECT_HELP = `Usage: hopwatch dissect [options] FILE...
@@ -30,7 +30,10 @@ Options:
   --summary                 print only the summary
   --count N                 stop after N packets per file
   --config FILE             YAML config file (its 'codec' section)
-${CODEC_HELP}`;
+${CODEC_HELP}
+
+Exit codes: 0 done; 2 usage error (a file that does not exist); 3 a file is not a capture,
+or is corrupt or truncated (the other files and the readable part are still dissected).`;
 
 export interface DissectSummary {
   packets: number;
@@ -71,25 +74,27 @@ export async function dissect(
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CODEC_OPTIONS,
-      json: { type: 'boolean' },
-      summary: { type: 'boolean' },
-      count: { type: 'string' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+  const cmd = parseCommand(
+    argv,
+    {
+      help: DISSECT_HELP,
+      positionals: true,
+      options: {
+        ...CODEC_OPTIONS,
+        json: { type: 'boolean' },
+        summary: { type: 'boolean' },
+        count: { type: 'string' },
+      },
     },
-  });
-  if (values.help) {
-    out.write(DISSECT_HELP + '\n');
-    return 0;
-  }
+    out,
+  );
+  if (!cmd) return EXIT.OK;
+  const { values, positionals } = cmd;
   if (positionals.length === 0)
     throw new UsageError('dissect: no capture file given (see hopwatch dissect --help)');
-  const config = codecConfigFrom(values, loadConfigFile(values.config));
+  const config = codecConfigFrom(values, cmd.config);
+  for (const f of positionals)
+    if (!fs.existsSync(f)) throw new UsageError(`dissect: ${f}: no such file`);
   const limit =
     values.count !== undefined
       ? parseIntArg('--count', values.count, 1, Number.MAX_SAFE_INTEGER)
@@ -170,12 +175,13 @@ export async function dissect(
     if (reader.error) {
       err.write(`hopwatch dissect: ${file}: ${reader.error.message}\n`);
       bump(sum.byReason, reader.truncated ? 'capture-truncated' : 'capture-corrupt');
+      failed = true;
     }
     reader.close();
   }
   flushLines();
   (values.json ? err : out).write(formatSummary(sum));
-  return failed ? 1 : 0;
+  return failed ? EXIT.INPUT : EXIT.OK;
 }
 
 export function formatSummary(s: DissectSummary): string {

@@ -4,7 +4,6 @@
  * never stalls live capture: messages are shed and counted. Capture replay waits for Kafka
  * instead (nothing lost) and exits when the files are done and delivered.
  */
-import { parseArgs } from 'util';
 import {
   createLogger,
   ensureTopics,
@@ -13,16 +12,19 @@ import {
   KafkaProducer,
   LiveCaptureSource,
   PacketSource,
-  parseListen,
   PcapReplaySource,
   Registry,
   serveMetrics,
   UdpSource,
 } from '@hopwatch/pipeline';
+import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
-import { parseIntArg } from '../numbers';
+import { parseCommand } from '../command';
+import { GuardedHandler } from '../guarded-handler';
+import { MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
+import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
+import { EXIT, UsageError } from '../errors';
+import { parseIntArg, parseNumberArg } from '../numbers';
 import { loadUsersFile } from '../http-options';
 
 export const INGEST_HELP = `Usage: hopwatch ingest --brokers HOST:PORT[,HOST:PORT] [options] [CAPTURE...]
@@ -48,12 +50,16 @@ Options:
   --metrics-users FILE      YAML users file: scrapes must authenticate (HTTP basic auth)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections codec, sources, kafka)
-${CODEC_HELP}`;
+${CODEC_HELP}
+
+Exit codes: 0 done; 1 a failure while running (a capture replay that had to shed messages);
+2 usage error (flag, config, Kafka unreachable at start); 3 a capture is not a capture, or is
+corrupt or truncated (what could be read was published).`;
 
 export async function ingest(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
+  const cmd = parseCommand(argv, {
+    help: INGEST_HELP,
+    positionals: true,
     options: {
       ...CODEC_OPTIONS,
       brokers: { type: 'string' },
@@ -72,66 +78,69 @@ export async function ingest(argv: string[]): Promise<number> {
       'metrics-port': { type: 'string' },
       'metrics-users': { type: 'string' },
       'status-every': { type: 'string' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(INGEST_HELP + '\n');
-    return 0;
+  if (!cmd) return EXIT.OK;
+  const { values, positionals, config: file } = cmd;
+  const kafkaCfg = file.kafka;
+  const src = file.sources;
+  const brokers =
+    values.brokers !== undefined ? parseBrokers('--brokers', values.brokers) : kafkaCfg.brokers;
+  if (brokers.length === 0) throw new UsageError('--brokers is required');
+  const partitions =
+    values.partitions !== undefined
+      ? parseIntArg('--partitions', values.partitions, 1, MAX_PARTITIONS)
+      : kafkaCfg.partitions;
+  const replication =
+    values.replication !== undefined
+      ? parseIntArg('--replication', values.replication, 1, MAX_REPLICATION)
+      : kafkaCfg.replication;
+  const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
+  const every =
+    values['status-every'] !== undefined
+      ? parseNumberArg('--status-every', values['status-every'], 0, 86_400)
+      : 10;
+  const batchRecords =
+    values['batch-records'] !== undefined
+      ? parseIntArg('--batch-records', values['batch-records'], 1, 1 << 20)
+      : 4096;
+  const maxQueuedMb =
+    values['max-queued-mb'] !== undefined
+      ? parseIntArg('--max-queued-mb', values['max-queued-mb'], 1, 65536)
+      : 64;
+  const rate =
+    values.rate !== undefined ? parseIntArg('--rate', values.rate, 1, 100_000_000) : undefined;
+  const metricsPort =
+    values['metrics-port'] !== undefined
+      ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
+      : undefined;
+  for (const f of positionals) {
+    try {
+      openCapture(f).close();
+    } catch (e) {
+      if (!(e instanceof CaptureFormatError)) throw new UsageError(`${f}: ${(e as Error).message}`);
+      process.stderr.write(`hopwatch ingest: ${f}: ${e.message}; nothing published\n`);
+      return EXIT.INPUT;
+    }
   }
-  const file = loadConfigFile(values.config);
-  const kafkaCfg = (file.kafka ?? {}) as {
-    brokers?: string | string[];
-    partitions?: number;
-    replication?: number;
-  };
-  const src = (file.sources ?? {}) as {
-    listen?: string[];
-    allow?: string[];
-    interface?: string;
-    filter?: string;
-    receiveBuffer?: number;
-  };
-  const brokersText =
-    values.brokers ??
-    (Array.isArray(kafkaCfg.brokers) ? kafkaCfg.brokers.join(',') : kafkaCfg.brokers);
-  if (!brokersText) throw new UsageError('--brokers is required');
-  const brokers = brokersText
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const partitions = values.partitions
-    ? parseIntArg('--partitions', values.partitions, 1, 10000)
-    : (kafkaCfg.partitions ?? 12);
-  const replication = values.replication
-    ? parseIntArg('--replication', values.replication, 1, 16)
-    : (kafkaCfg.replication ?? 1);
   const codec = codecConfigFrom(values, file);
   const logger = createLogger({ fields: { process: 'ingest', pid: process.pid } });
 
   const sources: PacketSource[] = [];
   if (positionals.length) {
-    sources.push(
-      new PcapReplaySource(positionals, { speed: values.speed ? Number(values.speed) : 0 }),
-    );
+    sources.push(new PcapReplaySource(positionals, { speed }));
   }
-  const listenSpecs = values.listen ?? src.listen ?? [];
+  const listenSpecs = values.listen ?? src.listen;
   if (listenSpecs.length) {
-    let listen;
-    try {
-      listen = listenSpecs.map(parseListen);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const listen = parseListenList('--listen', listenSpecs);
     sources.push(
       new UdpSource({
         listen,
-        allow: values.allow ?? src.allow ?? [],
+        allow: values.allow ? checkAllowList('--allow', values.allow) : src.allow,
         receiveBuffer:
           values['receive-buffer'] !== undefined
-            ? Number(values['receive-buffer'])
-            : (src.receiveBuffer ?? 32 * 1024 * 1024),
+            ? parseIntArg('--receive-buffer', values['receive-buffer'], 1, MAX_RECEIVE_BUFFER)
+            : src.receiveBuffer,
         onListening: (a, warning) => {
           logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') });
           if (warning) logger.warn(warning);
@@ -154,12 +163,7 @@ export async function ingest(argv: string[]): Promise<number> {
     clientId: 'hopwatch-ingest',
     logger,
     compression: values['no-compression'] ? 'none' : 'gzip',
-    maxQueuedBytes:
-      (values['max-queued-mb']
-        ? parseIntArg('--max-queued-mb', values['max-queued-mb'], 1, 65536)
-        : 64) *
-      1024 *
-      1024,
+    maxQueuedBytes: maxQueuedMb * 1024 * 1024,
     // a replay waits for Kafka rather than dropping: keep retrying while a broker restarts
     maxAttempts: replayOnly ? 1000 : 5,
     maxQueueAgeMs: replayOnly ? 24 * 3600_000 : 30_000,
@@ -170,30 +174,26 @@ export async function ingest(argv: string[]): Promise<number> {
     codec,
     producer,
     partitions,
-    batchRecords: values['batch-records']
-      ? parseIntArg('--batch-records', values['batch-records'], 1, 1 << 20)
-      : 4096,
+    batchRecords,
     waitForKafka: replayOnly,
-    maxPacketsPerSec: values.rate ? parseIntArg('--rate', values.rate, 1, 100_000_000) : undefined,
+    maxPacketsPerSec: rate,
   });
   worker.instrument(registry, () => sources.map((s) => s.stats()));
   const metrics =
-    values['metrics-port'] !== undefined
-      ? await serveMetrics(
-          parseIntArg('--metrics-port', values['metrics-port'], 0, 65535),
-          registry,
-          '127.0.0.1',
-          {
-            users:
-              values['metrics-users'] !== undefined
-                ? loadUsersFile(values['metrics-users'])
-                : undefined,
-          },
-        )
+    metricsPort !== undefined
+      ? await serveMetrics(metricsPort, registry, '127.0.0.1', {
+          users:
+            values['metrics-users'] !== undefined
+              ? loadUsersFile(values['metrics-users'])
+              : undefined,
+        }).catch((e) => {
+          throw new UsageError(`--metrics-port ${metricsPort}: ${(e as Error).message}`);
+        })
       : null;
   if (metrics) logger.info('metrics', { url: metrics.url });
   for (const w of metrics?.warnings ?? []) logger.warn(w);
 
+  const guarded = new GuardedHandler(worker, (line) => logger.warn(line));
   const ac = new AbortController();
   const stop = (): void => {
     if (!ac.signal.aborted) logger.info('stopping: publishing what is buffered');
@@ -202,8 +202,10 @@ export async function ingest(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // a partial batch waits at most 50 ms
-  const ticker = setInterval(() => worker.publish(), 50);
-  const every = Number(values['status-every'] ?? 10);
+  const ticker = setInterval(
+    () => guarded.guard('the periodic publish', () => worker.publish()),
+    50,
+  );
   const t0 = Date.now();
   const status =
     every > 0
@@ -217,11 +219,12 @@ export async function ingest(argv: string[]): Promise<number> {
             queued: p.queuedMessages,
             shed: p.shed,
             rejected: st.rejected,
+            unhandled: guarded.failed,
           });
         }, every * 1000)
       : null;
   try {
-    await Promise.all(sources.map((s) => s.run(worker, ac.signal)));
+    await Promise.all(sources.map((s) => s.run(guarded, ac.signal)));
   } catch (e) {
     ac.abort();
     throw new UsageError((e as Error).message);
@@ -244,10 +247,15 @@ export async function ingest(argv: string[]): Promise<number> {
     hops: st.hops,
     published: st.published,
     rejected: st.rejected,
+    unhandled: guarded.failed,
     kafka: { sent: p.sent, shed: p.shed, shedByReason: p.shedByReason, errors: p.errors },
     sources: sources.map((s) => s.stats()),
     elapsedMs: Date.now() - t0,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
-  return p.shed > 0 && replayOnly ? 3 : 0;
+  const inputErrors = sources.filter((s) => s instanceof PcapReplaySource && s.stats().errors);
+  for (const s of inputErrors)
+    process.stderr.write(`hopwatch ingest: capture problem: ${s.stats().lastError}\n`);
+  if (p.shed > 0 && replayOnly) return EXIT.FAILURE;
+  return inputErrors.length ? EXIT.INPUT : EXIT.OK;
 }

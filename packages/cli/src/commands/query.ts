@@ -2,10 +2,9 @@
  * `hopwatch query "SQL"` or `hopwatch query --named NAME [--param k=v]...`: ask the store
  * (embedded by default, or a ClickHouse server with --store-url) and print a table, JSON or CSV.
  */
-import { parseArgs } from 'util';
 import { NAMED_QUERIES } from '@hopwatch/store';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
+import { parseCommand } from '../command';
+import { EXIT, UsageError } from '../errors';
 import { storeFrom } from '../runtime-options';
 
 function namedHelp(): string {
@@ -37,23 +36,19 @@ Named queries:
 ${namedHelp()}`;
 
 export async function query(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
+  const cmd = parseCommand(argv, {
+    help: QUERY_HELP,
+    positionals: true,
     options: {
       format: { type: 'string' },
       named: { type: 'string' },
       param: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       'store-url': { type: 'string' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(QUERY_HELP + '\n');
-    return 0;
-  }
+  if (!cmd) return EXIT.OK;
+  const { values, positionals } = cmd;
   const format = (values.format ?? 'table') as 'table' | 'json' | 'csv';
   if (!['table', 'json', 'csv'].includes(format))
     throw new UsageError(`--format must be table, json or csv`);
@@ -71,7 +66,7 @@ export async function query(argv: string[]): Promise<number> {
     params[p.slice(0, i)] = p.slice(i + 1);
   }
   // read-only on a server URL: no DDL, so it also works on the --http endpoint of a running serve
-  const store = await storeFrom(values, loadConfigFile(values.config), { readOnly: true });
+  const store = await storeFrom(values, cmd.config, { readOnly: true });
   if (!store) throw new UsageError('query needs a store');
   try {
     let result: unknown;
@@ -95,5 +90,5 @@ export async function query(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
-  return 0;
+  return EXIT.OK;
 }

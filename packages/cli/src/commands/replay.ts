@@ -4,15 +4,17 @@
  * every anomaly.
  */
 import * as fs from 'fs';
-import { parseArgs } from 'util';
 import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
+import { CaptureFormatError, commitTemp, openCapture, tempPathFor } from '@hopwatch/pcap';
 import { Pipeline, PcapReplaySource } from '@hopwatch/pipeline';
+import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
+import { checkOutputFiles, parseCommand } from '../command';
+import { EXIT, UsageError } from '../errors';
+import { parseNumberArg } from '../numbers';
 import { Progress } from '../progress';
-import { analyticsFrom, STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
+import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
 import { formatReplaySummary } from '../summary';
 
 export const REPLAY_HELP = `Usage: hopwatch replay [options] FILE...
@@ -21,51 +23,83 @@ Replays INT captures (pcap/pcapng) through decode → analytics → store, in on
 prints the slowest hops, the queues by peak occupancy and every anomaly found.
 
 Options:
-  --anomalies FILE.jsonl    write every anomaly as one JSON object per line
+  --anomalies FILE.jsonl    write every anomaly as one JSON object per line (written beside
+                            it and renamed into place at the end; never one of the captures)
   --speed N                 replay at the capture's pace × N (default: as fast as possible)
   --json                    print the summary statistics and anomalies as JSON
   --config FILE             YAML config file (sections codec, analytics, store)
 ${STORE_HELP}
-${CODEC_HELP}`;
+${CODEC_HELP}
+
+Exit codes: 0 done; 1 store errors or anomalies not written; 2 usage error; 3 a capture is
+not a capture, or is corrupt or truncated (what could be read was replayed).`;
+
+/** Opens and closes each capture: one that is not a capture at all stops before any work. */
+function checkCaptures(files: string[]): string | null {
+  for (const f of files) {
+    if (!fs.existsSync(f)) throw new UsageError(`replay: ${f}: no such file`);
+    try {
+      openCapture(f).close();
+    } catch (e) {
+      if (e instanceof CaptureFormatError) return `${f}: ${e.message}`;
+      throw new UsageError(`replay: ${f}: ${(e as Error).message}`);
+    }
+  }
+  return null;
+}
 
 export async function replay(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
+  const cmd = parseCommand(argv, {
+    help: REPLAY_HELP,
+    positionals: true,
     options: {
       ...CODEC_OPTIONS,
       ...STORE_OPTIONS,
       anomalies: { type: 'string' },
       speed: { type: 'string' },
       json: { type: 'boolean' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(REPLAY_HELP + '\n');
-    return 0;
-  }
+  if (!cmd) return EXIT.OK;
+  const { values, positionals, config } = cmd;
   if (positionals.length === 0)
     throw new UsageError('replay: no capture file given (see hopwatch replay --help)');
-  for (const f of positionals)
-    if (!fs.existsSync(f)) throw new UsageError(`replay: ${f}: no such file`);
-  const file = loadConfigFile(values.config);
-  const codec = codecConfigFrom(values, file);
-  const analytics = analyticsFrom(file);
-  const speed = values.speed !== undefined ? Number(values.speed) : 0;
-  if (!(speed >= 0)) throw new UsageError(`--speed must be a number >= 0, got '${values.speed}'`);
+  const codec = codecConfigFrom(values, config);
+  const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
+  if (values.anomalies !== undefined)
+    checkOutputFiles(
+      cmd,
+      positionals.map((f) => ({ name: 'capture', path: f })),
+      [{ name: '--anomalies', path: values.anomalies }],
+    );
+  const notCapture = checkCaptures(positionals);
+  if (notCapture) {
+    process.stderr.write(`hopwatch replay: ${notCapture}; nothing replayed\n`);
+    return EXIT.INPUT;
+  }
 
-  const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'w') : null;
+  const warn = (line: string): void => void process.stderr.write(`hopwatch replay: ${line}\n`);
+  const anomaliesTmp = values.anomalies ? tempPathFor(values.anomalies) : null;
+  const anomaliesOut =
+    values.anomalies && anomaliesTmp
+      ? new AnomalyLog(values.anomalies, 'w', warn, anomaliesTmp)
+      : null;
   const found: Anomaly[] = [];
-  const store = await storeFrom(values, file);
+  let store;
+  try {
+    store = await storeFrom(values, config);
+  } catch (e) {
+    anomaliesOut?.close();
+    if (anomaliesTmp && anomaliesTmp !== values.anomalies) fs.rmSync(anomaliesTmp, { force: true });
+    throw e;
+  }
   const pipeline = new Pipeline({
     codec,
-    analytics,
+    analytics: config.analytics,
     store,
     onAnomaly: (a) => {
       found.push(a);
-      if (anomaliesOut !== null) fs.writeSync(anomaliesOut, toJson(a) + '\n');
+      anomaliesOut?.write(a);
     },
   });
   const total = positionals.reduce((s, f) => s + fs.statSync(f).size, 0);
@@ -89,18 +123,27 @@ export async function replay(argv: string[]): Promise<number> {
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
+  let inputError: string | null = null;
   try {
     await source.run(pipeline, ac.signal);
+  } catch (e) {
+    // a file changed between the check and the replay: the rest is not replayed
+    if (!(e instanceof CaptureFormatError)) throw e;
+    inputError = e.message;
   } finally {
     process.off('SIGINT', onSigint);
     await pipeline.close();
     progress.done();
-    if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
+    if (anomaliesOut && anomaliesTmp && values.anomalies) {
+      anomaliesOut.close();
+      commitTemp(anomaliesTmp, values.anomalies);
+    }
     if (store) await store.close();
   }
   const elapsed = Date.now() - t0;
   const stats = pipeline.stats();
   const srcStats = source.stats();
+  inputError ??= srcStats.lastError;
   if (values.json) {
     process.stdout.write(
       toJson({
@@ -112,11 +155,15 @@ export async function replay(argv: string[]): Promise<number> {
     );
   } else {
     process.stdout.write(formatReplaySummary(stats, pipeline.analyzer, found, elapsed));
-    if (srcStats.lastError) process.stdout.write(`Capture problem: ${srcStats.lastError}\n`);
+    if (inputError) process.stdout.write(`Capture problem: ${inputError}\n`);
     if (store)
       process.stdout.write(
-        `\nStored in ${values['store-url'] ?? values['data-dir'] ?? '.hopwatch/data'}; query it with: hopwatch query --named slowest_hops\n`,
+        `\nStored in ${values['store-url'] ?? values['data-dir'] ?? config.store.url ?? config.store.dataDir}; query it with: hopwatch query --named slowest_hops\n`,
       );
   }
-  return stats.storeErrors > 0 ? 1 : 0;
+  const notWritten = anomaliesOut?.summary();
+  if (notWritten) warn(notWritten);
+  if (inputError) warn(`capture problem: ${inputError}`);
+  if (stats.storeErrors > 0 || notWritten) return EXIT.FAILURE;
+  return inputError ? EXIT.INPUT : EXIT.OK;
 }

@@ -2,9 +2,6 @@
  * `hopwatch serve`: UDP listener for Telemetry Reports and/or live capture, feeding the same
  * pipeline continuously. Ctrl-C (SIGINT) or SIGTERM flushes everything and exits cleanly.
  */
-import * as fs from 'fs';
-import { parseArgs } from 'util';
-import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
 import {
   EmbeddedStore,
@@ -13,17 +10,15 @@ import {
   type QueryEndpoint,
 } from '@hopwatch/store';
 import { httpEndpointFrom } from '../http-options';
-import {
-  LiveCaptureSource,
-  PacketSource,
-  parseListen,
-  Pipeline,
-  UdpSource,
-} from '@hopwatch/pipeline';
+import { LiveCaptureSource, PacketSource, Pipeline, UdpSource } from '@hopwatch/pipeline';
+import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
-import { analyticsFrom, STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
+import { checkOutputFiles, parseCommand } from '../command';
+import { GuardedHandler } from '../guarded-handler';
+import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
+import { EXIT, UsageError } from '../errors';
+import { parseIntArg, parseNumberArg } from '../numbers';
+import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
 import { describeAnomaly, formatReplaySummary } from '../summary';
 
 export const SERVE_HELP = `Usage: hopwatch serve [options]
@@ -40,7 +35,8 @@ Options:
   --receive-buffer BYTES    socket receive buffer (default 33554432; capped by net.core.rmem_max)
   --interface DEV           live capture on DEV (libpcap)
   --filter BPF              capture filter (e.g. "udp port 6081 or ip[1] & 0xfc == 0x5c")
-  --anomalies FILE.jsonl    append every anomaly as one JSON object per line
+  --anomalies FILE.jsonl    append every anomaly as one JSON object per line (a write that
+                            fails is counted and reported, and serve goes on)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --http HOST:PORT          read-only ClickHouse-compatible HTTP endpoint on the store while
                             serve runs: hopwatch query --store-url http://HOST:PORT, curl,
@@ -55,11 +51,14 @@ Options:
   --no-http                 no HTTP endpoint
   --config FILE             YAML config file (sections codec, sources, analytics, store, http)
 ${STORE_HELP}
-${CODEC_HELP}`;
+${CODEC_HELP}
+
+Exit codes: 0 stopped cleanly; 1 a failure while running (store errors, anomalies that could
+not be written); 2 usage error (flag, config, address in use, --anomalies not writable).`;
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const cmd = parseCommand(argv, {
+    help: SERVE_HELP,
     options: {
       ...CODEC_OPTIONS,
       ...STORE_OPTIONS,
@@ -73,42 +72,33 @@ export async function serve(argv: string[]): Promise<number> {
       http: { type: 'string' },
       'no-http': { type: 'boolean' },
       'http-users': { type: 'string' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(SERVE_HELP + '\n');
-    return 0;
-  }
-  const file = loadConfigFile(values.config);
-  const src = (file.sources ?? {}) as {
-    listen?: string[];
-    allow?: string[];
-    interface?: string;
-    filter?: string;
-    receiveBuffer?: number;
-  };
+  if (!cmd) return EXIT.OK;
+  const { values } = cmd;
+  const file = cmd.config;
+  const src = file.sources;
   const codec = codecConfigFrom(values, file);
-  const analytics = analyticsFrom(file);
+  const analytics = file.analytics;
+  const every =
+    values['status-every'] !== undefined
+      ? parseNumberArg('--status-every', values['status-every'], 0, 86_400)
+      : 10;
   const device = values.interface ?? src.interface;
   let listenSpecs = values.listen ?? src.listen ?? [];
   if (listenSpecs.length === 0 && !device)
     listenSpecs = [`127.0.0.1:${codec.reportUdpPorts[0] ?? 32766}`];
   const sources: PacketSource[] = [];
   if (listenSpecs.length) {
-    let listen;
-    try {
-      listen = listenSpecs.map(parseListen);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const listen = parseListenList('--listen', listenSpecs);
     const receiveBuffer =
-      values['receive-buffer'] !== undefined ? Number(values['receive-buffer']) : src.receiveBuffer;
+      values['receive-buffer'] !== undefined
+        ? parseIntArg('--receive-buffer', values['receive-buffer'], 1, MAX_RECEIVE_BUFFER)
+        : src.receiveBuffer;
     sources.push(
       new UdpSource({
         listen,
-        allow: values.allow ?? src.allow ?? [],
+        allow: values.allow ? checkAllowList('--allow', values.allow) : src.allow,
         receiveBuffer,
         onListening: (a, warning) => {
           process.stderr.write(
@@ -121,13 +111,26 @@ export async function serve(argv: string[]): Promise<number> {
   }
   if (device) sources.push(new LiveCaptureSource({ device, filter: values.filter ?? src.filter }));
 
-  const anomaliesOut = values.anomalies ? fs.openSync(values.anomalies, 'a') : null;
+  // an anomalies file that cannot be opened stops here; one that fails later is counted
+  if (values.anomalies)
+    checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
+  const anomaliesOut = values.anomalies
+    ? new AnomalyLog(values.anomalies, 'a', (line) =>
+        process.stderr.write(`hopwatch serve: ${line}\n`),
+      )
+    : null;
   const found: Anomaly[] = [];
   const http = httpEndpointFrom(values, file);
   let httpAt = http.listen;
   if (httpAt && values['no-store'])
     throw new UsageError('--http needs a store (not with --no-store)');
-  const store = await storeFrom(values, file);
+  let store;
+  try {
+    store = await storeFrom(values, file);
+  } catch (e) {
+    anomaliesOut?.close();
+    throw e;
+  }
   // the embedded engine locks its directory: without an endpoint nothing else can query it
   if (!httpAt && !values['no-http'] && store?.kind === 'embedded')
     httpAt = { host: '127.0.0.1', port: 0 };
@@ -157,9 +160,12 @@ export async function serve(argv: string[]): Promise<number> {
     onAnomaly: (a) => {
       found.push(a);
       process.stdout.write(`${describeAnomaly(a)}\n`);
-      if (anomaliesOut !== null) fs.writeSync(anomaliesOut, toJson(a) + '\n');
+      anomaliesOut?.write(a);
     },
   });
+  const guarded = new GuardedHandler(pipeline, (line) =>
+    process.stderr.write(`hopwatch serve: ${line}\n`),
+  );
   const ac = new AbortController();
   const stop = (): void => {
     if (!ac.signal.aborted) process.stderr.write('hopwatch serve: stopping, flushing...\n');
@@ -168,8 +174,10 @@ export async function serve(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // a partial batch waits at most 200 ms: an anomaly is out within ~1 s of its last packet
-  const ticker = setInterval(() => pipeline.tick(BigInt(Date.now()) * 1_000_000n), 200);
-  const every = Number(values['status-every'] ?? 10);
+  const ticker = setInterval(
+    () => guarded.guard('the periodic flush', () => pipeline.tick(BigInt(Date.now()) * 1_000_000n)),
+    200,
+  );
   const t0 = Date.now();
   const status =
     every > 0
@@ -178,12 +186,12 @@ export async function serve(argv: string[]): Promise<number> {
           const s = sources.map((x) => x.stats());
           const secs = (Date.now() - t0) / 1000;
           process.stderr.write(
-            `hopwatch serve: ${st.records} records (${Math.round(st.records / secs)}/s), ${st.anomalies} anomalies, kernel drops ${s.reduce((a, x) => a + x.kernelDrops, 0)}, refused ${s.reduce((a, x) => a + x.refused, 0)}, shed ${st.shedRecords}\n`,
+            `hopwatch serve: ${st.records} records (${Math.round(st.records / secs)}/s), ${st.anomalies} anomalies, kernel drops ${s.reduce((a, x) => a + x.kernelDrops, 0)}, refused ${s.reduce((a, x) => a + x.refused, 0)}, source errors ${s.reduce((a, x) => a + x.errors, 0) + guarded.failed}, shed ${st.shedRecords}${anomaliesOut?.failed ? `, anomalies not written ${anomaliesOut.failed}` : ''}\n`,
           );
         }, every * 1000)
       : null;
   try {
-    await Promise.all(sources.map((s) => s.run(pipeline, ac.signal)));
+    await Promise.all(sources.map((s) => s.run(guarded, ac.signal)));
   } catch (e) {
     ac.abort();
     throw new UsageError((e as Error).message);
@@ -193,7 +201,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await pipeline.close();
-    if (anomaliesOut !== null) fs.closeSync(anomaliesOut);
+    anomaliesOut?.close();
     unrecord?.();
     if (endpoint) await endpoint.close();
     if (store) await store.close();
@@ -211,8 +219,14 @@ export async function serve(argv: string[]): Promise<number> {
   for (const s of sources) {
     const x = s.stats();
     process.stdout.write(
-      `Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors\n`,
+      `Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors${x.lastError ? ` (last: ${x.lastError})` : ''}\n`,
     );
   }
-  return 0;
+  if (guarded.failed)
+    process.stdout.write(
+      `Inputs that could not be handled: ${guarded.failed} (last: ${guarded.lastError})\n`,
+    );
+  const notWritten = anomaliesOut?.summary();
+  if (notWritten) process.stdout.write(notWritten + '\n');
+  return st.storeErrors > 0 || notWritten ? EXIT.FAILURE : EXIT.OK;
 }

@@ -3,12 +3,12 @@
  * restored to what the INT source received (INT removed, port / protocol / DSCP / tunnel next
  * protocol restored, lengths and checksums fixed); every other packet is copied byte for byte.
  */
-import { parseArgs } from 'util';
-import { CaptureFormatError } from '@hopwatch/pcap';
+import * as fs from 'fs';
+import { CaptureFormatError, writeViaTemp } from '@hopwatch/pcap';
 import { stripCapture, type StripSummary } from '@hopwatch/sink';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
+import { checkOutputFiles, parseCommand } from '../command';
+import { EXIT, UsageError } from '../errors';
 
 export const STRIP_HELP = `Usage: hopwatch strip [options] IN OUT
 
@@ -20,6 +20,9 @@ and TCP/UDP checksums fixed (a checksum still valid thanks to a checksum complem
 Packets without INT are copied unchanged. Packets that cannot be restored exactly are
 'refused' and copied unchanged (or dropped with --drop-refused).
 
+OUT is written to a temporary file beside it and renamed into place once IN has been read
+to the end; an OUT that is IN under another name (path, hard link, symlink) is refused.
+
 Options:
   --unwrap-reports          replace each Telemetry Report by the packet(s) it carries, stripped
   --drop-refused            do not write refused packets
@@ -30,7 +33,9 @@ Options:
   --config FILE             YAML config file (its 'codec' section)
 ${CODEC_HELP}
 
-Exit codes: 0 done; 1 I/O error (or refused packets with --fail-on-refused); 2 usage error.`;
+Exit codes: 0 done; 1 I/O error (or refused packets with --fail-on-refused); 2 usage error
+(OUT is IN, missing directory); 3 IN is not a readable capture, or is corrupt or truncated
+(OUT is then not written).`;
 
 export function formatStripSummary(s: StripSummary): string {
   const lines = [
@@ -53,50 +58,58 @@ export async function strip(
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CODEC_OPTIONS,
-      'unwrap-reports': { type: 'boolean' },
-      'drop-refused': { type: 'boolean' },
-      'keep-discard': { type: 'boolean' },
-      'fail-on-refused': { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      json: { type: 'boolean' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+  const cmd = parseCommand(
+    argv,
+    {
+      help: STRIP_HELP,
+      positionals: true,
+      options: {
+        ...CODEC_OPTIONS,
+        'unwrap-reports': { type: 'boolean' },
+        'drop-refused': { type: 'boolean' },
+        'keep-discard': { type: 'boolean' },
+        'fail-on-refused': { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        json: { type: 'boolean' },
+      },
     },
-  });
-  if (values.help) {
-    out.write(STRIP_HELP + '\n');
-    return 0;
-  }
+    out,
+  );
+  if (!cmd) return EXIT.OK;
+  const { values, positionals } = cmd;
   if (positionals.length !== 2)
     throw new UsageError('strip: expected IN and OUT capture files (see hopwatch strip --help)');
   const [input, output] = positionals;
-  if (input === output) throw new UsageError('strip: IN and OUT must be different files');
-  const config = codecConfigFrom(values, loadConfigFile(values.config));
+  const config = codecConfigFrom(values, cmd.config);
+  if (!fs.existsSync(input)) throw new UsageError(`strip: ${input}: no such file`);
+  checkOutputFiles(cmd, [{ name: 'IN', path: input }], [{ name: 'OUT', path: output }]);
   let sum: StripSummary;
   try {
-    sum = stripCapture(input, output, {
-      config,
-      unwrapReports: values['unwrap-reports'],
-      dropRefused: values['drop-refused'],
-      keepDiscard: values['keep-discard'],
-      onPacket: values.verbose
-        ? (frame, r) => {
-            if (r.result === 'refused') err.write(`frame ${frame}: refused: ${r.reason}\n`);
-          }
-        : undefined,
-    });
+    sum = await writeViaTemp([output], ([tmp]) =>
+      stripCapture(input, tmp, {
+        config,
+        unwrapReports: values['unwrap-reports'],
+        dropRefused: values['drop-refused'],
+        keepDiscard: values['keep-discard'],
+        onPacket: values.verbose
+          ? (frame, r) => {
+              if (r.result === 'refused') err.write(`frame ${frame}: refused: ${r.reason}\n`);
+            }
+          : undefined,
+      }),
+    );
   } catch (e) {
-    if (e instanceof CaptureFormatError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof CaptureFormatError) {
+      err.write(`hopwatch strip: ${input}: ${e.message}; ${output} not written\n`);
+      return EXIT.INPUT;
+    }
+    if (code !== undefined) {
       err.write(`hopwatch strip: ${(e as Error).message}\n`);
-      return 1;
+      return EXIT.FAILURE;
     }
     throw e;
   }
   out.write(values.json ? JSON.stringify(sum) + '\n' : formatStripSummary(sum));
-  return values['fail-on-refused'] && sum.refused > 0 ? 1 : 0;
+  return values['fail-on-refused'] && sum.refused > 0 ? EXIT.FAILURE : EXIT.OK;
 }

@@ -2,12 +2,12 @@
  * `hopwatch verify`: validates an INT transit or sink device from captures taken before and
  * after it, like INT test equipment. Exit code 1 on any violation, so it runs in a pipeline.
  */
-import { parseArgs } from 'util';
+import * as fs from 'fs';
 import { CaptureFormatError } from '@hopwatch/pcap';
 import { verifyCaptures, type VerifyResult } from '@hopwatch/sink';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
-import { loadConfigFile } from '../config-file';
-import { UsageError } from '../errors';
+import { parseCommand } from '../command';
+import { EXIT, UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
 
 export const VERIFY_HELP = `Usage: hopwatch verify --role transit|sink --before A.pcap --after B.pcap [options]
@@ -32,7 +32,8 @@ Options:
   --config FILE             YAML config file (its 'codec' section)
 ${CODEC_HELP}
 
-Exit codes: 0 no violation; 1 violations found (or a capture could not be read); 2 usage error.`;
+Exit codes: 0 no violation; 1 violations found; 2 usage error (a capture that does not
+exist); 3 a capture is not a capture, or is corrupt or truncated.`;
 
 export function formatVerify(r: VerifyResult, all = false): string {
   const lines: string[] = [];
@@ -68,26 +69,26 @@ export async function verify(
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...CODEC_OPTIONS,
-      role: { type: 'string' },
-      before: { type: 'string' },
-      after: { type: 'string' },
-      'switch-id': { type: 'string' },
-      strict: { type: 'boolean' },
-      json: { type: 'boolean' },
-      all: { type: 'boolean' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+  const cmd = parseCommand(
+    argv,
+    {
+      help: VERIFY_HELP,
+      positionals: true,
+      options: {
+        ...CODEC_OPTIONS,
+        role: { type: 'string' },
+        before: { type: 'string' },
+        after: { type: 'string' },
+        'switch-id': { type: 'string' },
+        strict: { type: 'boolean' },
+        json: { type: 'boolean' },
+        all: { type: 'boolean' },
+      },
     },
-  });
-  if (values.help) {
-    out.write(VERIFY_HELP + '\n');
-    return 0;
-  }
+    out,
+  );
+  if (!cmd) return EXIT.OK;
+  const { values, positionals } = cmd;
   if (positionals.length)
     throw new UsageError(
       `verify: unexpected argument '${positionals[0]}' (use --before and --after)`,
@@ -105,7 +106,9 @@ export async function verify(
       : undefined;
   if (switchId !== undefined && role !== 'transit')
     throw new UsageError('verify: --switch-id applies to --role transit');
-  const config = codecConfigFrom(values, loadConfigFile(values.config));
+  const config = codecConfigFrom(values, cmd.config);
+  for (const f of [values.before, values.after])
+    if (!fs.existsSync(f)) throw new UsageError(`verify: ${f}: no such file`);
   let r: VerifyResult;
   try {
     r = verifyCaptures(values.before, values.after, {
@@ -115,12 +118,12 @@ export async function verify(
       strict: values.strict,
     });
   } catch (e) {
-    if (e instanceof CaptureFormatError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (e instanceof CaptureFormatError) {
       err.write(`hopwatch verify: ${(e as Error).message}\n`);
-      return 1;
+      return EXIT.INPUT;
     }
     throw e;
   }
   out.write(values.json ? JSON.stringify(r) + '\n' : formatVerify(r, values.all));
-  return r.summary.ok ? 0 : 1;
+  return r.summary.ok ? EXIT.OK : EXIT.FAILURE;
 }
