@@ -1,6 +1,6 @@
 /** Options shared by the commands that run the pipeline: the store's location and retention. */
 import { openStore, recordedEndpoint, type Store } from '@hopwatch/store';
-import { readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import type { HopwatchConfig } from './config-file';
 import { checkStoreUrl, MAX_RETENTION_DAYS } from './config/store';
 import { UsageError } from './errors';
@@ -72,6 +72,9 @@ export async function storeFrom(
 ): Promise<Store | null> {
   const { url, dataDir, retentionDays } = storeLocation(values, config); // checks flags
   if (values['no-store']) return null;
+  // a query of a directory that is not there is a typo, not a new empty store
+  if (opts.readOnly && url === undefined && !existsSync(dataDir))
+    throw new UsageError(`no store at ${dataDir} (give --data-dir of a store, or --store-url)`);
   try {
     return await openStore({
       url,

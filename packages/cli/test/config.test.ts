@@ -1,5 +1,6 @@
 /** The config file's sections: defaults, unknown settings and wrong values (config/). */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { DEFAULT_CONFIG as ANALYZER_DEFAULTS } from '@hopwatch/analytics';
@@ -12,6 +13,7 @@ import { SOURCES_DEFAULTS } from '../src/config/sources';
 import { STORE_DEFAULTS } from '../src/config/store';
 import { codecConfigFrom } from '../src/codec-options';
 import { UsageError } from '../src/errors';
+import { storeFrom } from '../src/runtime-options';
 
 test('defaults: what every command runs with when no file is given', () => {
   const c = defaultConfig();
@@ -170,4 +172,12 @@ test('the example in docs/configuration.md loads', () => {
     128: '2.0',
     130: '2.1',
   });
+});
+
+test('query of a data directory that does not exist is a usage error, and creates nothing', async () => {
+  const dir = path.join(os.tmpdir(), `hw-no-store-${process.pid}`);
+  await expect(storeFrom({ 'data-dir': dir }, defaultConfig(), { readOnly: true })).rejects.toThrow(
+    /no store at .*hw-no-store/,
+  );
+  expect(fs.existsSync(dir)).toBe(false);
 });
