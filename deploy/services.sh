@@ -2,7 +2,7 @@
 # Install, start and stop the services of hopwatch's distributed mode on 127.0.0.1, for
 # development and CI: Apache Kafka (KRaft, no ZooKeeper), ClickHouse server and Redis.
 #
-#   deploy/services.sh install [kafka|clickhouse|redis|all]     (default: all)
+#   deploy/services.sh install [kafka|clickhouse|redis|collectors|all]   (default: all)
 #   deploy/services.sh start kafka [--brokers 1|3] [--node I]   (--node: one node of the existing cluster)
 #   deploy/services.sh start clickhouse|redis|all
 #   deploy/services.sh stop kafka [--node I] | clickhouse | redis | all
@@ -556,6 +556,36 @@ status_redis() {
   fi
 }
 
+# ---------------------------------------------------------------- flow collectors (tests)
+
+# The IPFIX export is tested against collectors people run: nfdump's nfcapd (Debian) and
+# GoFlow2 (a Go module, built here with `go install` into deploy/.cache/bin). tshark comes
+# with deploy/setup.sh.
+GOFLOW2_VERSION="${HOPWATCH_GOFLOW2_VERSION:-v2.2.6}"
+BIN_DIR="$CACHE_DIR/bin"
+
+install_collectors() {
+  command -v nfcapd >/dev/null 2>&1 || apt_install nfdump
+  if [ -x "$BIN_DIR/goflow2" ]; then
+    log "goflow2: already installed ($BIN_DIR/goflow2)"
+  elif command -v go >/dev/null 2>&1; then
+    log "goflow2: go install github.com/netsampler/goflow2/v2/cmd/goflow2@$GOFLOW2_VERSION"
+    mkdir -p "$BIN_DIR"
+    GOBIN="$BIN_DIR" GOFLAGS=-mod=mod go install "github.com/netsampler/goflow2/v2/cmd/goflow2@$GOFLOW2_VERSION" \
+      || die "goflow2: go install failed"
+  else
+    die "goflow2: needs Go (https://go.dev) to build; install golang-go"
+  fi
+}
+
+status_collectors() {
+  local nf="no" gf="no"
+  command -v nfcapd >/dev/null 2>&1 && nf="yes"
+  [ -x "$BIN_DIR/goflow2" ] && gf="yes ($BIN_DIR/goflow2)"
+  echo "nfcapd:     installed=$nf"
+  echo "goflow2:    installed=$gf"
+}
+
 # ---------------------------------------------------------------- main
 
 cmd="${1:-}"
@@ -567,6 +597,7 @@ case "$cmd" in
       kafka) install_kafka ;;
       clickhouse) install_clickhouse ;;
       redis) install_redis ;;
+      collectors) install_collectors ;;
       all)
         # one apt-get run for both Debian packages
         need=()
@@ -576,6 +607,7 @@ case "$cmd" in
         install_clickhouse
         install_redis
         install_kafka
+        install_collectors
         ;;
       *) usage ;;
     esac
@@ -602,7 +634,7 @@ case "$cmd" in
       *) usage ;;
     esac
     ;;
-  status) status_kafka; status_clickhouse; status_redis ;;
+  status) status_kafka; status_clickhouse; status_redis; status_collectors ;;
   -h | --help | help) usage 0 ;;
   *) usage ;;
 esac

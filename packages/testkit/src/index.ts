@@ -16,3 +16,17 @@ export type { ClickHouseHandle } from './clickhouse';
 export { startRedis } from './redis';
 export type { RedisHandle } from './redis';
 export { runServices, servicesScript, freePorts, ephemeralPortStart } from './runner';
+export {
+  collectorsAvailable,
+  goflow2Path,
+  startNfcapd,
+  startGoflow2,
+  captureLoopback,
+} from './collectors';
+export type {
+  CollectorsAvailability,
+  CollectorHandle,
+  NfdumpFlow,
+  GoflowFlow,
+  LoopbackCapture,
+} from './collectors';
