@@ -23,6 +23,10 @@ prints the slowest hops, the queues by peak occupancy and every anomaly found.
 Options:
   --anomalies FILE.jsonl    write every anomaly as one JSON object per line
   --speed N                 replay at the capture's pace × N (default: as fast as possible)
+  --force                   store every record even if the store already holds this capture's
+                            rows (by default records stored by an earlier replay of the same
+                            capture, or of a copy of it, are analysed but not stored again, so
+                            replaying twice or after an interruption does not duplicate rows)
   --json                    print the summary statistics and anomalies as JSON
   --config FILE             YAML config file (sections codec, analytics, store)
 ${STORE_HELP}
@@ -37,6 +41,7 @@ export async function replay(argv: string[]): Promise<number> {
       ...STORE_OPTIONS,
       anomalies: { type: 'string' },
       speed: { type: 'string' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -63,6 +68,7 @@ export async function replay(argv: string[]): Promise<number> {
     codec,
     analytics,
     store,
+    force: values.force === true,
     onAnomaly: (a) => {
       found.push(a);
       if (anomaliesOut !== null) fs.writeSync(anomaliesOut, toJson(a) + '\n');
@@ -116,6 +122,10 @@ export async function replay(argv: string[]): Promise<number> {
     if (store)
       process.stdout.write(
         `\nStored in ${values['store-url'] ?? values['data-dir'] ?? '.hopwatch/data'}; query it with: hopwatch query --named slowest_hops\n`,
+      );
+    if (stats.alreadyStored > 0)
+      process.stdout.write(
+        `${stats.alreadyStored} record(s) were stored by an earlier replay of the same capture and were not stored again (--force stores them anyway).\n`,
       );
   }
   return stats.storeErrors > 0 ? 1 : 0;
