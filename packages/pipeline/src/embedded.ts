@@ -137,7 +137,13 @@ export class Pipeline implements PacketHandler {
    */
   async beginCapture(file: string): Promise<void> {
     this.dispatch(); // the previous capture's records go out with its identity
+    this.frame = 0;
     const id = captureIdentity(file);
+    if (id === null) {
+      // not a regular file (a FIFO): rows untagged, nothing skipped
+      this.capture = null;
+      return;
+    }
     const store = this.opts.store;
     let ledger: CaptureLedger | null = null;
     if (store) {
@@ -148,7 +154,6 @@ export class Pipeline implements PacketHandler {
     }
     this.captures.add(id);
     this.capture = { id, ledger, insert: { captureId: id } };
-    this.frame = 0;
   }
 
   /** Waits for every store write of this run so far (errors counted, as in close()). */

@@ -7,12 +7,17 @@
  * another capture: its records are stored in full rather than wrongly skipped.
  */
 import { createHash } from 'crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'fs';
 
 const SPAN = 1 << 20;
 
-/** A non-zero 64-bit identity (0 means "not from a capture" in the tables). */
-export function captureIdentity(file: string): bigint {
+/**
+ * A non-zero 64-bit identity (0 means "not from a capture" in the tables), or null for what is
+ * not a regular file (a FIFO, a device): its bytes can be read only once, and its size says
+ * nothing, so it has no identity and no ledger.
+ */
+export function captureIdentity(file: string): bigint | null {
+  if (!statSync(file).isFile()) return null;
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
