@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadScenario, simulate } from '@hopwatch/simulator';
+import { servicesAvailable, startClickHouse, unavailableMessage } from '@hopwatch/testkit';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'packages/cli/bin/hopwatch.js');
@@ -163,3 +164,45 @@ testIf('two different captures in one command are both stored', () => {
   ]);
   expect(q.out.trim().split('\n')[1]).toBe(`${one(a) + one(b)},2`);
 });
+
+testIf(
+  '--store-url: the same against a ClickHouse server (18.16 from the testkit)',
+  async () => {
+    const required = process.env.HOPWATCH_REQUIRE_SERVICES === '1';
+    if (!servicesAvailable().clickhouse && !required) {
+      console.warn(`no ClickHouse server (${unavailableMessage('clickhouse')}): skipped`);
+      return;
+    }
+    const server = await startClickHouse();
+    try {
+      const url = server.url;
+      const a = 'captures/demo-fabric.pcap';
+      const count = (): string => {
+        const q = hopwatch([
+          'query',
+          '--store-url',
+          url,
+          '--format',
+          'csv',
+          'SELECT (SELECT count() FROM hops) AS h, (SELECT count() FROM paths) AS p, (SELECT sum(cityHash64(capture_id, frame, hop_index, time_ns)) FROM hops) AS s',
+        ]);
+        expect(q.code).toBe(0);
+        return q.out.trim().split('\n')[1];
+      };
+      expect(hopwatch(['replay', '--store-url', url, a]).code).toBe(0);
+      const once = count();
+      expect(Number(once.split(',')[0])).toBeGreaterThan(0);
+      const again = hopwatch(['replay', '--store-url', url, a]);
+      expect(again.code).toBe(0);
+      expect(again.out).toMatch(/were not stored again/);
+      expect(count()).toBe(once);
+      expect(hopwatch(['replay', '--force', '--store-url', url, a]).code).toBe(0);
+      const [h, p] = count().split(',').map(Number);
+      const [h1, p1] = once.split(',').map(Number);
+      expect([h, p]).toEqual([2 * h1, 2 * p1]);
+    } finally {
+      await server.stop();
+    }
+  },
+  180_000,
+);
