@@ -229,8 +229,10 @@ export class Pipeline implements PacketHandler {
     for (let r = 0; r < n; r++) {
       const f = b.frame[r];
       const day = Math.floor(b.tsSec[r] / 86400);
-      kh[r] = led.hops.stored(f, day) ? 0 : 1;
       kp[r] = led.paths.stored(f, day) ? 0 : 1;
+      // a record without hops has no hops rows to find or to store: it follows paths, so
+      // the two masks stay equal (one copy of the batch, not two)
+      kh[r] = b.hopCount[r] === 0 ? kp[r] : led.hops.stored(f, day) ? 0 : 1;
       nh += kh[r];
       np += kp[r];
       if (kh[r] !== kp[r]) same = false;
