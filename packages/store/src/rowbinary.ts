@@ -294,7 +294,8 @@ export function encodeBatch(
     ro = putNullU32(rec, ro, hasNode, b.nodeId[r]);
     rec[ro++] = ver;
     rec[ro++] = encap;
-    // ledger: kafka_partition UInt16, kafka_offset UInt64 (last columns of both tables)
+    // ledgers (last columns of both tables): kafka_partition UInt16, kafka_offset UInt64, then
+    // capture_id UInt64, capture_write UInt32 (one value per batch: capLo/capHi/capWrite)
     const kp = lp === undefined ? 0 : typeof lp === 'number' ? lp : lp[r];
     const ko = lo === undefined ? 0 : typeof lo === 'number' ? lo : lo[r];
     const koHi = Math.floor(ko / 4294967296);

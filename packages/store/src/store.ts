@@ -115,7 +115,8 @@ export interface Store {
   readonly database: string;
   /** Encodes the batch now (the batch may be reused afterwards); writes when batchRows is reached.
    * `opts`: the rows' Kafka partition/offset (the offset ledger, `kafka_partition` /
-   * `kafka_offset`) and which tables to write; see InsertOptions. */
+   * `kafka_offset`) or their capture (the capture ledger, `capture_id`; the store adds
+   * `capture_write`), and which tables to write; see InsertOptions. */
   insertBatch(batch: RecordBatch, opts?: InsertOptions): Promise<InsertStats>;
   insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number>;
   /** Writes pending rows. */
