@@ -76,10 +76,15 @@ async function contents(store: Store): Promise<string> {
   return `hops ${h[0].n} ${h[0].s}, paths ${p[0].n} ${p[0].s}`;
 }
 
-/** Deletes the rows of one write of a table (as if that insert had failed) and waits for it. */
-async function loseWrite(store: Store, table: string, write: number): Promise<number> {
+/**
+ * Deletes the rows of one write of a table (as if that insert had failed), or of one day of
+ * it (as if one of its partitions had not landed), and waits for the mutation.
+ */
+async function loseWrite(store: Store, table: string, write: number, day = ''): Promise<number> {
   const before = Number((await store.query(`SELECT count() AS n FROM ${table}`))[0].n);
-  await store.command(`ALTER TABLE ${table} DELETE WHERE capture_write = ${write}`);
+  await store.command(
+    `ALTER TABLE ${table} DELETE WHERE capture_write = ${write}${day ? ` AND toDate(time) = '${day}'` : ''}`,
+  );
   for (let i = 0; i < 600; i++) {
     const m = await store.query(
       `SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND table = '${table}' AND is_done = 0`,
@@ -119,6 +124,17 @@ async function exercise(open: (name: string) => Promise<Store>): Promise<void> {
   // the same capture again: nothing new stored, and said so
   const again = await replay(s, [capA]);
   expect(again.alreadyStored).toBe(once.records);
+  expect(await contents(s)).toBe(refA);
+
+  // a write across midnight that landed in one day partition and not the other
+  const [split] = await s.query(
+    'SELECT capture_write AS w, toString(min(toDate(time))) AS d1, toString(max(toDate(time))) AS d2 FROM hops WHERE capture_write IN (SELECT capture_write FROM paths GROUP BY capture_write HAVING uniqExact(toDate(time)) = 2) GROUP BY w HAVING uniqExact(toDate(time)) = 2',
+  );
+  expect(split).toBeDefined();
+  await loseWrite(s, 'hops', Number(split.w), String(split.d1));
+  const lostLate = await loseWrite(s, 'paths', Number(split.w), String(split.d2));
+  const resumed2 = await replay(s, [capA]);
+  expect(resumed2.alreadyStored).toBe(once.records - lostLate);
   expect(await contents(s)).toBe(refA);
 
   // lost writes: an earlier write of each table gone while later ones landed (hops and paths
