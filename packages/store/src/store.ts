@@ -124,7 +124,8 @@ export interface Store {
   /**
    * The capture ledger of capture `captureId` (rows inserted with that `captureId`): its
    * (write, day) groups per table, see capture-ledger.ts. Later writes get numbers above
-   * every write listed, so they never merge with the groups of an earlier run.
+   * every write listed, so they never merge with the groups of an earlier run; insertBatch()
+   * refuses rows of a capture whose ledger was not read first.
    */
   storedCapture(captureId: bigint): Promise<StoredCapture>;
   /** Rows (objects) for 'json'; aligned text for 'table'; CSV with a header for 'csv'. */
@@ -233,6 +234,8 @@ abstract class BaseStore implements Store {
   private readonly maxWrites: number;
   /** Number of the write the pending rows go out in (the capture ledger's `capture_write`). */
   private writeNo = 1;
+  /** Captures whose ledger was read (storedCapture): only their rows may be inserted. */
+  private readonly ledgerRead = new Set<bigint>();
   private hopCols!: ColumnSpec[];
   private pathCols!: ColumnSpec[];
   protected insertFormat: InsertFormat = 'RowBinary';
@@ -489,7 +492,14 @@ abstract class BaseStore implements Store {
     this.assertOpen();
     this.assertWritable();
     // synchronous: everything needed is copied into this.hops / this.paths before returning
-    const o = opts?.captureId ? { ...opts, captureWrite: this.writeNo } : opts;
+    let o = opts;
+    if (opts?.captureId) {
+      // numbered before its ledger was read, a write could take a number an earlier run used
+      // for the same capture, and the two runs' intervals would merge over a gap
+      if (!this.ledgerRead.has(opts.captureId))
+        throw new StoreError(`capture ${opts.captureId}: call storedCapture() before inserting`);
+      o = { ...opts, captureWrite: this.writeNo };
+    }
     const res = this.native
       ? this.native.encode(batch, this.hops, this.paths, o)
       : encodeBatch(batch, this.capabilities, this.hops, this.paths, o);
@@ -586,6 +596,7 @@ abstract class BaseStore implements Store {
     const hops = toStoredWrites((await this.queryJSON(storedCaptureSql('hops', captureId))).data);
     const paths = toStoredWrites((await this.queryJSON(storedCaptureSql('paths', captureId))).data);
     for (const g of [...hops, ...paths]) if (g.write >= this.writeNo) this.writeNo = g.write + 1;
+    this.ledgerRead.add(captureId);
     return { hops, paths };
   }
 

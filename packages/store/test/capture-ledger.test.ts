@@ -93,6 +93,9 @@ describe('capture ledger in chDB', () => {
     const id = 0xfedcba9876543210n; // above 2^63: the UInt64 literal and words must hold
     const b = new RecordBatch(2048);
     const exp = emptyExpected();
+    fillSynthetic(b, 0, 10);
+    await expect(store.insertBatch(b, { captureId: id })).rejects.toThrow(/storedCapture/);
+    expect(await store.storedCapture(id)).toEqual({ hops: [], paths: [] });
     for (let first = 0; first < 6000; first += 1000) {
       fillSynthetic(b, first, 1000, exp);
       for (let r = 0; r < b.count; r++) b.frame[r] = first + r + 1;
@@ -150,6 +153,7 @@ describe('capture ledger in chDB', () => {
         batchRows: 700,
       });
       const b = new RecordBatch(512);
+      for (let k = 0; k < 4; k++) await store.storedCapture(0x8000000000000001n + BigInt(k));
       for (let k = 0; k < 4; k++) {
         fillSynthetic(b, k * 300, 300);
         const offsets = new Float64Array(300).map((_, r) => 2 ** 40 + k * 1000 + r);
