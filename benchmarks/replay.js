@@ -3,7 +3,9 @@
 // fabric, 0xFF00 bitmap, snaplen so the file holds the headers and INT stacks) replayed through
 // decode → analytics → embedded store (chDB), as `hopwatch replay` does. Prints records/s, hop
 // rows/s, peak RSS, then checks the stored row count.
-// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N] [--max-writes N] [--no-merges]
+// --again: then replay the same capture into the same store once more (the capture ledger skips
+// every record: nothing new is stored) and print that run's figures.
+// Usage: npx tsc -b packages/cli && node benchmarks/replay.js [records=10000000] [--no-store] [--keep FILE] [--batch-rows N] [--max-writes N] [--no-merges] [--again]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -23,6 +25,7 @@ const mwAt = process.argv.indexOf('--max-writes');
 const maxWrites = mwAt > 0 ? Number(process.argv[mwAt + 1]) : undefined;
 // diagnostic only: what the engine's background merges cost (parts then pile up)
 const noMerges = process.argv.includes('--no-merges');
+const again = process.argv.includes('--again');
 // experiments: MergeTree settings for hops and paths, e.g. --merge-settings min_parts_to_merge_at_once=10
 const msAt = process.argv.indexOf('--merge-settings');
 const mergeSettings = msAt > 0 ? process.argv[msAt + 1] : '';
@@ -114,6 +117,22 @@ output: { kind: 'packets', snaplen: 320 }
     console.log(
       `engine: ${ev.map((e) => `${e.event} ${e.value}`).join(', ')}; active parts: ${parts.map((p) => `${p.table} ${p.n}`).join(', ')}`,
     );
+    if (again) {
+      const p2 = new Pipeline({
+        codec: makeConfig(profile, overrides),
+        store,
+        onAnomaly: () => undefined,
+      });
+      const t1 = Date.now();
+      await new PcapReplaySource([capture]).run(p2, new AbortController().signal);
+      await p2.close();
+      const s2 = (Date.now() - t1) / 1000;
+      const st2 = p2.stats();
+      const n2 = (await store.query('SELECT count() AS n FROM hops', 'json'))[0].n;
+      console.log(
+        `again: wall ${s2.toFixed(1)} s: ${Math.round(st2.records / s2)} records/s; already stored ${st2.alreadyStored} of ${st2.records} records; stored hop rows: ${n2}${Number(n2) === st.hops ? ' (unchanged)' : ' (CHANGED)'}`,
+      );
+    }
     await store.close();
   }
   fs.rmSync(tmp, { recursive: true, force: true });

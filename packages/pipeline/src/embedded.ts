@@ -9,8 +9,10 @@
  */
 import { CodecConfig, Decoder, RecordBatch, REJECT_NAMES } from '@hopwatch/codec';
 import { Analyzer, type AnalyticsConfig, type Anomaly } from '@hopwatch/analytics';
-import type { Store } from '@hopwatch/store';
+import { captureLedger, type CaptureLedger, type InsertOptions, type Store } from '@hopwatch/store';
+import { captureIdentity } from './sources/capture-identity';
 import type { PacketHandler } from './sources/types';
+import { selectRecords } from './select-records';
 
 export interface PipelineOptions {
   codec: CodecConfig;
@@ -31,6 +33,20 @@ export interface PipelineOptions {
   storeFlushMs?: number;
   /** Every finished anomaly, as soon as the analyzer closes it. */
   onAnomaly?: (a: Anomaly) => void;
+  /**
+   * Capture replays (beginCapture): store the records of a capture even when its rows are
+   * already stored (the capture ledger is still written, not consulted). Default false:
+   * records already stored are skipped (see docs/schema.md, capture ledger).
+   */
+  force?: boolean;
+}
+
+/** The capture being replayed (see beginCapture). */
+interface CurrentCapture {
+  id: bigint;
+  /** What was stored of it before; null when nothing was (or --force). */
+  ledger: CaptureLedger | null;
+  insert: InsertOptions;
 }
 
 export interface PipelineStats {
@@ -41,6 +57,11 @@ export interface PipelineStats {
   rejected: Record<string, number>;
   /** Records analysed but not stored because the store fell behind (live sources only). */
   shedRecords: number;
+  /**
+   * Records of a replayed capture analysed but not stored because their rows were stored
+   * already (the capture ledger); see PipelineOptions.force.
+   */
+  alreadyStored: number;
   storeErrors: number;
   lastStoreError: string | null;
   anomalies: number;
@@ -62,6 +83,7 @@ export class Pipeline implements PacketHandler {
     records: 0,
     hops: 0,
     shedRecords: 0,
+    alreadyStored: 0,
     storeErrors: 0,
     lastStoreError: null as string | null,
     anomalies: 0,
@@ -71,6 +93,14 @@ export class Pipeline implements PacketHandler {
   private readonly storeFlushMs: number;
   private lastStoreFlush = Date.now();
   private storeFlushing = false;
+  private capture: CurrentCapture | null = null;
+  /** Captures begun in this run: a second one with the same identity waits for the first's rows. */
+  private readonly captures = new Set<bigint>();
+  /** Boundary batches of the capture ledger: the records to store, per table (see storeNew). */
+  private keepHops = new Uint8Array(0);
+  private keepPaths = new Uint8Array(0);
+  private hopsOnly: RecordBatch | null = null;
+  private pathsOnly: RecordBatch | null = null;
 
   constructor(private readonly opts: PipelineOptions) {
     this.decoder = new Decoder(opts.codec);
@@ -99,6 +129,44 @@ export class Pipeline implements PacketHandler {
     if (this.batch.count >= this.batchRecords) this.dispatch();
   }
 
+  /**
+   * A capture file starts (PcapReplaySource): frames count from 1 again, rows carry the
+   * capture's identity, and records whose rows the store already holds (an earlier replay of
+   * the same capture, or the stored part of an interrupted one) are analysed but not stored
+   * again. Reads the capture ledger from the store, so later writes never merge with it.
+   */
+  async beginCapture(file: string): Promise<void> {
+    this.dispatch(); // the previous capture's records go out with its identity
+    this.frame = 0;
+    const id = captureIdentity(file);
+    if (id === null) {
+      // not a regular file (a FIFO): rows untagged, nothing skipped
+      this.capture = null;
+      return;
+    }
+    const store = this.opts.store;
+    let ledger: CaptureLedger | null = null;
+    if (store) {
+      // the same capture twice in one run (or a copy): its first rows must be stored first
+      if (this.captures.has(id)) await this.drainStore();
+      const led = captureLedger(await store.storedCapture(id));
+      if (!this.opts.force && !(led.hops.empty && led.paths.empty)) ledger = led;
+    }
+    this.captures.add(id);
+    this.capture = { id, ledger, insert: { captureId: id } };
+  }
+
+  /** Waits for every store write of this run so far (errors counted, as in close()). */
+  private async drainStore(): Promise<void> {
+    while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
+    try {
+      await this.opts.store?.flush();
+    } catch (e) {
+      this.st.storeErrors++;
+      this.st.lastStoreError = (e as Error).message;
+    }
+  }
+
   backpressure(): Promise<void> | null {
     if (this.inflight < this.maxInflight) return null;
     return new Promise((r) => this.waiters.push(r));
@@ -116,20 +184,72 @@ export class Pipeline implements PacketHandler {
     if (store) {
       if (this.opts.live && this.inflight >= this.maxInflight) {
         this.st.shedRecords += b.count;
+      } else if (this.capture?.ledger) {
+        this.storeNew(store, b, this.capture.ledger, this.capture.insert);
       } else {
-        this.inflight++;
-        store.insertBatch(b).then(
-          () => this.settled(),
-          (e: Error) => {
-            this.st.storeErrors++;
-            this.st.lastStoreError = e.message;
-            this.settled();
-          },
-        );
+        this.insert(store, b, this.capture?.insert);
       }
     }
     b.reset();
     if (this.anomalyQueue.length) void this.storeAnomalies();
+  }
+
+  private insert(store: Store, b: RecordBatch, opts: InsertOptions | undefined): void {
+    this.inflight++;
+    store.insertBatch(b, opts).then(
+      () => this.settled(),
+      (e: Error) => {
+        this.st.storeErrors++;
+        this.st.lastStoreError = e.message;
+        this.settled();
+      },
+    );
+  }
+
+  /**
+   * Stores the records of `b` the capture ledger does not show as stored, per table (one
+   * table may hold a record the other lacks: the two inserts of a write land separately).
+   * Records come in frame order, so once past the ledger's end every batch goes as it is.
+   */
+  private storeNew(store: Store, b: RecordBatch, led: CaptureLedger, opts: InsertOptions): void {
+    const n = b.count;
+    if (b.frame[0] > led.hops.end && b.frame[0] > led.paths.end) {
+      this.insert(store, b, opts);
+      return;
+    }
+    if (this.keepHops.length < n) {
+      this.keepHops = new Uint8Array(b.capacity);
+      this.keepPaths = new Uint8Array(b.capacity);
+    }
+    const kh = this.keepHops;
+    const kp = this.keepPaths;
+    let nh = 0;
+    let np = 0;
+    let same = true;
+    for (let r = 0; r < n; r++) {
+      const f = b.frame[r];
+      const day = Math.floor(b.tsSec[r] / 86400);
+      kp[r] = led.paths.stored(f, day) ? 0 : 1;
+      // a record without hops has no hops rows to find or to store: it follows paths, so
+      // the two masks stay equal (one copy of the batch, not two)
+      kh[r] = b.hopCount[r] === 0 ? kp[r] : led.hops.stored(f, day) ? 0 : 1;
+      nh += kh[r];
+      np += kp[r];
+      if (kh[r] !== kp[r]) same = false;
+    }
+    this.st.alreadyStored += n - np;
+    if (nh === n && np === n) {
+      this.insert(store, b, opts);
+      return;
+    }
+    const h = (this.hopsOnly ??= new RecordBatch(b.capacity, 8));
+    if (same) {
+      if (np > 0 && selectRecords(b, kp, h) > 0) this.insert(store, h, opts);
+      return;
+    }
+    const p = (this.pathsOnly ??= new RecordBatch(b.capacity, 8));
+    if (nh > 0 && selectRecords(b, kh, h) > 0) this.insert(store, h, { ...opts, paths: false });
+    if (np > 0 && selectRecords(b, kp, p) > 0) this.insert(store, p, { ...opts, hops: false });
   }
 
   /** Periodic call from live sources: dispatches a partial batch, closes idle anomalies. */

@@ -27,12 +27,21 @@ export {
   pathColumns,
   anomalyColumns,
   LEDGER_COLUMNS,
+  CAPTURE_LEDGER_COLUMNS,
   migrations,
   INT_VERSION_TYPE,
   ENCAPSULATION_TYPE,
   type ColumnSpec,
   type Migration,
 } from './schema';
+export {
+  captureLedger,
+  storedCaptureSql,
+  TableLedger,
+  type CaptureLedger,
+  type StoredCapture,
+  type StoredWrite,
+} from './capture-ledger';
 export { encodeBatch, flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 export { NativeEncoder } from './native';
 export { ParamError, normAddr } from './sql';

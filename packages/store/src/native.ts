@@ -17,7 +17,7 @@
 import { endianness } from 'os';
 import { HopField, type RecordBatch } from '@hopwatch/codec';
 import type { Capabilities } from './capabilities';
-import { flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
+import { captureIdWords, flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 import { hopColumns, pathColumns, type ColumnSpec } from './schema';
 
 if (endianness() !== 'LE')
@@ -130,6 +130,12 @@ class Scratch {
   findings!: Uint16Array;
   kpart!: Uint16Array;
   koff!: Uint32Array; // lo, hi
+  // capture_id (lo, hi) and capture_write: one value per batch, over max(records, hops) rows
+  private capCap = 0;
+  capFilled = 0;
+  capWriteFilled = 0;
+  capId = new Uint32Array(0);
+  capWrite = new Uint32Array(0);
   // per hop
   sw!: Uint32Array;
   u32!: Uint32Array;
@@ -166,6 +172,16 @@ class Scratch {
     this.findings = new Uint16Array(c);
     this.kpart = new Uint16Array(c);
     this.koff = new Uint32Array(2 * c);
+  }
+
+  constants(rows: number): void {
+    if (rows <= this.capCap) return;
+    const c = Math.max(rows, this.capCap * 2, 4096);
+    this.capCap = c;
+    this.capId = new Uint32Array(2 * c);
+    this.capWrite = new Uint32Array(c);
+    this.capFilled = 0;
+    this.capWriteFilled = 0;
   }
 
   hops(h: number): void {
@@ -348,6 +364,7 @@ const ENCAP_CODE = new Int8Array(256).fill(-1); // -1 = '' (unknown)
 for (let i = 0; i < 12; i++) ENCAP_CODE[i] = i;
 
 const hashScratch = new Uint32Array(2);
+const captureScratch = new Uint32Array(2);
 
 export interface NativeEncodeResult {
   hopRows: number;
@@ -395,7 +412,7 @@ export class NativeEncoder {
     s.records(n);
     s.hops(H);
     this.perRecord(b, n);
-    this.ledger(n, ledger);
+    this.ledger(n, H, ledger);
     const doHops = ledger?.hops !== false && H > 0;
     const doPaths = ledger?.paths !== false;
     // switch ids with the sentinel: hops.switch_id and the data of paths.path
@@ -409,9 +426,32 @@ export class NativeEncoder {
     return { hopRows, pathRows };
   }
 
-  /** kafka_partition / kafka_offset per record (0 without a ledger). */
-  private ledger(n: number, l?: LedgerInput): void {
+  /**
+   * kafka_partition / kafka_offset per record (0 without a ledger); capture_id /
+   * capture_write, one value for the whole batch, in `capId` / `capWrite` over max(n, H) rows
+   * (the hop columns use them as they are: no per-record expansion needed).
+   */
+  private ledger(n: number, H: number, l?: LedgerInput): void {
     const s = this.s;
+    captureIdWords(l, captureScratch);
+    const rows = n > H ? n : H;
+    s.constants(rows);
+    const cap = s.capId;
+    const lo = captureScratch[0];
+    const hi = captureScratch[1];
+    // refilled only when the value changes (one replay: one capture, one write per 500k rows)
+    if (s.capFilled < rows || cap[0] !== lo || cap[1] !== hi) {
+      for (let k = 0; k < rows; k++) {
+        cap[2 * k] = lo;
+        cap[2 * k + 1] = hi;
+      }
+      s.capFilled = rows;
+    }
+    const w = l?.captureWrite ?? 0;
+    if (s.capWriteFilled < rows || s.capWrite[0] !== w) {
+      s.capWrite.fill(w, 0, rows);
+      s.capWriteFilled = rows;
+    }
     const p = l?.partition;
     const o = l?.offset;
     if (typeof p === 'number' || p === undefined) s.kpart.fill(p ?? 0, 0, n);
@@ -522,7 +562,7 @@ export class NativeEncoder {
 
   private writePaths(b: RecordBatch, n: number, H: number, g: GrowBuf): void {
     const s = this.s;
-    g.ensure(this.pathHdr.reduce((x, h) => x + h.length, 0) + 20 + n * 122 + H * 4);
+    g.ensure(this.pathHdr.reduce((x, h) => x + h.length, 0) + 20 + n * 140 + H * 4);
     g.len = varint(g.buf, g.len, this.pathCount);
     g.len = varint(g.buf, g.len, n);
     const hdr = this.pathHdr;
@@ -588,6 +628,11 @@ export class NativeEncoder {
     putView(g, s.kpart, 2 * n);
     col();
     putView(g, s.koff, 8 * n);
+    // capture_id, capture_write
+    col();
+    putView(g, s.capId, 8 * n);
+    col();
+    putView(g, s.capWrite, 4 * n);
     if (c !== hdr.length) throw new Error(`paths: wrote ${c} of ${hdr.length} columns`);
   }
 
@@ -595,7 +640,7 @@ export class NativeEncoder {
     const s = this.s;
     const present = b.present;
     const cnt = b.hopCount;
-    g.ensure(this.hopHdr.reduce((x, h) => x + h.length, 0) + 20 + H * 170);
+    g.ensure(this.hopHdr.reduce((x, h) => x + h.length, 0) + 20 + H * 182);
     g.len = varint(g.buf, g.len, this.hopCount);
     g.len = varint(g.buf, g.len, H);
     const hdr = this.hopHdr;
@@ -729,6 +774,11 @@ export class NativeEncoder {
     col();
     expandWords(s.koff, 2, cnt, n, s.u64);
     putView(g, s.u64, 8 * H);
+    // capture_id, capture_write
+    col();
+    putView(g, s.capId, 8 * H);
+    col();
+    putView(g, s.capWrite, 4 * H);
     if (c !== hdr.length) throw new Error(`hops: wrote ${c} of ${hdr.length} columns`);
   }
 }

@@ -208,6 +208,17 @@ export interface LedgerInput {
   hops?: boolean;
   /** Write `paths` rows (default true). */
   paths?: boolean;
+  /** Capture ledger: the identity of the capture the rows came from (`capture_id`; 0 = none). */
+  captureId?: bigint;
+  /** Capture ledger: the store write the rows go out in (`capture_write`; set by the store). */
+  captureWrite?: number;
+}
+
+/** `captureId` as [lo, hi] 32-bit words (0n when absent), into `out`. */
+export function captureIdWords(l: LedgerInput | undefined, out: Uint32Array): void {
+  const id = l?.captureId ?? 0n;
+  out[0] = Number(id & 0xffffffffn);
+  out[1] = Number((id >> 32n) & 0xffffffffn);
 }
 
 export interface EncodeResult {
@@ -216,6 +227,7 @@ export interface EncodeResult {
 }
 
 const flowScratch = new Uint32Array(2);
+const captureScratch = new Uint32Array(2);
 
 /**
  * Appends all records of `b` to `hops` and `paths` (RowBinary). Returns the row counts.
@@ -232,6 +244,10 @@ export function encodeBatch(
   const lp = ledger?.partition;
   const lo = ledger?.offset;
   const legacy = !caps.dateTime64;
+  captureIdWords(ledger, captureScratch);
+  const capLo = captureScratch[0];
+  const capHi = captureScratch[1];
+  const capWrite = ledger?.captureWrite ?? 0;
   const n = b.count;
   let findings: Uint16Array | null = null;
   if (b.findings.length) {
@@ -239,8 +255,9 @@ export function encodeBatch(
     for (const f of b.findings)
       if (f.record < n && findings[f.record] < 0xffff) findings[f.record]++;
   }
-  hops.ensure(b.hopTotal * (HOP_FIXED_MAX + REC_BLOCK_MAX + 10) + 64);
-  paths.ensure(n * (12 + REC_BLOCK_MAX + 64 + 10) + b.hopTotal * 4 + 64);
+  // + 22: the ledger columns (kafka_partition, kafka_offset, capture_id, capture_write)
+  hops.ensure(b.hopTotal * (HOP_FIXED_MAX + REC_BLOCK_MAX + 22) + 64);
+  paths.ensure(n * (12 + REC_BLOCK_MAX + 64 + 22) + b.hopTotal * 4 + 64);
   const rec = Buffer.allocUnsafe(REC_BLOCK_MAX + 16);
   const hb = hops.buf;
   const pb = paths.buf;
@@ -277,7 +294,8 @@ export function encodeBatch(
     ro = putNullU32(rec, ro, hasNode, b.nodeId[r]);
     rec[ro++] = ver;
     rec[ro++] = encap;
-    // ledger: kafka_partition UInt16, kafka_offset UInt64 (last columns of both tables)
+    // ledgers (last columns of both tables): kafka_partition UInt16, kafka_offset UInt64, then
+    // capture_id UInt64, capture_write UInt32 (one value per batch: capLo/capHi/capWrite)
     const kp = lp === undefined ? 0 : typeof lp === 'number' ? lp : lp[r];
     const ko = lo === undefined ? 0 : typeof lo === 'number' ? lo : lo[r];
     const koHi = Math.floor(ko / 4294967296);
@@ -358,7 +376,10 @@ export function encodeBatch(
       w16(hb, ho, kp);
       w32(hb, ho + 2, koLo);
       w32(hb, ho + 6, koHi);
-      ho += 10;
+      w32(hb, ho + 10, capLo);
+      w32(hb, ho + 14, capHi);
+      w32(hb, ho + 18, capWrite);
+      ho += 22;
     }
     if (doHops) hopRows += cnt;
     if (!doPaths) continue;
@@ -399,7 +420,10 @@ export function encodeBatch(
     w16(pb, po, kp);
     w32(pb, po + 2, koLo);
     w32(pb, po + 6, koHi);
-    po += 10;
+    w32(pb, po + 10, capLo);
+    w32(pb, po + 14, capHi);
+    w32(pb, po + 18, capWrite);
+    po += 22;
   }
   hops.len = ho;
   paths.len = po;

@@ -63,14 +63,27 @@ export const LEDGER_COLUMNS: readonly ColumnSpec[] = Object.freeze([
   { name: 'kafka_offset', type: 'UInt64' },
 ]);
 
-/** Columns of `hops`, in RowBinary order (the ledger columns last). */
+/**
+ * Capture ledger (`hopwatch replay`): the identity of the capture a row came from (a 64-bit
+ * content hash, 0 for rows not replayed from a capture) and the number of the store write
+ * that carried it. With `frame` (the packet's position in its capture) the rows themselves
+ * record which records of a capture are stored, write by write, so a replay of the same
+ * capture (or of the rest of an interrupted one) skips them. Added to `hops` and `paths` by
+ * migration 5; see docs/schema.md.
+ */
+export const CAPTURE_LEDGER_COLUMNS: readonly ColumnSpec[] = Object.freeze([
+  { name: 'capture_id', type: 'UInt64' },
+  { name: 'capture_write', type: 'UInt32' },
+]);
+
+/** Columns of `hops`, in insert order (the Kafka ledger, then the capture ledger last). */
 export function hopColumns(c: Capabilities): ColumnSpec[] {
-  return [...hopBaseColumns(c), ...LEDGER_COLUMNS];
+  return [...hopBaseColumns(c), ...LEDGER_COLUMNS, ...CAPTURE_LEDGER_COLUMNS];
 }
 
-/** Columns of `paths`, in RowBinary order (the ledger columns last). */
+/** Columns of `paths`, in insert order (the Kafka ledger, then the capture ledger last). */
 export function pathColumns(c: Capabilities): ColumnSpec[] {
-  return [...pathBaseColumns(c), ...LEDGER_COLUMNS];
+  return [...pathBaseColumns(c), ...LEDGER_COLUMNS, ...CAPTURE_LEDGER_COLUMNS];
 }
 
 /** Columns of `hops` without the ledger. */
@@ -178,7 +191,7 @@ export function migrations(retentionDays?: number): Migration[] {
       version: 1,
       name: 'hops',
       statements: (c) => [
-        `CREATE TABLE IF NOT EXISTS hops (${columnList(hopColumns(c), c, true)}${
+        `CREATE TABLE IF NOT EXISTS hops (${columnList([...hopBaseColumns(c), ...LEDGER_COLUMNS], c, true)}${
           c.dateTime64 ? ', `time_ns` UInt64 ALIAS toUnixTimestamp64Nano(time)' : ''
         }) ENGINE = MergeTree PARTITION BY toDate(time) ORDER BY (toStartOfMinute(time), switch_id, egress_port, queue_id, ${
           c.dateTime64 ? 'time' : 'time_ns'
@@ -189,7 +202,7 @@ export function migrations(retentionDays?: number): Migration[] {
       version: 2,
       name: 'paths',
       statements: (c) => [
-        `CREATE TABLE IF NOT EXISTS paths (${columnList(pathColumns(c), c, true)}${
+        `CREATE TABLE IF NOT EXISTS paths (${columnList([...pathBaseColumns(c), ...LEDGER_COLUMNS], c, true)}${
           c.dateTime64 ? ', `time_ns` UInt64 ALIAS toUnixTimestamp64Nano(time)' : ''
         }) ENGINE = MergeTree PARTITION BY toDate(time) ORDER BY (toStartOfHour(time), flow_hash, ${
           c.dateTime64 ? 'time' : 'time_ns'
@@ -224,6 +237,19 @@ export function migrations(retentionDays?: number): Migration[] {
         )} AS SELECT toStartOfMinute(time) AS minute, switch_id, egress_port, queue_id, countState() AS hops, countState(hop_latency) AS latency_samples, sumState(toUInt64(assumeNotNull(hop_latency))) AS latency_sum, quantilesTDigestState(0.5, 0.9, 0.99)(hop_latency) AS latency_q, maxState(hop_latency) AS latency_max, maxState(queue_occupancy) AS occupancy_max FROM hops GROUP BY minute, switch_id, egress_port, queue_id`,
         `CREATE VIEW IF NOT EXISTS hop_latency_1m AS SELECT minute, switch_id, egress_port, queue_id, countMerge(hops) AS hops, countMerge(latency_samples) AS latency_samples, sumMerge(latency_sum) AS latency_sum, quantilesTDigestMerge(0.5, 0.9, 0.99)(latency_q) AS latency_quantiles, latency_quantiles[1] AS p50, latency_quantiles[2] AS p90, latency_quantiles[3] AS p99, maxMerge(latency_max) AS latency_max, maxMerge(occupancy_max) AS occupancy_max FROM hop_rollup_1m GROUP BY minute, switch_id, egress_port, queue_id`,
       ],
+    },
+    {
+      version: 5,
+      name: 'capture_ledger',
+      // One column per statement, the same in both dialects (18.16 has no ADD COLUMN IF NOT
+      // EXISTS): the runner skips a column that exists already (a start-up that stopped
+      // between an ALTER and recording the migration).
+      statements: () =>
+        LEDGER_TABLES.flatMap((t) =>
+          CAPTURE_LEDGER_COLUMNS.map(
+            (col) => `ALTER TABLE ${t} ADD COLUMN \`${col.name}\` ${col.type} DEFAULT 0`,
+          ),
+        ),
     },
   ];
 }

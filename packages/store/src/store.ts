@@ -33,6 +33,7 @@ import {
   type ColumnSpec,
 } from './schema';
 import { encodeBatch, GrowBuf, type LedgerInput } from './rowbinary';
+import { storedCaptureSql, toStoredWrites, type StoredCapture } from './capture-ledger';
 import { NativeEncoder } from './native';
 import { ident, str, timeNs, uint, U16, U32 } from './sql';
 
@@ -90,8 +91,9 @@ export type QueryFormat = 'table' | 'json' | 'csv';
 export type InsertFormat = 'Native' | 'RowBinary';
 export type Row = Record<string, unknown>;
 
-/** Options of insertBatch: where the rows came from in Kafka (per batch or per record) and
- * which of `hops` / `paths` to write (both by default). */
+/** Options of insertBatch: where the rows came from in Kafka (per batch or per record) or
+ * which capture (`captureId`; the store numbers the writes itself), and which of `hops` /
+ * `paths` to write (both by default). */
 export type InsertOptions = LedgerInput;
 
 export interface InsertStats {
@@ -120,11 +122,19 @@ export interface Store {
   readonly database: string;
   /** Encodes the batch now (the batch may be reused afterwards); writes when batchRows is reached.
    * `opts`: the rows' Kafka partition/offset (the offset ledger, `kafka_partition` /
-   * `kafka_offset`) and which tables to write; see InsertOptions. */
+   * `kafka_offset`) or their capture (the capture ledger, `capture_id`; the store adds
+   * `capture_write`), and which tables to write; see InsertOptions. */
   insertBatch(batch: RecordBatch, opts?: InsertOptions): Promise<InsertStats>;
   insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number>;
   /** Writes pending rows. */
   flush(): Promise<InsertStats>;
+  /**
+   * The capture ledger of capture `captureId` (rows inserted with that `captureId`): its
+   * (write, day) groups per table, see capture-ledger.ts. Later writes get numbers above
+   * every write listed, so they never merge with the groups of an earlier run; insertBatch()
+   * refuses rows of a capture whose ledger was not read first.
+   */
+  storedCapture(captureId: bigint): Promise<StoredCapture>;
   /** Rows (objects) for 'json'; aligned text for 'table'; CSV with a header for 'csv'. */
   query(sql: string, format?: 'json'): Promise<Row[]>;
   query(sql: string, format: 'table' | 'csv'): Promise<string>;
@@ -214,6 +224,10 @@ abstract class BaseStore implements Store {
   private failure: unknown = null;
   private readonly batchRows: number;
   private readonly maxWrites: number;
+  /** Number of the write the pending rows go out in (the capture ledger's `capture_write`). */
+  private writeNo = 1;
+  /** Captures whose ledger was read (storedCapture): only their rows may be inserted. */
+  private readonly ledgerRead = new Set<bigint>();
   private hopCols!: ColumnSpec[];
   private pathCols!: ColumnSpec[];
   protected insertFormat: InsertFormat = 'RowBinary';
@@ -239,13 +253,14 @@ abstract class BaseStore implements Store {
 
   // Sized for a full batch up front (no grow-and-copy on the hot path; untouched pages of a large
   // allocation cost no memory until written), with headroom: while a write is in flight,
-  // callers keep encoding into the same buffer past batchRows (a Native hop row is ~150 bytes;
-  // 160 per row overflowed by a few percent at every write, and each growth copied ~80 MB).
+  // callers keep encoding into the same buffer past batchRows (a Native hop row is ~166 bytes
+  // with the capture ledger; 160 per row overflowed by a few percent at every write when rows
+  // were ~150, and each growth copied ~80 MB).
   private newHopBuf(): GrowBuf {
-    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 200 + (1 << 20));
+    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 224 + (1 << 20));
   }
   private newPathBuf(): GrowBuf {
-    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 64 + (1 << 20));
+    return new GrowBuf(Math.min(this.batchRows, 4_000_000) * 80 + (1 << 20));
   }
 
   protected serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -363,7 +378,18 @@ abstract class BaseStore implements Store {
     const done = new Set(await this.schemaVersions());
     for (const m of migrations(this.opts.retentionDays)) {
       if (done.has(m.version)) continue;
-      for (const stmt of m.statements(this.capabilities)) await this.command(stmt);
+      for (const stmt of m.statements(this.capabilities)) {
+        try {
+          await this.command(stmt);
+        } catch (e) {
+          // an ADD COLUMN that an earlier, interrupted start-up (or a concurrent one) applied
+          if (
+            !/^ALTER TABLE .* ADD COLUMN /.test(stmt) ||
+            !/already exists/i.test((e as Error).message)
+          )
+            throw e;
+        }
+      }
       await this.command(
         `INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${str(m.name)}, now())`,
       );
@@ -444,9 +470,17 @@ abstract class BaseStore implements Store {
     this.assertOpen();
     this.assertWritable();
     // synchronous: everything needed is copied into this.hops / this.paths before returning
+    let o = opts;
+    if (opts?.captureId) {
+      // numbered before its ledger was read, a write could take a number an earlier run used
+      // for the same capture, and the two runs' intervals would merge over a gap
+      if (!this.ledgerRead.has(opts.captureId))
+        throw new StoreError(`capture ${opts.captureId}: call storedCapture() before inserting`);
+      o = { ...opts, captureWrite: this.writeNo };
+    }
     const res = this.native
-      ? this.native.encode(batch, this.hops, this.paths, opts)
-      : encodeBatch(batch, this.capabilities, this.hops, this.paths, opts);
+      ? this.native.encode(batch, this.hops, this.paths, o)
+      : encodeBatch(batch, this.capabilities, this.hops, this.paths, o);
     if (this.full()) {
       // Up to maxWrites (2) writes in flight: the engine inserts one batch of rows while it works
       // on the previous one (both cores busy), and callers decode and encode the next rows
@@ -513,6 +547,7 @@ abstract class BaseStore implements Store {
     // swap the buffers first: insertBatch() may encode more rows while this write is in flight
     const hops = this.hops;
     const paths = this.paths;
+    if (hops.rows + paths.rows > 0) this.writeNo++;
     const spare = this.spares.pop();
     this.hops = spare?.hops ?? this.newHopBuf();
     this.paths = spare?.paths ?? this.newPathBuf();
@@ -533,6 +568,14 @@ abstract class BaseStore implements Store {
       this.spares.push({ hops, paths });
     }
     return stats;
+  }
+
+  async storedCapture(captureId: bigint): Promise<StoredCapture> {
+    const hops = toStoredWrites((await this.queryJSON(storedCaptureSql('hops', captureId))).data);
+    const paths = toStoredWrites((await this.queryJSON(storedCaptureSql('paths', captureId))).data);
+    for (const g of [...hops, ...paths]) if (g.write >= this.writeNo) this.writeNo = g.write + 1;
+    this.ledgerRead.add(captureId);
+    return { hops, paths };
   }
 
   async insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number> {

@@ -26,6 +26,10 @@ Options:
   --anomalies FILE.jsonl    write every anomaly as one JSON object per line (written beside
                             it and renamed into place at the end; never one of the captures)
   --speed N                 replay at the capture's pace × N (default: as fast as possible)
+  --force                   store every record even if the store already holds this capture's
+                            rows (by default records stored by an earlier replay of the same
+                            capture, or of a copy of it, are analysed but not stored again, so
+                            replaying twice or after an interruption does not duplicate rows)
   --json                    print the summary statistics and anomalies as JSON
   --config FILE             YAML config file (sections codec, analytics, store)
 ${STORE_HELP}
@@ -57,6 +61,7 @@ export async function replay(argv: string[]): Promise<number> {
       ...STORE_OPTIONS,
       anomalies: { type: 'string' },
       speed: { type: 'string' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
     },
   });
@@ -97,6 +102,7 @@ export async function replay(argv: string[]): Promise<number> {
     codec,
     analytics: config.analytics,
     store,
+    force: values.force === true,
     onAnomaly: (a) => {
       found.push(a);
       anomaliesOut?.write(a);
@@ -159,6 +165,10 @@ export async function replay(argv: string[]): Promise<number> {
     if (store)
       process.stdout.write(
         `\nStored in ${values['store-url'] ?? values['data-dir'] ?? config.store.url ?? config.store.dataDir}; query it with: hopwatch query --named slowest_hops\n`,
+      );
+    if (stats.alreadyStored > 0)
+      process.stdout.write(
+        `${stats.alreadyStored} record(s) were stored by an earlier replay of the same capture and were not stored again (--force stores them anyway).\n`,
       );
   }
   const notWritten = anomaliesOut?.summary();

@@ -39,6 +39,7 @@ export class PcapReplaySource implements PacketSource {
       const wallStart = performance.now();
       let lastProgress = 0;
       try {
+        if (handler.beginCapture) await handler.beginCapture(file);
         for (;;) {
           if (signal.aborted) return;
           let n = 0;

@@ -14,6 +14,8 @@ export interface PacketHandler {
   ): void;
   /** Replay asks this between chunks: a promise to wait for when downstream is busy. */
   backpressure?(): Promise<void> | null;
+  /** Replay calls this before the first packet of each capture file (see Pipeline). */
+  beginCapture?(file: string): Promise<void>;
 }
 
 export interface SourceStats {
