@@ -22,3 +22,4 @@ export {
   type IpfixExporterOptions,
   type IpfixExporterStats,
 } from './ipfix/exporter';
+export { FlowTable, type FlowTableOptions, type FlowTableStats } from './table';
