@@ -5,7 +5,16 @@
 import { addr, ParamError, timeNs, U16, U32, U8, uint } from './sql';
 
 export type ParamType =
-  'switch' | 'port' | 'queue' | 'protocol' | 'l4port' | 'time' | 'addr' | 'limit' | 'string';
+  | 'switch'
+  | 'port'
+  | 'queue'
+  | 'protocol'
+  | 'l4port'
+  | 'time'
+  | 'addr'
+  | 'limit'
+  | 'string'
+  | 'duration';
 
 export interface ParamSpec {
   type: ParamType;
@@ -30,7 +39,12 @@ function timeLiteral(v: unknown, name: string): string {
   return timeNs(v, name).toString();
 }
 
-export function renderParam(spec: ParamSpec, value: unknown, name: string): string {
+export function renderParam(
+  spec: ParamSpec,
+  value: unknown,
+  name: string,
+  ipv6Type = false,
+): string {
   switch (spec.type) {
     case 'switch':
     case 'port':
@@ -46,8 +60,10 @@ export function renderParam(spec: ParamSpec, value: unknown, name: string): stri
     }
     case 'time':
       return timeLiteral(value, name);
+    case 'duration':
+      return uint(value, name, 1n << 62n);
     case 'addr':
-      return addr(value, name);
+      return addr(value, name, ipv6Type);
     case 'string':
       if (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) {
         throw new ParamError(`${name}: expected a short identifier-like string`);
@@ -85,6 +101,50 @@ const FROM = {
 } as const;
 const TO = { type: 'time', description: 'window end, exclusive' } as const;
 const LIMIT = { type: 'limit', description: 'max rows (default 10)' } as const;
+
+/** WHERE fragment for flow intervals overlapping [from, to). */
+function flowWindow(p: Rendered): string[] {
+  const w: string[] = [];
+  if (p.from !== undefined) w.push(`end >= toDateTime(${sec(p.from)})`, `end_ns >= ${p.from}`);
+  if (p.to !== undefined) w.push(`start < toDateTime(${secCeil(p.to)})`, `start_ns < ${p.to}`);
+  return w;
+}
+
+/** Flow key columns as users write them: IPv4 dotted, IPv6 RFC 5952. */
+const FLOW_KEY =
+  "replaceRegexpOne(IPv6NumToString(src_addr), '^::ffff:', '') AS src, replaceRegexpOne(IPv6NumToString(dst_addr), '^::ffff:', '') AS dst, src_port, dst_port, protocol";
+const FLOW_GROUP = 'src_addr, dst_addr, src_port, dst_port, protocol';
+/** Per-flow aggregates over its intervals (weighted by the packets with a latency). */
+const FLOW_AGG =
+  'count() AS intervals, sum(packets) AS flow_packets, sum(bytes) AS flow_bytes, min(start_ns) AS first_ns, max(end_ns) AS last_ns, ' +
+  'argMax(path, end_ns) AS latest_path, sum(path_changes) AS path_changes_total, ' +
+  'round(sum(e2e_mean * e2e_samples) / nullIf(sum(e2e_samples), 0), 1) AS e2e_mean_ns, max(e2e_max) AS e2e_max_ns, max(e2e_p99) AS e2e_p99_ns, ' +
+  'round(avg(jitter), 1) AS jitter_ns, argMax(worst_hop, e2e_p99) AS worst_hop_switch, sum(drop_reports) AS drop_reports_total, sum(report_gaps) AS report_gaps_total';
+
+const FLOW_FILTER = {
+  src: { type: 'addr', description: 'source address' },
+  dst: { type: 'addr', description: 'destination address' },
+  src_port: { type: 'l4port', description: 'source port' },
+  dst_port: { type: 'l4port', description: 'destination port' },
+  protocol: { type: 'protocol', description: 'IP protocol number' },
+} as const;
+
+function flowFilter(p: Rendered): string[] {
+  return [
+    ...(p.src !== undefined ? [`src_addr = ${p.src}`] : []),
+    ...(p.dst !== undefined ? [`dst_addr = ${p.dst}`] : []),
+    ...(p.src_port !== undefined ? [`src_port = ${p.src_port}`] : []),
+    ...(p.dst_port !== undefined ? [`dst_port = ${p.dst_port}`] : []),
+    ...(p.protocol !== undefined ? [`protocol = ${p.protocol}`] : []),
+  ];
+}
+
+const TOP_FLOWS_ORDER: Record<string, string> = {
+  bytes: 'flow_bytes DESC, flow_packets DESC',
+  packets: 'flow_packets DESC, flow_bytes DESC',
+  latency: 'e2e_p99_ns DESC, e2e_mean_ns DESC',
+  jitter: 'jitter_ns DESC, e2e_p99_ns DESC',
+};
 
 export const NAMED_QUERIES: Record<string, NamedQuery> = {
   switch_latency: {
@@ -170,6 +230,64 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
       ` GROUP BY switch_id, egress_port, queue_id HAVING countMerge(latency_samples) > 0 ORDER BY p99 DESC, max_latency DESC, switch_id, egress_port, queue_id LIMIT ${p.limit ?? '10'}`,
   },
 
+  top_flows: {
+    description:
+      'Top flows over a window by bytes, packets, latency (p99 end to end) or jitter, with their latest path and worst hop (from the flows table).',
+    params: {
+      by: { type: 'string', description: 'bytes (default), packets, latency or jitter' },
+      from: FROM,
+      to: TO,
+      limit: LIMIT,
+    },
+    sql: (p) => {
+      const by = p.by === undefined ? 'bytes' : p.by.slice(1, -1);
+      const order = TOP_FLOWS_ORDER[by];
+      if (!order)
+        throw new ParamError(`by: ${by} (known: ${Object.keys(TOP_FLOWS_ORDER).join(', ')})`);
+      return (
+        `SELECT ${FLOW_KEY}, ${FLOW_AGG} FROM flows` +
+        where(flowWindow(p)) +
+        ` GROUP BY ${FLOW_GROUP} ORDER BY ${order}, src, dst, src_port, dst_port, protocol LIMIT ${p.limit ?? '10'}`
+      );
+    },
+  },
+
+  flow_slo: {
+    description:
+      'Flows whose p99 end-to-end latency exceeded a threshold in a window: how often, how far, and the hop to blame.',
+    params: {
+      threshold: {
+        type: 'duration',
+        required: true,
+        description: 'p99 end-to-end latency threshold, ns',
+      },
+      from: FROM,
+      to: TO,
+      limit: { type: 'limit', description: 'max rows (default 100)' },
+    },
+    sql: (p) =>
+      `SELECT ${FLOW_KEY}, countIf(e2e_p99 > ${p.threshold}) AS intervals_over, ${FLOW_AGG} FROM flows` +
+      where(flowWindow(p)) +
+      ` GROUP BY ${FLOW_GROUP} HAVING intervals_over > 0 ORDER BY e2e_p99_ns DESC, src, dst, src_port, dst_port, protocol LIMIT ${p.limit ?? '100'}`,
+  },
+
+  flow_history: {
+    description:
+      "One flow's intervals over time: packets, bytes, path, end-to-end latency and jitter, worst hop, why each interval ended.",
+    params: {
+      ...FLOW_FILTER,
+      src: { type: 'addr', required: true, description: 'source address' },
+      dst: { type: 'addr', required: true, description: 'destination address' },
+      from: FROM,
+      to: TO,
+      limit: { type: 'limit', description: 'max rows (default 1000)' },
+    },
+    sql: (p) =>
+      `SELECT start_ns, end_ns, ${FLOW_KEY}, packets, bytes, path, path_changes, e2e_min, e2e_mean, e2e_p50, e2e_p99, e2e_max, e2e_source, jitter, worst_hop, worst_hop_latency, drop_reports, report_gaps, end_reason FROM flows` +
+      where([...flowFilter(p), ...flowWindow(p)]) +
+      ` ORDER BY start_ns, src_port, dst_port, protocol LIMIT ${p.limit ?? '1000'}`,
+  },
+
   queue_peaks: {
     description:
       'Queues by peak occupancy over a window, with the minute of the peak (from the rollup).',
@@ -183,8 +301,15 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
   },
 };
 
-/** Validates `params` against the named query and returns its SQL. */
-export function buildNamedQuery(name: string, params: Record<string, unknown> = {}): string {
+/**
+ * Validates `params` against the named query and returns its SQL. `ipv6Type`: the store's
+ * address columns are of the IPv6 type (Capabilities.ipv6Type).
+ */
+export function buildNamedQuery(
+  name: string,
+  params: Record<string, unknown> = {},
+  ipv6Type = false,
+): string {
   const q = Object.prototype.hasOwnProperty.call(NAMED_QUERIES, name)
     ? NAMED_QUERIES[name]
     : undefined;
@@ -206,7 +331,7 @@ export function buildNamedQuery(name: string, params: Record<string, unknown> = 
       if (spec.required) throw new ParamError(`${name}: missing parameter ${k}`);
       continue;
     }
-    r[k] = renderParam(spec, v, k);
+    r[k] = renderParam(spec, v, k, ipv6Type);
   }
   return q.sql(r);
 }

@@ -151,6 +151,47 @@ export function anomalyColumns(c: Capabilities): ColumnSpec[] {
   ];
 }
 
+/** End reasons of a flow interval: the IPFIX flowEndReason codes (see @hopwatch/flows). */
+export const FLOW_END_REASON_TYPE =
+  "Enum8('idle' = 1, 'active' = 2, 'end' = 3, 'forced' = 4, 'evicted' = 5)";
+export const E2E_SOURCE_TYPE = "Enum8('none' = 0, 'timestamps' = 1, 'hop-latency-sum' = 2)";
+
+/** One row per flow interval (see docs/schema.md, `flows`). Latencies in ns. */
+export function flowRecordColumns(c: Capabilities): ColumnSpec[] {
+  return [
+    ...timeColumns(c, 'start'),
+    ...timeColumns(c, 'end'),
+    { name: 'ip_version', type: 'UInt8' },
+    { name: 'src_addr', type: ip(c) },
+    { name: 'dst_addr', type: ip(c) },
+    { name: 'src_port', type: 'UInt16' },
+    { name: 'dst_port', type: 'UInt16' },
+    { name: 'protocol', type: 'UInt8' },
+    { name: 'vlan', type: 'Nullable(UInt16)' },
+    { name: 'vni', type: 'Nullable(UInt32)' },
+    { name: 'packets', type: 'UInt64' },
+    { name: 'bytes', type: 'UInt64' },
+    { name: 'bytes_packets', type: 'UInt64' },
+    { name: 'path', type: 'Array(UInt32)' },
+    { name: 'path_changes', type: 'UInt32' },
+    { name: 'ingress_interface', type: 'Nullable(UInt32)' },
+    { name: 'egress_interface', type: 'Nullable(UInt32)' },
+    { name: 'e2e_min', type: 'Nullable(Float64)' },
+    { name: 'e2e_mean', type: 'Nullable(Float64)' },
+    { name: 'e2e_max', type: 'Nullable(Float64)' },
+    { name: 'e2e_p50', type: 'Nullable(Float64)' },
+    { name: 'e2e_p99', type: 'Nullable(Float64)' },
+    { name: 'e2e_samples', type: 'UInt64' },
+    { name: 'e2e_source', type: E2E_SOURCE_TYPE },
+    { name: 'jitter', type: 'Nullable(Float64)' },
+    { name: 'worst_hop', type: 'Nullable(UInt32)' },
+    { name: 'worst_hop_latency', type: 'Nullable(Float64)' },
+    { name: 'drop_reports', type: 'UInt32' },
+    { name: 'report_gaps', type: 'UInt32' },
+    { name: 'end_reason', type: FLOW_END_REASON_TYPE },
+  ];
+}
+
 /** `a UInt32, b String` — for CREATE TABLE (with codecs on modern) or file() structures. */
 export function columnList(cols: ColumnSpec[], c: Capabilities | null, withCodecs = false): string {
   return cols
@@ -178,6 +219,7 @@ export const TTL_TARGETS = [
   { table: 'paths', expr: 'toDateTime(time)' },
   { table: 'anomalies', expr: 'toDateTime(end)' },
   { table: 'hop_rollup_1m', expr: 'minute' },
+  { table: 'flows', expr: 'toDateTime(end)' },
 ];
 
 /**
@@ -250,6 +292,19 @@ export function migrations(retentionDays?: number): Migration[] {
             (col) => `ALTER TABLE ${t} ADD COLUMN \`${col.name}\` ${col.type} DEFAULT 0`,
           ),
         ),
+    },
+    {
+      version: 6,
+      name: 'flows',
+      statements: (c) => [
+        `CREATE TABLE IF NOT EXISTS flows (${columnList(flowRecordColumns(c), c, true)}${
+          c.dateTime64
+            ? ', `start_ns` UInt64 ALIAS toUnixTimestamp64Nano(start), `end_ns` UInt64 ALIAS toUnixTimestamp64Nano(end)'
+            : ''
+        }) ENGINE = MergeTree PARTITION BY toDate(start) ORDER BY (src_addr, dst_addr, src_port, dst_port, protocol, ${
+          c.dateTime64 ? 'start' : 'start_ns'
+        })${ttlClause(c, 'toDateTime(end)', retentionDays)}`,
+      ],
     },
   ];
 }

@@ -95,7 +95,12 @@ export function normAddr(value: unknown, name = 'address'): string {
   throw new ParamError(`${name}: not an IP address: ${JSON.stringify(s)}`);
 }
 
-/** An address literal comparable with the src_addr / dst_addr columns in both dialects. */
-export function addr(value: unknown, name = 'address'): string {
-  return `IPv6StringToNum(${str(normAddr(value, name))})`;
+/**
+ * An address literal comparable with the src_addr / dst_addr columns: an IPv6 value where the
+ * columns are of the IPv6 type (a FixedString constant there is parsed as text when the
+ * column is in the sorting key, and fails), the 16 bytes on 18.16 (FixedString(16) columns).
+ */
+export function addr(value: unknown, name = 'address', ipv6Type = false): string {
+  const text = str(normAddr(value, name));
+  return ipv6Type ? `toIPv6(${text})` : `IPv6StringToNum(${text})`;
 }

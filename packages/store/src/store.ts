@@ -11,8 +11,10 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import type { RecordBatch } from '@hopwatch/codec';
+import type { FlowRecord } from '@hopwatch/flows';
 import { detectCapabilities, type Capabilities } from './capabilities';
 import { parseEngineError } from './engine-error';
+import { flowsInsertSql } from './flow-rows';
 import {
   ChdbReadSession,
   ServerReadSession,
@@ -126,6 +128,8 @@ export interface Store {
    * `capture_write`), and which tables to write; see InsertOptions. */
   insertBatch(batch: RecordBatch, opts?: InsertOptions): Promise<InsertStats>;
   insertAnomalies(anomalies: AnomalyInput[] | object[]): Promise<number>;
+  /** Stores closed flow intervals in `flows` (one row each). */
+  insertFlows(flows: readonly FlowRecord[]): Promise<number>;
   /** Writes pending rows. */
   flush(): Promise<InsertStats>;
   /**
@@ -345,7 +349,7 @@ abstract class BaseStore implements Store {
   ): Promise<Row[] | string> {
     let sql: string;
     try {
-      sql = buildNamedQuery(name, params);
+      sql = buildNamedQuery(name, params, this.capabilities.ipv6Type);
     } catch (e) {
       throw new StoreError((e as Error).message, { cause: e });
     }
@@ -627,6 +631,19 @@ abstract class BaseStore implements Store {
     });
     await this.command(`INSERT INTO anomalies (${cols.join(', ')}) VALUES ${rows.join(', ')}`);
     return rows.length;
+  }
+
+  async insertFlows(flows: readonly FlowRecord[]): Promise<number> {
+    if (!flows.length) return 0;
+    this.assertWritable();
+    let sql: string;
+    try {
+      sql = flowsInsertSql(flows, this.capabilities);
+    } catch (e) {
+      throw new StoreError(`flows: ${(e as Error).message}`, { cause: e });
+    }
+    await this.command(sql);
+    return flows.length;
   }
 
   async close(): Promise<void> {
