@@ -10,6 +10,7 @@ import { UsageError } from './errors';
 import { analyticsConfig, type AnalyticsSettings } from './config/analytics';
 import { sectionOf } from './config/check';
 import { codecSettings, type CodecSettings } from './config/codec';
+import { flowsConfig, type FlowsSettings } from './config/flows';
 import { httpConfig, type HttpSettings } from './config/http';
 import { kafkaConfig, type KafkaSettings } from './config/kafka';
 import { redisConfig, type RedisSettings } from './config/redis';
@@ -24,6 +25,7 @@ export interface HopwatchConfig {
   kafka: KafkaSettings;
   redis: RedisSettings;
   http: HttpSettings;
+  flows: FlowsSettings;
 }
 
 const SECTIONS = {
@@ -34,6 +36,7 @@ const SECTIONS = {
   kafka: kafkaConfig,
   redis: redisConfig,
   http: httpConfig,
+  flows: flowsConfig,
 } as const;
 
 /** Checks a parsed document (null = empty file): every section through its module. */
@@ -53,6 +56,7 @@ export function configFrom(doc: unknown): HopwatchConfig {
     kafka: kafkaConfig(sectionOf('kafka', d.kafka)),
     redis: redisConfig(sectionOf('redis', d.redis)),
     http: httpConfig(sectionOf('http', d.http)),
+    flows: flowsConfig(sectionOf('flows', d.flows)),
   };
 }
 

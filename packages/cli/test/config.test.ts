@@ -11,6 +11,7 @@ import { CODEC_DEFAULTS } from '../src/config/codec';
 import { KAFKA_DEFAULTS } from '../src/config/kafka';
 import { SOURCES_DEFAULTS } from '../src/config/sources';
 import { STORE_DEFAULTS } from '../src/config/store';
+import { FLOWS_DEFAULTS } from '../src/config/flows';
 import { codecConfigFrom } from '../src/codec-options';
 import { UsageError } from '../src/errors';
 import { storeFrom } from '../src/runtime-options';
@@ -25,6 +26,17 @@ test('defaults: what every command runs with when no file is given', () => {
     kafka: KAFKA_DEFAULTS,
     redis: {},
     http: {}, // no users: the anonymous default only; the endpoint's own limits
+    flows: FLOWS_DEFAULTS,
+  });
+  expect(c.flows).toEqual({
+    enabled: true,
+    activeTimeout: 10,
+    idleTimeout: 15,
+    maxFlows: 32768,
+    ipfix: [],
+    observationDomain: 1,
+    enterprise: 32473,
+    templateRefresh: 30,
   });
   expect(c.sources).toEqual({ listen: [], allow: [], receiveBuffer: 33554432 });
   expect(c.kafka).toEqual({
@@ -71,7 +83,7 @@ test('every section: an unknown setting is an error naming it and the known ones
     [{ analytics: { onAnomaly: null } }, /unknown setting 'analytics.onAnomaly'/],
     [
       { sink: {} },
-      /unknown section 'sink' \(known: codec, sources, analytics, store, kafka, redis, http\)/,
+      /unknown section 'sink' \(known: codec, sources, analytics, store, kafka, redis, http, flows\)/,
     ],
   ];
   for (const [doc, re] of cases) expect(() => configFrom(doc)).toThrow(re);
@@ -180,4 +192,21 @@ test('query of a data directory that does not exist is a usage error, and create
     /no store at .*hw-no-store/,
   );
   expect(fs.existsSync(dir)).toBe(false);
+});
+
+test('flows section: known settings only, IPFIX targets checked', () => {
+  const c = configFrom({
+    flows: { ipfix: ['tcp://[::1]:4739', '127.0.0.1:4739'], activeTimeout: 60 },
+  });
+  expect(c.flows.ipfix).toEqual([
+    { transport: 'tcp', host: '::1', port: 4739 },
+    { transport: 'udp', host: '127.0.0.1', port: 4739 },
+  ]);
+  expect(c.flows.activeTimeout).toBe(60);
+  expect(() => configFrom({ flows: { actveTimeout: 5 } })).toThrow(
+    /unknown setting 'flows.actveTimeout'/,
+  );
+  expect(() => configFrom({ flows: { ipfix: ['nowhere'] } })).toThrow(/IPFIX collector 'nowhere'/);
+  expect(() => configFrom({ flows: { idleTimeout: 0 } })).toThrow(/flows.idleTimeout/);
+  expect(() => configFrom({ flows: { enabled: 'yes' } })).toThrow(/flows.enabled/);
 });

@@ -35,10 +35,21 @@ export interface FlowTableStats {
   evicted: number;
   /** Flows in the table now. */
   open: number;
+  /**
+   * Packets whose first-to-last timestamp span disagreed with their hop latencies (switch
+   * clocks not synchronised): their latency is the sum of hop latencies instead.
+   */
+  clockSkew: number;
 }
 
 /** Hops whose latency counts per flow (worst hop): positions of the longest path kept. */
 const MAX_PATH = 16;
+/**
+ * The most time a packet can spend on the links of a data-centre path beside the hops
+ * themselves (propagation and serialisation: µs per link); beyond, the timestamps are from
+ * clocks that disagree, and the end-to-end latency falls back to the sum of hop latencies.
+ */
+const LINK_BUDGET_NS = 1_000_000;
 const KEY_WORDS = 12;
 const NONE = 0xffffffff;
 const REPFLAG_D = 1;
@@ -53,6 +64,7 @@ export class FlowTable {
     forced: 0,
     evicted: 0,
     open: 0,
+    clockSkew: 0,
   };
   private readonly t: BoundedTable;
   private readonly sketch: SketchPool;
@@ -311,7 +323,12 @@ export class FlowTable {
           : (b.egressTsHi[last] - b.ingressTsHi[first]) * 4294967296 +
             (b.egressTsLo[last] - b.ingressTsLo[first]);
       if (e2e < 0 || e2e > 0xffffffff) e2e = -1;
-      else src = 1;
+      // timestamps of different switches are comparable only with synchronised clocks: the
+      // span must hold the hops' own latencies and at most LINK_BUDGET_NS of links besides
+      else if (sumOk && (e2e < sum || e2e - sum > LINK_BUDGET_NS)) {
+        e2e = -1;
+        this.stats.clockSkew++;
+      } else src = 1;
     }
     if (e2e < 0 && sumOk) {
       e2e = sum;

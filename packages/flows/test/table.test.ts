@@ -169,6 +169,21 @@ test('timestamps give the end-to-end latency when the stack has them, 32-bit wra
   expect(flows[0].e2e).toMatchObject({ min: 512, max: 2500 });
 });
 
+test('timestamps from clocks that disagree fall back to the hop latencies, counted', () => {
+  const { flows, table } = run([
+    {
+      t: 0,
+      hops: [
+        { sw: 1, lat: 300, inTs: 1000 },
+        { sw: 2, lat: 400, outTs: 2_800_000_000 }, // 2.8 s "end to end": another clock
+      ],
+    },
+  ]);
+  expect(flows[0].e2eSource).toBe('hop-latency-sum');
+  expect(flows[0].e2e).toMatchObject({ min: 700, max: 700 });
+  expect(table.stats.clockSkew).toBe(1);
+});
+
 test('idle and active timeouts close intervals; path changes are counted', () => {
   const pkts: Pkt[] = [];
   // flow A: a packet every 100 ms for 25 s (active timeout 10 s: intervals of 10, 10, 5 s)

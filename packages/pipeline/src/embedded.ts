@@ -9,6 +9,7 @@
  */
 import { CodecConfig, Decoder, RecordBatch, REJECT_NAMES } from '@hopwatch/codec';
 import { Analyzer, type AnalyticsConfig, type Anomaly } from '@hopwatch/analytics';
+import type { FlowRecord, FlowTable } from '@hopwatch/flows';
 import { captureLedger, type CaptureLedger, type InsertOptions, type Store } from '@hopwatch/store';
 import { captureIdentity } from './sources/capture-identity';
 import type { PacketHandler } from './sources/types';
@@ -39,6 +40,13 @@ export interface PipelineOptions {
    * records already stored are skipped (see docs/schema.md, capture ledger).
    */
   force?: boolean;
+  /**
+   * Per-flow intervals (null: none). Closed intervals go to the store's `flows` table and to
+   * onFlows (e.g. IPFIX exporters).
+   */
+  flows?: FlowTable | null;
+  /** Every batch of closed flow intervals. Must not throw (exporters count their failures). */
+  onFlows?: (flows: FlowRecord[]) => void;
 }
 
 /** The capture being replayed (see beginCapture). */
@@ -65,6 +73,8 @@ export interface PipelineStats {
   storeErrors: number;
   lastStoreError: string | null;
   anomalies: number;
+  /** Flow intervals closed (stored and handed to onFlows). */
+  flows: number;
   /** Store writes still in flight. */
   inflight: number;
 }
@@ -87,6 +97,7 @@ export class Pipeline implements PacketHandler {
     storeErrors: 0,
     lastStoreError: null as string | null,
     anomalies: 0,
+    flows: 0,
   };
   private anomalyQueue: Anomaly[] = [];
   private closed = false;
@@ -180,6 +191,10 @@ export class Pipeline implements PacketHandler {
     this.st.hops += b.hopTotal;
     this.analyzer.process(b);
     this.collectAnomalies(this.analyzer.flush());
+    if (this.opts.flows) {
+      this.opts.flows.process(b);
+      this.emitFlows(this.opts.flows.take());
+    }
     const store = this.opts.store;
     if (store) {
       if (this.opts.live && this.inflight >= this.maxInflight) {
@@ -256,6 +271,10 @@ export class Pipeline implements PacketHandler {
   tick(nowNs?: bigint): void {
     this.dispatch();
     this.collectAnomalies(this.analyzer.flush(nowNs));
+    if (this.opts.flows && nowNs !== undefined) {
+      this.opts.flows.tick(nowNs);
+      this.emitFlows(this.opts.flows.take());
+    }
     void this.storeAnomalies();
     this.flushStoreIfDue();
   }
@@ -300,6 +319,24 @@ export class Pipeline implements PacketHandler {
     }
   }
 
+  /** Closed flow intervals: to onFlows at once, and to the store's `flows` table. */
+  private emitFlows(list: FlowRecord[]): void {
+    if (list.length === 0) return;
+    this.st.flows += list.length;
+    this.opts.onFlows?.(list);
+    const store = this.opts.store;
+    if (!store) return;
+    this.inflight++;
+    store.insertFlows(list).then(
+      () => this.settled(),
+      (e: Error) => {
+        this.st.storeErrors++;
+        this.st.lastStoreError = e.message;
+        this.settled();
+      },
+    );
+  }
+
   private async storeAnomalies(): Promise<void> {
     const store = this.opts.store;
     if (!store || this.anomalyQueue.length === 0) {
@@ -322,6 +359,7 @@ export class Pipeline implements PacketHandler {
     this.closed = true;
     this.dispatch();
     this.collectAnomalies(this.analyzer.finish());
+    if (this.opts.flows) this.emitFlows(this.opts.flows.finish());
     await this.storeAnomalies();
     while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
     if (this.opts.store) {

@@ -245,7 +245,7 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
       if (!order)
         throw new ParamError(`by: ${by} (known: ${Object.keys(TOP_FLOWS_ORDER).join(', ')})`);
       return (
-        `SELECT ${FLOW_KEY}, ${FLOW_AGG} FROM flows` +
+        `SELECT ${FLOW_KEY}, ${FLOW_AGG} FROM flows FINAL` +
         where(flowWindow(p)) +
         ` GROUP BY ${FLOW_GROUP} ORDER BY ${order}, src, dst, src_port, dst_port, protocol LIMIT ${p.limit ?? '10'}`
       );
@@ -266,7 +266,7 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
       limit: { type: 'limit', description: 'max rows (default 100)' },
     },
     sql: (p) =>
-      `SELECT ${FLOW_KEY}, countIf(e2e_p99 > ${p.threshold}) AS intervals_over, ${FLOW_AGG} FROM flows` +
+      `SELECT ${FLOW_KEY}, countIf(e2e_p99 > ${p.threshold}) AS intervals_over, ${FLOW_AGG} FROM flows FINAL` +
       where(flowWindow(p)) +
       ` GROUP BY ${FLOW_GROUP} HAVING intervals_over > 0 ORDER BY e2e_p99_ns DESC, src, dst, src_port, dst_port, protocol LIMIT ${p.limit ?? '100'}`,
   },
@@ -283,7 +283,7 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
       limit: { type: 'limit', description: 'max rows (default 1000)' },
     },
     sql: (p) =>
-      `SELECT start_ns, end_ns, ${FLOW_KEY}, packets, bytes, path, path_changes, e2e_min, e2e_mean, e2e_p50, e2e_p99, e2e_max, e2e_source, jitter, worst_hop, worst_hop_latency, drop_reports, report_gaps, end_reason FROM flows` +
+      `SELECT start_ns, end_ns, ${FLOW_KEY}, packets, bytes, path, path_changes, e2e_min, e2e_mean, e2e_p50, e2e_p99, e2e_max, e2e_source, jitter, worst_hop, worst_hop_latency, drop_reports, report_gaps, end_reason FROM flows FINAL` +
       where([...flowFilter(p), ...flowWindow(p)]) +
       ` ORDER BY start_ns, src_port, dst_port, protocol LIMIT ${p.limit ?? '1000'}`,
   },

@@ -301,7 +301,9 @@ export function migrations(retentionDays?: number): Migration[] {
           c.dateTime64
             ? ', `start_ns` UInt64 ALIAS toUnixTimestamp64Nano(start), `end_ns` UInt64 ALIAS toUnixTimestamp64Nano(end)'
             : ''
-        }) ENGINE = MergeTree PARTITION BY toDate(start) ORDER BY (src_addr, dst_addr, src_port, dst_port, protocol, ${
+          // Replacing: an interval is a function of the input (record time), so a replay of the
+          // same capture writes the same rows again; queries read it with FINAL
+        }) ENGINE = ReplacingMergeTree PARTITION BY toDate(start) ORDER BY (src_addr, dst_addr, src_port, dst_port, protocol, ifNull(vlan, 65535), ifNull(vni, 4294967295), ${
           c.dateTime64 ? 'start' : 'start_ns'
         })${ttlClause(c, 'toDateTime(end)', retentionDays)}`,
       ],

@@ -64,6 +64,8 @@ async function exercise(store: Store): Promise<void> {
     }),
   );
   expect(await store.insertFlows(flows)).toBe(6);
+  // a replay of the same capture writes the same intervals again: read once
+  expect(await store.insertFlows(flows.slice(0, 2))).toBe(2);
   const top = await store.named('top_flows', { by: 'bytes', limit: 3 });
   expect(top.map((r) => [r.src, Number(r.flow_bytes)])).toEqual([
     ['2001:db8::5', 750_000],

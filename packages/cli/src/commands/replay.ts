@@ -16,6 +16,7 @@ import { parseNumberArg } from '../numbers';
 import { Progress } from '../progress';
 import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
 import { formatReplaySummary } from '../summary';
+import { FLOW_HELP, FLOW_OPTIONS, flowsFrom } from '../flow-options';
 
 export const REPLAY_HELP = `Usage: hopwatch replay [options] FILE...
 
@@ -31,8 +32,9 @@ Options:
                             capture, or of a copy of it, are analysed but not stored again, so
                             replaying twice or after an interruption does not duplicate rows)
   --json                    print the summary statistics and anomalies as JSON
-  --config FILE             YAML config file (sections codec, analytics, store)
+  --config FILE             YAML config file (sections codec, analytics, store, flows)
 ${STORE_HELP}
+${FLOW_HELP}
 ${CODEC_HELP}
 
 Exit codes: 0 done; 1 store errors or anomalies not written; 2 usage error; 3 a capture is
@@ -59,6 +61,7 @@ export async function replay(argv: string[]): Promise<number> {
     options: {
       ...CODEC_OPTIONS,
       ...STORE_OPTIONS,
+      ...FLOW_OPTIONS,
       anomalies: { type: 'string' },
       speed: { type: 'string' },
       force: { type: 'boolean' },
@@ -90,10 +93,12 @@ export async function replay(argv: string[]): Promise<number> {
       ? new AnomalyLog(values.anomalies, 'w', warn, anomaliesTmp)
       : null;
   const found: Anomaly[] = [];
+  const flows = flowsFrom(values, config);
   let store;
   try {
     store = await storeFrom(values, config);
   } catch (e) {
+    await flows.close();
     anomaliesOut?.close();
     if (anomaliesTmp && anomaliesTmp !== values.anomalies) fs.rmSync(anomaliesTmp, { force: true });
     throw e;
@@ -103,6 +108,8 @@ export async function replay(argv: string[]): Promise<number> {
     analytics: config.analytics,
     store,
     force: values.force === true,
+    flows: flows.table,
+    onFlows: flows.onFlows,
     onAnomaly: (a) => {
       found.push(a);
       anomaliesOut?.write(a);
@@ -139,6 +146,7 @@ export async function replay(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     await pipeline.close();
+    await flows.close();
     progress.done();
     if (anomaliesOut && anomaliesTmp && values.anomalies) {
       anomaliesOut.close();
@@ -156,11 +164,13 @@ export async function replay(argv: string[]): Promise<number> {
         stats,
         source: srcStats,
         anomalies: found,
+        flows: { table: flows.table?.stats ?? null, ipfix: flows.exporters.map((e) => e.stats) },
         latency: pipeline.analyzer.latencyStats(),
       }) + '\n',
     );
   } else {
     process.stdout.write(formatReplaySummary(stats, pipeline.analyzer, found, elapsed));
+    for (const line of flows.summary()) process.stdout.write(`${line}\n`);
     if (inputError) process.stdout.write(`Capture problem: ${inputError}\n`);
     if (store)
       process.stdout.write(

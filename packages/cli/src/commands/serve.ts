@@ -19,6 +19,7 @@ import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/s
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
 import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
+import { FLOW_HELP, FLOW_OPTIONS, flowsFrom } from '../flow-options';
 import { describeAnomaly, formatReplaySummary } from '../summary';
 
 export const SERVE_HELP = `Usage: hopwatch serve [options]
@@ -49,8 +50,9 @@ Options:
                             password_file | password_env}); without one, only the anonymous
                             user, and a warning when bound beyond 127.0.0.1
   --no-http                 no HTTP endpoint
-  --config FILE             YAML config file (sections codec, sources, analytics, store, http)
+  --config FILE             YAML config file (sections codec, sources, analytics, store, http, flows)
 ${STORE_HELP}
+${FLOW_HELP}
 ${CODEC_HELP}
 
 Exit codes: 0 stopped cleanly; 1 a failure while running (store errors, anomalies that could
@@ -62,6 +64,7 @@ export async function serve(argv: string[]): Promise<number> {
     options: {
       ...CODEC_OPTIONS,
       ...STORE_OPTIONS,
+      ...FLOW_OPTIONS,
       listen: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
       'receive-buffer': { type: 'string' },
@@ -124,11 +127,13 @@ export async function serve(argv: string[]): Promise<number> {
   let httpAt = http.listen;
   if (httpAt && values['no-store'])
     throw new UsageError('--http needs a store (not with --no-store)');
+  const flows = flowsFrom(values, file);
   let store;
   try {
     store = await storeFrom(values, file);
   } catch (e) {
     anomaliesOut?.close();
+    await flows.close();
     throw e;
   }
   // the embedded engine locks its directory: without an endpoint nothing else can query it
@@ -141,6 +146,7 @@ export async function serve(argv: string[]): Promise<number> {
       endpoint = await startQueryEndpoint(store, { ...http.options, ...httpAt });
     } catch (e) {
       await store.close();
+      await flows.close();
       throw new UsageError(
         `query endpoint on ${httpAt.host}:${httpAt.port}: ${(e as Error).message}`,
       );
@@ -157,6 +163,8 @@ export async function serve(argv: string[]): Promise<number> {
     store,
     live: true,
     batchRecords: 4096,
+    flows: flows.table,
+    onFlows: flows.onFlows,
     onAnomaly: (a) => {
       found.push(a);
       process.stdout.write(`${describeAnomaly(a)}\n`);
@@ -201,6 +209,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await pipeline.close();
+    await flows.close();
     anomaliesOut?.close();
     unrecord?.();
     if (endpoint) await endpoint.close();
@@ -210,6 +219,7 @@ export async function serve(argv: string[]): Promise<number> {
   process.stdout.write(
     formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'),
   );
+  for (const line of flows.summary()) process.stdout.write(`${line}\n`);
   if (endpoint) {
     const e = endpoint.stats;
     process.stdout.write(
