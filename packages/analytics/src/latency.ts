@@ -90,17 +90,10 @@ export class LatencyTracker {
     if (occ > this.qMaxOcc[q]) this.qMaxOcc[q] = occ;
   }
 
-  /** The latency slot of the flow whose key is in `key` (a flow table's scratch), created when
-   * new. */
-  flowSlot(key: Uint32Array, t: number): number {
-    const lf = this.latFlows;
-    lf.scratch.set(key);
-    const s = lf.findOrInsert(t);
-    if (lf.isNew) {
-      this.lfHop.clear(s);
-      this.lfE2e.clear(s);
-    }
-    return s;
+  /** A new slot of `latFlows` (the Analyzer finds the slot itself: see its processRecord). */
+  newFlow(lf: number): void {
+    this.lfHop.clear(lf);
+    this.lfE2e.clear(lf);
   }
 
   flowHop(lf: number, lat: number): void {

@@ -121,23 +121,6 @@ export class FlowTable {
     this.paths = new BoundedTable(c.maxPaths, 2);
   }
 
-  /** The slot of record r's flow, created when new (`table.isNew`, then call `init`). */
-  lookup(b: RecordBatch, r: number, t: number): number {
-    const key = this.table.scratch;
-    const a = r * 4;
-    key[0] = b.srcAddr[a];
-    key[1] = b.srcAddr[a + 1];
-    key[2] = b.srcAddr[a + 2];
-    key[3] = b.srcAddr[a + 3];
-    key[4] = b.dstAddr[a];
-    key[5] = b.dstAddr[a + 1];
-    key[6] = b.dstAddr[a + 2];
-    key[7] = b.dstAddr[a + 3];
-    key[8] = ((b.srcPort[r] << 16) | b.dstPort[r]) >>> 0;
-    key[9] = b.protocol[r] | (b.flowV6[r] << 8);
-    return this.table.findOrInsert(t);
-  }
-
   init(fs: number, t: number): void {
     this.count[fs] = 0;
     this.first[fs] = t;

@@ -44,29 +44,9 @@ export class MicroloopDetector implements Detector<NoState> {
     return 0;
   }
 
-  /** A stack of switch ids (rows[0..m) of `b`): false when no switch repeats in it; else the
-   * packet is counted in the episode of its cycle (from the first repeated switch). */
-  onStack(
-    b: RecordBatch,
-    rows: Int32Array,
-    m: number,
-    t: number,
-    fs: number,
-    eBit: boolean,
-  ): boolean {
-    // the first switch id that repeats within the stack
-    for (let j = 1; j < m; j++) {
-      const sj = b.switchId[rows[j]];
-      for (let i = 0; i < j; i++)
-        if (b.switchId[rows[i]] === sj) {
-          this.loopPacket(b, rows, i, j, m, t, fs, eBit);
-          return true;
-        }
-    }
-    return false;
-  }
-
-  private loopPacket(
+  /** A looping packet: its stack (switch ids rows[0..m) of `b`) repeats rows[li] at rows[lj]
+   * (the first repeat; the Analyzer finds it). */
+  onLoop(
     b: RecordBatch,
     rows: Int32Array,
     li: number,

@@ -6,9 +6,8 @@
  * explain confirms the episode; one that comes back explained (or with a drop report) is
  * withdrawn.
  */
-import type { RecordBatch } from '@hopwatch/codec';
 import type { AnalyzerContext } from '../context';
-import { recordLatency, type FlowTable } from '../tables';
+import type { FlowTable } from '../tables';
 import type { AnalyticsConfig, FlowTuple } from '../types';
 import type { Detector, NoState, RestoreRows } from './detector';
 
@@ -46,8 +45,9 @@ interface SilentEpisode {
 
 export class SilentFlowDetector implements Detector<NoState> {
   private readonly config: AnalyticsConfig;
-  /** 1 while the flow is a silent member of an open episode. */
-  private readonly silentFlag: Uint8Array;
+  /** 1 while the flow is a silent member of an open episode (read by the Analyzer, which calls
+   * `check` when a packet ends a long gap and `resumed` when a silent flow is seen again). */
+  readonly silentFlag: Uint8Array;
   /** Episode id of each silent flow. */
   private readonly silentOf = new Map<number, number>();
   private ids = 0;
@@ -62,7 +62,6 @@ export class SilentFlowDetector implements Detector<NoState> {
   private readonly idle = new Set<SilentEpisode>();
   /** Next flow slot the silence scan looks at. */
   private cursor = 0;
-  private readonly factor: number;
 
   constructor(
     private readonly ctx: AnalyzerContext,
@@ -70,7 +69,6 @@ export class SilentFlowDetector implements Detector<NoState> {
   ) {
     this.config = ctx.config;
     this.silentFlag = new Uint8Array(ctx.config.maxFlows);
-    this.factor = ctx.config.silentFactor;
   }
 
   get open(): number {
@@ -83,16 +81,6 @@ export class SilentFlowDetector implements Detector<NoState> {
 
   newFlow(fs: number): void {
     this.silentFlag[fs] = 0;
-  }
-
-  /** Flow `fs`'s packet (record r) at `t`, `gap` after its previous one: true when it ends a
-   * silence (the gap is then no inter-arrival sample). */
-  onArrival(fs: number, t: number, gap: number, b: RecordBatch, r: number): boolean {
-    // a silence no sweep saw (it ends here); only a gap beyond silentFactor × the mean can be one
-    if (!this.silentFlag[fs] && gap > this.factor * this.flows.gapMean[fs]) this.check(fs);
-    if (!this.silentFlag[fs]) return false;
-    this.resumed(fs, t, recordLatency(b, r));
-    return true;
   }
 
   /** The flow's slot is being freed: a silence of it ends here. */
@@ -147,7 +135,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     for (const s of rows.flows) this.silentFlag[s] = 0;
   }
 
-  private check(fs: number): void {
+  /** Checks flow `fs` for silence at the current time. */
+  check(fs: number): void {
     const c = this.config;
     const fl = this.flows;
     if (this.silentFlag[fs] || fl.count[fs] < c.silentMinPackets || fl.pathLen[fs] === 0) return;
@@ -247,7 +236,7 @@ export class SilentFlowDetector implements Detector<NoState> {
   /** A silent flow was seen again at `t` (`lat`: the hop latency sum of that packet, -1 when
    * unknown), or evicted (`lat` undefined). A silence that the packet's extra queueing delay
    * explains (it was held in a queue, not lost) is withdrawn. */
-  private resumed(fs: number, t: number, lat?: number): void {
+  resumed(fs: number, t: number, lat?: number): void {
     const fl = this.flows;
     this.silentFlag[fs] = 0;
     const id = this.silentOf.get(fs);
