@@ -166,6 +166,14 @@ export class BoundedTable {
     return n;
   }
 
+  /** Live slots, least recently used first (importing them in this order rebuilds the LRU
+   * order). */
+  lruSlots(): number[] {
+    const out: number[] = [];
+    for (let s = this.tail; s >= 0 && out.length <= this.cap; s = this.prev[s]) out.push(s);
+    return out;
+  }
+
   remove(slot: number): void {
     if (this.live[slot]) this.evict(slot, 'removed');
   }

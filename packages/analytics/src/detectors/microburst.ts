@@ -1,0 +1,429 @@
+/**
+ * Microbursts per queue (switch, egress port, queue): hop latency (or occupancy, for queues
+ * whose hops carry no latency) above a threshold learned from the queue's baseline, on the
+ * queue's own timeline (egress timestamps mapped onto the capture clock when carried). The
+ * flows through the queue during a burst are counted (space-saving top-K) and split into
+ * aggressors and victims.
+ */
+import type { AnalyzerContext } from '../context';
+import { packColumn, restoreColumn } from '../columns';
+import { NONE16, NONE32, QUEUE_KW, type FlowTable } from '../tables';
+import type { BoundedTable } from '../table';
+import type { AnalyticsConfig, BurstFlow, FlowTuple, MicroburstAnomaly } from '../types';
+import type { CheckpointRows, Detector, RestoreRows } from './detector';
+
+const Mth = Math;
+const INF = Number.POSITIVE_INFINITY;
+/** Samples a queue needs before it can burst (its smallest sample then bounds the pipeline
+ * latency). */
+const BURST_MIN_HISTORY = 4;
+
+interface BurstState {
+  start: number;
+  firstAbove: number;
+  end: number;
+  lastSample: number;
+  above: number;
+  samples: number;
+  peakLat: number;
+  peakOcc: number;
+  baseLat: number;
+  baseOcc: number;
+  threshold: number;
+  switchClock: boolean;
+  cooling: boolean;
+  // per-burst flow counters (space-saving)
+  fSlot: number[];
+  fGen: number[];
+  fPk: number[];
+  fMaxLat: number[];
+  fTuple: (FlowTuple | null)[];
+  total: number;
+  distinct: number;
+}
+
+/** Per queue: the baselines, and the egress-timestamp mapping. Times are `*T`. */
+export interface MicroburstCheckpoint {
+  baseLat: string;
+  baseOcc: string;
+  devLat: string;
+  devOcc: string;
+  refT: string;
+  lastT: string;
+  firstT: string;
+  samples: string;
+  refHi: string;
+  refLo: string;
+  hasRef: string;
+}
+
+export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
+  private readonly config: AnalyticsConfig;
+  private readonly samples: Uint32Array;
+  private readonly baseLat: Float64Array;
+  private readonly baseOcc: Float64Array;
+  private readonly devLat: Float64Array;
+  private readonly devOcc: Float64Array;
+  private readonly hasRef: Uint8Array;
+  private readonly refHi: Uint32Array;
+  private readonly refLo: Uint32Array;
+  private readonly refT: Float64Array;
+  private readonly lastT: Float64Array;
+  private readonly firstT: Float64Array;
+  private readonly minLat: Float64Array;
+  private readonly minOcc: Float64Array;
+  private readonly bursts = new Map<number, BurstState>();
+
+  constructor(
+    private readonly ctx: AnalyzerContext,
+    private readonly queues: BoundedTable,
+    private readonly flows: FlowTable,
+  ) {
+    this.config = ctx.config;
+    const Q = ctx.config.maxQueues;
+    this.samples = new Uint32Array(Q);
+    this.baseLat = new Float64Array(Q);
+    this.baseOcc = new Float64Array(Q);
+    this.devLat = new Float64Array(Q);
+    this.devOcc = new Float64Array(Q);
+    this.hasRef = new Uint8Array(Q);
+    this.refHi = new Uint32Array(Q);
+    this.refLo = new Uint32Array(Q);
+    this.refT = new Float64Array(Q);
+    this.lastT = new Float64Array(Q);
+    this.firstT = new Float64Array(Q);
+    this.minLat = new Float64Array(Q);
+    this.minOcc = new Float64Array(Q);
+  }
+
+  get open(): number {
+    return this.bursts.size;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const a of [
+      this.samples,
+      this.baseLat,
+      this.baseOcc,
+      this.devLat,
+      this.devOcc,
+      this.hasRef,
+      this.refHi,
+      this.refLo,
+      this.refT,
+      this.lastT,
+      this.firstT,
+      this.minLat,
+      this.minOcc,
+    ])
+      n += a.byteLength;
+    return n;
+  }
+
+  newQueue(q: number, t: number): void {
+    this.samples[q] = 0;
+    this.baseLat[q] = 0;
+    this.baseOcc[q] = 0;
+    this.devLat[q] = 0;
+    this.devOcc[q] = 0;
+    this.hasRef[q] = 0;
+    this.lastT[q] = t;
+    this.firstT[q] = t;
+    this.minLat[q] = INF;
+    this.minOcc[q] = INF;
+  }
+
+  /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
+   * smallest capture − egress seen, i.e. egress time plus the shortest remaining transit). */
+  mapEgress(q: number, hi: number, lo: number, wrap32: boolean, t: number): number {
+    if (!this.hasRef[q]) {
+      this.hasRef[q] = 1;
+      this.refHi[q] = hi;
+      this.refLo[q] = lo;
+      this.refT[q] = t;
+      return t;
+    }
+    let d: number;
+    if (wrap32) {
+      d = (lo - this.refLo[q]) | 0; // signed 32-bit difference
+    } else d = (hi - this.refHi[q]) * 4294967296 + (lo - this.refLo[q]);
+    let mapped = this.refT[q] + d;
+    const slack = t - mapped;
+    if (slack < 0 || slack > 1e9) mapped = t; // earlier than capture (re-anchor) or a clock jump
+    this.refHi[q] = hi;
+    this.refLo[q] = lo;
+    this.refT[q] = mapped;
+    return mapped;
+  }
+
+  /** A sample of queue `q` at `td` on its timeline: hop latency `lat` and occupancy `occ` (-1
+   * when not carried), from flow `fs` (-1 when unknown); `sw`: `td` is on the switch clock. */
+  onSample(q: number, td: number, lat: number, occ: number, fs: number, sw: boolean): void {
+    const c = this.config;
+    const n = this.samples[q];
+    const useLat = lat >= 0;
+    const x = useLat ? lat : occ;
+    const thr = useLat ? this.latThreshold(q) : this.occThreshold(q);
+    if (lat >= 0 && lat < this.minLat[q]) this.minLat[q] = lat;
+    if (occ >= 0 && occ < this.minOcc[q]) this.minOcc[q] = occ;
+    let burst = this.bursts.get(q);
+    if (burst) {
+      const endThr = burst.threshold * c.burstEndRatio;
+      if (burst.cooling) {
+        if (x >= burst.threshold && td - burst.end <= c.burstMergeGapNs) {
+          burst.cooling = false; // the same burst goes on
+        } else if (td - burst.end > c.burstMergeGapNs) {
+          this.finishBurst(q, burst);
+          burst = undefined;
+        }
+      } else if (x < endThr) {
+        burst.cooling = true;
+      } else if (td - burst.start > c.burstMaxNs) {
+        // a level shift, not a burst: report it and re-learn the baseline from here
+        this.finishBurst(q, burst);
+        burst = undefined;
+        if (useLat) this.baseLat[q] = this.minLat[q] = x;
+        else this.baseOcc[q] = this.minOcc[q] = x;
+        this.samples[q] = 1;
+        return;
+      }
+      if (burst && !burst.cooling) {
+        this.burstSample(burst, td, lat, occ, fs, x >= burst.threshold);
+        return;
+      }
+      if (burst) return; // cooling: baseline stays frozen until the burst is finished
+    }
+    const warm = n >= c.baselineWarmupSamples && td - this.firstT[q] >= c.baselineTauNs;
+    if (n >= BURST_MIN_HISTORY && x >= thr) {
+      const b: BurstState = {
+        start: useLat ? td - lat : td,
+        firstAbove: td,
+        end: td,
+        lastSample: td,
+        above: 0,
+        samples: 0,
+        peakLat: -1,
+        peakOcc: -1,
+        baseLat: this.baseLat[q],
+        baseOcc: this.baseOcc[q],
+        threshold: thr,
+        switchClock: sw,
+        cooling: false,
+        fSlot: [],
+        fGen: [],
+        fPk: [],
+        fMaxLat: [],
+        fTuple: [],
+        total: 0,
+        distinct: 0,
+      };
+      this.bursts.set(q, b);
+      this.burstSample(b, td, lat, occ, fs, true);
+      return;
+    }
+    // baseline: EWMA (plain mean at first), weighted by the time since the previous sample so
+    // that a fast ramp (many samples in a few µs) cannot drag it up; samples clipped at the
+    // threshold once warm
+    const dt = td - this.lastT[q];
+    this.lastT[q] = td;
+    const w = !warm ? 1 / (n + 1) : Mth.min(c.baselineAlpha, dt > 0 ? dt / c.baselineTauNs : 0);
+    if (lat >= 0) {
+      const v = n >= 4 ? Mth.min(lat, this.latThreshold(q)) : lat;
+      const d = v - this.baseLat[q];
+      this.baseLat[q] += w * d;
+      this.devLat[q] += w * (Mth.abs(d) - this.devLat[q]);
+    }
+    if (occ >= 0) {
+      const v = n >= 4 ? Mth.min(occ, this.occThreshold(q)) : occ;
+      const d = v - this.baseOcc[q];
+      this.baseOcc[q] += w * d;
+      this.devOcc[q] += w * (Mth.abs(d) - this.devOcc[q]);
+    }
+    this.samples[q] = n + 1;
+  }
+
+  /** The queue's slot is being freed: its open burst (if any) is final. */
+  onQueueEvict(q: number): void {
+    const b = this.bursts.get(q);
+    if (b) this.finishBurst(q, b);
+  }
+
+  sweep(now: number): void {
+    const c = this.config;
+    for (const [k, b] of this.bursts)
+      if (
+        now - b.lastSample > c.burstIdleNs ||
+        (b.cooling && now - b.end > Mth.max(c.burstMergeGapNs, c.burstIdleNs))
+      )
+        this.finishBurst(k, b);
+  }
+
+  finish(): void {
+    for (const [k, b] of this.bursts) this.finishBurst(k, b);
+  }
+
+  checkpoint(rows: CheckpointRows): MicroburstCheckpoint {
+    const s = rows.queues;
+    return {
+      baseLat: packColumn(this.baseLat, s),
+      baseOcc: packColumn(this.baseOcc, s),
+      devLat: packColumn(this.devLat, s),
+      devOcc: packColumn(this.devOcc, s),
+      refT: packColumn(this.refT, s),
+      lastT: packColumn(this.lastT, s),
+      firstT: packColumn(this.firstT, s),
+      samples: packColumn(this.samples, s),
+      refHi: packColumn(this.refHi, s),
+      refLo: packColumn(this.refLo, s),
+      hasRef: packColumn(this.hasRef, s),
+    };
+  }
+
+  /** The smallest samples (`minLat`, `minOcc`) are not carried: restored queues keep theirs. */
+  restore(c: MicroburstCheckpoint, rows: RestoreRows): void {
+    const s = rows.queues;
+    const sh = rows.shift;
+    restoreColumn(this.baseLat, c.baseLat, Float64Array, s, 'microburst.baseLat');
+    restoreColumn(this.baseOcc, c.baseOcc, Float64Array, s, 'microburst.baseOcc');
+    restoreColumn(this.devLat, c.devLat, Float64Array, s, 'microburst.devLat');
+    restoreColumn(this.devOcc, c.devOcc, Float64Array, s, 'microburst.devOcc');
+    restoreColumn(this.refT, c.refT, Float64Array, s, 'microburst.refT', sh);
+    restoreColumn(this.lastT, c.lastT, Float64Array, s, 'microburst.lastT', sh);
+    restoreColumn(this.firstT, c.firstT, Float64Array, s, 'microburst.firstT', sh);
+    restoreColumn(this.samples, c.samples, Uint32Array, s, 'microburst.samples');
+    restoreColumn(this.refHi, c.refHi, Uint32Array, s, 'microburst.refHi');
+    restoreColumn(this.refLo, c.refLo, Uint32Array, s, 'microburst.refLo');
+    restoreColumn(this.hasRef, c.hasRef, Uint8Array, s, 'microburst.hasRef');
+  }
+
+  /** Burst threshold: max(k × baseline, baseline + z × mean absolute deviation, floor). Until the
+   * baseline is warm, the queue's smallest sample stands for it (hop latency = fixed pipeline
+   * latency + queueing; the smallest sample is the pipeline latency of an empty queue), so a
+   * burst early in a queue's life is still caught. */
+  private latThreshold(q: number): number {
+    const c = this.config;
+    if (!this.isWarm(q)) {
+      const m = this.minLat[q];
+      return Mth.max(c.burstLatencyFactor * (m < INF ? m : 0), c.burstLatencyFloorNs);
+    }
+    const b = this.baseLat[q];
+    return Mth.max(
+      c.burstLatencyFactor * b,
+      b + c.burstDeviationFactor * this.devLat[q],
+      c.burstLatencyFloorNs,
+    );
+  }
+
+  private occThreshold(q: number): number {
+    const c = this.config;
+    if (!this.isWarm(q)) {
+      const m = this.minOcc[q];
+      return Mth.max(c.burstOccupancyFactor * (m < INF ? m : 0), c.burstOccupancyFloor);
+    }
+    const b = this.baseOcc[q];
+    return Mth.max(
+      c.burstOccupancyFactor * b,
+      b + c.burstDeviationFactor * this.devOcc[q],
+      c.burstOccupancyFloor,
+    );
+  }
+
+  private isWarm(q: number): boolean {
+    const c = this.config;
+    return (
+      this.samples[q] >= c.baselineWarmupSamples &&
+      this.lastT[q] - this.firstT[q] >= c.baselineTauNs
+    );
+  }
+
+  private burstSample(
+    b: BurstState,
+    td: number,
+    lat: number,
+    occ: number,
+    fs: number,
+    above: boolean,
+  ): void {
+    b.samples++;
+    if (above) {
+      b.above++;
+      if (td > b.end) b.end = td;
+    }
+    if (td > b.lastSample) b.lastSample = td;
+    if (lat > b.peakLat) b.peakLat = lat;
+    if (occ > b.peakOcc) b.peakOcc = occ;
+    if (fs < 0) return;
+    b.total++;
+    const g = this.flows.table.gen[fs];
+    const K = this.config.burstTopK;
+    let i = 0;
+    for (; i < b.fSlot.length; i++) if (b.fSlot[i] === fs && b.fGen[i] === g) break;
+    if (i === b.fSlot.length) {
+      b.distinct++;
+      if (b.fSlot.length < K) {
+        b.fSlot.push(fs);
+        b.fGen.push(g);
+        b.fPk.push(0);
+        b.fMaxLat.push(-1);
+        b.fTuple.push(this.flows.tuple(fs));
+      } else {
+        // space-saving: replace the smallest counter, inheriting its count
+        let mi = 0;
+        for (let k = 1; k < b.fPk.length; k++) if (b.fPk[k] < b.fPk[mi]) mi = k;
+        i = mi;
+        b.fSlot[i] = fs;
+        b.fGen[i] = g;
+        b.fMaxLat[i] = -1;
+        b.fTuple[i] = this.flows.tuple(fs);
+      }
+    }
+    b.fPk[i]++;
+    if (lat > b.fMaxLat[i]) b.fMaxLat[i] = lat;
+  }
+
+  private finishBurst(q: number, b: BurstState): void {
+    this.bursts.delete(q);
+    const c = this.config;
+    if (b.above < c.burstMinSamples) return;
+    const idx = b.fPk.map((_, i) => i);
+    idx.sort((x, y) => b.fPk[y] - b.fPk[x] || b.fMaxLat[y] - b.fMaxLat[x]);
+    const top = idx.length ? b.fPk[idx[0]] : 0;
+    const aggressors: BurstFlow[] = [];
+    const victims: BurstFlow[] = [];
+    for (const i of idx) {
+      const f: BurstFlow = {
+        ...(b.fTuple[i] as FlowTuple),
+        packets: b.fPk[i],
+        share: b.total ? b.fPk[i] / b.total : 0,
+        maxLatency: b.fMaxLat[i] >= 0 ? b.fMaxLat[i] : null,
+      };
+      if (b.fPk[i] >= c.aggressorRelShare * top) {
+        if (aggressors.length < c.maxFlowsPerAnomaly) aggressors.push(f);
+      } else if (victims.length < c.maxFlowsPerAnomaly) victims.push(f);
+    }
+    const k = q * QUEUE_KW;
+    const qk = this.queues.keys;
+    const start = this.ctx.abs(b.start);
+    const a: MicroburstAnomaly = {
+      type: 'microburst',
+      id: `microburst:${qk[k]}:${qk[k + 1] === NONE32 ? '-' : qk[k + 1]}:${qk[k + 2] === NONE16 ? '-' : qk[k + 2]}:${start}`,
+      start,
+      end: this.ctx.abs(Mth.max(b.end, b.start)),
+      packets: b.samples,
+      switchId: qk[k],
+      egressPort: qk[k + 1] === NONE32 ? null : qk[k + 1],
+      queueId: qk[k + 2] === NONE16 ? null : qk[k + 2],
+      peakOccupancy: b.peakOcc >= 0 ? b.peakOcc : null,
+      peakLatency: b.peakLat >= 0 ? b.peakLat : null,
+      baselineLatency: b.peakLat >= 0 ? Mth.round(b.baseLat) : null,
+      baselineOccupancy: b.peakOcc >= 0 ? Mth.round(b.baseOcc) : null,
+      threshold: Mth.round(b.threshold),
+      clock: b.switchClock ? 'switch' : 'capture',
+      aggressors,
+      victims,
+      flowCount: b.distinct,
+    };
+    this.ctx.emit(a);
+  }
+}
