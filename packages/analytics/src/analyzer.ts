@@ -25,6 +25,7 @@ import {
   restoreTable,
 } from './tables';
 import { LatencyTracker, type LatencyStats } from './latency';
+import { EndToEnd } from './e2e';
 import { CHECKPOINT_VERSION, checkCheckpoint, type AnalyzerCheckpoint } from './checkpoint';
 import type { RestoreRows } from './detectors/detector';
 import { MicroloopDetector } from './detectors/microloop';
@@ -45,7 +46,6 @@ const HDRFLAG_E = HdrFlag.E;
 const HOPFIELD_DROP_REASON = HopField.DROP_REASON;
 const HOPFIELD_EGRESS_TS = HopField.EGRESS_TS;
 const HOPFIELD_HOP_LATENCY = HopField.HOP_LATENCY;
-const HOPFIELD_INGRESS_TS = HopField.INGRESS_TS;
 const HOPFIELD_L1_PORTS = HopField.L1_PORTS;
 const HOPFIELD_QUEUE = HopField.QUEUE;
 const HOPFIELD_SWITCH_ID = HopField.SWITCH_ID;
@@ -130,6 +130,7 @@ export class Analyzer {
   private readonly queues: BoundedTable;
   private readonly reporters: BoundedTable;
   private readonly latency: LatencyTracker;
+  private readonly e2e = new EndToEnd();
 
   // ---- detectors (concrete types: one monomorphic call site each in the per-record path) ----
   private readonly microloop: MicroloopDetector;
@@ -478,16 +479,7 @@ export class Analyzer {
     if (lf >= 0 && m > 0) {
       const first = rows[0];
       const last = rows[m - 1];
-      let e2e = -1;
-      if (b.present[first] & HOPFIELD_INGRESS_TS && b.present[last] & HOPFIELD_EGRESS_TS) {
-        if (intV < INTVER_V20) e2e = (b.egressTsLo[last] - b.ingressTsLo[first]) >>> 0;
-        else
-          e2e =
-            (b.egressTsHi[last] - b.ingressTsHi[first]) * 4294967296 +
-            (b.egressTsLo[last] - b.ingressTsLo[first]);
-        if (e2e < 0 || e2e > 0xffffffff) e2e = -1;
-      }
-      if (e2e < 0 && e2eOk) e2e = e2eSum;
+      const e2e = this.e2e.measure(b, r, first, last, e2eOk ? e2eSum : -1);
       if (e2e >= 0) lt.flowEndToEnd(lf, e2e);
     }
   }

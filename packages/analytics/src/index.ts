@@ -6,3 +6,4 @@ export { CHECKPOINT_VERSION, type AnalyzerCheckpoint } from './checkpoint';
 export { BoundedTable, type EvictReason } from './table';
 export { SketchPool } from './sketch';
 export * from './score';
+export { EndToEnd, LINK_BUDGET_NS, E2E_NONE, E2E_TIMESTAMPS, E2E_HOP_SUM } from './e2e';

@@ -11,7 +11,7 @@
  * State is per slot in typed arrays (no per-record allocation); a slot's latency quantiles
  * come from a small log-linear sketch (relative error ≤ 6%, see SketchPool).
  */
-import { BoundedTable, SketchPool } from '@hopwatch/analytics';
+import { BoundedTable, EndToEnd, SketchPool } from '@hopwatch/analytics';
 import { formatAddr, HopField, type RecordBatch } from '@hopwatch/codec';
 import { FlowEndReason, type E2eSource, type FlowEndReasonCode, type FlowRecord } from './model';
 
@@ -44,12 +44,6 @@ export interface FlowTableStats {
 
 /** Hops whose latency counts per flow (worst hop): positions of the longest path kept. */
 const MAX_PATH = 16;
-/**
- * The most time a packet can spend on the links of a data-centre path beside the hops
- * themselves (propagation and serialisation: µs per link); beyond, the timestamps are from
- * clocks that disagree, and the end-to-end latency falls back to the sum of hop latencies.
- */
-const LINK_BUDGET_NS = 1_000_000;
 const KEY_WORDS = 12;
 const NONE = 0xffffffff;
 const REPFLAG_D = 1;
@@ -68,6 +62,7 @@ export class FlowTable {
   };
   private readonly t: BoundedTable;
   private readonly sketch: SketchPool;
+  private readonly e2e = new EndToEnd();
   private readonly idleNs: number;
   private readonly activeNs: number;
   private baseSec = -1;
@@ -313,27 +308,9 @@ export class FlowTable {
     const pl = b.present[last];
     this.inIf[s] = pf & HopField.L1_PORTS ? b.ingressPort[first] : NONE;
     this.outIf[s] = pl & HopField.L1_PORTS ? b.egressPort[last] : NONE;
-    let e2e = -1;
-    let src = 0;
-    if (pf & HopField.INGRESS_TS && pl & HopField.EGRESS_TS) {
-      // v0.5/v1.0 timestamps are 32-bit ns counters (wrap); v2.x 64-bit
-      e2e =
-        b.intVersion[r] < 3
-          ? (b.egressTsLo[last] - b.ingressTsLo[first]) >>> 0
-          : (b.egressTsHi[last] - b.ingressTsHi[first]) * 4294967296 +
-            (b.egressTsLo[last] - b.ingressTsLo[first]);
-      if (e2e < 0 || e2e > 0xffffffff) e2e = -1;
-      // timestamps of different switches are comparable only with synchronised clocks: the
-      // span must hold the hops' own latencies and at most LINK_BUDGET_NS of links besides
-      else if (sumOk && (e2e < sum || e2e - sum > LINK_BUDGET_NS)) {
-        e2e = -1;
-        this.stats.clockSkew++;
-      } else src = 1;
-    }
-    if (e2e < 0 && sumOk) {
-      e2e = sum;
-      src = 2;
-    }
+    const e2e = this.e2e.measure(b, r, first, last, sumOk ? sum : -1);
+    if (this.e2e.skewed) this.stats.clockSkew++;
+    const src = this.e2e.source;
     if (e2e < 0) return;
     this.e2eSrc[s] = src;
     if (e2e < this.e2eMin[s]) this.e2eMin[s] = e2e;
