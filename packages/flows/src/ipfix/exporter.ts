@@ -3,7 +3,7 @@
  * pipeline: export() encodes and hands the messages to the socket at once; failures are
  * counted, never thrown.
  *
- * UDP: templates go before the first data and again every `templateRefreshSec` (RFC 7011
+ * UDP: templates go at start and again every `templateRefreshSec` (RFC 7011
  * §8.4: a collector that restarts, or starts after the exporter, learns them within that
  * time; data it gets before is lost at the collector, as with every UDP exporter). TCP: templates
  * at the start of each connection; while the collector is away, messages wait in a bounded
@@ -100,6 +100,9 @@ export class IpfixExporter {
       // learns them before the data comes (ahead of data they can be overtaken)
       this.refresh = setInterval(() => void this.sendTemplates(), every);
       this.refresh.unref();
+      // at once, not in front of the first data: collectors that decode on several workers
+      // (GoFlow2) can take data that follows its templates too closely before them
+      void this.sendTemplates();
     } else this.connect();
   }
 
