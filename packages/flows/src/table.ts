@@ -49,6 +49,10 @@ const NONE = 0xffffffff;
 const REPFLAG_D = 1;
 
 const Mth = Math;
+// module constants: a workspace re-export is a getter, too slow to read per hop
+const F_SWITCH_ID = HopField.SWITCH_ID;
+const F_HOP_LATENCY = HopField.HOP_LATENCY;
+const F_L1_PORTS = HopField.L1_PORTS;
 
 export class FlowTable {
   readonly stats: FlowTableStats = {
@@ -289,11 +293,11 @@ export class FlowTable {
       if (first < 0) first = h;
       last = h;
       const p = b.present[h];
-      const sw = p & HopField.SWITCH_ID ? b.switchId[h] : NONE;
+      const sw = p & F_SWITCH_ID ? b.switchId[h] : NONE;
       hash = Mth.imul(hash ^ sw, 0x01000193);
       if (m < MAX_PATH) this.path[pb + m] = sw;
       m++;
-      if (p & HopField.HOP_LATENCY) {
+      if (p & F_HOP_LATENCY) {
         const lat = b.hopLatency[h];
         sum += lat;
         if (sw !== NONE) this.hopAdd(pb, sw, lat);
@@ -306,8 +310,8 @@ export class FlowTable {
     this.pathLen[s] = m > 255 ? 255 : m;
     const pf = b.present[first];
     const pl = b.present[last];
-    this.inIf[s] = pf & HopField.L1_PORTS ? b.ingressPort[first] : NONE;
-    this.outIf[s] = pl & HopField.L1_PORTS ? b.egressPort[last] : NONE;
+    this.inIf[s] = pf & F_L1_PORTS ? b.ingressPort[first] : NONE;
+    this.outIf[s] = pl & F_L1_PORTS ? b.egressPort[last] : NONE;
     const e2e = this.e2e.measure(b, r, first, last, sumOk ? sum : -1);
     if (this.e2e.skewed) this.stats.clockSkew++;
     const src = this.e2e.source;

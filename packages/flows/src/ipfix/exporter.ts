@@ -77,6 +77,8 @@ export class IpfixExporter {
   private backoffMs = 500;
   private closed = false;
   private templatesDue = true;
+  /** UDP sends handed to the socket and not yet done (close() waits for them). */
+  private sending = 0;
 
   constructor(private readonly opts: IpfixExporterOptions) {
     this.builder = this.newBuilder();
@@ -134,7 +136,9 @@ export class IpfixExporter {
 
   private send(buf: Buffer, records: number, template: boolean): void {
     if (this.udp) {
+      this.sending++;
       this.udp.send(buf, this.opts.port, this.opts.host, (e) => {
+        this.sending--;
         if (e) {
           this.stats.droppedRecords += records;
           this.failed(e);
@@ -209,6 +213,9 @@ export class IpfixExporter {
         await new Promise((r) => setTimeout(r, 50));
     }
     this.closed = true;
+    // UDP: sends still queued in the socket would be dropped by closing it now
+    for (const t0 = Date.now(); this.sending > 0 && Date.now() - t0 < timeoutMs; )
+      await new Promise((r) => setTimeout(r, 5));
     if (this.refresh) clearInterval(this.refresh);
     if (this.reconnect) clearTimeout(this.reconnect);
     for (const m of this.queue) this.stats.droppedRecords += m.records;
