@@ -4,6 +4,7 @@
  * the decoder recorded; INT hop values come from the decoded record.
  */
 import type { LayerSpan } from './decoder';
+import { bitLabel, bitMask, MetadataFormat } from './int/bits';
 import type { Hop, IntRecord } from './model';
 
 export interface LayerDescription {
@@ -26,36 +27,14 @@ function ip6(d: Uint8Array, o: number): string {
 }
 const flag = (b: boolean): string => (b ? 'set' : 'not set');
 
-const V2_BITS = [
-  'node id',
-  'L1 ingress/egress interface',
-  'hop latency',
-  'queue id + occupancy',
-  'ingress timestamp',
-  'egress timestamp',
-  'L2 ingress/egress interface',
-  'egress tx utilization',
-  'buffer id + occupancy',
-  'reserved (9)',
-  'reserved (10)',
-  'reserved (11)',
-  'reserved (12)',
-  'reserved (13)',
-  'reserved (14)',
-  'checksum complement',
-];
-const V05_BITS = [
-  ...V2_BITS.slice(0, 6),
-  'queue id + congestion',
-  'egress tx utilization',
-  ...V2_BITS.slice(8, 15),
-  'reserved (15)',
-];
-
+/**
+ * The bitmap with the names of its set bits, read as `version`'s hop format ('0.5', '1.0',
+ * else v2.x; names from int/bits.ts).
+ */
 export function bitmapNames(bitmap: number, version: string | null): string {
-  const names = version === '0.5' ? V05_BITS : V2_BITS;
+  const fmt: MetadataFormat = version === '0.5' ? 'v0.5' : version === '1.0' ? 'v1.0' : 'v2';
   const set: string[] = [];
-  for (let i = 0; i < 16; i++) if (bitmap & (0x8000 >> i)) set.push(`${i} ${names[i]}`);
+  for (let i = 0; i < 16; i++) if (bitmap & bitMask(fmt, i)) set.push(`${i} ${bitLabel(fmt, i)}`);
   return `${hex(bitmap, 4)}${set.length ? ` (${set.join(', ')})` : ''}`;
 }
 
@@ -426,6 +405,7 @@ export function describeLayer(
     case 'report-v20-int-metadata':
       title = 'INT report main contents (v2.0)';
       f.push(
+        // named as INT v2.x bits, as dissect always printed them (TR v2.0 bit 15 is the drop reason)
         ['RepMdBits', bitmapNames(u16(d, o), '2')],
         ['Domain specific ID', hex(u16(d, o + 2), 4)],
         ['DSMdBits', hex(u16(d, o + 4), 4)],

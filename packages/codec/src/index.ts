@@ -9,3 +9,17 @@ export { decodeOne, type DecodeOneResult } from './decode-one';
 export { runFuzz, prng, type FuzzReport } from './fuzz';
 export * from './encode';
 export { describeLayer, bitmapNames, type LayerDescription } from './describe';
+export {
+  INSTRUCTION_BITS,
+  INSTRUCTION_FIELDS,
+  HOP_COLUMN_NAMES,
+  HOP_VALUE_COLUMN_NAMES,
+  bitCount,
+  bitMask,
+  bitLabel,
+  fieldOf,
+  sizeOf,
+  maskOf,
+  type InstructionField,
+  type BitSize,
+} from './int/bits';

@@ -16,11 +16,18 @@
 import {
   Decoder,
   decodeOne,
+  bitCount,
+  bitMask,
+  fieldOf,
+  INSTRUCTION_FIELDS,
   IntRecord,
   LayerSpan,
   makeConfig,
+  maskOf,
   type CodecConfig,
   type DecodeOneResult,
+  type InstructionField,
+  type MetadataFormat,
 } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 import {
@@ -369,15 +376,21 @@ function checksumProblems(d: Uint8Array, spans: readonly LayerSpan[], at = Infin
   return out;
 }
 
-const BITS: [number, keyof IntRecord['hops'][number], string][] = [
-  [0x8000, 'switchId', 'node id'],
-  [0x4000, 'ingressPort', 'L1 ports'],
-  [0x2000, 'hopLatency', 'hop latency'],
-  [0x1000, 'queueOccupancy', 'queue'],
-  [0x0800, 'ingressTimestamp', 'ingress timestamp'],
-  [0x0400, 'egressTimestamp', 'egress timestamp'],
-  [0x0100, 'txUtilization', 'tx utilization'],
+/** Fields a transit device must fill in when the bitmap requests them (else: all-ones warning). */
+const CHECKED_FIELDS: readonly InstructionField[] = [
+  'switchId',
+  'l1Ports',
+  'hopLatency',
+  'queue',
+  'ingressTimestamp',
+  'egressTimestamp',
+  'txUtilization',
 ];
+
+/** The hop format of an INT header version ('2' = v2.x). */
+function formatOfHeader(version: IntRecord['intVersion']): MetadataFormat {
+  return version === '0.5' ? 'v0.5' : version === '1.0' ? 'v1.0' : 'v2';
+}
 
 // ------------------------------------------------------------------ transit
 
@@ -544,15 +557,20 @@ export function verifyTransitPair(
       );
     if (recA && recA.hops.length > 0 && added === hopMl * 4) {
       const top = recA.hops[recA.hops.length - 1];
-      for (const [bit, field, name] of BITS) {
-        if (recB.instructionBitmap & bit && top[field] === null)
+      const fmt = formatOfHeader(recB.intVersion);
+      for (let bit = 0; bit < bitCount(fmt); bit++) {
+        const field = fieldOf(fmt, bit);
+        if (!CHECKED_FIELDS.includes(field) || !(recB.instructionBitmap & bitMask(fmt, bit)))
+          continue;
+        const f = INSTRUCTION_FIELDS[field];
+        if (f.hop !== null && top[f.hop] === null)
           w.push({
             kind: 'field-unavailable',
-            detail: `${name} requested but reported as not available (all ones)`,
+            detail: `${f.name} requested but reported as not available (all ones)`,
           });
       }
       if (opts.switchId !== undefined) {
-        if (!(recB.instructionBitmap & 0x8000))
+        if (!(recB.instructionBitmap & maskOf(fmt, ['switchId'])))
           w.push({
             kind: 'switch-id',
             detail: 'the bitmap does not request the node id: cannot check --switch-id',
