@@ -14,6 +14,7 @@ import {
   buildReport,
   concatBytes,
   decodeOne,
+  Layer,
   bitCount,
   bitMask,
   fieldOf,
@@ -658,7 +659,7 @@ export class PacketFactory {
     let stackOff = -1;
     if (pushed > 0) {
       const d = decodeOne(buf, 1, this.cfgDecoder);
-      const span = d.layers.find((l) => l.layer === 'int-stack');
+      const span = d.layers.find((l) => l.layer === Layer.INT_STACK);
       if (!span) throw new Error('simulator: template has no INT stack span');
       stackOff = span.start;
     }
