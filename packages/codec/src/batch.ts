@@ -6,21 +6,14 @@
  * [hopStart[r], hopStart[r] + hopCount[r]) in travel order.
  */
 
+import { HOP_COLUMNS as HOP_COLUMN_LIST, HopField as HOP_FIELD } from './int/bits';
+
+// Defined with the instruction bit table (int/bits.ts). Plain constants here rather than
+// re-exports: a re-export compiles to a getter, which hot loops would call on every access.
 /** Presence bits of one hop's fields (set = the bitmap requested it and it was not all-ones). */
-export const HopField = {
-  SWITCH_ID: 1 << 0,
-  L1_PORTS: 1 << 1,
-  HOP_LATENCY: 1 << 2,
-  QUEUE: 1 << 3,
-  INGRESS_TS: 1 << 4,
-  EGRESS_TS: 1 << 5,
-  L2_PORTS: 1 << 6,
-  TX_UTIL: 1 << 7,
-  BUFFER: 1 << 8,
-  CHECKSUM: 1 << 9,
-  QUEUE_CONGESTION: 1 << 10,
-  DROP_REASON: 1 << 11,
-} as const;
+export const HopField = HOP_FIELD;
+/** Per-hop columns: name and element type. A field is valid only when its `present` bit is set. */
+export const HOP_COLUMNS = HOP_COLUMN_LIST;
 
 /** Encapsulation codes (index into ENCAPSULATIONS). */
 export const ENCAPSULATIONS = [
@@ -125,32 +118,6 @@ export const RECORD_COLUMNS: readonly (readonly [string, ColumnType, number, num
   ['srcPort', Uint16Array, 1, NaN],
   ['dstPort', Uint16Array, 1, NaN],
   ['protocol', Uint8Array, 1, NaN],
-];
-
-/** Per-hop columns: name and element type. A field is valid only when its `present` bit is set. */
-export const HOP_COLUMNS: readonly (readonly [string, ColumnType])[] = [
-  ['present', Uint16Array],
-  ['origin', Uint8Array],
-  ['switchId', Uint32Array],
-  ['ingressPort', Uint32Array],
-  ['egressPort', Uint32Array],
-  ['hopLatency', Uint32Array],
-  ['queueId', Uint16Array],
-  ['queueOccupancy', Uint32Array],
-  ['ingressTsHi', Uint32Array],
-  ['ingressTsLo', Uint32Array],
-  ['egressTsHi', Uint32Array],
-  ['egressTsLo', Uint32Array],
-  ['l2IngressPort', Uint32Array],
-  ['l2EgressPort', Uint32Array],
-  ['txUtil', Uint32Array],
-  ['bufferId', Uint8Array],
-  ['bufferOccupancy', Uint32Array],
-  ['checksum', Uint32Array],
-  ['queueCongestion', Uint32Array],
-  ['hopDropReason', Uint8Array],
-  ['dsStart', Uint32Array],
-  ['dsCount', Uint8Array],
 ];
 
 type Columns = Record<

@@ -4,6 +4,8 @@
  * the decoder recorded; INT hop values come from the decoded record.
  */
 import type { LayerSpan } from './decoder';
+import { bitLabel, bitMask, MetadataFormat } from './int/bits';
+import { Layer } from './layers/names';
 import type { Hop, IntRecord } from './model';
 
 export interface LayerDescription {
@@ -26,36 +28,14 @@ function ip6(d: Uint8Array, o: number): string {
 }
 const flag = (b: boolean): string => (b ? 'set' : 'not set');
 
-const V2_BITS = [
-  'node id',
-  'L1 ingress/egress interface',
-  'hop latency',
-  'queue id + occupancy',
-  'ingress timestamp',
-  'egress timestamp',
-  'L2 ingress/egress interface',
-  'egress tx utilization',
-  'buffer id + occupancy',
-  'reserved (9)',
-  'reserved (10)',
-  'reserved (11)',
-  'reserved (12)',
-  'reserved (13)',
-  'reserved (14)',
-  'checksum complement',
-];
-const V05_BITS = [
-  ...V2_BITS.slice(0, 6),
-  'queue id + congestion',
-  'egress tx utilization',
-  ...V2_BITS.slice(8, 15),
-  'reserved (15)',
-];
-
+/**
+ * The bitmap with the names of its set bits, read as `version`'s hop format ('0.5', '1.0',
+ * else v2.x; names from int/bits.ts).
+ */
 export function bitmapNames(bitmap: number, version: string | null): string {
-  const names = version === '0.5' ? V05_BITS : V2_BITS;
+  const fmt: MetadataFormat = version === '0.5' ? 'v0.5' : version === '1.0' ? 'v1.0' : 'v2';
   const set: string[] = [];
-  for (let i = 0; i < 16; i++) if (bitmap & (0x8000 >> i)) set.push(`${i} ${names[i]}`);
+  for (let i = 0; i < 16; i++) if (bitmap & bitMask(fmt, i)) set.push(`${i} ${bitLabel(fmt, i)}`);
   return `${hex(bitmap, 4)}${set.length ? ` (${set.join(', ')})` : ''}`;
 }
 
@@ -94,10 +74,10 @@ export function describeLayer(
 ): LayerDescription {
   const o = s.start;
   const f: [string, string][] = [];
-  let title = s.layer;
+  let title: string = s.layer;
   const at = (n: number): boolean => o + n <= d.length;
   switch (s.layer) {
-    case 'ethernet': {
+    case Layer.ETHERNET: {
       title = 'Ethernet II';
       if (!at(14)) break;
       f.push(['Destination', mac(d, o)], ['Source', mac(d, o + 6)]);
@@ -112,7 +92,7 @@ export function describeLayer(
       }
       break;
     }
-    case 'ipv4':
+    case Layer.IPV4:
       title = 'Internet Protocol Version 4';
       if (!at(20)) break;
       f.push(
@@ -133,7 +113,7 @@ export function describeLayer(
         ['Destination', ip4(d, o + 16)],
       );
       break;
-    case 'ipv6':
+    case Layer.IPV6:
       title = 'Internet Protocol Version 6';
       if (!at(40)) break;
       f.push(
@@ -147,7 +127,7 @@ export function describeLayer(
       );
       if (s.end > o + 40) f.push(['Extension headers', `${s.end - o - 40} bytes`]);
       break;
-    case 'udp':
+    case Layer.UDP:
       title = 'User Datagram Protocol';
       f.push(
         ['Source port', String(u16(d, o))],
@@ -156,7 +136,7 @@ export function describeLayer(
         ['Checksum', hex(u16(d, o + 6), 4)],
       );
       break;
-    case 'tcp': {
+    case Layer.TCP: {
       title = 'Transmission Control Protocol';
       const fl = d[o + 13];
       const names = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'].filter(
@@ -174,7 +154,7 @@ export function describeLayer(
       );
       break;
     }
-    case 'probe-marker':
+    case Layer.PROBE_MARKER:
       title = 'INT probe marker';
       f.push([
         'Marker',
@@ -183,7 +163,7 @@ export function describeLayer(
           .padStart(8, '0')}`,
       ]);
       break;
-    case 'geneve':
+    case Layer.GENEVE:
       title = 'Generic Network Virtualization Encapsulation (Geneve)';
       f.push(
         ['Version', String(d[o] >> 6)],
@@ -193,7 +173,7 @@ export function describeLayer(
         ['VNI', hex(u32(d, o + 4) >>> 8, 6)],
       );
       break;
-    case 'geneve-option':
+    case Layer.GENEVE_OPTION:
       title = 'Geneve option';
       f.push(
         [
@@ -204,7 +184,7 @@ export function describeLayer(
         ['Length', `${(d[o + 3] & 0x1f) * 4} bytes`],
       );
       break;
-    case 'vxlan-gpe':
+    case Layer.VXLAN_GPE:
       title = 'VXLAN Generic Protocol Extension';
       f.push(
         ['Flags', hex(d[o], 2)],
@@ -213,7 +193,7 @@ export function describeLayer(
         ['VNI', hex(u32(d, o + 4) >>> 8, 6)],
       );
       break;
-    case 'gre': {
+    case Layer.GRE: {
       title = 'Generic Routing Encapsulation';
       const fl = d[o];
       f.push(
@@ -226,7 +206,7 @@ export function describeLayer(
       );
       break;
     }
-    case 'int-shim-v2': {
+    case Layer.INT_SHIM_V2: {
       title = 'INT shim (v2.x, TCP/UDP)';
       const npt = (d[o] >> 2) & 3;
       f.push(
@@ -239,7 +219,7 @@ export function describeLayer(
       else f.push(['Original DSCP', String(d[o + 3] >> 2)]);
       break;
     }
-    case 'int-shim-v1':
+    case Layer.INT_SHIM_V1:
       title = 'INT shim (v0.5/v1.0, TCP/UDP)';
       f.push(
         ['Type', String(d[o])],
@@ -247,7 +227,7 @@ export function describeLayer(
         ['Byte 3 (DSCP / reserved)', hex(d[o + 3], 2)],
       );
       break;
-    case 'int-shim-gpe-v2':
+    case Layer.INT_SHIM_GPE_V2:
       title = 'INT shim (v2.x, VXLAN-GPE)';
       f.push(
         ['Type', String(d[o] >> 4)],
@@ -256,7 +236,7 @@ export function describeLayer(
         ['Next protocol', hex(d[o + 3], 2)],
       );
       break;
-    case 'int-shim-gpe-v1':
+    case Layer.INT_SHIM_GPE_V1:
       title = 'INT shim (v0.5/v1.0, VXLAN-GPE)';
       f.push(
         ['Type', String(d[o])],
@@ -264,7 +244,7 @@ export function describeLayer(
         ['Next protocol', hex(d[o + 3], 2)],
       );
       break;
-    case 'int-shim-gre':
+    case Layer.INT_SHIM_GRE:
       title = 'INT shim (GRE)';
       f.push(
         ['Type', String(d[o] >> 4)],
@@ -273,9 +253,9 @@ export function describeLayer(
         ['Next protocol', hex(u16(d, o + 2), 4)],
       );
       break;
-    case 'int-md-header':
-    case 'int-mx-header': {
-      const mx = s.layer === 'int-mx-header';
+    case Layer.INT_MD_HEADER:
+    case Layer.INT_MX_HEADER: {
+      const mx = s.layer === Layer.INT_MX_HEADER;
       title = mx ? 'INT-MX header (v2.x)' : 'INT-MD metadata header (v2.x)';
       f.push(
         ['Version', String(d[o] >> 4)],
@@ -293,7 +273,7 @@ export function describeLayer(
       );
       break;
     }
-    case 'int-md-header-v1':
+    case Layer.INT_MD_HEADER_V1:
       title = 'INT metadata header (v1.0)';
       f.push(
         ['Version', String(d[o] >> 4)],
@@ -306,7 +286,7 @@ export function describeLayer(
         ['Instruction bitmap', bitmapNames(u16(d, o + 4), '1.0')],
       );
       break;
-    case 'int-md-header-v05':
+    case Layer.INT_MD_HEADER_V05:
       title = 'INT header (v0.5)';
       f.push(
         ['Version', String(d[o] >> 4)],
@@ -319,7 +299,7 @@ export function describeLayer(
         ['Instruction bitmap', bitmapNames(u16(d, o + 4), '0.5')],
       );
       break;
-    case 'int-stack':
+    case Layer.INT_STACK:
       title = `INT metadata stack (${s.end - s.start} bytes)`;
       if (record) {
         for (const h of record.hops)
@@ -328,7 +308,7 @@ export function describeLayer(
           f.push(['Source-only DS metadata', `${record.header.sourceOnlyBytes} bytes`]);
       }
       break;
-    case 'int-tail':
+    case Layer.INT_TAIL:
       title = 'INT tail (v0.5)';
       f.push(
         ['Next protocol', String(d[o])],
@@ -336,11 +316,11 @@ export function describeLayer(
         ['DSCP', String(d[o + 3])],
       );
       break;
-    case 'original-l4':
+    case Layer.ORIGINAL_L4:
       title = 'Original L4 header (NPT 2)';
       f.push(['Source port', String(u16(d, o))], ['Destination port', String(u16(d, o + 2))]);
       break;
-    case 'report-v05':
+    case Layer.REPORT_V05:
       title = 'Telemetry Report v0.5';
       f.push(
         ['Version', String(d[o] >> 4)],
@@ -357,7 +337,7 @@ export function describeLayer(
         ['Ingress timestamp', String(u32(d, o + 8))],
       );
       break;
-    case 'report-v05-local':
+    case Layer.REPORT_V05_LOCAL:
       title = 'Switch local report (v0.5)';
       f.push(
         ['Switch id', String(u32(d, o))],
@@ -368,7 +348,7 @@ export function describeLayer(
       );
       reportHop(record, f);
       break;
-    case 'report-v05-drop':
+    case Layer.REPORT_V05_DROP:
       title = 'Drop report (v0.5)';
       f.push(
         ['Switch id', String(u32(d, o))],
@@ -378,7 +358,7 @@ export function describeLayer(
       );
       reportHop(record, f);
       break;
-    case 'report-v10':
+    case Layer.REPORT_V10:
       title = 'Telemetry Report v1.0';
       f.push(
         ['Version', String(d[o] >> 4)],
@@ -399,7 +379,7 @@ export function describeLayer(
       );
       reportHop(record, f);
       break;
-    case 'report-v20-group':
+    case Layer.REPORT_V20_GROUP:
       title = 'Telemetry Report group header (v2.0)';
       f.push(
         ['Version', String(d[o] >> 4)],
@@ -408,7 +388,7 @@ export function describeLayer(
         ['Node id', String(u32(d, o + 4))],
       );
       break;
-    case 'report-v20': {
+    case Layer.REPORT_V20: {
       title = 'Individual report (v2.0)';
       const fl = d[o + 3];
       f.push(
@@ -423,9 +403,10 @@ export function describeLayer(
       );
       break;
     }
-    case 'report-v20-int-metadata':
+    case Layer.REPORT_V20_INT_METADATA:
       title = 'INT report main contents (v2.0)';
       f.push(
+        // named as INT v2.x bits, as dissect always printed them (TR v2.0 bit 15 is the drop reason)
         ['RepMdBits', bitmapNames(u16(d, o), '2')],
         ['Domain specific ID', hex(u16(d, o + 2), 4)],
         ['DSMdBits', hex(u16(d, o + 4), 4)],
@@ -433,11 +414,11 @@ export function describeLayer(
       );
       reportHop(record, f);
       break;
-    case 'report-tlv':
+    case Layer.REPORT_TLV:
       title = 'Report TLV';
       f.push(['Type', String(d[o] >> 4)], ['Length', `${d[o + 1]} words`]);
       break;
-    case 'payload':
+    case Layer.PAYLOAD:
       title = 'Payload';
       f.push(['Length', `${Math.max(0, s.end - s.start)} bytes`]);
       break;

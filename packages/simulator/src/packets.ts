@@ -14,6 +14,15 @@ import {
   buildReport,
   concatBytes,
   decodeOne,
+  Layer,
+  bitCount,
+  bitMask,
+  fieldOf,
+  maskOf,
+  sizeOf,
+  SPEC_DEVIATIONS,
+  type InstructionField,
+  type MetadataFormat,
   ethernetHeader,
   ETHERTYPE_IPV4,
   ETHERTYPE_TEB,
@@ -74,64 +83,38 @@ const SW = 0,
   DROP = 11,
   RSV = 12;
 
-export type MdFormat = 'v0.5' | 'v1.0' | 'v2' | 'tr1.0' | 'tr2.0';
+export type MdFormat = MetadataFormat;
 
-/** Per-hop block layout: (field, size) pairs in wire order; checksum complement last. */
+/** The writer's code of each instruction field. */
+const CODE: Record<InstructionField, number> = {
+  switchId: SW,
+  l1Ports: L1,
+  hopLatency: LAT,
+  queue: Q,
+  ingressTimestamp: ITS,
+  egressTimestamp: ETS,
+  l2Ports: L2,
+  queueCongestion: CONG,
+  txUtilization: TX,
+  buffer: BUF,
+  checksumComplement: CSUM,
+  drop: DROP,
+  reserved: RSV,
+};
+
+/**
+ * Per-hop block layout: (field, size) pairs in wire order (the codec's bit table at spec
+ * sizes); checksum complement last.
+ */
 export function hopLayout(fmt: MdFormat, bitmap: number): Int32Array {
   const out: number[] = [];
   let csum = false;
-  if (fmt === 'tr1.0') {
-    const t = [
-      [L1, 4],
-      [LAT, 4],
-      [Q, 4],
-      [ETS, 4],
-      [DROP, 4],
-      [TX, 4],
-    ];
-    for (let bit = 0; bit < 6; bit++) if (bitmap & (1 << (5 - bit))) out.push(t[bit][0], t[bit][1]);
-    return Int32Array.from(out);
-  }
-  const wide = fmt === 'v2' || fmt === 'tr2.0';
-  for (let bit = 0; bit < 16; bit++) {
-    if (!(bitmap & (0x8000 >>> bit))) continue;
-    switch (bit) {
-      case 0:
-        if (fmt !== 'tr2.0') out.push(SW, 4);
-        break;
-      case 1:
-        out.push(L1, 4);
-        break;
-      case 2:
-        out.push(LAT, 4);
-        break;
-      case 3:
-        out.push(Q, 4);
-        break;
-      case 4:
-        out.push(ITS, wide ? 8 : 4);
-        break;
-      case 5:
-        out.push(ETS, wide ? 8 : 4);
-        break;
-      case 6:
-        if (fmt === 'v0.5') out.push(CONG, 4);
-        else out.push(L2, 8);
-        break;
-      case 7:
-        out.push(TX, 4);
-        break;
-      case 8:
-        out.push(wide ? BUF : RSV, 4);
-        break;
-      case 15:
-        if (fmt === 'tr2.0') out.push(DROP, 4);
-        else if (fmt === 'v2' || fmt === 'v1.0') csum = true;
-        else out.push(RSV, 4);
-        break;
-      default:
-        out.push(RSV, 4);
-    }
+  for (let bit = 0, n = bitCount(fmt); bit < n; bit++) {
+    if (!(bitmap & bitMask(fmt, bit))) continue;
+    const f = fieldOf(fmt, bit);
+    const size = sizeOf(fmt, bit, SPEC_DEVIATIONS);
+    if (f === 'checksumComplement') csum = true;
+    else if (size > 0) out.push(CODE[f], size);
   }
   if (csum) out.push(CSUM, 4);
   return Int32Array.from(out);
@@ -468,6 +451,26 @@ interface ReportTemplate {
 
 const ZERO_VALUES = new Float64Array(VSTRIDE);
 
+/** Per-hop fields a TR v2.0 report may repeat from the INT bitmap (the node id is in the header). */
+const REPORTED_FIELDS: readonly InstructionField[] = [
+  'l1Ports',
+  'hopLatency',
+  'queue',
+  'ingressTimestamp',
+  'egressTimestamp',
+  'l2Ports',
+  'txUtilization',
+  'buffer',
+];
+/** What a TR v1.0 sink or MX report carries (everything but the drop reason). */
+const TR10_SINK_FIELDS: readonly InstructionField[] = [
+  'l1Ports',
+  'hopLatency',
+  'queue',
+  'egressTimestamp',
+  'txUtilization',
+];
+
 export class PacketFactory {
   readonly stackLayout: Int32Array;
   private readonly stackWriter: HopWriter;
@@ -517,14 +520,16 @@ export class PacketFactory {
     const bm = s.int.instructionBitmap;
     const rv = s.output.reportVersion;
     if (rv === '2.0') {
-      this.sinkRepBits = bm & 0x7f80;
-      this.mxRepBits = bm & 0x7f80;
-      this.dropRepBits = (bm & 0x7f80) | 0x0001;
+      // the INT bitmap's per-hop fields, as RepMdBits (same bit positions; no node id)
+      const perHop = bm & maskOf('tr2.0', REPORTED_FIELDS);
+      this.sinkRepBits = perHop;
+      this.mxRepBits = perHop;
+      this.dropRepBits = perHop | maskOf('tr2.0', ['drop']);
     } else {
-      // TR v1.0 6-bit RepMdBits: ports, latency, queue, egress ts, drop, tx
-      this.sinkRepBits = 0b111101;
-      this.mxRepBits = 0b111101;
-      this.dropRepBits = 0b101010;
+      // TR v1.0 has fixed 6-bit RepMdBits
+      this.sinkRepBits = maskOf('tr1.0', TR10_SINK_FIELDS);
+      this.mxRepBits = this.sinkRepBits;
+      this.dropRepBits = maskOf('tr1.0', ['l1Ports', 'queue', 'drop']);
     }
     const c = s.int;
     switch (c.encapsulation) {
@@ -654,7 +659,7 @@ export class PacketFactory {
     let stackOff = -1;
     if (pushed > 0) {
       const d = decodeOne(buf, 1, this.cfgDecoder);
-      const span = d.layers.find((l) => l.layer === 'int-stack');
+      const span = d.layers.find((l) => l.layer === Layer.INT_STACK);
       if (!span) throw new Error('simulator: template has no INT stack span');
       stackOff = span.start;
     }

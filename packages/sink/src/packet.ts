@@ -1,9 +1,17 @@
 /**
- * Byte-level packet editing for the sink: IP header parsing, DSCP and protocol rewriting,
- * removing a byte range while keeping every enclosing IP/UDP length and every enclosing
- * IPv4/TCP/UDP/GRE checksum right. Works from the layer spans the decoder records when tracing.
+ * Byte-level packet editing for the sink: IP headers (read with the codec's parser), DSCP
+ * and protocol rewriting, removing a byte range while keeping every enclosing IP/UDP length
+ * and every enclosing IPv4/TCP/UDP/GRE checksum right. Works from the layer spans the decoder records when tracing.
  */
-import { internetChecksum, ipv4HeaderChecksum, l4Checksum, type LayerSpan } from '@hopwatch/codec';
+import {
+  internetChecksum,
+  IpInfo,
+  ipv4HeaderChecksum,
+  l4Checksum,
+  Layer,
+  parseIp,
+  type LayerSpan,
+} from '@hopwatch/codec';
 
 /** A copy of d[from, to) as a plain Uint8Array (Buffer.slice would share memory). */
 export function copyBytes(d: Uint8Array, from = 0, to = d.length): Uint8Array {
@@ -35,64 +43,26 @@ export interface IpHeader {
   fragment: boolean;
 }
 
-/** Parses the IP header at `off` (null when it is not a whole IPv4/IPv6 header). */
+const ipScratch = new IpInfo();
+
+/**
+ * Parses the IP header at `off` with the codec's parser (null when it is not a whole
+ * IPv4/IPv6 header there, or its lengths are inconsistent).
+ */
 export function parseIpHeader(d: Uint8Array, off: number): IpHeader | null {
-  if (off >= d.length) return null;
-  const ver = d[off] >>> 4;
-  if (ver === 4) {
-    const ihl = (d[off] & 0x0f) * 4;
-    if (ihl < 20 || off + ihl > d.length) return null;
-    return {
-      v6: false,
-      start: off,
-      headerEnd: off + ihl,
-      lengthEnd: off + u16(d, off + 2),
-      protoByte: off + 9,
-      proto: d[off + 9],
-      dscp: d[off + 1] >>> 2,
-      ttlByte: off + 8,
-      fragment: (u16(d, off + 6) & 0x3fff) !== 0,
-    };
-  }
-  if (ver === 6) {
-    if (off + 40 > d.length) return null;
-    let nh = d[off + 6];
-    let nhByte = off + 6;
-    let o = off + 40;
-    let fragment = false;
-    for (let n = 0; n < 8; n++) {
-      if (nh === 0 || nh === 43 || nh === 60 || nh === 135 || nh === 139 || nh === 140) {
-        if (o + 8 > d.length) return null;
-        nhByte = o;
-        nh = d[o];
-        o += (d[o + 1] + 1) * 8;
-      } else if (nh === 44) {
-        if (o + 8 > d.length) return null;
-        nhByte = o;
-        nh = d[o];
-        o += 8;
-        fragment = true;
-      } else if (nh === 51) {
-        if (o + 8 > d.length) return null;
-        nhByte = o;
-        const len = (d[o + 1] + 2) * 4;
-        nh = d[o];
-        o += len;
-      } else break;
-    }
-    return {
-      v6: true,
-      start: off,
-      headerEnd: o,
-      lengthEnd: off + 40 + u16(d, off + 4),
-      protoByte: nhByte,
-      proto: nh,
-      dscp: ((d[off] & 0x0f) << 2) | (d[off + 1] >>> 6),
-      ttlByte: off + 7,
-      fragment,
-    };
-  }
-  return null;
+  const ip = ipScratch;
+  if (parseIp(d, off, d.length, 0, ip) !== 0) return null;
+  return {
+    v6: ip.v6,
+    start: off,
+    headerEnd: ip.headerEnd,
+    lengthEnd: ip.lengthEnd,
+    protoByte: ip.protoByte,
+    proto: ip.proto,
+    dscp: ip.dscp,
+    ttlByte: off + (ip.v6 ? 7 : 8),
+    fragment: ip.isFragment,
+  };
 }
 
 export function ipAddrs(d: Uint8Array, ip: IpHeader): { src: Uint8Array; dst: Uint8Array } {
@@ -185,16 +155,17 @@ export function enclosingHeaders(
   const ipAtDepth = new Map<number, IpHeader>();
   for (const s of spans) {
     if (s.start >= at) break;
-    if (s.layer === 'ipv4' || s.layer === 'ipv6') {
+    if (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) {
       const ip = parseIpHeader(d, s.start);
       if (!ip) continue;
       ipAtDepth.set(s.depth, ip);
       if (ip.headerEnd <= at && at <= ip.lengthEnd) out.push({ kind: 'ip', start: s.start, ip });
-    } else if (s.layer === 'udp' || s.layer === 'tcp' || s.layer === 'gre') {
+    } else if (s.layer === Layer.UDP || s.layer === Layer.TCP || s.layer === Layer.GRE) {
       const ip = ipAtDepth.get(s.depth) ?? null;
       if (!ip || s.end > at || at > ip.lengthEnd) continue;
-      if (s.layer === 'udp' && s.start + u16(d, s.start + 4) < at) continue;
-      out.push({ kind: s.layer, start: s.start, ip });
+      if (s.layer === Layer.UDP && s.start + u16(d, s.start + 4) < at) continue;
+      const kind = s.layer === Layer.UDP ? 'udp' : s.layer === Layer.TCP ? 'tcp' : 'gre';
+      out.push({ kind, start: s.start, ip });
     }
   }
   return out;

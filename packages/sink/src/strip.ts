@@ -8,9 +8,15 @@ import {
   Decoder,
   decodeOne,
   IntRecord,
+  isIntHeaderLayer,
+  isIntShimLayer,
+  isIpLayer,
+  isReportLayer,
+  Layer,
   LayerSpan,
   makeConfig,
   type CodecConfig,
+  type LayerName,
 } from '@hopwatch/codec';
 import {
   MAX_RECORD_BYTES,
@@ -70,13 +76,23 @@ function toDecoder(d: Decoder | CodecConfig | undefined): Decoder {
   return new Decoder(d ?? makeConfig());
 }
 
-const INT_LAYERS = /^(int-|probe-marker|original-l4)/;
+/** Layers that are INT (removed by a strip). */
+function isIntLayer(name: LayerName): boolean {
+  return (
+    isIntShimLayer(name) ||
+    isIntHeaderLayer(name) ||
+    name === Layer.INT_STACK ||
+    name === Layer.INT_TAIL ||
+    name === Layer.PROBE_MARKER ||
+    name === Layer.ORIGINAL_L4
+  );
+}
 
 function lastBefore(
   spans: readonly LayerSpan[],
   idx: number,
   depth: number,
-  names: string[],
+  names: LayerName[],
 ): LayerSpan | null {
   for (let i = idx - 1; i >= 0; i--)
     if (spans[i].depth === depth && names.includes(spans[i].layer)) return spans[i];
@@ -168,11 +184,11 @@ function planStrip(
   cfg: CodecConfig,
   force: boolean,
 ): Plan | string {
-  const hdrIdx = spans.findIndex((s) => /^int-(md|mx)-header/.test(s.layer));
+  const hdrIdx = spans.findIndex((s) => isIntHeaderLayer(s.layer));
   if (hdrIdx < 0) return 'INT header not located';
   const depth = spans[hdrIdx].depth;
-  const first = spans.findIndex((s) => INT_LAYERS.test(s.layer) && s.depth === depth);
-  const ipSpan = lastBefore(spans, hdrIdx, depth, ['ipv4', 'ipv6']);
+  const first = spans.findIndex((s) => isIntLayer(s.layer) && s.depth === depth);
+  const ipSpan = lastBefore(spans, hdrIdx, depth, [Layer.IPV4, Layer.IPV6]);
   if (!ipSpan) return 'IP header not located';
   const ip = parseIpHeader(d, ipSpan.start);
   if (!ip) return 'IP header not parsed';
@@ -184,7 +200,7 @@ function planStrip(
   const restoreDscp = (dscp: number, ipH: IpHeader): void => {
     edits.push((w) => setDscp(w, ipH, dscp));
   };
-  const payload = spans.find((s) => s.layer === 'payload' && s.depth === depth);
+  const payload = spans.find((s) => s.layer === Layer.PAYLOAD && s.depth === depth);
   switch (rec.encapsulation) {
     case 'udp-dscp':
     case 'tcp-dscp':
@@ -194,7 +210,7 @@ function planStrip(
     case 'tcp-port': {
       if (first < 0 || !payload) return 'INT not located';
       const shimSpan = spans[first];
-      const l4 = lastBefore(spans, first, depth, ['udp', 'tcp']);
+      const l4 = lastBefore(spans, first, depth, [Layer.UDP, Layer.TCP]);
       if (!l4) return 'L4 header not located';
       let from = shimSpan.start;
       const to = payload.start;
@@ -215,7 +231,7 @@ function planStrip(
           edits.push((w) => {
             w[ip.protoByte] = proto;
           });
-          if (l4.layer !== 'udp') return 'NPT 2 INT after a TCP header';
+          if (l4.layer !== Layer.UDP) return 'NPT 2 INT after a TCP header';
         } else if (h.originalDstPort !== null) {
           const port = h.originalDstPort;
           edits.push((w) => put16(w, l4.start + 2, port));
@@ -230,8 +246,8 @@ function planStrip(
     }
     case 'geneve': {
       const hdr = spans[hdrIdx];
-      const opt = spans.find((s) => s.layer === 'geneve-option' && s.start + 4 === hdr.start);
-      const gen = lastBefore(spans, hdrIdx, depth, ['geneve']);
+      const opt = spans.find((s) => s.layer === Layer.GENEVE_OPTION && s.start + 4 === hdr.start);
+      const gen = lastBefore(spans, hdrIdx, depth, [Layer.GENEVE]);
       if (!opt || !gen) return 'Geneve INT option not located';
       const lenW = d[opt.start + 3] & 0x1f;
       const to = opt.start + 4 + lenW * 4;
@@ -246,10 +262,14 @@ function planStrip(
       return { from: opt.start, to, edits };
     }
     case 'vxlan-gpe': {
-      const shim = spans.find((s) => s.layer.startsWith('int-shim-gpe') && s.depth === depth);
-      const gpe = lastBefore(spans, hdrIdx, depth, ['vxlan-gpe']);
+      const shim = spans.find(
+        (s) =>
+          (s.layer === Layer.INT_SHIM_GPE_V1 || s.layer === Layer.INT_SHIM_GPE_V2) &&
+          s.depth === depth,
+      );
+      const gpe = lastBefore(spans, hdrIdx, depth, [Layer.VXLAN_GPE]);
       if (!shim || !gpe) return 'VXLAN-GPE INT shim not located';
-      const v2 = shim.layer === 'int-shim-gpe-v2';
+      const v2 = shim.layer === Layer.INT_SHIM_GPE_V2;
       const to = v2 ? shim.start + 4 + d[shim.start + 1] * 4 : shim.start + d[shim.start + 2] * 4;
       const next = d[shim.start + 3];
       if (to > ip.lengthEnd) return 'GPE INT shim length past the packet';
@@ -259,8 +279,8 @@ function planStrip(
       return { from: shim.start, to, edits };
     }
     case 'gre': {
-      const shim = spans.find((s) => s.layer === 'int-shim-gre' && s.depth === depth);
-      const gre = lastBefore(spans, hdrIdx, depth, ['gre']);
+      const shim = spans.find((s) => s.layer === Layer.INT_SHIM_GRE && s.depth === depth);
+      const gre = lastBefore(spans, hdrIdx, depth, [Layer.GRE]);
       if (!shim || !gre) return 'GRE INT shim not located';
       const to = shim.start + 4 + d[shim.start + 1] * 4;
       const next = u16(d, shim.start + 2);
@@ -293,27 +313,29 @@ function unwrapReport(
 ): StripResult {
   const inners: Uint8Array[] = [];
   const reasons: string[] = [];
-  const ipOuter = spans.find((s) => s.depth === 0 && (s.layer === 'ipv4' || s.layer === 'ipv6'));
+  const ipOuter = spans.find(
+    (s) => s.depth === 0 && (s.layer === Layer.IPV4 || s.layer === Layer.IPV6),
+  );
   const outerIp = ipOuter ? parseIpHeader(data, ipOuter.start) : null;
   const udpEnd = outerIp ? Math.min(outerIp.lengthEnd, data.length) : data.length;
   for (let i = 1; i < spans.length; i++) {
     const s = spans[i];
     const prev = spans[i - 1];
-    if (s.depth !== 1 || !['ethernet', 'ipv4', 'ipv6'].includes(s.layer) || prev.depth !== 0)
+    if (s.depth !== 1 || (s.layer !== Layer.ETHERNET && !isIpLayer(s.layer)) || prev.depth !== 0)
       continue;
-    if (!/^report/.test(prev.layer)) continue;
+    if (!isReportLayer(prev.layer)) continue;
     let end = udpEnd;
     for (let j = i + 1; j < spans.length; j++) {
-      if (spans[j].depth === 0 && spans[j].layer === 'report-v20') {
+      if (spans[j].depth === 0 && spans[j].layer === Layer.REPORT_V20) {
         end = spans[j].start;
         break;
       }
     }
     let inner = copyBytes(data, s.start, end);
-    const isEth = s.layer === 'ethernet';
+    const isEth = s.layer === Layer.ETHERNET;
     if (linkType === 1 && !isEth) {
       const eth = copyBytes(data, 0, 14);
-      put16(eth, 12, s.layer === 'ipv4' ? 0x0800 : 0x86dd);
+      put16(eth, 12, s.layer === Layer.IPV4 ? 0x0800 : 0x86dd);
       inner = concat(eth, inner);
     } else if (linkType !== 1 && isEth) {
       const next = spans[i + 1];
@@ -323,7 +345,7 @@ function unwrapReport(
     // a report may pad the inner packet: trim to its IP length
     const ipS = spans
       .slice(i)
-      .find((x) => x.depth === 1 && (x.layer === 'ipv4' || x.layer === 'ipv6'));
+      .find((x) => x.depth === 1 && (x.layer === Layer.IPV4 || x.layer === Layer.IPV6));
     if (ipS) {
       const ipH = parseIpHeader(data, ipS.start);
       const shift =

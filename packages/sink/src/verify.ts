@@ -16,11 +16,21 @@
 import {
   Decoder,
   decodeOne,
+  bitCount,
+  bitMask,
+  fieldOf,
+  INSTRUCTION_FIELDS,
   IntRecord,
+  isIntHeaderLayer,
+  isIntShimLayer,
+  Layer,
   LayerSpan,
   makeConfig,
+  maskOf,
   type CodecConfig,
   type DecodeOneResult,
+  type InstructionField,
+  type MetadataFormat,
 } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 import {
@@ -131,11 +141,11 @@ function innermost(
   let ipSpan: LayerSpan | null = null;
   let l4: LayerSpan | null = null;
   for (const s of spans) {
-    if (s.layer === 'ipv4' || s.layer === 'ipv6') {
+    if (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) {
       ipSpan = s;
       l4 = null;
     } else if (
-      (s.layer === 'udp' || s.layer === 'tcp') &&
+      (s.layer === Layer.UDP || s.layer === Layer.TCP) &&
       ipSpan &&
       s.depth === ipSpan.depth &&
       !l4
@@ -146,7 +156,7 @@ function innermost(
   if (!ip)
     return { flow: 'non-IP', addrs: 'non-IP', id: '', payload: Buffer.from(d).toString('base64') };
   const end = Math.min(ip.lengthEnd, d.length);
-  const proto = l4 ? (l4.layer === 'udp' ? 'udp' : 'tcp') : `proto ${ip.proto}`;
+  const proto = l4 ? (l4.layer === Layer.UDP ? 'udp' : 'tcp') : `proto ${ip.proto}`;
   const ports = l4 ? [u16(d, l4.start), u16(d, l4.start + 2)] : [0, 0];
   const flow = `${addrText(d, ip, true)}:${ports[0]} > ${addrText(d, ip, false)}:${ports[1]} ${proto}`;
   const id = ip.v6 ? '' : String(u16(d, ip.start + 4));
@@ -170,10 +180,10 @@ function keyed(pkts: CapturedPacket[], dec: Decoder): Keyed[] {
     if (strip.result !== 'stripped') {
       // a tunnel whose next protocol still announces INT (not restored): key by its inner packet
       const spans = decodeOne(strip.packet, pkt.linkType, dec).layers;
-      const t = spans.find((x) => x.layer === 'vxlan-gpe' || x.layer === 'gre');
+      const t = spans.find((x) => x.layer === Layer.VXLAN_GPE || x.layer === Layer.GRE);
       if (t && !spans.some((x) => x.depth > t.depth)) {
         const copy = copyBytes(strip.packet);
-        if (t.layer === 'vxlan-gpe') copy[t.start + 3] = 3;
+        if (t.layer === Layer.VXLAN_GPE) copy[t.start + 3] = 3;
         else put16(copy, t.start + 2, 0x6558);
         const k2 = innermost(copy, pkt.linkType, dec);
         if (k2.flow !== k.flow) k = k2;
@@ -263,19 +273,23 @@ interface Geometry {
 }
 
 function geometry(d: Uint8Array, spans: readonly LayerSpan[]): Geometry | null {
-  const hi = spans.findIndex((s) => /^int-(md|mx)-header/.test(s.layer));
+  const hi = spans.findIndex((s) => isIntHeaderLayer(s.layer));
   if (hi < 0) return null;
   const hdr = spans[hi];
   const depth = hdr.depth;
   const version =
-    hdr.layer === 'int-md-header-v1' ? '1.0' : hdr.layer === 'int-md-header-v05' ? '0.5' : '2';
-  const stack = spans.find((s) => s.layer === 'int-stack' && s.depth === depth);
+    hdr.layer === Layer.INT_MD_HEADER_V1
+      ? '1.0'
+      : hdr.layer === Layer.INT_MD_HEADER_V05
+        ? '0.5'
+        : '2';
+  const stack = spans.find((s) => s.layer === Layer.INT_STACK && s.depth === depth);
   const lengths: LengthField[] = [];
   let truncated = false;
   let outerEnd = d.length;
   let first = true;
   for (const s of spans.slice(0, hi)) {
-    if (s.layer === 'ipv4' || s.layer === 'ipv6') {
+    if (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) {
       const ip = parseIpHeader(d, s.start);
       if (!ip) continue;
       if (ip.lengthEnd > d.length) truncated = true;
@@ -288,9 +302,9 @@ function geometry(d: Uint8Array, spans: readonly LayerSpan[]): Geometry | null {
         mask: 0xffff,
         unit: 1,
       });
-    } else if (s.layer === 'udp') {
+    } else if (s.layer === Layer.UDP) {
       lengths.push({ name: 'UDP length', at: s.start + 4, size: 2, mask: 0xffff, unit: 1 });
-    } else if (s.layer === 'geneve') {
+    } else if (s.layer === Layer.GENEVE) {
       lengths.push({ name: 'Geneve OptLen', at: s.start, size: 1, mask: 0x3f, unit: 4 });
     }
   }
@@ -300,8 +314,8 @@ function geometry(d: Uint8Array, spans: readonly LayerSpan[]): Geometry | null {
   for (const s of spans.slice(0, hi)) {
     if (s.depth !== depth) continue;
     if (
-      (s.layer === 'geneve-option' && s.start + 4 === hdr.start) ||
-      (s.layer.startsWith('int-shim') && s.end <= hdr.start)
+      (s.layer === Layer.GENEVE_OPTION && s.start + 4 === hdr.start) ||
+      (isIntShimLayer(s.layer) && s.end <= hdr.start)
     )
       shim = s;
   }
@@ -310,13 +324,13 @@ function geometry(d: Uint8Array, spans: readonly LayerSpan[]): Geometry | null {
     const o = shim.start;
     let lenAt: number;
     let mask = 0xff;
-    if (shim.layer === 'int-shim-v1' || shim.layer === 'int-shim-gpe-v1') lenAt = o + 2;
-    else if (shim.layer === 'geneve-option') {
+    if (shim.layer === Layer.INT_SHIM_V1 || shim.layer === Layer.INT_SHIM_GPE_V1) lenAt = o + 2;
+    else if (shim.layer === Layer.GENEVE_OPTION) {
       lenAt = o + 3;
       mask = 0x1f;
     } else lenAt = o + 1;
     lengths.push({
-      name: shim.layer === 'geneve-option' ? 'Geneve INT option length' : 'INT shim length',
+      name: shim.layer === Layer.GENEVE_OPTION ? 'Geneve INT option length' : 'INT shim length',
       at: lenAt,
       size: 1,
       mask,
@@ -343,7 +357,7 @@ function readField(d: Uint8Array, f: LengthField): number {
 }
 
 function firstIpStart(spans: readonly LayerSpan[]): number {
-  const s = spans.find((x) => x.layer === 'ipv4' || x.layer === 'ipv6');
+  const s = spans.find((x) => x.layer === Layer.IPV4 || x.layer === Layer.IPV6);
   return s ? s.start : 0;
 }
 
@@ -353,31 +367,37 @@ function checksumProblems(d: Uint8Array, spans: readonly LayerSpan[], at = Infin
   const ipAtDepth = new Map<number, IpHeader>();
   for (const s of spans) {
     if (s.start >= at) break;
-    if (s.layer === 'ipv4' || s.layer === 'ipv6') {
+    if (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) {
       const ip = parseIpHeader(d, s.start);
       if (!ip) continue;
       ipAtDepth.set(s.depth, ip);
       if (!ipv4ChecksumOk(d, ip)) out.push(`IPv4 header checksum at byte ${ip.start}`);
-    } else if (s.layer === 'udp' || s.layer === 'tcp') {
+    } else if (s.layer === Layer.UDP || s.layer === Layer.TCP) {
       const ip = ipAtDepth.get(s.depth);
       if (!ip || ip.lengthEnd > d.length) continue;
-      if (s.layer === 'udp' && s.start + u16(d, s.start + 4) !== ip.lengthEnd) continue; // reported as a length problem
-      if (l4ChecksumOk(d, ip, s.start, s.layer === 'udp' ? 17 : 6) === false)
+      if (s.layer === Layer.UDP && s.start + u16(d, s.start + 4) !== ip.lengthEnd) continue; // reported as a length problem
+      if (l4ChecksumOk(d, ip, s.start, s.layer === Layer.UDP ? 17 : 6) === false)
         out.push(`${s.layer.toUpperCase()} checksum at byte ${s.start}`);
     }
   }
   return out;
 }
 
-const BITS: [number, keyof IntRecord['hops'][number], string][] = [
-  [0x8000, 'switchId', 'node id'],
-  [0x4000, 'ingressPort', 'L1 ports'],
-  [0x2000, 'hopLatency', 'hop latency'],
-  [0x1000, 'queueOccupancy', 'queue'],
-  [0x0800, 'ingressTimestamp', 'ingress timestamp'],
-  [0x0400, 'egressTimestamp', 'egress timestamp'],
-  [0x0100, 'txUtilization', 'tx utilization'],
+/** Fields a transit device must fill in when the bitmap requests them (else: all-ones warning). */
+const CHECKED_FIELDS: readonly InstructionField[] = [
+  'switchId',
+  'l1Ports',
+  'hopLatency',
+  'queue',
+  'ingressTimestamp',
+  'egressTimestamp',
+  'txUtilization',
 ];
+
+/** The hop format of an INT header version ('2' = v2.x). */
+function formatOfHeader(version: IntRecord['intVersion']): MetadataFormat {
+  return version === '0.5' ? 'v0.5' : version === '1.0' ? 'v1.0' : 'v2';
+}
 
 // ------------------------------------------------------------------ transit
 
@@ -544,15 +564,20 @@ export function verifyTransitPair(
       );
     if (recA && recA.hops.length > 0 && added === hopMl * 4) {
       const top = recA.hops[recA.hops.length - 1];
-      for (const [bit, field, name] of BITS) {
-        if (recB.instructionBitmap & bit && top[field] === null)
+      const fmt = formatOfHeader(recB.intVersion);
+      for (let bit = 0; bit < bitCount(fmt); bit++) {
+        const field = fieldOf(fmt, bit);
+        if (!CHECKED_FIELDS.includes(field) || !(recB.instructionBitmap & bitMask(fmt, bit)))
+          continue;
+        const f = INSTRUCTION_FIELDS[field];
+        if (f.hop !== null && top[f.hop] === null)
           w.push({
             kind: 'field-unavailable',
-            detail: `${name} requested but reported as not available (all ones)`,
+            detail: `${f.name} requested but reported as not available (all ones)`,
           });
       }
       if (opts.switchId !== undefined) {
-        if (!(recB.instructionBitmap & 0x8000))
+        if (!(recB.instructionBitmap & maskOf(fmt, ['switchId'])))
           w.push({
             kind: 'switch-id',
             detail: 'the bitmap does not request the node id: cannot check --switch-id',
@@ -633,7 +658,7 @@ function fieldName(d: Uint8Array, spans: readonly LayerSpan[], off: number): str
   let name = 'payload';
   for (const s of spans) {
     if (off < s.start) break;
-    if (s.layer === 'ipv4' || s.layer === 'ipv6') {
+    if (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) {
       const ip = parseIpHeader(d, s.start);
       if (!ip || off >= ip.headerEnd) continue;
       const r = off - ip.start;
@@ -661,9 +686,9 @@ function fieldName(d: Uint8Array, spans: readonly LayerSpan[], off: number): str
     }
     if (off < s.end) {
       const r = off - s.start;
-      if (s.layer === 'udp')
+      if (s.layer === Layer.UDP)
         return r < 2 ? 'src-port' : r < 4 ? 'port' : r < 6 ? 'udp-length' : 'checksum';
-      if (s.layer === 'tcp')
+      if (s.layer === Layer.TCP)
         return r < 2
           ? 'src-port'
           : r < 4
@@ -671,9 +696,9 @@ function fieldName(d: Uint8Array, spans: readonly LayerSpan[], off: number): str
             : r === 16 || r === 17
               ? 'checksum'
               : 'tcp-header';
-      if (s.layer === 'vxlan-gpe') return r === 3 ? 'next-protocol' : 'tunnel-header';
-      if (s.layer === 'gre') return r === 2 || r === 3 ? 'next-protocol' : 'tunnel-header';
-      if (s.layer === 'geneve') return r === 0 ? 'geneve-length' : 'tunnel-header';
+      if (s.layer === Layer.VXLAN_GPE) return r === 3 ? 'next-protocol' : 'tunnel-header';
+      if (s.layer === Layer.GRE) return r === 2 || r === 3 ? 'next-protocol' : 'tunnel-header';
+      if (s.layer === Layer.GENEVE) return r === 0 ? 'geneve-length' : 'tunnel-header';
       return s.layer;
     }
   }
@@ -771,7 +796,7 @@ export function verifySinkPair(
   }
   // independent consistency checks of what left the device
   for (const s of ra.layers) {
-    if (s.layer === 'ipv4' || s.layer === 'ipv6') {
+    if (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) {
       const ip = parseIpHeader(a, s.start);
       if (
         ip &&
@@ -782,7 +807,7 @@ export function verifySinkPair(
       )
         add('length', `IP length ends at ${ip.lengthEnd}, packet at ${a.length}`);
     }
-    if (s.layer === 'udp') {
+    if (s.layer === Layer.UDP) {
       const ip = parseIpHeader(a, lastIpBefore(ra.layers, s));
       if (ip && s.start + u16(a, s.start + 4) !== ip.lengthEnd)
         add('length', `UDP length ${u16(a, s.start + 4)} vs IP payload ${ip.lengthEnd - s.start}`);
@@ -801,7 +826,7 @@ function describeDscp(
 ): string | null {
   const es = [...eSpans]
     .reverse()
-    .find((s) => (s.layer === 'ipv4' || s.layer === 'ipv6') && s.start <= off);
+    .find((s) => (s.layer === Layer.IPV4 || s.layer === Layer.IPV6) && s.start <= off);
   if (!es) return null;
   const ipE = parseIpHeader(e, es.start);
   const shift = firstIpStart(aSpans) - firstIpStart(eSpans);
@@ -814,7 +839,7 @@ function lastIpBefore(spans: readonly LayerSpan[], s: LayerSpan): number {
   let r = 0;
   for (const x of spans) {
     if (x === s) break;
-    if ((x.layer === 'ipv4' || x.layer === 'ipv6') && x.depth === s.depth) r = x.start;
+    if ((x.layer === Layer.IPV4 || x.layer === Layer.IPV6) && x.depth === s.depth) r = x.start;
   }
   return r;
 }
@@ -825,7 +850,7 @@ function normalise(d: Uint8Array, spans: readonly LayerSpan[], ipStart: number):
   const end = ip0 ? Math.min(d.length, Math.max(ip0.lengthEnd, ipStart)) : d.length;
   const out = copyBytes(d, ipStart, end);
   const first = spans.find(
-    (s) => s.start === ipStart && (s.layer === 'ipv4' || s.layer === 'ipv6'),
+    (s) => s.start === ipStart && (s.layer === Layer.IPV4 || s.layer === Layer.IPV6),
   );
   if (first) {
     const ip = parseIpHeader(d, ipStart)!;

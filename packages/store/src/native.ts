@@ -15,7 +15,7 @@
  * hop rows. No per-row objects or strings.
  */
 import { endianness } from 'os';
-import { HopField, type RecordBatch } from '@hopwatch/codec';
+import { HOP_COLUMN_NAMES, HopField, type RecordBatch } from '@hopwatch/codec';
 import type { Capabilities } from './capabilities';
 import { captureIdWords, flowHashWords, GrowBuf, type LedgerInput } from './rowbinary';
 import { hopColumns, pathColumns, type ColumnSpec } from './schema';
@@ -33,32 +33,6 @@ const F_L2_PORTS = HopField.L2_PORTS;
 const F_TX_UTIL = HopField.TX_UTIL;
 const F_BUFFER = HopField.BUFFER;
 const F_DROP_REASON = HopField.DROP_REASON;
-
-/** Per-hop fields of RecordBatch (for compacting a batch whose hops are not contiguous). */
-const HOP_FIELDS = [
-  'present',
-  'origin',
-  'switchId',
-  'ingressPort',
-  'egressPort',
-  'hopLatency',
-  'queueId',
-  'queueOccupancy',
-  'ingressTsHi',
-  'ingressTsLo',
-  'egressTsHi',
-  'egressTsLo',
-  'l2IngressPort',
-  'l2EgressPort',
-  'txUtil',
-  'bufferId',
-  'bufferOccupancy',
-  'checksum',
-  'queueCongestion',
-  'hopDropReason',
-  'dsStart',
-  'dsCount',
-] as const;
 
 /**
  * Number of hop rows when record r's hops are [hopStart[r], hopStart[r] + hopCount[r]) back to
@@ -87,8 +61,10 @@ function compactHops(b: RecordBatch): RecordBatch {
     k += b.hopCount[r];
   }
   const cw = c as unknown as Record<string, unknown>;
-  for (const f of HOP_FIELDS) {
-    const src = b[f] as Uint32Array;
+  const cols = b as unknown as Record<string, Uint32Array>;
+  // every per-hop column of RecordBatch
+  for (const f of HOP_COLUMN_NAMES) {
+    const src = cols[f];
     const dst = new (src.constructor as Uint32ArrayConstructor)(Math.max(k, 1));
     for (let r = 0; r < n; r++) {
       const s = b.hopStart[r];

@@ -2,22 +2,20 @@
  * INT metadata header + stack encoders (v0.5, v1.0, v2.x; MD and MX) and the shims that
  * carry them (TCP/UDP shim per version, v0.5 tail, Geneve option, VXLAN-GPE shim, GRE shim).
  *
- * Per-hop layout (bit 0 = mask 0x8000 first): node id, L1 ports, hop latency, queue,
- * ingress ts, egress ts, L2 ports / v0.5 queue congestion, tx util, buffer, reserved bits
- * (4 bytes of all-ones), then domain-specific metadata, then the checksum complement (bit 15).
- * Widths per version: timestamps 8 B in v2.x, 4 B in v1.0 (deviation v1TimestampBytes) and v0.5;
- * L2 ports 8 B (deviation l2PortBytes 4 = 16+16); queue id 8 bits (deviation queueIdBits 16).
+ * Per-hop layout: the fields the bitmap requests in bit order, with the sizes of the table in
+ * int/bits.ts (reserved bits: 4 bytes of all-ones), then domain-specific metadata, then the
+ * checksum complement. Queue id 8 bits (deviation queueIdBits 16).
  */
 import type { Deviations } from '../config';
 import { SPEC_DEVIATIONS } from '../config';
+import { bitCount, bitMask, fieldOf, InstructionField, MetadataFormat, sizeOf } from '../int/bits';
 import type { IntVersion } from '../model';
 import { ByteWriter, checkUint, encodeError } from './bytes';
 import type { HopMetadata, IntStackSpec } from './spec';
 
 const ONES = 0xffffffff;
 
-/** Which per-hop format a bitmap describes. */
-export type MetadataFormat = 'v0.5' | 'v1.0' | 'v2' | 'tr1.0' | 'tr2.0';
+export type { MetadataFormat } from '../int/bits';
 
 export function formatOf(version: IntVersion): MetadataFormat {
   return version === '0.5' ? 'v0.5' : version === '1.0' ? 'v1.0' : 'v2';
@@ -27,69 +25,9 @@ export function isV2(version: IntVersion): boolean {
   return version === '2.0' || version === '2.1';
 }
 
-type Field =
-  | 'switch'
-  | 'l1'
-  | 'latency'
-  | 'queue'
-  | 'its'
-  | 'ets'
-  | 'l2'
-  | 'congestion'
-  | 'tx'
-  | 'buffer'
-  | 'checksum'
-  | 'drop'
-  | 'reserved';
-
 interface Slot {
-  field: Field;
+  field: InstructionField;
   size: number;
-}
-
-function slotFor(fmt: MetadataFormat, bit: number, d: Deviations): Slot {
-  if (fmt === 'tr1.0') {
-    const t: Slot[] = [
-      { field: 'l1', size: 4 },
-      { field: 'latency', size: 4 },
-      { field: 'queue', size: 4 },
-      { field: 'ets', size: 4 },
-      { field: 'drop', size: 4 },
-      { field: 'tx', size: 4 },
-    ];
-    return t[bit];
-  }
-  const wide = fmt === 'v2' || fmt === 'tr2.0';
-  switch (bit) {
-    case 0:
-      return fmt === 'tr2.0' ? { field: 'reserved', size: 0 } : { field: 'switch', size: 4 };
-    case 1:
-      return { field: 'l1', size: 4 };
-    case 2:
-      return { field: 'latency', size: 4 };
-    case 3:
-      return { field: 'queue', size: 4 };
-    case 4:
-    case 5:
-      return {
-        field: bit === 4 ? 'its' : 'ets',
-        size: wide ? 8 : fmt === 'v1.0' ? d.v1TimestampBytes : 4,
-      };
-    case 6:
-      return fmt === 'v0.5'
-        ? { field: 'congestion', size: 4 }
-        : { field: 'l2', size: d.l2PortBytes };
-    case 7:
-      return { field: 'tx', size: 4 };
-    case 8:
-      return wide ? { field: 'buffer', size: 4 } : { field: 'reserved', size: 4 };
-    case 15:
-      if (fmt === 'tr2.0') return { field: 'drop', size: 4 };
-      if (fmt === 'v2' || fmt === 'v1.0') return { field: 'checksum', size: 4 };
-      return { field: 'reserved', size: 4 };
-    default:
-      return { field: 'reserved', size: 4 };
-  }
 }
 
 /** Baseline slots in wire order; the checksum complement (if requested) is returned apart. */
@@ -98,13 +36,13 @@ function slots(
   bitmap: number,
   d: Deviations,
 ): { list: Slot[]; checksum: boolean } {
-  const nbits = fmt === 'tr1.0' ? 6 : 16;
+  const nbits = bitCount(fmt);
   const list: Slot[] = [];
   let checksum = false;
   for (let bit = 0; bit < nbits; bit++) {
-    if (!(bitmap & (1 << (nbits - 1 - bit)))) continue;
-    const s = slotFor(fmt, bit, d);
-    if (s.field === 'checksum') checksum = true;
+    if (!(bitmap & bitMask(fmt, bit))) continue;
+    const s: Slot = { field: fieldOf(fmt, bit), size: sizeOf(fmt, bit, d) };
+    if (s.field === 'checksumComplement') checksum = true;
     else if (s.size > 0) list.push(s);
   }
   return { list, checksum };
@@ -162,10 +100,10 @@ export function writeHop(
   const qBits = fmt === 'v0.5' || fmt === 'v1.0' || fmt === 'v2' ? d.queueIdBits : 8;
   for (const s of list) {
     switch (s.field) {
-      case 'switch':
+      case 'switchId':
         w.u32(u('switchId', hop.switchId, ONES) ?? ONES);
         break;
-      case 'l1':
+      case 'l1Ports':
         w.u32(
           pair(
             u('ingressPort', hop.ingressPort, 0xffff),
@@ -174,7 +112,7 @@ export function writeHop(
           ),
         );
         break;
-      case 'latency':
+      case 'hopLatency':
         w.u32(u('hopLatency', hop.hopLatency, ONES) ?? ONES);
         break;
       case 'queue': {
@@ -188,13 +126,13 @@ export function writeHop(
         );
         break;
       }
-      case 'its':
+      case 'ingressTimestamp':
         ts(w, 'ingressTimestamp', hop.ingressTimestamp, s.size);
         break;
-      case 'ets':
+      case 'egressTimestamp':
         ts(w, 'egressTimestamp', hop.egressTimestamp, s.size);
         break;
-      case 'l2':
+      case 'l2Ports':
         if (s.size === 8) {
           const a = u('l2IngressPort', hop.l2IngressPort, ONES);
           const b = u('l2EgressPort', hop.l2EgressPort, ONES);
@@ -210,10 +148,10 @@ export function writeHop(
           );
         }
         break;
-      case 'congestion':
+      case 'queueCongestion':
         w.u32(u('queueCongestion', hop.queueCongestion, ONES) ?? ONES);
         break;
-      case 'tx':
+      case 'txUtilization':
         w.u32(u('txUtilization', hop.txUtilization, ONES) ?? ONES);
         break;
       case 'buffer':

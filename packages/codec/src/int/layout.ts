@@ -1,10 +1,12 @@
 /**
  * Instruction bitmap → per-hop block layout, per INT version and vendor deviation.
  *
+ * Which field each bit requests and its size come from the table in bits.ts.
  * A layout is a flat Int32Array of (field, byteOffset, size) triples in wire order, computed
  * once per (version, bitmap) and cached, so decoding a hop is one tight loop.
  */
 import type { Deviations } from '../config';
+import { bitCount, bitMask, fieldOf, InstructionField, MetadataFormat, sizeOf } from './bits';
 
 /** Field codes in a layout. */
 export const F = {
@@ -38,69 +40,37 @@ export interface HopLayout {
   reservedBits: number;
 }
 
-function fieldFor(kind: LayoutKindCode, bit: number, d: Deviations): [number, number] {
-  // returns [field, size]; size 0 = takes no space
-  if (kind === LayoutKind.TR10) {
-    // TR v1.0 RepMdBits are 6 bits (bit 0 = MSB of the 6-bit field)
-    switch (bit) {
-      case 0:
-        return [F.L1_PORTS, 4];
-      case 1:
-        return [F.HOP_LATENCY, 4];
-      case 2:
-        return [F.QUEUE, 4];
-      case 3:
-        return [F.EGRESS_TS, 4];
-      case 4:
-        return [F.DROP, 4];
-      case 5:
-        return [F.TX_UTIL, 4];
-      default:
-        return [F.RESERVED, 4];
-    }
-  }
-  switch (bit) {
-    case 0:
-      return kind === LayoutKind.TR20 ? [F.RESERVED, 0] : [F.SWITCH_ID, 4];
-    case 1:
-      return [F.L1_PORTS, 4];
-    case 2:
-      return [F.HOP_LATENCY, 4];
-    case 3:
-      return [F.QUEUE, 4];
-    case 4:
-    case 5: {
-      const f = bit === 4 ? F.INGRESS_TS : F.EGRESS_TS;
-      if (kind === LayoutKind.V2 || kind === LayoutKind.TR20) return [f, 8];
-      if (kind === LayoutKind.V10) return [f, d.v1TimestampBytes];
-      return [f, 4];
-    }
-    case 6:
-      if (kind === LayoutKind.V05) return [F.QUEUE_CONGESTION, 4];
-      return [F.L2_PORTS, d.l2PortBytes];
-    case 7:
-      return [F.TX_UTIL, 4];
-    case 8:
-      if (kind === LayoutKind.V2 || kind === LayoutKind.TR20) return [F.BUFFER, 4];
-      return [F.RESERVED, 4];
-    case 15:
-      if (kind === LayoutKind.TR20) return [F.DROP, 4];
-      if (kind === LayoutKind.V2 || kind === LayoutKind.V10) return [F.CHECKSUM, 4];
-      return [F.RESERVED, 4];
-    default:
-      return [F.RESERVED, 4];
-  }
-}
+/** Field codes of the INSTRUCTION_FIELDS names (the compiled readers switch on numbers). */
+const FIELD_CODE: Record<InstructionField, number> = {
+  switchId: F.SWITCH_ID,
+  l1Ports: F.L1_PORTS,
+  hopLatency: F.HOP_LATENCY,
+  queue: F.QUEUE,
+  ingressTimestamp: F.INGRESS_TS,
+  egressTimestamp: F.EGRESS_TS,
+  l2Ports: F.L2_PORTS,
+  txUtilization: F.TX_UTIL,
+  buffer: F.BUFFER,
+  checksumComplement: F.CHECKSUM,
+  queueCongestion: F.QUEUE_CONGESTION,
+  reserved: F.RESERVED,
+  drop: F.DROP,
+};
+
+/** Metadata format of each layout kind. */
+const FORMAT: readonly MetadataFormat[] = ['v0.5', 'v1.0', 'v2', 'tr1.0', 'tr2.0'];
 
 function build(kind: LayoutKindCode, bitmap: number, d: Deviations): HopLayout {
   const triples: number[] = [];
   let off = 0;
   let checksumAt = -1;
   let reservedBits = 0;
-  const nbits = kind === LayoutKind.TR10 ? 6 : 16;
+  const fmt = FORMAT[kind];
+  const nbits = bitCount(fmt);
   for (let bit = 0; bit < nbits; bit++) {
-    if (!(bitmap & (1 << (nbits - 1 - bit)))) continue;
-    const [field, size] = fieldFor(kind, bit, d);
+    if (!(bitmap & bitMask(fmt, bit))) continue;
+    const field = FIELD_CODE[fieldOf(fmt, bit)];
+    const size = sizeOf(fmt, bit, d);
     if (field === F.RESERVED) reservedBits++;
     if (size === 0) continue;
     if (field === F.CHECKSUM) {

@@ -2,7 +2,7 @@
  * Test support for the wire format: random RecordBatches that exercise every column, and
  * order-independent signatures / checksums of what each topic carries.
  */
-import { HopField, RecordBatch } from '@hopwatch/codec';
+import { HOP_COLUMN_NAMES, HopField, RecordBatch } from '@hopwatch/codec';
 import type { MessageKind } from './messages';
 const M_imul = Math.imul; // local: global lookups are slow in jest sandboxes
 
@@ -181,28 +181,8 @@ const REPORT_COLS = [
   'reporterV6',
 ] as const;
 const FLOW_COLS = ['hasFlow', 'flowV6', 'srcPort', 'dstPort', 'protocol'] as const;
-const HOP_COLS = [
-  'present',
-  'origin',
-  'switchId',
-  'ingressPort',
-  'egressPort',
-  'hopLatency',
-  'queueId',
-  'queueOccupancy',
-  'ingressTsHi',
-  'ingressTsLo',
-  'egressTsHi',
-  'egressTsLo',
-  'l2IngressPort',
-  'l2EgressPort',
-  'txUtil',
-  'bufferId',
-  'bufferOccupancy',
-  'checksum',
-  'queueCongestion',
-  'hopDropReason',
-] as const;
+/** Per-hop columns but the DS bookkeeping (DS words are compared by value). */
+const HOP_COLS = HOP_COLUMN_NAMES.filter((n) => n !== 'dsStart' && n !== 'dsCount');
 
 type Cols = Float64Array[];
 /** Float64 copies of the columns, so that reading them stays monomorphic (fast). */
