@@ -15,6 +15,9 @@ import { captureIdentity } from './sources/capture-identity';
 import type { PacketHandler } from './sources/types';
 import { selectRecords } from './select-records';
 
+/** Flow intervals per insert into `flows`. */
+const FLOW_INSERT_BATCH = 50_000;
+
 export interface PipelineOptions {
   codec: CodecConfig;
   analytics?: Partial<AnalyticsConfig>;
@@ -100,6 +103,8 @@ export class Pipeline implements PacketHandler {
     flows: 0,
   };
   private anomalyQueue: Anomaly[] = [];
+  private pendingFlows: FlowRecord[] = [];
+  private lastFlowWrite = Date.now();
   private closed = false;
   private readonly storeFlushMs: number;
   private lastStoreFlush = Date.now();
@@ -275,6 +280,8 @@ export class Pipeline implements PacketHandler {
       this.opts.flows.tick(nowNs);
       this.emitFlows(this.opts.flows.take());
     }
+    if (this.pendingFlows.length && Date.now() - this.lastFlowWrite >= (this.storeFlushMs || 1000))
+      this.writeFlows();
     void this.storeAnomalies();
     this.flushStoreIfDue();
   }
@@ -319,13 +326,26 @@ export class Pipeline implements PacketHandler {
     }
   }
 
-  /** Closed flow intervals: to onFlows at once, and to the store's `flows` table. */
+  /**
+   * Closed flow intervals: to onFlows at once; to the store's `flows` table in batches (one
+   * insert per interval batch would make a part per dispatch: measured 5× the CPU of a replay).
+   */
   private emitFlows(list: FlowRecord[]): void {
     if (list.length === 0) return;
     this.st.flows += list.length;
     this.opts.onFlows?.(list);
+    if (!this.opts.store) return;
+    for (const f of list) this.pendingFlows.push(f);
+    if (this.pendingFlows.length >= FLOW_INSERT_BATCH) this.writeFlows();
+  }
+
+  /** Writes the pending flow intervals (a batch is full, a live tick, or the end). */
+  private writeFlows(): void {
     const store = this.opts.store;
-    if (!store) return;
+    if (!store || this.pendingFlows.length === 0) return;
+    const list = this.pendingFlows;
+    this.pendingFlows = [];
+    this.lastFlowWrite = Date.now();
     this.inflight++;
     store.insertFlows(list).then(
       () => this.settled(),
@@ -360,6 +380,7 @@ export class Pipeline implements PacketHandler {
     this.dispatch();
     this.collectAnomalies(this.analyzer.finish());
     if (this.opts.flows) this.emitFlows(this.opts.flows.finish());
+    this.writeFlows();
     await this.storeAnomalies();
     while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
     if (this.opts.store) {

@@ -6,6 +6,7 @@
 import type { FlowRecord } from '@hopwatch/flows';
 import type { Capabilities } from './capabilities';
 import { flowRecordColumns } from './schema';
+import { parseAddr } from '@hopwatch/codec';
 import { normAddr, num, str, uint, U16, U32 } from './sql';
 
 const END_REASONS = ['', 'idle', 'active', 'end', 'forced', 'evicted'];
@@ -13,12 +14,20 @@ const END_REASONS = ['', 'idle', 'active', 'end', 'forced', 'evicted'];
 /** `INSERT INTO flows (…) VALUES …` for `flows`. */
 export function flowsInsertSql(flows: readonly FlowRecord[], c: Capabilities): string {
   const cols = flowRecordColumns(c).map((x) => '`' + x.name + '`');
-  const time = (ns: bigint): string =>
-    c.dateTime64
-      ? `fromUnixTimestamp64Nano(toInt64(${uint(ns, 'time')}), 'UTC')`
-      : `${uint(ns, 'time')}, toDateTime(${ns / 1_000_000_000n}, 'UTC')`;
-  const ip = (a: string, name: string): string =>
-    c.ipv6Type ? `toIPv6(${str(normAddr(a, name))})` : `IPv6StringToNum(${str(normAddr(a, name))})`;
+  // literals only: the engine's fast VALUES parser takes them as they are, while any function
+  // call sends every row through the expression interpreter (18,000 rows: 11 s of CPU)
+  const time = (ns: bigint): string => {
+    const t = BigInt(uint(ns, 'time'));
+    const sec = t / 1_000_000_000n;
+    const text = new Date(Number(sec) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    return c.dateTime64
+      ? `'${text}.${(t % 1_000_000_000n).toString().padStart(9, '0')}'`
+      : `${t}, '${text}'`;
+  };
+  const ip = (a: string, name: string): string => {
+    const text = normAddr(a, name);
+    return c.ipv6Type ? str(text) : fixedString16(text);
+  };
   const optU = (v: number | null, max: bigint, name: string): string =>
     v === null ? 'NULL' : uint(v, name, max);
   const optF = (v: number | null | undefined, name: string): string =>
@@ -65,4 +74,11 @@ export function flowsInsertSql(flows: readonly FlowRecord[], c: Capabilities): s
     );
   });
   return `INSERT INTO flows (${cols.join(', ')}) VALUES ${rows.join(', ')}`;
+}
+
+/** The 16 bytes of an IPv6 address as a FixedString(16) literal (ClickHouse 18.16 columns). */
+function fixedString16(text: string): string {
+  let out = '';
+  for (const b of parseAddr(text, 6)) out += `\\x${b.toString(16).padStart(2, '0')}`;
+  return `'${out}'`;
 }

@@ -214,7 +214,7 @@ export class IpfixExporter {
     }
     this.closed = true;
     // UDP: sends still queued in the socket would be dropped by closing it now
-    for (const t0 = Date.now(); this.sending > 0 && Date.now() - t0 < timeoutMs; )
+    for (const t0 = Date.now(); this.sending > 0 && Date.now() - t0 < timeoutMs;)
       await new Promise((r) => setTimeout(r, 5));
     if (this.refresh) clearInterval(this.refresh);
     if (this.reconnect) clearTimeout(this.reconnect);

@@ -4,6 +4,7 @@
  * exceed `maxMessageBytes` (the path MTU less the IP and UDP headers).
  */
 import { isIPv4, isIPv6 } from 'net';
+import { parseAddr } from '@hopwatch/codec';
 import type { FlowRecord } from '../model';
 import {
   IPV4_ELEMENTS,
@@ -123,10 +124,10 @@ function writeRecord(buf: Buffer, o: number, els: readonly Element[], r: FlowRec
     const v = e.value(r);
     switch (e.type) {
       case 'ipv4Address':
-        writeV4(buf, o, String(v));
+        writeAddr(buf, o, String(v), 4);
         break;
       case 'ipv6Address':
-        writeV6(buf, o, String(v));
+        writeAddr(buf, o, String(v), 6);
         break;
       case 'dateTimeMilliseconds':
         buf.writeBigUInt64BE(BigInt(v ?? 0) / 1_000_000n, o);
@@ -160,32 +161,9 @@ function clampU64(v: number | bigint | string | null): bigint {
   return b < 0n ? 0n : b > 0xffffffffffffffffn ? 0xffffffffffffffffn : b;
 }
 
-function writeV4(buf: Buffer, o: number, a: string): void {
-  if (!isIPv4(a)) throw new TypeError(`not an IPv4 address: ${a}`);
-  const p = a.split('.');
-  for (let i = 0; i < 4; i++) buf[o + i] = Number(p[i]);
-}
-
-/** Writes an IPv6 address (any RFC 4291 text form, IPv4-mapped included) as 16 bytes. */
-function writeV6(buf: Buffer, o: number, a: string): void {
-  if (!isIPv6(a)) throw new TypeError(`not an IPv6 address: ${a}`);
-  let s = a;
-  const words: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const p = v4[1].split('.').map(Number);
-    s =
-      s.slice(0, -v4[1].length) +
-      `${((p[0] << 8) | p[1]).toString(16)}:${((p[2] << 8) | p[3]).toString(16)}`;
-  }
-  const [head, tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? 0 : 8 - h.length - t.length;
-  for (const x of h) words.push(parseInt(x, 16));
-  for (let i = 0; i < fill; i++) words.push(0);
-  for (const x of t) words.push(parseInt(x, 16));
-  if (words.length !== 8 || words.some((w) => !(w >= 0 && w <= 0xffff)))
-    throw new TypeError(`not an IPv6 address: ${a}`);
-  for (let i = 0; i < 8; i++) buf.writeUInt16BE(words[i], o + 2 * i);
+/** An IPv4 / IPv6 address as its 4 / 16 bytes (the codec's parser; a bad one throws). */
+function writeAddr(buf: Buffer, o: number, a: string, version: 4 | 6): void {
+  if (version === 4 ? !isIPv4(a) : !isIPv6(a))
+    throw new TypeError(`not an IPv${version} address: ${a}`);
+  buf.set(parseAddr(a, version), o);
 }
