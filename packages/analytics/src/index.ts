@@ -7,3 +7,4 @@ export { BoundedTable, type EvictReason } from './table';
 export { SketchPool } from './sketch';
 export * from './score';
 export { EndToEnd, LINK_BUDGET_NS, E2E_NONE, E2E_TIMESTAMPS, E2E_HOP_SUM } from './e2e';
+export { writeFlowKey, FLOW_KW } from './tables';

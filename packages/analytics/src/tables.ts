@@ -23,6 +23,24 @@ export const FLOW_KW = 10;
 export const QUEUE_KW = 3;
 export const REPORTER_KW = 7;
 
+/**
+ * Writes record r's flow key (the layout above, FLOW_KW words) into key[0..9]. The analyzer
+ * keeps its own copy inline (see processRecord: as a call it cost 2-3% of its time).
+ */
+export function writeFlowKey(key: Uint32Array, b: RecordBatch, r: number): void {
+  const a = r * 4;
+  key[0] = b.srcAddr[a];
+  key[1] = b.srcAddr[a + 1];
+  key[2] = b.srcAddr[a + 2];
+  key[3] = b.srcAddr[a + 3];
+  key[4] = b.dstAddr[a];
+  key[5] = b.dstAddr[a + 1];
+  key[6] = b.dstAddr[a + 2];
+  key[7] = b.dstAddr[a + 3];
+  key[8] = ((b.srcPort[r] << 16) | b.dstPort[r]) >>> 0;
+  key[9] = b.protocol[r] | (b.flowV6[r] << 8);
+}
+
 /** A table's entries in a checkpoint, least recently used first. */
 export interface TableCheckpoint {
   n: number;

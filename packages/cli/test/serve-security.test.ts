@@ -5,10 +5,10 @@
  */
 import * as dgram from 'dgram';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { twoHopReport } from '../../pipeline/test/report-fixture';
+import { rawRequest } from '@hopwatch/testkit';
 import { built, query, startServe } from './serve-process';
 
 const testIf = built ? test : test.skip;
@@ -23,20 +23,7 @@ async function send(port: number, from: number, n: number): Promise<void> {
   sock.close();
 }
 
-/** Sends raw bytes to host:port, returns what came back before the close (or 2 s). */
-const raw = (port: number, bytes: string): Promise<string> =>
-  new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let got = '';
-    s.on('data', (d) => (got += d.toString('latin1')));
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.write(bytes);
-    setTimeout(() => {
-      s.destroy();
-      resolve(got);
-    }, 2000);
-  });
+const raw = (port: number, bytes: string): Promise<string> => rawRequest(port, bytes);
 
 testIf(
   'users on the endpoint, malformed requests survived, no link followed for the state file',

@@ -11,7 +11,7 @@
  * State is per slot in typed arrays (no per-record allocation); a slot's latency quantiles
  * come from a small log-linear sketch (relative error ≤ 6%, see SketchPool).
  */
-import { BoundedTable, EndToEnd, SketchPool } from '@hopwatch/analytics';
+import { BoundedTable, EndToEnd, SketchPool, writeFlowKey } from '@hopwatch/analytics';
 import { formatAddr, HopField, type RecordBatch } from '@hopwatch/codec';
 import { FlowEndReason, type E2eSource, type FlowEndReasonCode, type FlowRecord } from './model';
 
@@ -194,17 +194,7 @@ export class FlowTable {
     if (t > this.now) this.now = t;
     this.stats.records++;
     const k = this.t.scratch;
-    const a = r * 4;
-    k[0] = b.srcAddr[a];
-    k[1] = b.srcAddr[a + 1];
-    k[2] = b.srcAddr[a + 2];
-    k[3] = b.srcAddr[a + 3];
-    k[4] = b.dstAddr[a];
-    k[5] = b.dstAddr[a + 1];
-    k[6] = b.dstAddr[a + 2];
-    k[7] = b.dstAddr[a + 3];
-    k[8] = ((b.srcPort[r] << 16) | b.dstPort[r]) >>> 0;
-    k[9] = b.protocol[r] | (b.flowV6[r] << 8);
+    writeFlowKey(k, b, r); // words 0-9, then VLAN and VNI
     k[10] = vlanOf(b, r);
     k[11] = vniOf(b, r);
     const s = this.t.findOrInsert(t);

@@ -17,6 +17,7 @@ import {
   type QueryEndpoint,
   type Store,
 } from '@hopwatch/store';
+import { rawRequest } from '@hopwatch/testkit';
 import { fillSynthetic } from './synthetic';
 
 let dir: string;
@@ -352,18 +353,7 @@ describe('resources: time, concurrency, cancellation, the store keeps writing', 
 
 describe('hostile HTTP never takes the endpoint down', () => {
   const raw = (bytes: string | Buffer, wait = 3000): Promise<string> =>
-    new Promise((resolve) => {
-      const s = net.connect(ep.port, '127.0.0.1');
-      let got = '';
-      s.on('data', (d) => (got += d.toString('latin1')));
-      s.on('error', () => resolve(got));
-      s.on('close', () => resolve(got));
-      s.write(bytes);
-      setTimeout(() => {
-        s.destroy();
-        resolve(got);
-      }, wait);
-    });
+    rawRequest(ep.port, bytes, wait);
   const alive = async (): Promise<void> => {
     expect(await (await fetch(`${ep.url}/ping`)).text()).toBe('Ok.\n');
   };

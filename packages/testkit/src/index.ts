@@ -30,3 +30,4 @@ export type {
   GoflowFlow,
   LoopbackCapture,
 } from './collectors';
+export { rawRequest } from './raw-http';
