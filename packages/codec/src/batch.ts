@@ -118,6 +118,9 @@ export const RECORD_COLUMNS: readonly (readonly [string, ColumnType, number, num
   ['srcPort', Uint16Array, 1, NaN],
   ['dstPort', Uint16Array, 1, NaN],
   ['protocol', Uint8Array, 1, NaN],
+  ['ipLength', Uint16Array, 1, 0],
+  ['vlan', Int16Array, 1, -1],
+  ['vni', Int32Array, 1, -1],
 ];
 
 type Columns = Record<
@@ -197,6 +200,15 @@ export class RecordBatch {
   srcPort!: Uint16Array;
   dstPort!: Uint16Array;
   protocol!: Uint8Array;
+  /**
+   * IP total length of the flow's original packet, bytes: the packet's own less the INT it
+   * carries (INT over TCP/UDP), or the tunnelled / reported inner packet's; 0 when unknown.
+   */
+  ipLength!: Uint16Array;
+  /** 802.1Q VLAN ID of the Ethernet frame carrying the flow's IP header, -1 when untagged. */
+  vlan!: Int16Array;
+  /** VNI of the Geneve / VXLAN-GPE tunnel carrying the INT, -1 when none. */
+  vni!: Int32Array;
 
   // --- per hop ---
   present!: Uint16Array;

@@ -195,8 +195,8 @@ export class FlowTable {
     this.stats.records++;
     const k = this.t.scratch;
     writeFlowKey(k, b, r); // words 0-9, then VLAN and VNI
-    k[10] = vlanOf(b, r);
-    k[11] = vniOf(b, r);
+    k[10] = b.vlan[r] >= 0 ? b.vlan[r] : NONE;
+    k[11] = b.vni[r] >= 0 ? b.vni[r] : NONE;
     const s = this.t.findOrInsert(t);
     if (this.t.isNew) this.reset(s, t);
     else if (t - this.startT[s] >= this.activeNs) {
@@ -207,7 +207,7 @@ export class FlowTable {
     }
     if (t > this.lastT[s]) this.lastT[s] = t;
     this.packets[s]++;
-    const len = ipLengthOf(b, r);
+    const len = b.ipLength[r];
     if (len > 0) {
       this.bytes[s] += len;
       this.bytesPackets[s]++;
@@ -405,17 +405,3 @@ export class FlowTable {
 }
 
 const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
-
-/** The batch's VLAN / VNI / IP length columns where the codec has them. */
-function vlanOf(b: RecordBatch, r: number): number {
-  const c = (b as { vlan?: Int32Array }).vlan;
-  return c && c[r] >= 0 ? c[r] : NONE;
-}
-function vniOf(b: RecordBatch, r: number): number {
-  const c = (b as { vni?: Int32Array }).vni;
-  return c && c[r] >= 0 ? c[r] : NONE;
-}
-function ipLengthOf(b: RecordBatch, r: number): number {
-  const c = (b as { ipLength?: Uint32Array }).ipLength;
-  return c ? c[r] : 0;
-}

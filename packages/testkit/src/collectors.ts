@@ -169,7 +169,9 @@ export async function startGoflow2(): Promise<CollectorHandle<GoflowFlow>> {
       const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
       fs.rmSync(dir, { recursive: true, force: true });
       // 64-bit ns times: parse them as strings so that no digit is lost
+      // its workers write to the file concurrently: a line can hold two records
       return text
+        .replace(/\}\s*\{"type"/g, '}\n{"type"')
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l.replace(/"(time_\w+_ns)":(\d+)/g, '"$1":"$2"')) as GoflowFlow);

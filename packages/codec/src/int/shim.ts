@@ -87,11 +87,14 @@ function shimV2(w: Walk, off: number, encap: number, l4: number, l4Off: number):
             Math.min(w.end, intEnd + (proto === IpProto.TCP ? 20 : 8)),
           );
       w.setFlowFromIp(w.ip, -1);
+      // INT added an L4 header of its own in front of the shim: not the original's either
+      w.removeIntFromLength(off, intEnd, off - l4Off);
       b.protocol[r] = proto;
       b.srcPort[r] = u16(d, intEnd);
       b.dstPort[r] = u16(d, intEnd + 2);
     } else {
       w.setFlowFromIp(w.ip, l4Off);
+      w.removeIntFromLength(off, intEnd);
       if (npt === 1) b.dstPort[r] = u16(d, off + 2);
     }
     if (l4 === IpProto.UDP) w.checkUdpLength(l4Off);
@@ -158,6 +161,7 @@ function shimV1orV05(w: Walk, off: number, encap: number, l4: number, l4Off: num
         w.finding(FindingKind.TAIL, `tail protocol ${d[t]}, packet protocol ${l4}`);
       intEnd = t + 4;
     }
+    w.removeIntFromLength(off, intEnd);
     if (l4 === IpProto.UDP) w.checkUdpLength(l4Off);
     w.checkIpLength(intEnd);
     if (w.trace !== null) w.span(Layer.PAYLOAD, intEnd, w.end);

@@ -49,6 +49,8 @@ export interface LinkResult {
   /** EtherType of what follows, or 0 when the link type is raw IP (version nibble decides). */
   etherType: number;
   offset: number;
+  /** VLAN ID of the outermost 802.1Q tag, -1 when untagged (or not Ethernet). */
+  vlan: number;
 }
 
 function u16(d: Uint8Array, o: number): number {
@@ -65,6 +67,7 @@ export function walkEthernet(d: Uint8Array, off: number, end: number, out: LinkR
   let o = off + 12;
   let et = u16(d, o);
   o += 2;
+  out.vlan = -1;
   for (
     let tags = 0;
     et === EtherType.VLAN || et === EtherType.QINQ || et === EtherType.QINQ_OLD;
@@ -72,6 +75,7 @@ export function walkEthernet(d: Uint8Array, off: number, end: number, out: LinkR
   ) {
     if (tags >= 4) return Reject.TOO_DEEP;
     if (o + 4 > end) return Reject.TRUNCATED;
+    if (tags === 0) out.vlan = u16(d, o) & 0x0fff;
     et = u16(d, o + 2);
     o += 4;
   }
@@ -82,6 +86,7 @@ export function walkEthernet(d: Uint8Array, off: number, end: number, out: LinkR
 
 /** Walks the capture's link layer to the network layer. */
 export function walkLink(d: Uint8Array, end: number, linkType: number, out: LinkResult): number {
+  out.vlan = -1;
   switch (linkType) {
     case LinkType.ETHERNET:
       return walkEthernet(d, 0, end, out);

@@ -46,6 +46,7 @@ export function geneve(w: Walk, off: number): number {
   const inner = Math.max(optEnd, found + 4 + foundLen * 4);
   const opened = w.ensureRecordOpen(Encap.GENEVE);
   const r = w.r;
+  w.b.vni[r] = (d[off + 4] << 16) | (d[off + 5] << 8) | d[off + 6];
   if (overrun > 0)
     w.finding(FindingKind.GENEVE_LENGTH, `INT option ends ${overrun} bytes past the Geneve OptLen`);
   w.b.intType[r] = foundType === cfg.geneveMxType ? 3 : 1;

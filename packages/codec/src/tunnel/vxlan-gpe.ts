@@ -34,6 +34,7 @@ export function vxlanGpe(w: Walk, off: number): number {
   const b = w.b;
   const r = w.r;
   b.intVersion[r] = ver;
+  b.vni[r] = (d[off + 4] << 16) | (d[off + 5] << 8) | d[off + 6];
   if (w.trace !== null)
     if (w.trace !== null)
       w.span(ver >= IntVer.V20 ? Layer.INT_SHIM_GPE_V2 : Layer.INT_SHIM_GPE_V1, s, s + 4);

@@ -93,10 +93,10 @@ export class Walk {
   savedDs = 0;
   savedFindings = 0;
   recordsThisPacket = 0;
-  readonly link: LinkResult = { etherType: 0, offset: 0 };
+  readonly link: LinkResult = { etherType: 0, offset: 0, vlan: -1 };
   readonly ip = new IpInfo();
   readonly flowIp = new IpInfo();
-  readonly flowLink: LinkResult = { etherType: 0, offset: 0 };
+  readonly flowLink: LinkResult = { etherType: 0, offset: 0, vlan: -1 };
   frame = 0;
   tsSec = 0;
   tsNsec = 0;
@@ -349,6 +349,18 @@ export class Walk {
     }
   }
 
+  /**
+   * The flow's original IP length: INT inserted in the packet itself (from `from` to `to`,
+   * plus `extra` bytes of an L4 header INT added, NPT 2) is not part of it.
+   */
+  removeIntFromLength(from: number, to: number, extra = 0): void {
+    const b = this.b;
+    const r = this.r;
+    if (r < 0 || b.ipLength[r] === 0) return;
+    const n = b.ipLength[r] - (to - from) - extra;
+    b.ipLength[r] = n > 0 ? n : 0;
+  }
+
   checkUdpLength(udpOff: number): void {
     if (udpOff < 0) return;
     const udpLen = u16(this.d, udpOff + 4);
@@ -360,13 +372,19 @@ export class Walk {
 
   // ---------------------------------------------------------------- flows
 
-  /** Copies the 5-tuple of the IP header in `ip` (ports from the L4 header at l4Off). */
-  setFlowFromIp(ip: IpInfo, l4Off: number): void {
+  /**
+   * Copies the 5-tuple of the IP header in `ip` (ports from the L4 header at l4Off), its total
+   * length and the VLAN of the frame carrying it (`vlan`: the last Ethernet walked, unless the
+   * caller says otherwise).
+   */
+  setFlowFromIp(ip: IpInfo, l4Off: number, vlan = this.link.vlan): void {
     const b = this.b;
     const r = this.r;
     if (r < 0) return;
     b.hasFlow[r] = 1;
     b.flowV6[r] = ip.v6 ? 1 : 0;
+    b.ipLength[r] = Math.min(ip.lengthEnd - ip.start, 0xffff);
+    b.vlan[r] = vlan;
     const a = r * 4;
     for (let i = 0; i < 4; i++) {
       b.srcAddr[a + i] = ip.src[i];
@@ -390,14 +408,16 @@ export class Walk {
     const d = this.d;
     let et = etherType;
     let o = off;
+    let vlan = -1;
     if (et === EtherType.TEB) {
       if (walkEthernet(d, off, this.end, this.flowLink) !== 0) return;
       et = this.flowLink.etherType;
       o = this.flowLink.offset;
+      vlan = this.flowLink.vlan;
     }
     const fip = this.flowIp;
     if (parseIp(d, o, this.end, et, fip) !== 0) return;
-    this.setFlowFromIp(fip, fip.firstFragment ? fip.headerEnd : -1);
+    this.setFlowFromIp(fip, fip.firstFragment ? fip.headerEnd : -1, vlan);
   }
 
   /** The reporter is the sender of the IP packet carrying the report. */

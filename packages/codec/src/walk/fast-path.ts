@@ -236,6 +236,9 @@ export function fastInt(
   b.dstAddr[a + 2] = 0;
   b.dstAddr[a + 3] = ((d[o + 30] << 24) | (d[o + 31] << 16) | (d[o + 32] << 8) | d[o + 33]) >>> 0;
   b.protocol[r] = 17;
+  // the IP total length less the INT (shim to end of stack), as the general walk computes it
+  b.ipLength[r] = ((d[o + 16] << 8) | d[o + 17]) - (intEnd - o - 42);
+  b.vlan[r] = -1;
   b.srcPort[r] = (d[o + 34] << 8) | d[o + 35];
   b.dstPort[r] = (d[o + 36] << 8) | d[o + 37];
   return true;
