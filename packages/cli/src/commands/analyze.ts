@@ -20,7 +20,6 @@ import {
   KafkaProducer,
   RedisState,
   Registry,
-  serveMetrics,
 } from '@hopwatch/pipeline';
 import { openStore } from '@hopwatch/store';
 import { AnomalyLog } from '../anomaly-log';
@@ -30,7 +29,7 @@ import { checkRedisUrl } from '../config/redis';
 import { checkStoreUrl } from '../config/store';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
-import { loadUsersFile } from '../http-options';
+import { startMetrics } from '../http-options';
 
 export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
        hopwatch analyze --redis URL --active [--limit N]
@@ -233,19 +232,7 @@ export async function analyze(argv: string[]): Promise<number> {
     idleFlushMs,
     onAnomaly: (a) => anomaliesOut?.write(a),
   });
-  const metrics =
-    metricsPort !== undefined
-      ? await serveMetrics(metricsPort, registry, '127.0.0.1', {
-          users:
-            values['metrics-users'] !== undefined
-              ? loadUsersFile(values['metrics-users'])
-              : undefined,
-        }).catch((e) => {
-          throw new UsageError(`--metrics-port ${metricsPort}: ${(e as Error).message}`);
-        })
-      : null;
-  if (metrics) logger.info('metrics', { url: metrics.url });
-  for (const w of metrics?.warnings ?? []) logger.warn(w);
+  const metrics = await startMetrics(metricsPort, values['metrics-users'], registry, logger);
   await worker.start();
   logger.info('analyze running', {
     brokers: brokers.join(','),

@@ -14,7 +14,6 @@ import {
   PacketSource,
   PcapReplaySource,
   Registry,
-  serveMetrics,
   UdpSource,
 } from '@hopwatch/pipeline';
 import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
@@ -25,7 +24,7 @@ import { MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
-import { loadUsersFile } from '../http-options';
+import { startMetrics } from '../http-options';
 
 export const INGEST_HELP = `Usage: hopwatch ingest --brokers HOST:PORT[,HOST:PORT] [options] [CAPTURE...]
 
@@ -179,19 +178,7 @@ export async function ingest(argv: string[]): Promise<number> {
     maxPacketsPerSec: rate,
   });
   worker.instrument(registry, () => sources.map((s) => s.stats()));
-  const metrics =
-    metricsPort !== undefined
-      ? await serveMetrics(metricsPort, registry, '127.0.0.1', {
-          users:
-            values['metrics-users'] !== undefined
-              ? loadUsersFile(values['metrics-users'])
-              : undefined,
-        }).catch((e) => {
-          throw new UsageError(`--metrics-port ${metricsPort}: ${(e as Error).message}`);
-        })
-      : null;
-  if (metrics) logger.info('metrics', { url: metrics.url });
-  for (const w of metrics?.warnings ?? []) logger.warn(w);
+  const metrics = await startMetrics(metricsPort, values['metrics-users'], registry, logger);
 
   const guarded = new GuardedHandler(worker, (line) => logger.warn(line));
   const ac = new AbortController();
