@@ -12,6 +12,7 @@ const dgram = require('dgram');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { REPLAY_SCENARIO } = require('./lib/replay-scenario');
 
 const MODES = ['none', 'flows', 'ipfix'];
 
@@ -66,23 +67,11 @@ async function main() {
 
 function generate(file, records) {
   const { loadScenario, simulate } = require('@hopwatch/simulator');
-  const scenario = loadScenario(SCENARIO);
+  const scenario = loadScenario(REPLAY_SCENARIO);
   const t = Date.now();
   simulate(scenario, { out: file, limit: records });
   console.log(`generated ${records} records in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
-
-const SCENARIO = `
-name: flows-bench
-seed: 7
-durationMs: 100000
-topology: { leaves: 8, spines: 4, hostsPerLeaf: 8 }
-traffic:
-  elephants: { count: 32, rateGbps: 1, payloadBytes: 1000 }
-  mice: { arrivalsPerMs: 200, minPackets: 2, maxPackets: 20, rateGbps: 1, payloadBytes: [64, 512, 1400] }
-int: { version: '2.1', mode: 'MD', encapsulation: 'udp-dscp', instructionBitmap: 0xFF00, hopLimit: 8 }
-output: { kind: 'packets', snaplen: 320 }
-`;
 
 function runChild(mode, capture, store, port) {
   return new Promise((resolve, reject) => {
@@ -106,7 +95,7 @@ async function child(mode, capture, withStore, port) {
   const { Pipeline, PcapReplaySource } = require('@hopwatch/pipeline');
   const { FlowTable, IpfixExporter } = require('@hopwatch/flows');
   const { openStore } = require('@hopwatch/store');
-  const { profile, overrides } = codecOverridesFor(loadScenario(SCENARIO));
+  const { profile, overrides } = codecOverridesFor(loadScenario(REPLAY_SCENARIO));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-flows-child-'));
   const store = withStore ? await openStore({ dataDir: path.join(dir, 'data') }) : null;
   const table = mode === 'none' ? null : new FlowTable();

@@ -15,6 +15,7 @@ const { loadScenario, simulate, codecOverridesFor } = require('@hopwatch/simulat
 const { Pipeline, PcapReplaySource } = require('@hopwatch/pipeline');
 const { openStore } = require('@hopwatch/store');
 const { performance } = require('node:perf_hooks');
+const { REPLAY_SCENARIO } = require('./lib/replay-scenario');
 
 const records = Number(process.argv[2] || 10_000_000);
 const noStore = process.argv.includes('--no-store');
@@ -32,17 +33,7 @@ const mergeSettings = msAt > 0 ? process.argv[msAt + 1] : '';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-replay-'));
 const capture = keepAt > 0 ? process.argv[keepAt + 1] : path.join(tmp, 'bench.pcap');
 
-const scenario = loadScenario(`
-name: replay-bench
-seed: 7
-durationMs: 100000
-topology: { leaves: 8, spines: 4, hostsPerLeaf: 8 }
-traffic:
-  elephants: { count: 32, rateGbps: 1, payloadBytes: 1000 }
-  mice: { arrivalsPerMs: 200, minPackets: 2, maxPackets: 20, rateGbps: 1, payloadBytes: [64, 512, 1400] }
-int: { version: '2.1', mode: 'MD', encapsulation: 'udp-dscp', instructionBitmap: 0xFF00, hopLimit: 8 }
-output: { kind: 'packets', snaplen: 320 }
-`);
+const scenario = loadScenario(REPLAY_SCENARIO);
 
 (async () => {
   if (!fs.existsSync(capture)) {
