@@ -20,6 +20,7 @@ import {
   instrumentConsumer,
   instrumentProducer,
   KafkaConsumer,
+  KafkaOffsetAdmin,
   KafkaProducer,
   RedisState,
   Registry,
@@ -215,7 +216,7 @@ export async function analyze(argv: string[]): Promise<number> {
     analytics: analyticsFrom(file),
     logger,
     registry,
-    brokers,
+    admin: new KafkaOffsetAdmin({ brokers }),
     groupId,
     checkpointEveryMs:
       values['checkpoint-every'] !== undefined ? Number(values['checkpoint-every']) * 1000 : 5000,

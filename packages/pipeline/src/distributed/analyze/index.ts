@@ -1,0 +1,2 @@
+export { AnalyzeWorker, type AnalyzeOptions } from './worker';
+export type { AnalyzeStats } from './metrics';
