@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import { createLogger, Registry, serveMetrics } from '../src/metrics';
+import { createLogger, Registry, serveMetrics } from '../src';
 
 function get(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -145,9 +145,8 @@ describe('logger', () => {
 
 describe('transport metrics', () => {
   test('producer and consumer stats are exposed at scrape time', async () => {
-    const { InProcessBroker, InProcessProducer, InProcessConsumer } =
-      await import('../src/transport');
-    const { instrumentProducer, instrumentConsumer } = await import('../src/metrics');
+    const { InProcessBroker, InProcessProducer, InProcessConsumer } = await import('../src');
+    const { instrumentProducer, instrumentConsumer } = await import('../src');
     const broker = new InProcessBroker(1);
     const p = new InProcessProducer(broker, { maxQueuedMessages: 1 });
     const r = new Registry();
@@ -172,9 +171,8 @@ describe('transport metrics', () => {
   });
 
   test('two consumers on one registry are both exposed (analyze: records and detector groups)', async () => {
-    const { InProcessBroker, InProcessProducer, InProcessConsumer } =
-      await import('../src/transport');
-    const { instrumentConsumer } = await import('../src/metrics');
+    const { InProcessBroker, InProcessProducer, InProcessConsumer } = await import('../src');
+    const { instrumentConsumer } = await import('../src');
     const broker = new InProcessBroker(1);
     const r = new Registry();
     const records = new InProcessConsumer(broker, { groupId: 'g', topics: ['records'] });
@@ -196,8 +194,8 @@ describe('transport metrics', () => {
   });
 
   test('two producers on one registry are both exposed', async () => {
-    const { InProcessBroker, InProcessProducer } = await import('../src/transport');
-    const { instrumentProducer } = await import('../src/metrics');
+    const { InProcessBroker, InProcessProducer } = await import('../src');
+    const { instrumentProducer } = await import('../src');
     const broker = new InProcessBroker(1);
     broker.available = false; // messages stay queued
     const r = new Registry();

@@ -21,9 +21,8 @@ import {
   KafkaProducer,
   kindOfTopic,
   publishBatch,
-  randomBatch,
-  topicChecksum,
 } from '../src';
+import { randomBatch, topicChecksum } from '@hopwatch/pipeline/testing';
 
 const avail = servicesAvailable();
 if (!avail.kafka) console.warn(`transport-kafka tests skipped: ${unavailableMessage('kafka')}`);
