@@ -1,2 +1,0 @@
-export { AnalyzeWorker, type AnalyzeOptions } from './worker';
-export type { AnalyzeStats } from './metrics';
