@@ -11,4 +11,19 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // the Kafka client stays behind the transport seam (transport/types.ts)
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/pipeline/src/transport/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'kafkajs', message: 'Use the transport interface (pipeline/src/transport).' },
+          ],
+        },
+      ],
+    },
+  },
 );

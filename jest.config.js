@@ -5,6 +5,10 @@ module.exports = {
   roots: ['<rootDir>/packages', '<rootDir>/benchmarks'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  moduleNameMapper: { '^@hopwatch/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@hopwatch/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    // a package's test helpers (package.json "exports": "./testing")
+    '^@hopwatch/([a-z-]+)/testing$': '<rootDir>/packages/$1/src/testing.ts',
+  },
   testTimeout: 60000,
 };

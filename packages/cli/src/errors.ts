@@ -1,7 +1,9 @@
+import { HopwatchError, type HopwatchErrorOptions } from '@hopwatch/codec';
+
 /** An error the user can fix (bad flag, bad config, missing file): printed without a stack. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
+export class UsageError extends HopwatchError {
+  constructor(message: string, opts?: HopwatchErrorOptions) {
+    super(message, opts);
     this.name = 'UsageError';
   }
 }

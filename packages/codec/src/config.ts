@@ -3,6 +3,7 @@
  * ports, code points and vendor field-width deviations. Named profiles capture the
  * deployments whose captures hopwatch is tested against.
  */
+import { HopwatchError, type HopwatchErrorOptions } from './errors';
 import type { IntVersion } from './model';
 
 export interface DscpMatch {
@@ -162,9 +163,9 @@ export const PROFILES: Record<string, Profile> = {
   },
 };
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ConfigError extends HopwatchError {
+  constructor(message: string, opts?: HopwatchErrorOptions) {
+    super(message, opts);
     this.name = 'ConfigError';
   }
 }

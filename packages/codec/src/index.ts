@@ -1,6 +1,7 @@
 export * from './model';
 export * from './reasons';
 export * from './config';
+export { HopwatchError, type HopwatchErrorOptions } from './errors';
 export * from './batch';
 export { Decoder, type DecoderStats, type LayerSpan } from './decoder';
 export { materialize, materializeHop, findingsOf, toJson } from './materialize';

@@ -6,9 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { HopwatchError } from '@hopwatch/codec';
 
 /** Raised when an output would overwrite an input or cannot be created where asked. */
-export class OutputFileError extends Error {
+export class OutputFileError extends HopwatchError {
   constructor(message: string) {
     super(message);
     this.name = 'OutputFileError';

@@ -30,7 +30,7 @@ import {
   waitFor,
   writeCodecConfig,
   type CliProcess,
-} from '../src/distributed/testing';
+} from '@hopwatch/pipeline/testing';
 
 const avail = servicesAvailable();
 const required = process.env.HOPWATCH_REQUIRE_SERVICES === '1';
@@ -136,7 +136,7 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
 
   async function scenario(
     name: string,
-    opts: { brokers: 1 | 3; replication?: number },
+    opts: { brokers: 1 | 3; replication?: number; rate?: number },
     fault: (c: Ctx) => Promise<void>,
   ): Promise<Ctx> {
     const r = new Redis(rd.url);
@@ -196,7 +196,7 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
         '--config',
         cfg,
         '--rate',
-        String(RATE),
+        String(opts.rate ?? RATE),
         '--status-every',
         '0',
         ...FILES,
@@ -300,7 +300,9 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
   });
 
   test('ClickHouse stopped for 30 s, then started', async () => {
-    const c = await scenario('clickhouse_outage', { brokers: 1 }, async () => {
+    // ~33 s of stream (rate 2500), so rows still arrive after the server is down: its stop
+    // takes up to ~15 s here, and a 10 s stream would be over before the outage begins
+    const c = await scenario('clickhouse_outage', { brokers: 1, rate: 2500 }, async () => {
       await sleep(3000);
       await ch.stop();
       await sleep(30_000);

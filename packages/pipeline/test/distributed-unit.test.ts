@@ -5,7 +5,7 @@ import { Analyzer, type MicroloopAnomaly } from '@hopwatch/analytics';
 import { Decoder, makeConfig, RecordBatch } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 import { codecOverridesFor, loadScenario } from '@hopwatch/simulator';
-import { REPO_ROOT } from '../src/distributed/testing';
+import { REPO_ROOT } from '@hopwatch/pipeline/testing';
 import { mergeLoopPartials } from '../src/distributed/loop-merge';
 
 function demoBatches(): RecordBatch[] {

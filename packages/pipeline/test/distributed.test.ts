@@ -30,7 +30,7 @@ import {
   runCli,
   waitFor,
   writeCodecConfig,
-} from '../src/distributed/testing';
+} from '@hopwatch/pipeline/testing';
 
 const avail = servicesAvailable();
 const required = process.env.HOPWATCH_REQUIRE_SERVICES === '1';

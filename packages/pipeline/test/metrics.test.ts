@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { Users } from '@hopwatch/store';
-import { createLogger, Registry, serveMetrics } from '../src/metrics';
+import { createLogger, Registry, serveMetrics } from '../src';
 
 function get(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -173,9 +173,8 @@ describe('logger', () => {
 
 describe('transport metrics', () => {
   test('producer and consumer stats are exposed at scrape time', async () => {
-    const { InProcessBroker, InProcessProducer, InProcessConsumer } =
-      await import('../src/transport');
-    const { instrumentProducer, instrumentConsumer } = await import('../src/metrics');
+    const { InProcessBroker, InProcessProducer, InProcessConsumer } = await import('../src');
+    const { instrumentProducer, instrumentConsumer } = await import('../src');
     const broker = new InProcessBroker(1);
     const p = new InProcessProducer(broker, { maxQueuedMessages: 1 });
     const r = new Registry();
@@ -200,9 +199,8 @@ describe('transport metrics', () => {
   });
 
   test('two consumers on one registry are both exposed (analyze: records and detector groups)', async () => {
-    const { InProcessBroker, InProcessProducer, InProcessConsumer } =
-      await import('../src/transport');
-    const { instrumentConsumer } = await import('../src/metrics');
+    const { InProcessBroker, InProcessProducer, InProcessConsumer } = await import('../src');
+    const { instrumentConsumer } = await import('../src');
     const broker = new InProcessBroker(1);
     const r = new Registry();
     const records = new InProcessConsumer(broker, { groupId: 'g', topics: ['records'] });
@@ -224,8 +222,8 @@ describe('transport metrics', () => {
   });
 
   test('two producers on one registry are both exposed', async () => {
-    const { InProcessBroker, InProcessProducer } = await import('../src/transport');
-    const { instrumentProducer } = await import('../src/metrics');
+    const { InProcessBroker, InProcessProducer } = await import('../src');
+    const { instrumentProducer } = await import('../src');
     const broker = new InProcessBroker(1);
     broker.available = false; // messages stay queued
     const r = new Registry();

@@ -17,12 +17,12 @@ import {
   decodeConsumed,
   ensureTopics,
   KafkaConsumer,
+  KafkaOffsetAdmin,
   KafkaProducer,
   kindOfTopic,
   publishBatch,
-  randomBatch,
-  topicChecksum,
 } from '../src';
+import { randomBatch, topicChecksum } from '@hopwatch/pipeline/testing';
 
 const avail = servicesAvailable();
 if (!avail.kafka) console.warn(`transport-kafka tests skipped: ${unavailableMessage('kafka')}`);
@@ -172,6 +172,50 @@ d('kafka transport (real broker)', () => {
     await waitFor('new message', () => seen3.length >= 1);
     expect(seen3).toEqual(['5']);
     await c3.close();
+  }, 90_000);
+
+  test('offset admin: partition ends and committed offsets of a group (lag, catch-up)', async () => {
+    const topic = 'hopwatch.test.offsets';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 2, logger });
+    const producer = new KafkaProducer({ brokers: kafka.brokers, logger });
+    producer.send(
+      topic,
+      [0, 1, 2].map((i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: 0 })),
+    );
+    await producer.flush();
+    await producer.close();
+    const c = new KafkaConsumer({
+      brokers: kafka.brokers,
+      groupId: 'offsets',
+      topics: [topic],
+      logger,
+    });
+    let n = 0;
+    await c.run(async (b) => void (n += b.messages.length));
+    await waitFor('three messages', () => n >= 3);
+    await waitFor('commit', () => c.stats().commits >= 1);
+    await c.close();
+    // the first call of a fresh client asks for a group's offsets (as the idle flush does)
+    const admin = new KafkaOffsetAdmin({ brokers: kafka.brokers });
+    try {
+      const done = await admin.committedOffsets('offsets', [topic]);
+      expect(done.get(topic)!.get(0)).toBe(3);
+      const none = await admin.committedOffsets('offsets-none', [topic]);
+      expect(none.get(topic)!.get(0)).toBe(-1);
+      expect(await admin.endOffsets(topic)).toEqual(
+        new Map([
+          [0, 3],
+          [1, 0],
+        ]),
+      );
+    } finally {
+      await admin.close();
+    }
+    await expect(admin.endOffsets(topic)).rejects.toThrow(/closed/);
+    // nothing listens there: the call fails (callers keep their last values) instead of hanging
+    const dead = new KafkaOffsetAdmin({ brokers: ['127.0.0.1:1'], connectTimeoutMs: 500 });
+    await expect(dead.endOffsets(topic)).rejects.toThrow();
+    await dead.close();
   }, 90_000);
 
   /** The log end offset (high watermark) of one partition, as the broker reports it. */

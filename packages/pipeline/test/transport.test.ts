@@ -7,14 +7,13 @@ import {
   InProcessProducer,
   publishAnomalies,
   publishBatch,
-  randomBatch,
-  topicChecksum,
   TOPIC_ANOMALIES,
   TOPIC_QUEUES,
   TOPIC_RECORDS,
   TOPIC_REPORTS,
   type MessageKind,
 } from '../src';
+import { randomBatch, topicChecksum } from '@hopwatch/pipeline/testing';
 
 const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const t0 = Date.now();

@@ -10,15 +10,14 @@ import {
   murmur2,
   partitionOf,
   PbWriter,
-  randomBatch,
-  signatures,
   splitBatch,
   timeNs,
   WireError,
   WT_LEN,
   WT_VARINT,
   type MessageKind,
-} from '../src/wire';
+} from '../src';
+import { randomBatch, signatures } from '@hopwatch/pipeline/testing';
 
 const root = new protobuf.Root().loadSync(path.join(__dirname, '..', 'proto', 'hopwatch.proto'), {
   keepCase: true,

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigOverrides, IntVersion, TelemetryReportVersion } from '@hopwatch/codec';
+import { HopwatchError, type HopwatchErrorOptions } from '@hopwatch/codec';
 
 export type EncapsulationName =
   'udp-dscp' | 'tcp-dscp' | 'udp-port' | 'geneve' | 'vxlan-gpe' | 'gre';
@@ -166,9 +167,9 @@ export interface Scenario {
   burstThresholdBytes: number;
 }
 
-export class ScenarioError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ScenarioError extends HopwatchError {
+  constructor(message: string, opts?: HopwatchErrorOptions) {
+    super(message, opts);
     this.name = 'ScenarioError';
   }
 }

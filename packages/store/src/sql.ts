@@ -3,10 +3,11 @@
  * reaches SQL goes through one of these validators and is rendered as a literal.
  */
 import { isIP } from 'net';
+import { HopwatchError, type HopwatchErrorOptions } from '@hopwatch/codec';
 
-export class ParamError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ParamError extends HopwatchError {
+  constructor(message: string, opts?: HopwatchErrorOptions) {
+    super(message, opts);
     this.name = 'ParamError';
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
-import type { RecordBatch } from '@hopwatch/codec';
+import { HopwatchError, type HopwatchErrorOptions, type RecordBatch } from '@hopwatch/codec';
 import type { FlowRecord } from '@hopwatch/flows';
 import { detectCapabilities, type Capabilities } from './capabilities';
 import { parseEngineError } from './engine-error';
@@ -164,15 +164,15 @@ export interface Store {
 }
 
 /** An error from the engine or a parameter check, with the SQL that failed. */
-export class StoreError extends Error {
+export class StoreError extends HopwatchError {
   readonly code?: number;
   readonly type?: string;
   readonly sql?: string;
   constructor(
     message: string,
-    opts: { code?: number; type?: string; sql?: string; cause?: unknown } = {},
+    opts: { code?: number; type?: string; sql?: string } & HopwatchErrorOptions = {},
   ) {
-    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(message, { cause: opts.cause, retriable: opts.retriable });
     this.name = 'StoreError';
     this.code = opts.code;
     this.type = opts.type;

@@ -8,8 +8,9 @@ import * as path from 'path';
 import { CodecConfig, Decoder, HopField, RecordBatch, toJson } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 import { Analyzer, type Anomaly } from '@hopwatch/analytics';
-import { Kafka, logLevel } from 'kafkajs';
 import { TOPIC_ANOMALIES } from '../wire/topics';
+import { KafkaConsumer } from '../transport/kafka';
+import { createLogger } from '../metrics/log';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 export const CLI_BIN = path.join(REPO_ROOT, 'packages/cli/bin/hopwatch.js');
@@ -131,30 +132,24 @@ export function expectedHopLatencies(files: string[], codec: CodecConfig): strin
 export async function anomalyTopicReader(
   brokers: string[],
 ): Promise<{ ids: () => string[]; messages: () => unknown[]; close: () => Promise<void> }> {
-  const kafka = new Kafka({
-    clientId: 'hopwatch-test-reader',
+  const c = new KafkaConsumer({
     brokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const c = kafka.consumer({
+    clientId: 'hopwatch-test-reader',
     groupId: `reader-${process.pid}-${Date.now()}`,
-    maxWaitTimeInMs: 100,
+    topics: [TOPIC_ANOMALIES],
+    fromBeginning: true,
+    maxWaitTimeMs: 100,
+    logger: createLogger({ level: 'silent' }),
   });
-  await c.connect();
-  await c.subscribe({ topic: TOPIC_ANOMALIES, fromBeginning: true });
   const msgs: { id: string; value: unknown }[] = [];
-  await c.run({
-    eachMessage: async ({ message }) => {
-      msgs.push({
-        id: message.key?.toString() ?? '',
-        value: JSON.parse(message.value!.toString()),
-      });
-    },
+  await c.run(async (batch) => {
+    for (const m of batch.messages)
+      msgs.push({ id: m.key?.toString() ?? '', value: JSON.parse(m.value.toString()) });
   });
   return {
     ids: () => msgs.map((m) => m.id),
     messages: () => msgs.map((m) => m.value),
-    close: () => c.disconnect(),
+    close: () => c.close(),
   };
 }
 

@@ -2,6 +2,7 @@ import { Admin, Kafka, logLevel as KjsLogLevel } from 'kafkajs';
 import { ALL_TOPICS } from '../wire/topics';
 import { Logger, log as defaultLog } from '../metrics/log';
 import { describeKafkaError } from './kafka';
+import type { OffsetAdmin } from './types';
 
 export interface EnsureTopicsOptions {
   /** Partitions per topic (default 12); existing topics with fewer are extended. */
@@ -128,5 +129,81 @@ async function ensureOnce(
     }
     logger.info('topics ready', { created: [...created], existing, partitions });
     return { created: [...created], existing, extended };
+  }
+}
+
+export interface KafkaOffsetAdminOptions {
+  brokers: string[];
+  clientId?: string;
+  /** Connect timeout (default 2000 ms); there are no retries: callers poll again later. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Offsets through one kafkajs admin client, connected on first use. Any failure drops the
+ * client (the next call connects afresh): a broker restart must not leave a dead connection.
+ */
+export class KafkaOffsetAdmin implements OffsetAdmin {
+  private client?: Promise<Admin>;
+  private closed = false;
+
+  constructor(private readonly o: KafkaOffsetAdminOptions) {}
+
+  endOffsets(topic: string): Promise<Map<number, number>> {
+    return this.call(async (a) => {
+      const offs = await a.fetchTopicOffsets(topic);
+      return new Map(offs.map((x) => [x.partition, Number(x.high)]));
+    });
+  }
+
+  committedOffsets(groupId: string, topics: string[]): Promise<Map<string, Map<number, number>>> {
+    return this.call(async (a) => {
+      const committed = await a.fetchOffsets({ groupId, topics });
+      return new Map(
+        committed.map((t) => [
+          t.topic,
+          new Map(t.partitions.map((p) => [p.partition, Number(p.offset)])),
+        ]),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.client;
+    this.client = undefined;
+    await c?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+
+  private async call<T>(fn: (a: Admin) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('Kafka offset admin: closed');
+    const c = (this.client ??= this.connect());
+    try {
+      return await fn(await c);
+    } catch (e) {
+      if (this.client === c) this.client = undefined;
+      void c.then((a) => a.disconnect()).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async connect(): Promise<Admin> {
+    const a = new Kafka({
+      clientId: this.o.clientId ?? 'hopwatch-offsets',
+      brokers: this.o.brokers,
+      logLevel: KjsLogLevel.NOTHING,
+      connectionTimeout: this.o.connectTimeoutMs ?? 2000,
+      retry: { retries: 0 },
+    }).admin();
+    try {
+      await a.connect();
+      // a fresh client knows no brokers until it has metadata: without this, fetchOffsets (group
+      // coordinator lookup) fails with "No brokers in the broker pool"
+      await a.listTopics();
+    } catch (e) {
+      await a.disconnect().catch(() => undefined);
+      throw e;
+    }
+    return a;
   }
 }

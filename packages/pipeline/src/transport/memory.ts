@@ -12,6 +12,7 @@ import {
   emptyConsumerStats,
   emptyShed,
   InMessage,
+  OffsetAdmin,
   OutMessage,
   Producer,
   ProducerStats,
@@ -72,6 +73,11 @@ export class InProcessBroker {
     for (const g of this.groups.values())
       for (const mem of g.members) if (mem.topics.includes(topic)) mem.wake();
     return [p, parts[p].length - 1];
+  }
+
+  /** Offset after the last message of a partition. */
+  endOffset(topic: string, partition: number): number {
+    return this.topics.get(topic)?.[partition]?.length ?? 0;
   }
 
   /** Messages of a partition from `offset` (at most `max`). */
@@ -343,5 +349,43 @@ export class InProcessConsumer implements Consumer {
     this.wakeUp();
     await this.loop;
     this.broker.leave(this.opts.groupId, this.member);
+  }
+}
+
+/** Offsets of an in-process broker, as the Kafka admin reports them. */
+export class InProcessOffsetAdmin implements OffsetAdmin {
+  private closed = false;
+
+  constructor(private readonly broker: InProcessBroker) {}
+
+  async endOffsets(topic: string): Promise<Map<number, number>> {
+    this.check();
+    const out = new Map<number, number>();
+    for (let p = 0; p < this.broker.partitions(topic); p++)
+      out.set(p, this.broker.endOffset(topic, p));
+    return out;
+  }
+
+  async committedOffsets(
+    groupId: string,
+    topics: string[],
+  ): Promise<Map<string, Map<number, number>>> {
+    this.check();
+    const out = new Map<string, Map<number, number>>();
+    for (const t of topics) {
+      const parts = new Map<number, number>();
+      for (let p = 0; p < this.broker.partitions(t); p++)
+        parts.set(p, this.broker.committed(groupId, t, p) || -1);
+      out.set(t, parts);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error('in-process offset admin: closed');
   }
 }

@@ -84,6 +84,17 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
+/** Where consumer groups stand against the partition ends (the consumer-lag gauge, the idle
+ * flush's catch-up check): read through this seam, like messages, not through a client library. */
+export interface OffsetAdmin {
+  /** Offset after the last message of every partition of `topic` (partition → end offset). */
+  endOffsets(topic: string): Promise<Map<number, number>>;
+  /** The group's committed offsets: topic → partition → next offset (-1: nothing committed). */
+  committedOffsets(groupId: string, topics: string[]): Promise<Map<string, Map<number, number>>>;
+  /** Releases the connection; later calls fail. */
+  close(): Promise<void>;
+}
+
 export function emptyShed(): Record<ShedReason, number> {
   return { queue_full: 0, expired: 0, send_failed: 0, closed: 0 };
 }

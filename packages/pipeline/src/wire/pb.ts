@@ -3,10 +3,11 @@
  * bounds-checked reader. Only what the hopwatch.v1 messages need: varints (uint32, sint32
  * zig-zag), fixed32, fixed64 as (hi, lo) pairs, length-delimited fields, packed repeated.
  */
+import { HopwatchError, type HopwatchErrorOptions } from '@hopwatch/codec';
 
-export class WireError extends Error {
-  constructor(message: string) {
-    super(`hopwatch wire: ${message}`);
+export class WireError extends HopwatchError {
+  constructor(message: string, opts?: HopwatchErrorOptions) {
+    super(`hopwatch wire: ${message}`, opts);
     this.name = 'WireError';
   }
 }

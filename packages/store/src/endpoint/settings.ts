@@ -6,6 +6,7 @@
  * output-format settings clients send; any other setting is refused by name rather than
  * ignored, so a client never believes a setting applied when it did not.
  */
+import { HopwatchError } from '@hopwatch/codec';
 import type { ReadSettings } from '../read-session';
 
 export interface Limit {
@@ -87,7 +88,7 @@ const PROTOCOL_PARAMS = new Set([
 ]);
 
 /** A request the endpoint will not run, with the ClickHouse code and type it answers with. */
-export class RequestRefusal extends Error {
+export class RequestRefusal extends HopwatchError {
   constructor(
     message: string,
     readonly status: number,

@@ -1,0 +1,222 @@
+/**
+ * Rows of the records topic into `hops` / `paths`, exactly once. Each row carries its
+ * message's (partition, offset + 1), the offset ledger: messages at or below
+ * `max(kafka_offset)` of their partition (read from the store at a partition's first batch and
+ * again after any failure or discontinuity) are not inserted again, so a redelivery after a
+ * crash, a store outage or a rebalance never duplicates rows. A batch's handler resolves (and
+ * its offsets commit) only once its rows are durable.
+ */
+import { RecordBatch } from '@hopwatch/codec';
+import type { Store } from '@hopwatch/store';
+import { decodeMessage } from '../../wire/messages';
+import type { ConsumedBatch, InMessage } from '../../transport/types';
+import type { Logger } from '../../metrics/log';
+import { GroupCommit } from '../group-commit';
+import type { AnalyzeInstruments, AnalyzeStats } from './metrics';
+
+/** Per partition: the highest offset (+1) stored in each table. */
+interface Ledger {
+  hops: number;
+  paths: number;
+}
+
+export interface RowWriterOptions {
+  /** Opened with `maxWrites: 1`: the ledger needs a partition's rows to land in order. */
+  store: Store;
+  log: Logger;
+  stats: AnalyzeStats;
+  inst: AnalyzeInstruments;
+}
+
+export class RowWriter {
+  private ledgers = new Map<number, Ledger>();
+  private ledgerValid = false;
+  private storeLock: Promise<void> = Promise.resolve();
+  /**
+   * Store flushes shared by the batches of several partitions handled at once (group commit):
+   * above ~20k reports/s, one insert per Kafka batch, one at a time, fell behind. A failed
+   * flush fails every batch in it; they are redelivered and the ledger skips what did land.
+   */
+  private readonly commits: GroupCommit;
+  private rowBatch = new RecordBatch(4096, 8);
+  private rowOffsets = new Float64Array(4096);
+
+  constructor(private readonly o: RowWriterOptions) {
+    this.commits = new GroupCommit(() => o.store.flush());
+  }
+
+  /** A partition (re)assigned to this worker: its ledger may have moved. */
+  forget(partition: number): void {
+    this.ledgers.delete(partition);
+  }
+
+  /** Resolves when no insert is under way. */
+  async idle(): Promise<void> {
+    await this.storeLock;
+    await this.commits.idle();
+  }
+
+  /**
+   * Rows of a records batch: encoded into the store's pending insert under the store lock, then
+   * made durable by a group flush (see `commits`), and only then does this resolve. Batches of
+   * several partitions handled at once share one insert.
+   */
+  async store(batch: ConsumedBatch, discontinuity: boolean): Promise<void> {
+    const { stats, inst } = this.o;
+    const partition = batch.partition;
+    const t0 = performance.now();
+    try {
+      const e = await this.withStoreLock(() => this.encodeRows(batch, discontinuity));
+      await this.commits.commit();
+      e.led.hops = Math.max(e.led.hops, e.lastHops);
+      e.led.paths = Math.max(e.led.paths, e.lastPaths);
+      stats.hopRows += e.hopRows;
+      stats.pathRows += e.pathRows;
+      if (e.hopRows + e.pathRows > 0) {
+        inst.insertRows?.observe(e.hopRows);
+        inst.insertSec?.observe((performance.now() - t0) / 1000);
+      }
+    } catch (e) {
+      stats.insertFailures++;
+      this.ledgerValid = false; // partial inserts: read the ledger again before retrying
+      this.o.log.warn('insert failed; the batch will be redelivered', {
+        partition,
+        error: (e as Error).message.split('\n')[0],
+      });
+      throw e;
+    }
+  }
+
+  private async withStoreLock<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.storeLock;
+    let release!: () => void;
+    this.storeLock = new Promise((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  private async ledger(partition: number, refresh: boolean): Promise<Ledger> {
+    if (refresh || !this.ledgerValid || !this.ledgers.has(partition)) {
+      const q = async (t: string): Promise<Map<number, number>> => {
+        const rows = await this.o.store.query(
+          `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${t} WHERE kafka_offset > 0 GROUP BY kafka_partition`,
+        );
+        return new Map(rows.map((r) => [Number(r.p), Number(r.o)]));
+      };
+      const [h, p] = [await q('hops'), await q('paths')];
+      // in place: a handler whose rows are in a flush still holds its partition's entry and
+      // moves it forward when that flush is done
+      for (const k of new Set([...h.keys(), ...p.keys(), ...this.ledgers.keys()])) {
+        const l = this.ledgers.get(k) ?? { hops: 0, paths: 0 };
+        l.hops = h.get(k) ?? 0;
+        l.paths = p.get(k) ?? 0;
+        this.ledgers.set(k, l);
+      }
+      this.ledgerValid = true;
+    }
+    let l = this.ledgers.get(partition);
+    if (!l) {
+      l = { hops: 0, paths: 0 };
+      this.ledgers.set(partition, l);
+    }
+    return l;
+  }
+
+  /** Decodes the messages selected by `pick` into rowBatch, with per-record offsets (+1). */
+  private decodeRows(
+    messages: InMessage[],
+    pick: (off1: number) => boolean,
+  ): { batch: RecordBatch; offsets: Float64Array; last: number } {
+    const b = this.rowBatch;
+    b.reset();
+    let last = 0;
+    for (const m of messages) {
+      const off1 = Number(m.offset) + 1;
+      if (!pick(off1)) continue;
+      const from = b.count;
+      decodeMessage('records', m.value, b);
+      if (this.rowOffsets.length < b.count) {
+        const grown = new Float64Array(Math.max(b.count, this.rowOffsets.length * 2));
+        grown.set(this.rowOffsets);
+        this.rowOffsets = grown;
+      }
+      this.rowOffsets.fill(off1, from, b.count);
+      last = off1;
+    }
+    return { batch: b, offsets: this.rowOffsets, last };
+  }
+
+  /**
+   * Encodes the rows of `batch` the ledger does not show as stored into the store's pending
+   * insert (under the store lock). Returns the partition's ledger entry and the offsets it
+   * moves to once the insert is durable.
+   */
+  private async encodeRows(
+    batch: ConsumedBatch,
+    discontinuity: boolean,
+  ): Promise<{
+    led: Ledger;
+    lastHops: number;
+    lastPaths: number;
+    hopRows: number;
+    pathRows: number;
+  }> {
+    const store = this.o.store;
+    const partition = batch.partition;
+    try {
+      const led = await this.ledger(partition, discontinuity);
+      const hi = Math.max(led.hops, led.paths);
+      const lo = Math.min(led.hops, led.paths);
+      let lastHops = led.hops;
+      let lastPaths = led.paths;
+      let hopRows = 0;
+      let pathRows = 0;
+      let total = 0;
+      for (const m of batch.messages) total += Number(m.offset) + 1 <= hi ? 1 : 0;
+      // one table behind the other (an insert failed between the two): catch it up first
+      if (lo < hi) {
+        const only = led.hops < led.paths ? 'hops' : 'paths';
+        const r = this.decodeRows(batch.messages, (o) => o > lo && o <= hi);
+        if (r.batch.count) {
+          const s = await store.insertBatch(r.batch, {
+            partition,
+            offset: r.offsets,
+            hops: only === 'hops',
+            paths: only === 'paths',
+          });
+          hopRows += s.hopRows;
+          pathRows += s.pathRows;
+          if (only === 'hops') lastHops = r.last;
+          else lastPaths = r.last;
+        }
+      }
+      const r = this.decodeRows(batch.messages, (o) => o > hi);
+      if (r.batch.count) {
+        const s = await store.insertBatch(r.batch, { partition, offset: r.offsets });
+        hopRows += s.hopRows;
+        pathRows += s.pathRows;
+        lastHops = lastPaths = r.last;
+      }
+      this.o.stats.skippedRecords += total ? countSkipped(batch.messages, hi) : 0;
+      return { led, lastHops, lastPaths, hopRows, pathRows };
+    } finally {
+      this.rowBatch.reset();
+    }
+  }
+}
+
+/** Records in the messages the ledger shows as stored (at or below `hi`). */
+function countSkipped(messages: InMessage[], hi: number): number {
+  const b = new RecordBatch(1024, 8);
+  let n = 0;
+  for (const m of messages) {
+    if (Number(m.offset) + 1 > hi) continue;
+    b.reset();
+    n += decodeMessage('records', m.value, b);
+  }
+  return n;
+}

@@ -1,4 +1,0 @@
-export * from './registry';
-export * from './server';
-export * from './log';
-export * from './transport-metrics';
