@@ -18,6 +18,7 @@ import {
   InProcessProducer,
   publishBatch,
   TOPIC_RECORDS,
+  type OutMessage,
 } from '../src';
 
 const CAPTURE = path.join(__dirname, '..', '..', '..', 'captures', 'demo-fabric.pcap');
@@ -116,3 +117,74 @@ test.each(['hops', 'paths'])(
   },
   60_000,
 );
+
+test('messages that do not decode are skipped and counted; the partition goes on, rows once', async () => {
+  await store.command('TRUNCATE TABLE hops');
+  await store.command('TRUNCATE TABLE paths');
+  const batch = captureBatch();
+  const broker = new InProcessBroker(1);
+  const producer = new InProcessProducer(broker);
+  // hostile messages before, between and after the real ones: not protobuf at all, a real
+  // message cut short, a column that runs past the end
+  const real: OutMessage[] = [];
+  const capture = {
+    send: (t: string, ms: OutMessage[]) => void (t === TOPIC_RECORDS && real.push(...ms)),
+  };
+  publishBatch(capture as unknown as InProcessProducer, batch, { partitions: 1 });
+  const recs = real;
+  expect(recs.length).toBeGreaterThan(1);
+  const bad = (value: Uint8Array): OutMessage => ({ key: 'x', value, partition: 0 });
+  const hostile = [
+    bad(Buffer.from('{"not":"protobuf"}')),
+    bad(recs[0].value.subarray(0, Math.floor(recs[0].value.length / 2))),
+    bad(Uint8Array.from([0x08, 0xe8, 0x07, 0x12, 0x7f, 0x01, 0x02])), // count 1000, column cut
+  ];
+  producer.send(TOPIC_RECORDS, [hostile[0], hostile[1]]);
+  const half = Math.ceil(recs.length / 2);
+  producer.send(
+    TOPIC_RECORDS,
+    recs.slice(0, half).map((m) => ({ ...m, partition: 0 })),
+  );
+  producer.send(TOPIC_RECORDS, [hostile[2]]);
+  producer.send(
+    TOPIC_RECORDS,
+    recs.slice(half).map((m) => ({ ...m, partition: 0 })),
+  );
+  await producer.flush();
+  const lines: string[] = [];
+  const worker = new AnalyzeWorker({
+    consumer: new InProcessConsumer(broker, {
+      groupId: 'malformed',
+      topics: [TOPIC_RECORDS],
+      retryBackoffMs: 20,
+    }),
+    store,
+    producer: null,
+    redis: null,
+    logger: createLogger({ write: (l) => void lines.push(l) }),
+    checkpointEveryMs: 0,
+  });
+  try {
+    await worker.start();
+    const want = { h: String(batch.hopTotal), p: String(batch.count) };
+    const count = async (): Promise<{ h: string; p: string }> =>
+      (
+        await store.query(
+          'SELECT (SELECT uniqExact(frame, hop_index) FROM hops) AS h, (SELECT uniqExact(frame) FROM paths) AS p',
+        )
+      )[0] as { h: string; p: string };
+    for (let i = 0; i < 300 && JSON.stringify(await count()) !== JSON.stringify(want); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count()).toEqual(want);
+    const rows = (
+      await store.query('SELECT (SELECT count() FROM hops) AS h, (SELECT count() FROM paths) AS p')
+    )[0];
+    expect(rows).toEqual(want); // nothing stored twice
+    expect(worker.stats().malformedMessages).toBe(3);
+    expect(worker.stats().insertFailures).toBe(0);
+    expect(lines.filter((l) => l.includes('malformed message skipped'))).toHaveLength(3);
+  } finally {
+    await worker.close();
+  }
+}, 60_000);

@@ -829,7 +829,22 @@ export function decodeReportsMessage(bytes: Uint8Array, into: RecordBatch): numb
   return decodeInto(bytes, 'reports', into);
 }
 
-/** Decodes by message kind. */
+/**
+ * Decodes by message kind. All or nothing: a message that fails to decode (WireError) leaves
+ * `into` as it was, so the caller can skip it and keep the rest of its batch.
+ */
 export function decodeMessage(kind: MessageKind, bytes: Uint8Array, into: RecordBatch): number {
-  return decodeInto(bytes, kind, into);
+  const count = into.count;
+  const hops = into.hopTotal;
+  const ds = into.dsTotal;
+  const findings = into.findings.length;
+  try {
+    return decodeInto(bytes, kind, into);
+  } catch (e) {
+    into.count = count;
+    into.hopTotal = hops;
+    into.dsTotal = ds;
+    into.findings.length = findings;
+    throw e instanceof WireError ? e : new WireError(`${kind} message: ${String(e)}`, { cause: e });
+  }
 }

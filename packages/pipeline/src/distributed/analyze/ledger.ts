@@ -138,14 +138,14 @@ export class RowWriter {
       const off1 = Number(m.offset) + 1;
       if (!pick(off1)) continue;
       const from = b.count;
-      decodeMessage('records', m.value, b);
+      last = off1;
+      if (!decodes(m.value, b)) continue; // counted by the worker when it was fed
       if (this.rowOffsets.length < b.count) {
         const grown = new Float64Array(Math.max(b.count, this.rowOffsets.length * 2));
         grown.set(this.rowOffsets);
         this.rowOffsets = grown;
       }
       this.rowOffsets.fill(off1, from, b.count);
-      last = off1;
     }
     return { batch: b, offsets: this.rowOffsets, last };
   }
@@ -216,7 +216,17 @@ function countSkipped(messages: InMessage[], hi: number): number {
   for (const m of messages) {
     if (Number(m.offset) + 1 > hi) continue;
     b.reset();
-    n += decodeMessage('records', m.value, b);
+    if (decodes(m.value, b)) n += b.count;
   }
   return n;
+}
+
+/** Appends a records message to `b`; false (and `b` unchanged) when it does not decode. */
+function decodes(bytes: Uint8Array, b: RecordBatch): boolean {
+  try {
+    decodeMessage('records', bytes, b);
+    return true;
+  } catch {
+    return false;
+  }
 }

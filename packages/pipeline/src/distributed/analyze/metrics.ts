@@ -16,6 +16,8 @@ export interface AnalyzeStats {
   anomalyStoreFailures: number;
   /** Messages skipped because the same bytes were already handled (producer duplicates). */
   duplicateMessages: number;
+  /** Messages that do not decode (not hopwatch.v1, corrupt): skipped, counted, logged once. */
+  malformedMessages: number;
 }
 
 export function emptyAnalyzeStats(): AnalyzeStats {
@@ -33,6 +35,7 @@ export function emptyAnalyzeStats(): AnalyzeStats {
     detectorGaps: 0,
     anomalyStoreFailures: 0,
     duplicateMessages: 0,
+    malformedMessages: 0,
   };
 }
 
@@ -92,6 +95,12 @@ export function instrumentAnalyze(reg: Registry, src: AnalyzeMetricSources): Ana
     'Byte-identical Kafka messages skipped (producer retries).',
     [],
     (c) => c.setTotal(st.duplicateMessages),
+  );
+  reg.counter(
+    'hopwatch_analyze_malformed_messages_total',
+    'Kafka messages that do not decode as hopwatch.v1 (skipped, so the partition goes on).',
+    [],
+    (c) => c.setTotal(st.malformedMessages),
   );
   reg.counter(
     'hopwatch_store_insert_failures_total',

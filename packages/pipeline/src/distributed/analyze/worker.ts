@@ -179,7 +179,20 @@ export class AnalyzeWorker {
     if (feed.length) {
       const b = this.feedBatch;
       b.reset();
-      for (const m of feed) decodeMessage(kind, m.value, b);
+      for (const m of feed) {
+        try {
+          decodeMessage(kind, m.value, b);
+        } catch (e) {
+          // a message that cannot decode would fail every redelivery and stall the partition
+          this.st.malformedMessages++;
+          this.log.warn('malformed message skipped', {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            reason: (e as Error).message,
+          });
+        }
+      }
       if (b.count) {
         ps.analyzer.process(b, PARTS[kind]);
         ps.lastEventNs = maxTimeNs(b, ps.lastEventNs);
