@@ -1,1 +1,1 @@
-export * from './main';
+export { HELP, main, run } from './main';

@@ -1,8 +1,48 @@
-export * from './model';
-export * from './reasons';
-export * from './config';
+export {
+  type Encapsulation,
+  type Finding,
+  type Flow,
+  type Hop,
+  type IntHeaderInfo,
+  type IntMode,
+  type IntRecord,
+  type IntVersion,
+  type Rejection,
+  type ReportInfo,
+  type TelemetryReportVersion,
+} from './model';
+export { FindingKind, Reject, REJECT_COUNT, REJECT_NAMES, type RejectCode } from './reasons';
+export {
+  type CodecConfig,
+  ConfigError,
+  type ConfigOverrides,
+  DEFAULT_CONFIG,
+  type Deviations,
+  type DscpMatch,
+  makeConfig,
+  type Profile,
+  PROFILES,
+  SPEC_DEVIATIONS,
+  validateConfig,
+} from './config';
 export { HopwatchError, type HopwatchErrorOptions } from './errors';
-export * from './batch';
+export {
+  Encap,
+  ENCAPSULATIONS,
+  type FindingRow,
+  HdrFlag,
+  HOP_COLUMNS,
+  HopField,
+  INT_VERSION_NAMES,
+  IntVer,
+  Mode,
+  MODE_NAMES,
+  RECORD_COLUMNS,
+  RecordBatch,
+  RepFlag,
+  REPORT_VERSION_NAMES,
+  ReportVer,
+} from './batch';
 export { Decoder, type DecoderStats, type LayerSpan } from './decoder';
 export { materialize, materializeHop, findingsOf, toJson } from './materialize';
 export { LinkType, EtherType, IpProto, IpInfo, parseIp, formatAddr } from './layers/ip';
@@ -16,7 +56,62 @@ export {
 } from './layers/names';
 export { decodeOne, type DecodeOneResult } from './decode-one';
 export { runFuzz, prng, type FuzzReport } from './fuzz';
-export * from './encode';
+export {
+  baselineBytes,
+  buildIntPacket,
+  buildPlainPacket,
+  buildReport,
+  bytesToHex,
+  ByteWriter,
+  type CarrierSpec,
+  checkUint,
+  concatBytes,
+  DEFAULT_DST_MAC,
+  DEFAULT_SRC_MAC,
+  type EncodedInt,
+  encodeError,
+  encodeGeneveIntOption,
+  encodeGpeInt,
+  encodeGreInt,
+  encodeIntHeaderAndStack,
+  encodeReportPayload,
+  encodeTcpUdpInt,
+  ethernetHeader,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_TEB,
+  finishChecksum,
+  type FlowSpec,
+  formatOf,
+  GENEVE_PORT,
+  geneveHeader,
+  GPE_INT_NEXT_PROTOCOL,
+  hexToBytes,
+  type HopMetadata,
+  type IndividualReportSpec,
+  internetChecksum,
+  type IntStackSpec,
+  type IpHeaderOptions,
+  ipPacket,
+  ipv4HeaderChecksum,
+  isV2,
+  l4Checksum,
+  type MetadataFormat,
+  onesSum,
+  type OuterSpec,
+  parseAddr,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  pseudoHeaderSum,
+  type ReportSpec,
+  setL4Checksum,
+  type ShimOptions,
+  tcpSegment,
+  udpSegment,
+  VXLAN_GPE_PORT,
+  writeHop,
+} from './encode';
 export { describeLayer, bitmapNames, type LayerDescription } from './describe';
 export {
   INSTRUCTION_BITS,

@@ -1,6 +1,27 @@
-export * from './strip';
-export * from './verify';
-export * from './tunnel';
+export {
+  stripCapture,
+  type StripCaptureOptions,
+  type StripOptions,
+  stripPacket,
+  type StripResult,
+  type StripResultKind,
+  type StripSummary,
+} from './strip';
+export {
+  type CapturedPacket,
+  type PacketVerdict,
+  readPackets,
+  type Role,
+  verifyCaptures,
+  type VerifyOptions,
+  verifyPackets,
+  type VerifyResult,
+  verifySinkPair,
+  type VerifySummary,
+  verifyTransitPair,
+  type Violation,
+} from './verify';
+export { buildTunnelPacket } from './tunnel';
 export {
   parseIpHeader,
   setDscp,

@@ -25,7 +25,7 @@ import {
 import { openStore } from '@hopwatch/store';
 import { AnomalyLog } from '../anomaly-log';
 import { checkOutputFiles, parseCommand } from '../command';
-import { checkGroup, MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
+import { checkGroup, kafkaFromArgs } from '../config/kafka';
 import { checkRedisUrl } from '../config/redis';
 import { checkStoreUrl } from '../config/store';
 import { EXIT, UsageError } from '../errors';
@@ -120,22 +120,12 @@ export async function analyze(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const brokers =
-    values.brokers !== undefined ? parseBrokers('--brokers', values.brokers) : kafkaCfg.brokers;
-  if (brokers.length === 0) throw new UsageError('--brokers is required');
+  const { brokers, partitions, replication } = kafkaFromArgs(values, kafkaCfg);
   const url =
     values['store-url'] !== undefined
       ? checkStoreUrl('--store-url', values['store-url'])
       : storeCfg.url;
   if (!url) throw new UsageError('--store-url is required (a ClickHouse server)');
-  const partitions =
-    values.partitions !== undefined
-      ? parseIntArg('--partitions', values.partitions, 1, MAX_PARTITIONS)
-      : kafkaCfg.partitions;
-  const replication =
-    values.replication !== undefined
-      ? parseIntArg('--replication', values.replication, 1, MAX_REPLICATION)
-      : kafkaCfg.replication;
   const stopTimeout = parseIntArg('--stop-timeout', values['stop-timeout'] ?? '60', 1, 86_400);
   const groupId = values.group ?? kafkaCfg.group;
   if (values.group !== undefined) checkGroup('--group', values.group);

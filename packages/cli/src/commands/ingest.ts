@@ -20,7 +20,7 @@ import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
 import { GuardedHandler } from '../guarded-handler';
-import { MAX_PARTITIONS, MAX_REPLICATION, parseBrokers } from '../config/kafka';
+import { kafkaFromArgs } from '../config/kafka';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
@@ -83,17 +83,7 @@ export async function ingest(argv: string[]): Promise<number> {
   const { values, positionals, config: file } = cmd;
   const kafkaCfg = file.kafka;
   const src = file.sources;
-  const brokers =
-    values.brokers !== undefined ? parseBrokers('--brokers', values.brokers) : kafkaCfg.brokers;
-  if (brokers.length === 0) throw new UsageError('--brokers is required');
-  const partitions =
-    values.partitions !== undefined
-      ? parseIntArg('--partitions', values.partitions, 1, MAX_PARTITIONS)
-      : kafkaCfg.partitions;
-  const replication =
-    values.replication !== undefined
-      ? parseIntArg('--replication', values.replication, 1, MAX_REPLICATION)
-      : kafkaCfg.replication;
+  const { brokers, partitions, replication } = kafkaFromArgs(values, kafkaCfg);
   const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
   const every =
     values['status-every'] !== undefined

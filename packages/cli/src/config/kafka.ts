@@ -1,5 +1,6 @@
 /** The 'kafka' section (ingest, analyze): brokers, topic layout, consumer group. */
 import { UsageError } from '../errors';
+import { parseIntArg } from '../numbers';
 import { checkKeys, optInt, optString, optStringList, type Section } from './check';
 
 export interface KafkaSettings {
@@ -65,5 +66,33 @@ export function kafkaConfig(s: Section): KafkaSettings {
       'config: kafka.group',
       optString('kafka', s, 'group') ?? KAFKA_DEFAULTS.group,
     ),
+  };
+}
+
+/** The command-line options that override the 'kafka' section (ingest and analyze). */
+export interface KafkaArgs {
+  brokers?: string;
+  partitions?: string;
+  replication?: string;
+}
+
+/** Brokers and topic layout from the options, else the config section; brokers required. */
+export function kafkaFromArgs(
+  values: KafkaArgs,
+  cfg: KafkaSettings,
+): Pick<KafkaSettings, 'brokers' | 'partitions' | 'replication'> {
+  const brokers =
+    values.brokers !== undefined ? parseBrokers('--brokers', values.brokers) : cfg.brokers;
+  if (brokers.length === 0) throw new UsageError('--brokers is required');
+  return {
+    brokers,
+    partitions:
+      values.partitions !== undefined
+        ? parseIntArg('--partitions', values.partitions, 1, MAX_PARTITIONS)
+        : cfg.partitions,
+    replication:
+      values.replication !== undefined
+        ? parseIntArg('--replication', values.replication, 1, MAX_REPLICATION)
+        : cfg.replication,
   };
 }

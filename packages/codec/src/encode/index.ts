@@ -1,5 +1,61 @@
-export * from './spec';
-export * from './bytes';
-export * from './stack';
-export * from './packet';
-export * from './report';
+export {
+  type CarrierSpec,
+  type FlowSpec,
+  type HopMetadata,
+  type IndividualReportSpec,
+  type IntStackSpec,
+  type OuterSpec,
+  type ReportSpec,
+} from './spec';
+export {
+  bytesToHex,
+  ByteWriter,
+  checkUint,
+  concatBytes,
+  encodeError,
+  finishChecksum,
+  hexToBytes,
+  internetChecksum,
+  ipv4HeaderChecksum,
+  l4Checksum,
+  onesSum,
+  parseAddr,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  pseudoHeaderSum,
+  setL4Checksum,
+} from './bytes';
+export {
+  baselineBytes,
+  type EncodedInt,
+  encodeGeneveIntOption,
+  encodeGpeInt,
+  encodeGreInt,
+  encodeIntHeaderAndStack,
+  encodeTcpUdpInt,
+  formatOf,
+  isV2,
+  type MetadataFormat,
+  type ShimOptions,
+  writeHop,
+} from './stack';
+export {
+  buildIntPacket,
+  buildPlainPacket,
+  DEFAULT_DST_MAC,
+  DEFAULT_SRC_MAC,
+  ethernetHeader,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_TEB,
+  GENEVE_PORT,
+  geneveHeader,
+  GPE_INT_NEXT_PROTOCOL,
+  type IpHeaderOptions,
+  ipPacket,
+  tcpSegment,
+  udpSegment,
+  VXLAN_GPE_PORT,
+} from './packet';
+export { buildReport, encodeReportPayload } from './report';
