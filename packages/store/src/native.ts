@@ -13,6 +13,9 @@
  * batch's typed arrays (through reusable scratch arrays where a sentinel or a zero for NULL has
  * to be applied); per-record columns are computed once per record and expanded to the record's
  * hop rows. No per-row objects or strings.
+ *
+ * Length: one encoder per column type, written out for speed (no per-row dispatch); the column
+ * lists come from the codec's bit table.
  */
 import { endianness } from 'os';
 import { HOP_COLUMN_NAMES, HopField, type RecordBatch } from '@hopwatch/codec';

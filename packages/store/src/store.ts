@@ -3,6 +3,9 @@
  * EmbeddedStore (chDB in-process via @clickhouse/client + chdb/connection) and ServerStore
  * (@clickhouse/client over HTTP). They differ only in how an insert body (Native blocks by
  * default, see native.ts) reaches the engine.
+ *
+ * Length: both backends and their shared client code (migrations, write chain, read sessions)
+ * are one class hierarchy; the SQL, encodings and endpoint already live in their own modules.
  */
 import { createHash, randomBytes } from 'crypto';
 import { promises as fsp, mkdirSync, readFileSync } from 'fs';

@@ -14,6 +14,9 @@
  *   IPv6 (network order words), chosen by the row's *_v6 flag.
  * - 64-bit values are fixed64: time_ns = tsSec * 1e9 + tsNsec (capture time), device
  *   timestamps = hi << 32 | lo.
+ *
+ * Length: the three messages share one column table and one hand-written protobuf codec so the
+ * encoder and decoder cannot disagree; most lines are that table, read in one place on purpose.
  */
 import { RecordBatch } from '@hopwatch/codec';
 import {
