@@ -112,11 +112,33 @@ export async function dissect(
   };
   let failed = false;
   const lines: string[] = [];
-  const flushLines = (): void => {
-    if (lines.length) {
-      out.write(lines.join('\n') + '\n');
+  // A reader that went away (`| head`) ends the output quietly; a slow one (`| less`) holds
+  // the decode loop back instead of letting the stream buffer the whole capture in memory.
+  let closed = false;
+  const onGone = (): void => {
+    closed = true;
+  };
+  out.once('error', onGone);
+  out.once('close', onGone);
+  const flushLines = async (): Promise<void> => {
+    if (!lines.length || closed) {
       lines.length = 0;
+      return;
     }
+    const ok = out.write(lines.join('\n') + '\n');
+    lines.length = 0;
+    if (!ok && !closed)
+      await new Promise<void>((resolve) => {
+        const go = (): void => {
+          out.off('drain', go);
+          out.off('error', go);
+          out.off('close', go);
+          resolve();
+        };
+        out.on('drain', go);
+        out.on('error', go);
+        out.on('close', go);
+      });
   };
   for (const file of positionals) {
     let reader;
@@ -170,7 +192,8 @@ export async function dissect(
         if (res < 0) lines.push(`  => rejected: ${REJECT_NAMES[-res]} (${decoder.lastDetail})`);
         lines.push('');
       }
-      if (lines.length > 512) flushLines();
+      if (lines.length > 512) await flushLines();
+      if (closed) break;
     }
     if (reader.error) {
       err.write(`hopwatch dissect: ${file}: ${reader.error.message}\n`);
@@ -178,8 +201,12 @@ export async function dissect(
       failed = true;
     }
     reader.close();
+    if (closed) break;
   }
-  flushLines();
+  await flushLines();
+  out.off('error', onGone);
+  out.off('close', onGone);
+  if (closed) return EXIT.OK;
   (values.json ? err : out).write(formatSummary(sum));
   return failed ? EXIT.INPUT : EXIT.OK;
 }
