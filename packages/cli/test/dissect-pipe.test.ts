@@ -61,3 +61,35 @@ testIf(
   },
   60_000,
 );
+
+const PCAPNG = path.resolve(
+  __dirname,
+  '../../../../../shared/captures/scapy-pr4230_int-v2.1_udp-tcp.pcapng',
+);
+
+for (const [name, file] of [
+  ['pcap', CAPTURE],
+  ['pcapng', PCAPNG],
+] as const) {
+  testIf(`\`cat x.${name} | hopwatch dissect -\` prints what the file path prints`, async () => {
+    const run = (args: string[], stdin: string | null) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn('node', [BIN, 'dissect', '--json', ...args], {
+          stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        });
+        // A real pipe, as from `cat`: not seekable, no size.
+        if (stdin) child.stdin!.end(fs.readFileSync(stdin));
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c) => (out += String(c)));
+        child.stderr.on('data', (c) => (err += String(c)));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+    const fromPipe = await run(['-'], file);
+    const fromFile = await run([file], null);
+    expect(fromPipe.code).toBe(0);
+    expect(fromPipe.out).toBe(fromFile.out);
+    expect(fromPipe.err).toBe(fromFile.err);
+    expect(fromPipe.err).toMatch(/^Summary: \d+ packet/);
+  });
+}

@@ -13,7 +13,7 @@ import {
   REJECT_NAMES,
   toJson,
 } from '@hopwatch/codec';
-import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
+import { CaptureFormatError, openCapture, readCaptureBuffer } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
@@ -22,7 +22,7 @@ import { parseIntArg } from '../numbers';
 export const DISSECT_HELP = `Usage: hopwatch dissect [options] FILE...
 
 Prints each packet's layers down to every INT field, then a summary: records by format,
-rejections by reason, findings by kind. Reads pcap (µs/ns) and pcapng.
+rejections by reason, findings by kind. Reads pcap (µs/ns) and pcapng; FILE \`-\` is stdin.
 
 Options:
   --json                    JSON Lines on stdout: one object per INT record, one per
@@ -69,10 +69,17 @@ function flowText(r: IntRecord): string {
   return `${a(f.srcAddr, f.srcPort)} → ${a(f.dstAddr, f.dstPort)} ${proto}`;
 }
 
+async function readAll(input: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks);
+}
+
 export async function dissect(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
+  input: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
   const cmd = parseCommand(
     argv,
@@ -94,7 +101,7 @@ export async function dissect(
     throw new UsageError('dissect: no capture file given (see hopwatch dissect --help)');
   const config = codecConfigFrom(values, cmd.config);
   for (const f of positionals)
-    if (!fs.existsSync(f)) throw new UsageError(`dissect: ${f}: no such file`);
+    if (f !== '-' && !fs.existsSync(f)) throw new UsageError(`dissect: ${f}: no such file`);
   const limit =
     values.count !== undefined
       ? parseIntArg('--count', values.count, 1, Number.MAX_SAFE_INTEGER)
@@ -143,7 +150,8 @@ export async function dissect(
   for (const file of positionals) {
     let reader;
     try {
-      reader = openCapture(file);
+      // `-` is stdin (pcap or pcapng); a pipe cannot be mapped or seeked, so it is read whole.
+      reader = file === '-' ? readCaptureBuffer(await readAll(input)) : openCapture(file);
     } catch (e) {
       err.write(
         `hopwatch dissect: ${file}: ${e instanceof CaptureFormatError ? e.message : (e as Error).message}\n`,
