@@ -10,7 +10,11 @@ import { UsageError } from './errors';
 export const COMMON_OPTIONS = {
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
+
+/** What `hopwatch --version` and `hopwatch CMD --version` print. */
+export const VERSION_LINE = 'hopwatch 0.1.0';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 
@@ -53,7 +57,7 @@ export function checkOutputFiles(
   }
 }
 
-/** Parses argv; null when the help was printed (the command then exits 0). */
+/** Parses argv; null when the help or version was printed (the command then exits 0). */
 export function parseCommand<O extends Record<string, OptionSpec>>(
   argv: string[],
   spec: CommandSpec<O>,
@@ -67,6 +71,10 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   });
   if (values.help) {
     out.write(spec.help + '\n');
+    return null;
+  }
+  if (values.version) {
+    out.write(VERSION_LINE + '\n');
     return null;
   }
   const config = loadConfigFile(values.config as string | undefined);

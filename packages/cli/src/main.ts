@@ -9,6 +9,7 @@ import { runSimulateCommand } from '@hopwatch/simulator';
 import { strip } from './commands/strip';
 import { verify } from './commands/verify';
 import { OutputFileError } from '@hopwatch/pcap';
+import { VERSION_LINE } from './command';
 import { UsageError } from './errors';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -66,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === '--version' || cmd === '-V') {
-    process.stdout.write('hopwatch 0.1.0\n');
+    process.stdout.write(VERSION_LINE + '\n');
     return 0;
   }
   const c = COMMANDS[cmd];

@@ -13,7 +13,7 @@ import {
   REJECT_NAMES,
   toJson,
 } from '@hopwatch/codec';
-import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
+import { CaptureFormatError, openCapture, readCaptureBuffer } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
@@ -22,7 +22,7 @@ import { parseIntArg } from '../numbers';
 export const DISSECT_HELP = `Usage: hopwatch dissect [options] FILE...
 
 Prints each packet's layers down to every INT field, then a summary: records by format,
-rejections by reason, findings by kind. Reads pcap (µs/ns) and pcapng.
+rejections by reason, findings by kind. Reads pcap (µs/ns) and pcapng; FILE \`-\` is stdin.
 
 Options:
   --json                    JSON Lines on stdout: one object per INT record, one per
@@ -69,10 +69,17 @@ function flowText(r: IntRecord): string {
   return `${a(f.srcAddr, f.srcPort)} → ${a(f.dstAddr, f.dstPort)} ${proto}`;
 }
 
+async function readAll(input: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks);
+}
+
 export async function dissect(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
+  input: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
   const cmd = parseCommand(
     argv,
@@ -94,7 +101,7 @@ export async function dissect(
     throw new UsageError('dissect: no capture file given (see hopwatch dissect --help)');
   const config = codecConfigFrom(values, cmd.config);
   for (const f of positionals)
-    if (!fs.existsSync(f)) throw new UsageError(`dissect: ${f}: no such file`);
+    if (f !== '-' && !fs.existsSync(f)) throw new UsageError(`dissect: ${f}: no such file`);
   const limit =
     values.count !== undefined
       ? parseIntArg('--count', values.count, 1, Number.MAX_SAFE_INTEGER)
@@ -112,16 +119,39 @@ export async function dissect(
   };
   let failed = false;
   const lines: string[] = [];
-  const flushLines = (): void => {
-    if (lines.length) {
-      out.write(lines.join('\n') + '\n');
+  // A reader that went away (`| head`) ends the output quietly; a slow one (`| less`) holds
+  // the decode loop back instead of letting the stream buffer the whole capture in memory.
+  let closed = false;
+  const onGone = (): void => {
+    closed = true;
+  };
+  out.once('error', onGone);
+  out.once('close', onGone);
+  const flushLines = async (): Promise<void> => {
+    if (!lines.length || closed) {
       lines.length = 0;
+      return;
     }
+    const ok = out.write(lines.join('\n') + '\n');
+    lines.length = 0;
+    if (!ok && !closed)
+      await new Promise<void>((resolve) => {
+        const go = (): void => {
+          out.off('drain', go);
+          out.off('error', go);
+          out.off('close', go);
+          resolve();
+        };
+        out.on('drain', go);
+        out.on('error', go);
+        out.on('close', go);
+      });
   };
   for (const file of positionals) {
     let reader;
     try {
-      reader = openCapture(file);
+      // `-` is stdin (pcap or pcapng); a pipe cannot be mapped or seeked, so it is read whole.
+      reader = file === '-' ? readCaptureBuffer(await readAll(input)) : openCapture(file);
     } catch (e) {
       err.write(
         `hopwatch dissect: ${file}: ${e instanceof CaptureFormatError ? e.message : (e as Error).message}\n`,
@@ -170,7 +200,8 @@ export async function dissect(
         if (res < 0) lines.push(`  => rejected: ${REJECT_NAMES[-res]} (${decoder.lastDetail})`);
         lines.push('');
       }
-      if (lines.length > 512) flushLines();
+      if (lines.length > 512) await flushLines();
+      if (closed) break;
     }
     if (reader.error) {
       err.write(`hopwatch dissect: ${file}: ${reader.error.message}\n`);
@@ -178,8 +209,12 @@ export async function dissect(
       failed = true;
     }
     reader.close();
+    if (closed) break;
   }
-  flushLines();
+  await flushLines();
+  out.off('error', onGone);
+  out.off('close', onGone);
+  if (closed) return EXIT.OK;
   (values.json ? err : out).write(formatSummary(sum));
   return failed ? EXIT.INPUT : EXIT.OK;
 }
