@@ -5,7 +5,7 @@ import * as path from 'path';
 
 const CAPTURE = path.resolve(
   __dirname,
-  '../../../../../shared/captures/prometheus-int-exporter_tr-v0.5_int-v0.5.pcap',
+  '../../../../shared/captures/prometheus-int-exporter_tr-v0.5_int-v0.5.pcap',
 );
 const BIN = path.resolve(__dirname, '../bin/hopwatch.js');
 const testIf = fs.existsSync(CAPTURE) ? test : test.skip;
@@ -64,7 +64,7 @@ testIf(
 
 const PCAPNG = path.resolve(
   __dirname,
-  '../../../../../shared/captures/scapy-pr4230_int-v2.1_udp-tcp.pcapng',
+  '../../../../shared/captures/scapy-pr4230_int-v2.1_udp-tcp.pcapng',
 );
 
 for (const [name, file] of [
