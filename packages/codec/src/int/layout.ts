@@ -88,6 +88,26 @@ function build(kind: LayoutKindCode, bitmap: number, d: Deviations): HopLayout {
   return { fields: Int32Array.from(triples), baselineBytes: off, checksumAt, reservedBits };
 }
 
+/**
+ * The part of a layout that fits in `bytes` per hop: the fields of the known bits, in bitmap
+ * order, that lie wholly within the Hop ML words transit hops actually wrote (bmv2-style
+ * pipelines set bits they do not implement). The checksum complement is dropped: its place
+ * comes after fields that are absent.
+ */
+export function within(l: HopLayout, bytes: number): HopLayout {
+  const t: number[] = [];
+  for (let i = 0; i < l.fields.length; i += 3) {
+    if (l.fields[i + 1] + l.fields[i + 2] > bytes) break;
+    t.push(l.fields[i], l.fields[i + 1], l.fields[i + 2]);
+  }
+  return {
+    fields: Int32Array.from(t),
+    baselineBytes: bytes,
+    checksumAt: -1,
+    reservedBits: l.reservedBits,
+  };
+}
+
 /** Caches layouts per deviation set. One cache per decoder. */
 export class LayoutCache {
   private readonly cache = new Map<number, HopLayout>();
@@ -98,6 +118,17 @@ export class LayoutCache {
     let l = this.cache.get(key);
     if (l === undefined) {
       l = build(kind, bitmap, this.deviations);
+      this.cache.set(key, l);
+    }
+    return l;
+  }
+
+  /** The layout of `bitmap` cut to `bytes` per hop (Hop ML shorter than the bitmap). */
+  getWithin(kind: LayoutKindCode, bitmap: number, bytes: number): HopLayout {
+    const key = -(((kind << 16) | bitmap) * 1024 + bytes) - 1;
+    let l = this.cache.get(key);
+    if (l === undefined) {
+      l = within(this.get(kind, bitmap), bytes);
       this.cache.set(key, l);
     }
     return l;

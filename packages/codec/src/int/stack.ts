@@ -20,7 +20,7 @@ export function stack(
 ): number {
   const b = w.b;
   const r = w.r;
-  const layout = w.layoutFor(kind, bitmap);
+  let layout = w.layoutFor(kind, bitmap);
   const stackBytes = end - off;
   let perHop = hopMl * 4;
   if (stackBytes === 0) return 0;
@@ -31,7 +31,17 @@ export function stack(
     perHop = layout.baselineBytes;
     if (perHop === 0) return w.reject(Reject.HOP_ML_MISMATCH, 'empty bitmap with metadata');
   }
-  if (perHop < layout.baselineBytes) {
+  let cut = false;
+  if (perHop < layout.baselineBytes && kind !== LayoutKind.V05 && b.mode[r] !== Mode.MX) {
+    // Hop ML is what transit hops wrote: trust it for the stride, decode the known fields
+    // that fit (bmv2-style pipelines set every bitmap bit but insert only what they implement)
+    w.finding(
+      FindingKind.HOP_ML_BITMAP,
+      `Hop ML ${hopMl} words < ${layout.baselineBytes / 4} words the bitmap 0x${bitmap.toString(16).padStart(4, '0')} demands; decoded the fields within Hop ML`,
+    );
+    layout = w.layouts.getWithin(kind, bitmap, perHop);
+    cut = true;
+  } else if (perHop < layout.baselineBytes) {
     return w.reject(
       Reject.HOP_ML_MISMATCH,
       `Hop ML ${hopMl} words < ${layout.baselineBytes / 4} words the bitmap 0x${bitmap.toString(16).padStart(4, '0')} demands`,
@@ -69,7 +79,10 @@ export function stack(
   const first = b.hopTotal;
   const wordMask = w.wordMask;
   let reader = w.lastReader;
-  if (reader === null || dsBytes !== w.lastDsBytes) {
+  if (cut) {
+    reader = w.readers.get(layout, 0, wordMask !== 0xffffffff);
+    w.lastReader = null;
+  } else if (reader === null || dsBytes !== w.lastDsBytes) {
     reader = w.readers.get(layout, dsBytes, wordMask !== 0xffffffff);
     w.lastReader = reader;
     w.lastDsBytes = dsBytes;
