@@ -4,6 +4,9 @@
  * recursion on each port's busy-until time), switch clocks with offset and drift, and the
  * ground-truth bookkeeping for labels. Packets leave in capture-time order through a reorder
  * heap, so the capture is monotonic.
+ *
+ * Length: the event loop, the queue model and the label bookkeeping read and write the same
+ * per-port and per-flow arrays in one pass per packet; split, they would pass that state around.
  */
 import { hash5, Rng } from './rng';
 import { MinHeap } from './heap';

@@ -6,6 +6,9 @@
  * arithmetic (the sum of the unchanging bytes is computed once per template).
  * Telemetry Reports are patched the same way (sequence, metadata, inner packet copy) and their
  * UDP checksum is recomputed over the (short, truncated) datagram.
+ *
+ * Length: one factory whose templates, patch offsets and incremental checksums share state per
+ * (path, protocol, size) template; the bit layout itself comes from the codec's bit table.
  */
 import {
   Decoder,

@@ -12,6 +12,9 @@
  *
  * Pairing is by inner flow and payload (after stripping INT from both sides), so it tolerates
  * reordering and packets missing on either side.
+ *
+ * Length: one checker per device role over the same before/after pair and the same span
+ * helpers; the field layout comes from the codec's bit table.
  */
 import {
   Decoder,
