@@ -31,7 +31,11 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     summary: 'run captures through decode → analytics → store; print hops, queues, anomalies',
   },
   simulate: {
-    run: (a) => runSimulateCommand(a),
+    // simulate lives in @hopwatch/simulator, which does not know the CLI's version line
+    run: (a) =>
+      a.includes('--version')
+        ? Promise.resolve(void process.stdout.write(VERSION_LINE + '\n')).then(() => 0)
+        : runSimulateCommand(a),
     summary: 'generate INT traffic and ground-truth labels from a fabric scenario',
   },
   strip: {

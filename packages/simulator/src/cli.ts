@@ -1,4 +1,5 @@
 /** `hopwatch simulate` — argument parsing and the command itself (wired by @hopwatch/cli). */
+import * as fs from 'node:fs';
 import { checkOutputs, writeViaTemp } from '@hopwatch/pcap';
 import { loadScenario, codecOverridesFor } from './scenario';
 import { simulate, simulateLive } from './simulate';
@@ -18,6 +19,8 @@ export const SIMULATE_USAGE = `usage: hopwatch simulate SCENARIO.yaml [options]
 
 export interface CommandIo {
   out: (s: string) => void;
+  /** Whether err is a terminal (progress lines); default: process.stderr's. */
+  isTTY?: boolean;
   err: (s: string) => void;
 }
 
@@ -67,7 +70,12 @@ export async function runSimulateCommand(
   let s: ReturnType<typeof loadScenario>;
   let limit: number | undefined;
   try {
-    const scenario = loadScenario(file);
+    // a path, never YAML text: a missing file is named as such, not parsed as a scenario
+    if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+    if (opts.out === undefined && opts.labels === undefined && opts.live === undefined)
+      if (!flags.has('print-config'))
+        throw new Error('nothing to write: give --out FILE, --labels FILE or --live HOST:PORT');
+    const scenario = loadScenario(fs.readFileSync(file, 'utf8'));
     if (opts.seed !== undefined) scenario.seed = Number(opts.seed);
     s = loadScenario({ ...scenario });
     limit = opts.limit !== undefined ? Number(opts.limit) : undefined;
@@ -96,6 +104,7 @@ export async function runSimulateCommand(
       return 0;
     }
     const quiet = flags.has('quiet');
+    const tty = io.isTTY ?? process.stderr.isTTY === true;
     if (opts.live) {
       const r = await simulateLive(s, {
         target: opts.live,
@@ -121,14 +130,15 @@ export async function runSimulateCommand(
         labels: tmp(opts.labels),
         before: tmp(opts.before),
         limit,
-        onProgress: quiet ? undefined : (n) => io.err(`\rsimulate: ${n} records`),
+        // a progress line rewritten in place only on a terminal, never `\r` into a pipe or file
+        onProgress: quiet || !tty ? undefined : (n) => io.err(`\rsimulate: ${n} records`),
       });
     });
     if (!quiet) {
       const st = r.stats;
       const n = st.packetsWritten + st.reportsWritten;
       io.err(
-        `\rsimulate: ${s.name}: ${st.packetsWritten} packets, ${st.reportsWritten} reports in ${r.seconds.toFixed(2)} s ` +
+        `${tty ? '\r' : ''}simulate: ${s.name}: ${st.packetsWritten} packets, ${st.reportsWritten} reports in ${r.seconds.toFixed(2)} s ` +
           `(${Math.round(n / r.seconds)} records/s); ${r.labels.anomalies.length} labelled anomalies\n`,
       );
     }

@@ -159,7 +159,14 @@ describe('simulate() and the CLI', () => {
     expect(await runSimulateCommand([scen, '--print-config'], io)).toBe(0);
     expect(JSON.parse(io.o).overrides.reportUdpPorts).toEqual([9555]);
     expect(await runSimulateCommand([scen, '--bogus'], io)).toBe(2);
-    expect(await runSimulateCommand([path.join(dir, 'missing.yaml')], io)).toBe(2);
+    expect(io.e).not.toContain('\r'); // not a terminal: no progress rewritten in place
+    io.e = '';
+    expect(await runSimulateCommand([path.join(dir, 'missing.yaml'), '--out', out], io)).toBe(2);
+    expect(io.e).toMatch(/missing\.yaml: no such file/);
+    io.e = '';
+    expect(await runSimulateCommand([scen], io)).toBe(2); // nothing asked for, nothing written
+    expect(io.e).toMatch(/nothing to write/);
+    expect(await runSimulateCommand([scen, '--out', out, '--limit', 'abc'], io)).toBe(2);
     expect(await runSimulateCommand(['--help'], io)).toBe(0);
     // an output that is the scenario or another output is refused before anything is written
     const alias = path.join(dir, 'alias.yaml');
