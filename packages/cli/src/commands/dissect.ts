@@ -16,6 +16,7 @@ import {
 import { CaptureFormatError, openCapture, readCaptureBuffer } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
+import { readAll } from '../stdio';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
 
@@ -67,12 +68,6 @@ function flowText(r: IntRecord): string {
   const a = (addr: string, port: number): string =>
     addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
   return `${a(f.srcAddr, f.srcPort)} → ${a(f.dstAddr, f.dstPort)} ${proto}`;
-}
-
-async function readAll(input: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of input) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks);
 }
 
 export async function dissect(

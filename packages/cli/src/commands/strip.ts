@@ -9,6 +9,7 @@ import { stripCapture, type StripSummary } from '@hopwatch/sink';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { checkOutputFiles, parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
+import { copyToOutput, readAll, scratchDir } from '../stdio';
 
 export const STRIP_HELP = `Usage: hopwatch strip [options] IN OUT
 
@@ -22,6 +23,8 @@ Packets without INT are copied unchanged. Packets that cannot be restored exactl
 
 OUT is written to a temporary file beside it and renamed into place once IN has been read
 to the end; an OUT that is IN under another name (path, hard link, symlink) is refused.
+IN \`-\` is stdin and OUT \`-\` is stdout (pcap | hopwatch strip - - | tshark -r -): the
+summary then goes to stderr.
 
 Options:
   --unwrap-reports          replace each Telemetry Report by the packet(s) it carries, stripped
@@ -57,6 +60,7 @@ export async function strip(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
+  stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
   const cmd = parseCommand(
     argv,
@@ -79,14 +83,20 @@ export async function strip(
   const { values, positionals } = cmd;
   if (positionals.length !== 2)
     throw new UsageError('strip: expected IN and OUT capture files (see hopwatch strip --help)');
-  const [input, output] = positionals;
+  const [inArg, outArg] = positionals;
   const config = codecConfigFrom(values, cmd.config);
-  if (!fs.existsSync(input)) throw new UsageError(`strip: ${input}: no such file`);
-  checkOutputFiles(cmd, [{ name: 'IN', path: input }], [{ name: 'OUT', path: output }]);
-  let sum: StripSummary;
+  if (inArg !== '-' && !fs.existsSync(inArg)) throw new UsageError(`strip: ${inArg}: no such file`);
+  if (outArg !== '-')
+    checkOutputFiles(cmd, [{ name: 'IN', path: inArg }], [{ name: 'OUT', path: outArg }]);
+  // stdin is copied to a private file (the reader needs a file), stdout is staged in one and
+  // copied out once complete, so the capture on stdout is never a half-written one
+  const scratch = inArg === '-' || outArg === '-' ? scratchDir('strip') : undefined;
   try {
-    sum = await writeViaTemp([output], ([tmp]) =>
-      stripCapture(input, tmp, {
+    const input = inArg === '-' ? `${scratch!.dir}/in.pcap` : inArg;
+    if (inArg === '-') fs.writeFileSync(input, await readAll(stdin));
+    const output = outArg === '-' ? `${scratch!.dir}/out.pcap` : outArg;
+    const run = (from: string, to: string): StripSummary =>
+      stripCapture(from, to, {
         config,
         unwrapReports: values['unwrap-reports'],
         dropRefused: values['drop-refused'],
@@ -96,12 +106,34 @@ export async function strip(
               if (r.result === 'refused') err.write(`frame ${frame}: refused: ${r.reason}\n`);
             }
           : undefined,
-      }),
+      });
+    const code = await stripTo(run, input, output, inArg, err);
+    if (typeof code === 'number') return code;
+    if (outArg === '-') await copyToOutput(output, out);
+    (outArg === '-' ? err : out).write(
+      values.json ? JSON.stringify(code) + '\n' : formatStripSummary(code),
     );
+    return values['fail-on-refused'] && code.refused > 0 ? EXIT.FAILURE : EXIT.OK;
+  } finally {
+    scratch?.cleanup();
+  }
+}
+
+/** Strips `input` into `output`; the summary, or the exit code of a failure (reported). */
+async function stripTo(
+  run: (from: string, to: string) => StripSummary,
+  input: string,
+  output: string,
+  shownInput: string,
+  err: NodeJS.WritableStream,
+): Promise<StripSummary | number> {
+  let sum: StripSummary;
+  try {
+    sum = await writeViaTemp([output], ([tmp]) => run(input, tmp));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof CaptureFormatError) {
-      err.write(`hopwatch strip: ${input}: ${e.message}; ${output} not written\n`);
+      err.write(`hopwatch strip: ${shownInput}: ${e.message}; output not written\n`);
       return EXIT.INPUT;
     }
     if (code !== undefined) {
@@ -110,6 +142,5 @@ export async function strip(
     }
     throw e;
   }
-  out.write(values.json ? JSON.stringify(sum) + '\n' : formatStripSummary(sum));
-  return values['fail-on-refused'] && sum.refused > 0 ? EXIT.FAILURE : EXIT.OK;
+  return sum;
 }
