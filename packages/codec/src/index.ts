@@ -91,6 +91,7 @@ export {
   type IndividualReportSpec,
   internetChecksum,
   type IntStackSpec,
+  type DeviceQuirks,
   type IpHeaderOptions,
   ipPacket,
   ipv4HeaderChecksum,

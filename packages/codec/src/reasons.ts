@@ -46,6 +46,8 @@ export const FindingKind = {
   SHIM_LENGTH: 'shim-length-mismatch',
   STACK_REMAINDER: 'stack-not-multiple-of-hop-ml',
   HOP_ML_BITMAP: 'hop-ml-exceeds-bitmap',
+  /** Hop ML shorter than the bitmap demands: hops carry fewer fields than it requests. */
+  HOP_ML_BELOW_BITMAP: 'hop-ml-below-bitmap',
   HOP_LIMIT_EXCEEDED: 'hop-limit-exceeded',
   MTU_EXCEEDED: 'mtu-exceeded',
   HOP_COUNT: 'hop-count-inconsistent',

@@ -169,6 +169,21 @@ events:
     ),
   },
   {
+    name: 'int-v1.0-bmv2-quirks',
+    shows:
+      'bmv2-style INT v1.0 over UDP (DSCP): header bitmap 0xFFFF while hops carry only switch id, ports, hop latency and queue (Hop ML 4), UDP length not updated, 4 stray bytes below the stack; decodes with findings, no rejections',
+    yaml: small(
+      'int-v1.0-bmv2-quirks',
+      'bmv2-style INT v1.0 quirks',
+      `int:
+  version: '1.0'
+  mode: MD
+  encapsulation: udp-dscp
+  instructionBitmap: 0xF000
+  quirks: { advertisedBitmap: 0xFFFF, extraStackBytes: 4, staleUdpLength: true }`,
+    ),
+  },
+  {
     name: 'int-v0.5-md-udp-port',
     shows:
       'INT v0.5 hop-by-hop over UDP port 17768 with the 4-byte tail header (MaxHopCnt/TotalHopCnt)',
@@ -357,7 +372,7 @@ export function makeBundledCaptures(dir: string): BundledResult[] {
   return out;
 }
 
-const HEX_KEYS = new Set(['instructionBitmap', 'dscp', 'greProtocol', 'geneveOptionClass']);
+const HEX_KEYS = new Set(['instructionBitmap', 'dscp', 'greProtocol', 'geneveOptionClass', 'advertisedBitmap']);
 
 /** Block-style YAML (stable under Prettier): strings single-quoted, short lists inline. */
 export function toYaml(v: unknown, indent = ''): string {

@@ -581,7 +581,7 @@ export class PacketFactory {
   intBytes(path: Path): number {
     const v = this.s.int.version;
     const hdr = v === '0.5' ? 4 + 8 + 4 : v === '1.0' ? 4 + 8 : 4 + 12;
-    return hdr + this.pushedAfter(path.n) * this.perHop;
+    return hdr + this.pushedAfter(path.n) * this.perHop + this.s.int.quirks.extraStackBytes;
   }
 
   /** Hops pushed after `nDone` visits, and whether the hop limit was exceeded (E bit). */
@@ -627,6 +627,14 @@ export class PacketFactory {
       hops,
       hopLimitExceeded: s.int.mode === 'MD' && nDone > this.hopLimit,
     };
+    const q = s.int.quirks;
+    if (q.advertisedBitmap !== 0 || q.extraStackBytes !== 0 || q.staleUdpLength) {
+      stack.quirks = {
+        advertisedBitmap: q.advertisedBitmap || undefined,
+        extraStackBytes: q.extraStackBytes,
+        staleUdpLength: q.staleUdpLength,
+      };
+    }
     if (s.int.mode === 'MD') {
       if (s.int.version === '0.5') stack.maxHopCount = this.hopLimit;
       else stack.remainingHopCount = this.hopLimit - pushed;

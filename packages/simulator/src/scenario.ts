@@ -70,6 +70,18 @@ export interface IntSpec {
   udpPort: number;
   geneveOptionClass: number;
   greProtocol: number;
+  /** What deployed devices get wrong (bmv2-style pipelines); all off by default. */
+  quirks: IntQuirks;
+}
+
+/** Device quirks to reproduce (udp-dscp / tcp-dscp carriers; see docs/decoding.md). */
+export interface IntQuirks {
+  /** The bitmap the INT header shows (0: the instruction bitmap itself; bmv2: 0xFFFF). */
+  advertisedBitmap: number;
+  /** Zero bytes left below the stack, counted in the INT length (a multiple of 4). */
+  extraStackBytes: number;
+  /** The UDP length is not updated for the INT bytes (udp-dscp). */
+  staleUdpLength: boolean;
 }
 
 export interface OutputSpec {
@@ -214,6 +226,7 @@ const DEFAULT_INT: IntSpec = {
   udpPort: 17768,
   geneveOptionClass: 0x0103,
   greProtocol: 0x88b5,
+  quirks: { advertisedBitmap: 0, extraStackBytes: 0, staleUdpLength: false },
 };
 
 const DEFAULT_OUTPUT: OutputSpec = {
@@ -267,6 +280,31 @@ function merge<T extends object>(name: string, defaults: T, given: unknown): T {
     else out[k] = num(v);
   }
   return out as T;
+}
+
+function checkQuirks(i: IntSpec): void {
+  const q = i.quirks;
+  checkInt('int.quirks.advertisedBitmap', q.advertisedBitmap, 0, 0xffff);
+  checkInt('int.quirks.extraStackBytes', q.extraStackBytes, 0, 16);
+  if (q.extraStackBytes % 4 !== 0)
+    throw new ScenarioError('int.quirks.extraStackBytes must be a multiple of 4');
+  if (typeof q.staleUdpLength !== 'boolean')
+    throw new ScenarioError('int.quirks.staleUdpLength must be true or false');
+  const any = q.advertisedBitmap !== 0 || q.extraStackBytes !== 0 || q.staleUdpLength;
+  if (!any) return;
+  if (i.mode !== 'MD' || i.version === '0.5')
+    throw new ScenarioError('int.quirks apply to INT v1.0/v2.x MD');
+  if (i.encapsulation !== 'udp-dscp' && i.encapsulation !== 'tcp-dscp')
+    throw new ScenarioError('int.quirks apply to the udp-dscp and tcp-dscp encapsulations');
+  if (q.staleUdpLength && i.encapsulation !== 'udp-dscp')
+    throw new ScenarioError('int.quirks.staleUdpLength needs encapsulation udp-dscp');
+  if (
+    q.advertisedBitmap !== 0 &&
+    (q.advertisedBitmap & i.instructionBitmap) !== i.instructionBitmap
+  )
+    throw new ScenarioError(
+      'int.quirks.advertisedBitmap must include every bit of int.instructionBitmap (hops carry those fields)',
+    );
 }
 
 function checkInt(name: string, v: unknown, lo: number, hi: number): void {
@@ -423,6 +461,7 @@ function validate(s: Scenario): void {
   checkInt('int.udpPort', i.udpPort, 1, 65535);
   checkInt('int.geneveOptionClass', i.geneveOptionClass, 0, 0xffff);
   checkInt('int.greProtocol', i.greProtocol, 0x0600, 0xffff);
+  checkQuirks(i);
   const o = s.output;
   if (o.kind !== 'packets' && o.kind !== 'reports')
     throw new ScenarioError('output.kind must be packets or reports');

@@ -1,13 +1,27 @@
 /** The committed captures: small, decodable with the settings their scenario implies, and
  * their labels are what the simulator produces for their scenario. */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { openCapture } from '@hopwatch/pcap';
 import { decodeOne } from '@hopwatch/codec';
-import { BUNDLED_CAPTURES, loadScenario, simulate, labelsToJson } from '../src';
+import { BUNDLED_CAPTURES, loadScenario, simulate, simulateToBuffer, labelsToJson } from '../src';
 import { decoderFor } from './helpers';
 
 const DIR = path.join(__dirname, '../../../captures');
+
+/** The findings each device quirk of a scenario must produce on every packet. */
+function quirkFindings(s: ReturnType<typeof loadScenario>): string[] {
+  const q = s.int.quirks;
+  const out: string[] = [];
+  if (q.advertisedBitmap !== 0) {
+    out.push('hop-ml-below-bitmap');
+    if (q.advertisedBitmap & 0x00fe) out.push('reserved-instruction-bits-set');
+  }
+  if (q.extraStackBytes !== 0) out.push('stack-not-multiple-of-hop-ml');
+  if (q.staleUdpLength) out.push('udp-length-mismatch');
+  return out;
+}
 const present = fs.existsSync(path.join(DIR, 'demo-fabric.pcap'));
 const maybe = present ? describe : describe.skip;
 
@@ -71,10 +85,13 @@ maybe('bundled captures', () => {
           expect(d.rejection).toBeNull();
           for (const r of d.records) {
             for (const f of r.findings) {
-              // only micro-loop packets (hop limit exceeded) carry findings, on purpose
-              expect(f.kind).toBe('hop-limit-exceeded');
-              e++;
+              // only micro-loop packets (hop limit exceeded) and the device quirks a scenario
+              // asks for carry findings, on purpose
+              if (f.kind === 'hop-limit-exceeded') e++;
+              else expect(quirkFindings(s)).toContain(f.kind);
             }
+            if (s.int.quirks.advertisedBitmap !== 0)
+              expect(new Set(r.findings.map((f) => f.kind))).toEqual(new Set(quirkFindings(s)));
           }
         }
       } finally {
@@ -90,4 +107,43 @@ maybe('bundled captures', () => {
       );
     },
   );
+});
+
+maybe('device quirks', () => {
+  test('the bmv2 quirks capture carries the same hops as the same traffic without quirks', () => {
+    const yaml = fs.readFileSync(path.join(DIR, 'int-v1.0-bmv2-quirks.yaml'), 'utf8');
+    const quirky = loadScenario(yaml);
+    const clean = loadScenario(yaml);
+    clean.int.quirks = { advertisedBitmap: 0, extraStackBytes: 0, staleUdpLength: false };
+    const hopsOf = (capture: Buffer, s: typeof quirky): string[] => {
+      const dec = decoderFor(s);
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hw-q-')), 'x.pcap');
+      fs.writeFileSync(file, capture);
+      const reader = openCapture(file);
+      const out: string[] = [];
+      try {
+        for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+          const d = decodeOne(rec.data, rec.linkType, dec);
+          expect(d.rejection).toBeNull();
+          for (const r of d.records)
+            out.push(
+              JSON.stringify([
+                r.flow.srcPort,
+                r.flow.dstPort,
+                r.hops.map((h) => [h.switchId, h.ingressPort, h.egressPort, h.hopLatency]),
+                r.hops.map((h) => [h.queueId, h.queueOccupancy]),
+              ]),
+            );
+        }
+      } finally {
+        reader.close();
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      }
+      return out;
+    };
+    const a = hopsOf(fs.readFileSync(path.join(DIR, 'int-v1.0-bmv2-quirks.pcap')), quirky);
+    const b = hopsOf(simulateToBuffer(clean).capture, clean);
+    expect(a.length).toBeGreaterThan(100);
+    expect(a).toEqual(b);
+  });
 });

@@ -31,6 +31,7 @@ import {
   parseIpHeader,
   put16,
   setDscp,
+  refreshChecksums,
   spliceAndFix,
   u16,
   type IpHeader,
@@ -69,6 +70,11 @@ interface Plan {
   from: number;
   to: number;
   edits: ((d: Uint8Array) => void)[];
+  /**
+   * The UDP header whose length the INT source never updated (bmv2-style): it already holds
+   * the original length, so it is kept and only its checksum recomputed. -1: none.
+   */
+  staleUdpAt: number;
 }
 
 function toDecoder(d: Decoder | CodecConfig | undefined): Decoder {
@@ -145,28 +151,35 @@ export function stripPacket(
     return unwrapReport(data, linkType, dec, spans, opts);
   }
   if (!rec.header) return refuse(data, 'no INT header', rec);
-  const bad = rec.findings.find((f) =>
-    [
-      'ip-length-mismatch',
-      'udp-length-mismatch',
-      'shim-length-mismatch',
-      'geneve-length-mismatch',
-      'v05-tail-mismatch',
-    ].includes(f.kind),
-  );
-  if (bad && !opts.force) return refuse(data, `${bad.kind}: ${bad.detail}`, rec);
-  if (rec.header.discard && !opts.keepDiscard)
-    return refuse(data, 'D bit set: the sink must discard this packet', rec);
   let plan: Plan | string;
   try {
     plan = planStrip(data, spans, rec, dec.config, !!opts.force);
   } catch (e) {
     plan = `internal: ${(e as Error).message}`;
   }
+  // lengths that disagree cannot be restored exactly, except a UDP length left as it was
+  const stale = typeof plan !== 'string' && plan.staleUdpAt >= 0;
+  const bad = rec.findings.find(
+    (f) =>
+      [
+        'ip-length-mismatch',
+        'udp-length-mismatch',
+        'shim-length-mismatch',
+        'geneve-length-mismatch',
+        'v05-tail-mismatch',
+      ].includes(f.kind) && !(stale && f.kind === 'udp-length-mismatch'),
+  );
+  if (bad && !opts.force) return refuse(data, `${bad.kind}: ${bad.detail}`, rec);
+  if (rec.header.discard && !opts.keepDiscard)
+    return refuse(data, 'D bit set: the sink must discard this packet', rec);
   if (typeof plan === 'string') return refuse(data, plan, rec);
   const work = copyBytes(data);
   for (const e of plan.edits) e(work);
   const out = spliceAndFix(work, spans, plan.from, plan.to);
+  if (plan.staleUdpAt >= 0) {
+    put16(out, plan.staleUdpAt + 4, u16(data, plan.staleUdpAt + 4));
+    refreshChecksums(out, spans, plan.staleUdpAt + 8);
+  }
   return {
     result: 'stripped',
     packet: out,
@@ -242,7 +255,13 @@ function planStrip(
           restoreDscp(h.originalDscp, ip);
       }
       if (from >= to) return 'empty INT region';
-      return { from, to, edits };
+      const staleUdpAt =
+        l4.layer === Layer.UDP &&
+        from > l4.start &&
+        u16(d, l4.start + 4) === ip.lengthEnd - l4.start - (to - from)
+          ? l4.start
+          : -1;
+      return { from, to, edits, staleUdpAt };
     }
     case 'geneve': {
       const hdr = spans[hdrIdx];
@@ -259,7 +278,7 @@ function planStrip(
         w[gen.start] = (w[gen.start] & 0xc0) | (optLen - words);
         if (critical && !otherCritical(w, gen.start, opt.start, to)) w[gen.start + 1] &= ~0x40;
       });
-      return { from: opt.start, to, edits };
+      return { from: opt.start, to, edits, staleUdpAt: -1 };
     }
     case 'vxlan-gpe': {
       const shim = spans.find(
@@ -276,7 +295,7 @@ function planStrip(
       edits.push((w) => {
         w[gpe.start + 3] = next;
       });
-      return { from: shim.start, to, edits };
+      return { from: shim.start, to, edits, staleUdpAt: -1 };
     }
     case 'gre': {
       const shim = spans.find((s) => s.layer === Layer.INT_SHIM_GRE && s.depth === depth);
@@ -286,7 +305,7 @@ function planStrip(
       const next = u16(d, shim.start + 2);
       if (to > ip.lengthEnd) return 'GRE INT shim length past the packet';
       edits.push((w) => put16(w, gre.start + 2, next));
-      return { from: shim.start, to, edits };
+      return { from: shim.start, to, edits, staleUdpAt: -1 };
     }
     default:
       return `cannot strip encapsulation ${rec.encapsulation}`;

@@ -34,6 +34,7 @@ import {
   type DecodeOneResult,
   type InstructionField,
   type MetadataFormat,
+  sizeOf,
 } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 import {
@@ -568,10 +569,19 @@ export function verifyTransitPair(
     if (recA && recA.hops.length > 0 && added === hopMl * 4) {
       const top = recA.hops[recA.hops.length - 1];
       const fmt = formatOfHeader(recB.intVersion);
+      const deviations = dec.config.deviations;
+      // Hop ML governs (bmv2-style full bitmaps): fields past Hop ML words were never written
+      let at = 0;
+      const beyond: string[] = [];
       for (let bit = 0; bit < bitCount(fmt); bit++) {
         const field = fieldOf(fmt, bit);
-        if (!CHECKED_FIELDS.includes(field) || !(recB.instructionBitmap & bitMask(fmt, bit)))
+        if (!(recB.instructionBitmap & bitMask(fmt, bit))) continue;
+        at += sizeOf(fmt, bit, deviations);
+        if (at > hopMl * 4) {
+          if (field !== 'reserved') beyond.push(INSTRUCTION_FIELDS[field].name);
           continue;
+        }
+        if (!CHECKED_FIELDS.includes(field)) continue;
         const f = INSTRUCTION_FIELDS[field];
         if (f.hop !== null && top[f.hop] === null)
           w.push({
@@ -579,6 +589,11 @@ export function verifyTransitPair(
             detail: `${f.name} requested but reported as not available (all ones)`,
           });
       }
+      if (beyond.length > 0)
+        w.push({
+          kind: 'hop-ml-below-bitmap',
+          detail: `Hop ML ${hopMl} words: the bitmap also requests ${beyond.join(', ')}, which no hop inserts`,
+        });
       if (opts.switchId !== undefined) {
         if (!(recB.instructionBitmap & maskOf(fmt, ['switchId'])))
           w.push({

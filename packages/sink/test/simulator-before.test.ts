@@ -177,6 +177,48 @@ describe('simulator: strip(INT packet) equals the pre-INT packet', () => {
     });
   }
 
+  // bmv2-style sources: full bitmap with short Hop ML, stale UDP length, stray stack bytes
+  for (const encapsulation of ['udp-dscp', 'tcp-dscp']) {
+    testIf(`${encapsulation} v1.0 with bmv2 device quirks`, () => {
+      const s = sim!;
+      const base = scenarioFor(encapsulation, '1.0', 'MD', 0xf000);
+      const scenario = s.loadScenario({
+        ...base,
+        int: {
+          ...base.int,
+          quirks: {
+            advertisedBitmap: 0xffff,
+            extraStackBytes: 4,
+            staleUdpLength: encapsulation === 'udp-dscp',
+          },
+        },
+      });
+      const { profile, overrides } = s.codecOverridesFor(scenario);
+      const dec = new Decoder(makeConfig(profile, overrides));
+      let pairs = 0;
+      let stale = 0;
+      const failures: string[] = [];
+      s.generate(scenario, () => undefined, 300, {
+        before: (original, intPacket) => {
+          pairs++;
+          const r = stripPacket(intPacket, 1, dec);
+          if (r.result !== 'stripped') {
+            failures.push(`packet ${pairs}: ${r.result} (${r.reason})`);
+            return;
+          }
+          const kinds = r.record!.findings.map((f) => f.kind);
+          expect(kinds).toContain('hop-ml-below-bitmap');
+          if (kinds.includes('udp-length-mismatch')) stale++;
+          const d = diff(r.packet, original);
+          if (d) failures.push(`packet ${pairs}: ${d}`);
+        },
+      });
+      expect(pairs).toBe(300);
+      expect(stale).toBe(encapsulation === 'udp-dscp' ? 300 : 0);
+      expect(failures.slice(0, 5)).toEqual([]);
+    });
+  }
+
   testIf('stripPacket with makeConfig(...codecOverridesFor) (no Decoder reuse)', () => {
     const s = sim!;
     const scenario = scenarioFor('gre', '2.1', 'MD', 0xf000);

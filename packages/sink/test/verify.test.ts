@@ -42,6 +42,28 @@ function transitPair(
 const udpDscp = { kind: 'udp-dscp' as const, dscpValue: 0x17 };
 
 describe('verify --role transit', () => {
+  test('bmv2-style full bitmap: Hop ML governs, the unwritten fields are one warning', () => {
+    const quirky = (hops: number, staleUdpLength: boolean): IntStackSpec =>
+      stack('1.0', hops, {
+        instructionBitmap: 0xf000,
+        quirks: { advertisedBitmap: 0xffff, staleUdpLength },
+      });
+    const f = flow(4, 17, 1);
+    const pair = (stale: boolean): VerifyResult =>
+      verifyPackets(
+        cap([buildIntPacket(f, quirky(2, stale), udpDscp)]),
+        cap([buildIntPacket(f, quirky(3, stale), udpDscp)]),
+        { role: 'transit', config: CONFIG, switchId: 102 },
+      );
+    const ok = pair(false);
+    expect(kinds(ok)).toEqual([]);
+    expect(ok.summary.warnings['hop-ml-below-bitmap']).toBe(1);
+    expect(ok.summary.warnings['field-unavailable']).toBeUndefined();
+    // a device that leaves the UDP length alone is still reported: verify judges devices
+    const stale = pair(true);
+    expect(kinds(stale)).toEqual(['length-update']);
+  });
+
   test('correct devices: every encapsulation and version, zero violations', () => {
     const before: Uint8Array[] = [];
     const after: Uint8Array[] = [];

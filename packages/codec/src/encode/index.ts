@@ -4,6 +4,7 @@ export {
   type HopMetadata,
   type IndividualReportSpec,
   type IntStackSpec,
+  type DeviceQuirks,
   type OuterSpec,
   type ReportSpec,
 } from './spec';

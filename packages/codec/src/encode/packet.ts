@@ -238,6 +238,29 @@ function entropyPort(f: FlowSpec): number {
   return 49152 + ((f.srcPort * 31 + f.dstPort * 7 + f.protocol) % 16384);
 }
 
+const UDP_INSERTION = new Set(['udp-dscp', 'udp-probe', 'udp-port']);
+
+/**
+ * quirks.staleUdpLength: the UDP length as it was before `inserted` INT bytes went in (the
+ * checksum still covers the whole datagram, as a device that recomputes it would leave it).
+ */
+function stale(
+  r: ResolvedFlow,
+  stack: IntStackSpec,
+  seg: Uint8Array,
+  inserted: number,
+): Uint8Array {
+  if (!stack.quirks?.staleUdpLength) return seg;
+  if (r.f.protocol !== 17) encodeError('quirks.staleUdpLength needs a UDP flow');
+  const len = seg.length - inserted;
+  seg[4] = len >>> 8;
+  seg[5] = len & 0xff;
+  seg[6] = 0;
+  seg[7] = 0;
+  setL4Checksum(r.src, r.dst, 17, seg);
+  return seg;
+}
+
 function requireProto(kind: string, flow: FlowSpec, proto: 6 | 17): void {
   if (flow.protocol !== proto)
     encodeError(
@@ -276,6 +299,8 @@ export function buildIntPacket(
   const v = stack.version;
   const dscp = flow.dscp ?? 0;
   checkUint('flow DSCP', dscp, 63);
+  if (stack.quirks?.staleUdpLength && !UDP_INSERTION.has(carrier.kind))
+    encodeError(`quirks.staleUdpLength needs INT inserted after a UDP header, not '${carrier.kind}'`);
   switch (carrier.kind) {
     case 'udp-dscp':
     case 'tcp-dscp': {
@@ -287,7 +312,8 @@ export function buildIntPacket(
         tailProtocol: flow.protocol,
         tailDstPort: flow.dstPort,
       });
-      return frame(r, l4(r, concatBytes(int, r.payload)), flow.protocol, carrier.dscpValue);
+      const seg = stale(r, stack, l4(r, concatBytes(int, r.payload)), int.length);
+      return frame(r, seg, flow.protocol, carrier.dscpValue);
     }
     case 'udp-probe':
     case 'tcp-probe': {
@@ -301,7 +327,8 @@ export function buildIntPacket(
       });
       const ipDscp =
         carrier.dscpValue !== undefined ? checkUint('dscpValue', carrier.dscpValue, 63) : dscp;
-      return frame(r, l4(r, concatBytes(marker, int, r.payload)), flow.protocol, ipDscp);
+      const seg = stale(r, stack, l4(r, concatBytes(marker, int, r.payload)), 8 + int.length);
+      return frame(r, seg, flow.protocol, ipDscp);
     }
     case 'udp-port':
     case 'tcp-port': {
@@ -317,15 +344,19 @@ export function buildIntPacket(
           tailProtocol: flow.protocol,
           tailDstPort: flow.dstPort,
         });
-        return frame(r, l4(r, concatBytes(int, r.payload), port), flow.protocol, dscp);
+        const seg = stale(r, stack, l4(r, concatBytes(int, r.payload), port), int.length);
+        return frame(r, seg, flow.protocol, dscp);
       }
       const npt = carrier.kind === 'udp-port' ? (carrier.npt ?? 1) : 1;
       if (npt === 1) {
         requireProto(carrier.kind, flow, carrier.kind === 'udp-port' ? 17 : 6);
         const int = encodeTcpUdpInt(stack, { npt: 1, originalDstPort: flow.dstPort });
-        return frame(r, l4(r, concatBytes(int, r.payload), port), flow.protocol, dscp);
+        const seg = stale(r, stack, l4(r, concatBytes(int, r.payload), port), int.length);
+        return frame(r, seg, flow.protocol, dscp);
       }
       if (npt !== 2) encodeError(`NPT must be 1 or 2, got ${String(npt)}`);
+      if (stack.quirks?.staleUdpLength)
+        encodeError('quirks.staleUdpLength: with NPT 2 the INT source adds the UDP header itself');
       // NPT 2: a new UDP header, then INT, then the original L4 header (checksummed as sent)
       const original = l4(r, r.payload);
       const int = encodeTcpUdpInt(stack, { npt: 2, originalProtocol: flow.protocol });

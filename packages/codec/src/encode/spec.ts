@@ -53,6 +53,21 @@ export interface IntStackSpec {
   sourceOnlyDs?: number[];
   /** Field-width deviations to write with (defaults: spec). */
   deviations?: Partial<Deviations>;
+  /** What real devices get wrong, to build captures that reproduce it. */
+  quirks?: DeviceQuirks;
+}
+
+/**
+ * Non-conformant behaviour seen in deployed INT pipelines (bmv2-based ones above all). The
+ * hops always carry the fields of `instructionBitmap` and Hop ML counts them.
+ */
+export interface DeviceQuirks {
+  /** The bitmap written in the INT header instead (bmv2 pipelines: 0xFFFF, every bit). */
+  advertisedBitmap?: number;
+  /** Bytes (a multiple of 4, zeros) left below the stack and counted in the INT length. */
+  extraStackBytes?: number;
+  /** The UDP length is not updated for the inserted INT bytes (UDP carriers). */
+  staleUdpLength?: boolean;
 }
 
 export interface FlowSpec {

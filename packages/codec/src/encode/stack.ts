@@ -227,7 +227,12 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
       `Hop ML ${hopMl} words is out of range 0..31 (bitmap 0x${bitmap.toString(16)} + ${dsWords} DS words)`,
     );
   }
-  const w = new ByteWriter(64 + hops.length * perHop);
+  const quirks = spec.quirks ?? {};
+  const extra = checkUint('quirks.extraStackBytes', quirks.extraStackBytes ?? 0, 124);
+  if (extra % 4 !== 0) encodeError(`quirks.extraStackBytes ${extra} is not a multiple of 4`);
+  // the bitmap the header advertises; hops still carry `bitmap`'s fields
+  const shown = checkUint('quirks.advertisedBitmap', quirks.advertisedBitmap ?? bitmap, 0xffff);
+  const w = new ByteWriter(64 + hops.length * perHop + extra);
   const flag = (b: boolean | undefined): number => (b ? 1 : 0);
   if (v === '0.5') {
     const max = checkUint('maxHopCount', spec.maxHopCount ?? 8, 255);
@@ -237,7 +242,7 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
     w.u8(hopMl & 0x1f);
     w.u8(max);
     w.u8(hops.length);
-    w.u16(bitmap).u16(0);
+    w.u16(shown).u16(0);
   } else if (v === '1.0') {
     const rhc = checkUint(
       'remainingHopCount',
@@ -249,7 +254,7 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
     w.u8(flag(spec.mtuExceeded) << 7);
     w.u8(hopMl & 0x1f);
     w.u8(rhc);
-    w.u16(bitmap).u16(0);
+    w.u16(shown).u16(0);
   } else {
     const rhc =
       spec.mode === 'MX'
@@ -275,7 +280,7 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
     w.u8(0);
     w.u8(hopMl & 0x1f);
     w.u8(rhc);
-    w.u16(bitmap);
+    w.u16(shown);
     w.u16(checkUint('domainSpecificId', spec.domainSpecificId ?? 0, 0xffff));
     w.u16(checkUint('dsInstruction', spec.dsInstruction ?? 0, 0xffff));
     w.u16(checkUint('dsFlags', spec.dsFlags ?? 0, 0xffff));
@@ -288,6 +293,7 @@ export function encodeIntHeaderAndStack(spec: IntStackSpec): EncodedInt {
   // push order: the last hop is on top
   for (let i = hops.length - 1; i >= 0; i--) writeHop(w, fmt, bitmap, hops[i], dsWords, dev);
   for (const word of spec.sourceOnlyDs ?? []) w.u32(checkUint('sourceOnlyDs word', word, ONES));
+  for (let i = 0; i < extra; i++) w.u8(0);
   const bytes = w.toBytes();
   return {
     bytes,

@@ -36,7 +36,7 @@ export function stack(
     // Hop ML is what transit hops wrote: trust it for the stride, decode the known fields
     // that fit (bmv2-style pipelines set every bitmap bit but insert only what they implement)
     w.finding(
-      FindingKind.HOP_ML_BITMAP,
+      FindingKind.HOP_ML_BELOW_BITMAP,
       `Hop ML ${hopMl} words < ${layout.baselineBytes / 4} words the bitmap 0x${bitmap.toString(16).padStart(4, '0')} demands; decoded the fields within Hop ML`,
     );
     layout = w.layouts.getWithin(kind, bitmap, perHop);
