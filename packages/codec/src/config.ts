@@ -103,7 +103,7 @@ export type ConfigOverrides = Partial<Omit<CodecConfig, 'deviations' | 'profile'
   deviations?: Partial<Deviations>;
 };
 
-/** Named deployments (see docs/profiles.md for where each comes from). */
+/** Named deployments (docs/decoding.md, "Profiles": where each comes from). */
 export const PROFILES: Record<string, Profile> = {
   spec: {
     name: 'spec',
