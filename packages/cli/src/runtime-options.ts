@@ -5,6 +5,7 @@ import type { HopwatchConfig } from './config-file';
 import { checkStoreUrl, MAX_RETENTION_DAYS } from './config/store';
 import { UsageError } from './errors';
 import { parseIntArg } from './numbers';
+import { isolateStdin } from './stdio';
 
 export const STORE_OPTIONS = {
   'data-dir': { type: 'string' },
@@ -75,6 +76,7 @@ export async function storeFrom(
   // a query of a directory that is not there is a typo, not a new empty store
   if (opts.readOnly && url === undefined && !existsSync(dataDir))
     throw new UsageError(`no store at ${dataDir} (give --data-dir of a store, or --store-url)`);
+  if (url === undefined) isolateStdin(); // chDB must not read the host's stdin
   try {
     return await openStore({
       url,

@@ -93,3 +93,81 @@ for (const [name, file] of [
     expect(fromPipe.err).toMatch(/^Summary: \d+ packet/);
   });
 }
+
+/** Peak resident memory (kB) of a running process, or 0 once it is gone. */
+function peakKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+testIf(
+  '`cat big.pcap | hopwatch dissect - --summary` reads stdin as a stream, in bounded memory',
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-pipe-'));
+    const file = path.join(dir, 'big.pcap');
+    try {
+      bigCapture(file, 1_000_000); // ~230 MB: holding it whole would show in the peak
+      const size = fs.statSync(file).size;
+      const child = spawn('node', [BIN, 'dissect', '--summary', '-'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      fs.createReadStream(file).pipe(child.stdin!);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (c) => (out += String(c)));
+      child.stderr!.on('data', (c) => (err += String(c)));
+      let peak = 0;
+      const poll = setInterval(() => (peak = Math.max(peak, peakKb(child.pid!))), 25);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearInterval(poll);
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      expect(out).toMatch(/^Summary: 1000000 packet\(s\), 1000000 INT record/);
+      expect(peak).toBeGreaterThan(0);
+      expect(peak * 1024).toBeLessThan(size * 0.75);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
+
+testIf(
+  '`cat big.pcap | hopwatch dissect - | head -2` stops quickly with exit 0',
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-pipe-'));
+    const file = path.join(dir, 'big.pcap');
+    try {
+      bigCapture(file, 2_000_000);
+      const started = Date.now();
+      const child = spawn(
+        'bash',
+        [
+          '-o',
+          'pipefail',
+          '-c',
+          `cat ${JSON.stringify(file)} | node ${JSON.stringify(BIN)} dissect - | head -2`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c) => (out += String(c)));
+      child.stderr.on('data', (c) => (err += String(c)));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const took = Date.now() - started;
+      expect(err).toBe('');
+      // cat sees the closed pipe too (SIGPIPE, 141) once dissect stopped reading
+      expect([0, 141]).toContain(code);
+      expect(out).toMatch(/^Frame 1: /);
+      expect(took).toBeLessThan(10_000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);

@@ -21,29 +21,50 @@ export class ChunkedInput {
   private base = 0;
   private fd: number | null;
   private eof: boolean;
+  /** Input size in bytes; 0 for a stream (a pipe, a FIFO, a terminal: size unknown). */
   readonly size: number;
+  /** A stream is read where it stands (no offsets) and its fd may not be ours to close. */
+  private readonly stream: boolean;
+  private readonly ownFd: boolean;
 
-  private constructor(buf: Buffer, end: number, fd: number | null, size: number) {
+  private constructor(
+    buf: Buffer,
+    end: number,
+    fd: number | null,
+    size: number,
+    stream = false,
+    ownFd = true,
+  ) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.end = end;
     this.fd = fd;
     this.eof = fd === null;
     this.size = size;
+    this.stream = stream;
+    this.ownFd = ownFd;
   }
 
+  /**
+   * Opens a file, or `-` for standard input. A path that is not a regular file (a pipe, a
+   * FIFO, /dev/stdin) is read as a stream: front to back, in constant memory.
+   */
   static fromFile(path: string, chunkSize = DEFAULT_CHUNK_SIZE): ChunkedInput {
     if (!Number.isInteger(chunkSize) || chunkSize < 16 || chunkSize > MAX_RECORD_BYTES) {
       throw new RangeError(`chunkSize must be an integer in 16..${MAX_RECORD_BYTES}`);
     }
-    const fd = fs.openSync(path, 'r');
+    const stdin = path === '-';
+    const fd = stdin ? 0 : fs.openSync(path, 'r');
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile())
+        return new ChunkedInput(Buffer.allocUnsafe(chunkSize), 0, fd, 0, true, !stdin);
+      const size = st.size;
       // No point in a chunk bigger than the file (plus slack so tiny files need one read).
       const cap = Math.max(16, Math.min(chunkSize, size + 1));
-      return new ChunkedInput(Buffer.allocUnsafe(cap), 0, fd, size);
+      return new ChunkedInput(Buffer.allocUnsafe(cap), 0, fd, size, false, !stdin);
     } catch (e) {
-      fs.closeSync(fd);
+      if (!stdin) fs.closeSync(fd);
       throw e;
     }
   }
@@ -90,13 +111,15 @@ export class ChunkedInput {
     this.pos = 0;
     this.end = keep;
     while (this.end < n) {
-      const got = fs.readSync(
-        this.fd,
-        this.buf,
-        this.end,
-        this.buf.length - this.end,
-        this.base + this.end,
-      );
+      const got = this.stream
+        ? readStream(this.fd, this.buf, this.end)
+        : fs.readSync(
+            this.fd,
+            this.buf,
+            this.end,
+            this.buf.length - this.end,
+            this.base + this.end,
+          );
       if (got === 0) {
         this.eof = true;
         break;
@@ -111,7 +134,24 @@ export class ChunkedInput {
       const fd = this.fd;
       this.fd = null;
       this.eof = true;
-      fs.closeSync(fd);
+      if (this.ownFd) fs.closeSync(fd);
+    }
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Reads what a pipe has now; waits (blocking, as file reads do) while it is empty. */
+function readStream(fd: number, buf: Buffer, at: number): number {
+  for (;;) {
+    try {
+      return fs.readSync(fd, buf, at, buf.length - at, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // a non-blocking descriptor (set by whoever shares it) has nothing yet
+      if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 2);
+      else if (code === 'EOF') return 0;
+      else throw e;
     }
   }
 }

@@ -145,8 +145,12 @@ export async function dissect(
   for (const file of positionals) {
     let reader;
     try {
-      // `-` is stdin (pcap or pcapng); a pipe cannot be mapped or seeked, so it is read whole.
-      reader = file === '-' ? readCaptureBuffer(await readAll(input)) : openCapture(file);
+      // `-` is stdin (pcap or pcapng), read as a stream in constant memory; a stream handed
+      // in by an embedding caller has no descriptor to read from and is taken whole.
+      reader =
+        file === '-' && input !== process.stdin
+          ? readCaptureBuffer(await readAll(input))
+          : openCapture(file);
     } catch (e) {
       err.write(
         `hopwatch dissect: ${file}: ${e instanceof CaptureFormatError ? e.message : (e as Error).message}\n`,

@@ -103,7 +103,10 @@ export async function ingest(argv: string[]): Promise<number> {
     values['metrics-port'] !== undefined
       ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
       : undefined;
+  if (positionals.filter((f) => f === '-').length > 1)
+    throw new UsageError('ingest: standard input (-) can be read only once');
   for (const f of positionals) {
+    if (f === '-') continue; // checked as it is read: opening it here would consume it
     try {
       openCapture(f).close();
     } catch (e) {

@@ -12,6 +12,7 @@ import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { checkOutputFiles, parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
+import { stdinAsCapturePath } from '../stdio';
 import { parseNumberArg } from '../numbers';
 import { Progress } from '../progress';
 import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
@@ -21,7 +22,8 @@ import { FLOW_HELP, FLOW_OPTIONS, flowsFrom } from '../flow-options';
 export const REPLAY_HELP = `Usage: hopwatch replay [options] FILE...
 
 Replays INT captures (pcap/pcapng) through decode → analytics → store, in one process, and
-prints the slowest hops, the queues by peak occupancy and every anomaly found.
+prints the slowest hops, the queues by peak occupancy and every anomaly found. FILE may be
+- for standard input (read as a stream; no replay ledger: see --force).
 
 Options:
   --anomalies FILE.jsonl    write every anomaly as one JSON object per line (written beside
@@ -42,7 +44,11 @@ not a capture, or is corrupt or truncated (what could be read was replayed).`;
 
 /** Opens and closes each capture: one that is not a capture at all stops before any work. */
 function checkCaptures(files: string[]): string | null {
+  if (files.filter((f) => f === '-').length > 1)
+    throw new UsageError('replay: standard input (-) can be read only once');
   for (const f of files) {
+    // stdin is checked as it is read: opening it here would consume its first bytes
+    if (f === '-') continue;
     if (!fs.existsSync(f)) throw new UsageError(`replay: ${f}: no such file`);
     try {
       openCapture(f).close();
@@ -77,10 +83,13 @@ export async function replay(argv: string[]): Promise<number> {
   if (values.anomalies !== undefined)
     checkOutputFiles(
       cmd,
-      positionals.map((f) => ({ name: 'capture', path: f })),
+      positionals.filter((f) => f !== '-').map((f) => ({ name: 'capture', path: f })),
       [{ name: '--anomalies', path: values.anomalies }],
     );
   const notCapture = checkCaptures(positionals);
+  // `-` moves off descriptor 0 before the embedded store opens (see stdinAsCapturePath)
+  const stdin = await stdinAsCapturePath(positionals);
+  const files = stdin.files;
   if (notCapture) {
     process.stderr.write(`hopwatch replay: ${notCapture}; nothing replayed\n`);
     return EXIT.INPUT;
@@ -101,6 +110,7 @@ export async function replay(argv: string[]): Promise<number> {
     await flows.close();
     anomaliesOut?.close();
     if (anomaliesTmp && anomaliesTmp !== values.anomalies) fs.rmSync(anomaliesTmp, { force: true });
+    stdin.cleanup();
     throw e;
   }
   const pipeline = new Pipeline({
@@ -115,21 +125,25 @@ export async function replay(argv: string[]): Promise<number> {
       anomaliesOut?.write(a);
     },
   });
-  const total = positionals.reduce((s, f) => s + fs.statSync(f).size, 0);
+  // a stream (stdin, a FIFO) has no size: then the progress shows counts and rates only
+  const sizeOf = (f: string): number | null =>
+    f !== '-' && fs.statSync(f).isFile() ? fs.statSync(f).size : null;
+  const sizes = files.map(sizeOf);
+  const total = sizes.every((x) => x !== null)
+    ? sizes.reduce((a: number, b) => a + (b ?? 0), 0)
+    : null;
   let doneBefore = 0;
-  let current = '';
+  let current = -1;
   const progress = new Progress('replay');
-  const source = new PcapReplaySource(positionals, {
+  const source = new PcapReplaySource(files, {
     speed,
-    onProgress: (f, read, size) => {
-      if (f !== current) {
-        if (current) doneBefore += fs.statSync(current).size;
-        current = f;
+    onProgress: (f, read) => {
+      if (current < 0 || files[current] !== f) {
+        if (current >= 0) doneBefore += sizes[current] ?? 0;
+        current = files.indexOf(f, current + 1);
       }
-      const st = pipeline.stats();
-      progress.update((doneBefore + read) / Math.max(1, total), `${st.records} records`);
-      if (read >= size)
-        progress.update((doneBefore + size) / Math.max(1, total), `${st.records} records`);
+      const frac = total === null ? null : (doneBefore + read) / Math.max(1, total);
+      progress.update(frac, pipeline.stats().records);
     },
   });
   const t0 = Date.now();
@@ -153,6 +167,7 @@ export async function replay(argv: string[]): Promise<number> {
       commitTemp(anomaliesTmp, values.anomalies);
     }
     if (store) await store.close();
+    stdin.cleanup();
   }
   const elapsed = Date.now() - t0;
   const stats = pipeline.stats();

@@ -107,8 +107,10 @@ export async function verify(
   if (switchId !== undefined && role !== 'transit')
     throw new UsageError('verify: --switch-id applies to --role transit');
   const config = codecConfigFrom(values, cmd.config);
+  if (values.before === '-' && values.after === '-')
+    throw new UsageError('verify: standard input (-) can be only one of --before and --after');
   for (const f of [values.before, values.after])
-    if (!fs.existsSync(f)) throw new UsageError(`verify: ${f}: no such file`);
+    if (f !== '-' && !fs.existsSync(f)) throw new UsageError(`verify: ${f}: no such file`);
   let r: VerifyResult;
   try {
     r = verifyCaptures(values.before, values.after, {

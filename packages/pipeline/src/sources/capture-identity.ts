@@ -17,7 +17,7 @@ const SPAN = 1 << 20;
  * nothing, so it has no identity and no ledger.
  */
 export function captureIdentity(file: string): bigint | null {
-  if (!statSync(file).isFile()) return null;
+  if (file === '-' || !statSync(file).isFile()) return null; // `-`: standard input
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
