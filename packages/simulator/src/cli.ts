@@ -45,7 +45,8 @@ export async function runSimulateCommand(
     if (a.startsWith('--')) {
       const [k, inline] = a.slice(2).split('=', 2);
       if (!['out', 'format', 'labels', 'before', 'limit', 'seed', 'live', 'rate'].includes(k)) {
-        io.err(`simulate: unknown option ${a}\n${SIMULATE_USAGE}\n`);
+        // one line, like every other command (the usage is one --help away)
+        io.err(`simulate: unknown option '${a}' (see hopwatch simulate --help)\n`);
         return 2;
       }
       const v = inline ?? args[++i];
@@ -63,7 +64,7 @@ export async function runSimulateCommand(
     file = a;
   }
   if (!file) {
-    io.err(SIMULATE_USAGE + '\n');
+    io.err('simulate: no scenario file given (see hopwatch simulate --help)\n');
     return 2;
   }
   // the scenario, a mistaken flag or an output that is an input: the user's to fix (exit 2)

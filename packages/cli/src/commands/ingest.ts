@@ -16,6 +16,7 @@ import {
   Registry,
   UdpSource,
 } from '@hopwatch/pipeline';
+import * as fs from 'fs';
 import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
@@ -107,6 +108,7 @@ export async function ingest(argv: string[]): Promise<number> {
     throw new UsageError('ingest: standard input (-) can be read only once');
   for (const f of positionals) {
     if (f === '-') continue; // checked as it is read: opening it here would consume it
+    if (!fs.existsSync(f)) throw new UsageError(`ingest: ${f}: no such file`);
     try {
       openCapture(f).close();
     } catch (e) {
