@@ -89,4 +89,48 @@ describe('standard input with the embedded store', () => {
     expect(q.err).toBe('');
     expect(Number(q.out.trim().split('\n').pop())).toBe(2289);
   }, 60_000);
+
+  test('`simulate --out - | replay -`: the bundled capture, streamed', async () => {
+    const yaml = path.resolve(__dirname, '../../../captures/microburst.yaml');
+    const r = await run(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        `node ${JSON.stringify(BIN)} simulate --quiet ${JSON.stringify(yaml)} --out - | node ${JSON.stringify(BIN)} replay --data-dir ${JSON.stringify(dir)} -`,
+      ],
+      null,
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Replayed 763 packet\(s\): 763 INT record\(s\), 2289 hop\(s\)/);
+    // the same bytes as the committed capture
+    const bytes = await new Promise<Buffer>((resolve) => {
+      const c = spawn('node', [BIN, 'simulate', '--quiet', yaml, '--out', '-'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const parts: Buffer[] = [];
+      c.stdout.on('data', (b: Buffer) => parts.push(b));
+      c.on('close', () => resolve(Buffer.concat(parts)));
+    });
+    expect(bytes.equals(fs.readFileSync(CAPTURE))).toBe(true);
+  }, 60_000);
+
+  test('`simulate --out - | head -c 100`: exit 0, quietly', async () => {
+    const yaml = path.resolve(__dirname, '../../../captures/demo-fabric.yaml');
+    const r = await run(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        `node ${JSON.stringify(BIN)} simulate ${JSON.stringify(yaml)} --out - | head -c 100 | wc -c`,
+      ],
+      null,
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe('100');
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ export {
   type PcapngWriterOptions,
 } from './pcapng-writer';
 export type { CaptureWriter } from './buffered-writer';
-export { FileSink, MemorySink, type BufferSink, type ByteSink } from './sink';
+export { FdSink, FileSink, MemorySink, type BufferSink, type ByteSink } from './sink';
 export { BackgroundFileSink } from './background-sink';
 export { MAX_RECORD_BYTES } from './limits';
 export {

@@ -28,6 +28,30 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
     done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes to a descriptor it does not own, such as standard output (`--out -`). A pipe that
+ * another process set non-blocking is waited on, as a blocking write would; a reader that went
+ * away surfaces as the EPIPE error for the caller to end quietly.
+ */
+export class FdSink implements ByteSink {
+  constructor(private readonly fd: number) {}
+
+  write(bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.length;) {
+      try {
+        done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(pause, 0, 0, 2);
+      }
+    }
+  }
+
+  close(): void {}
+}
+
 /** Appends to a file with synchronous writes (the writers batch them into large chunks). */
 export class FileSink implements ByteSink {
   private fd: number | null;

@@ -372,7 +372,13 @@ export function makeBundledCaptures(dir: string): BundledResult[] {
   return out;
 }
 
-const HEX_KEYS = new Set(['instructionBitmap', 'dscp', 'greProtocol', 'geneveOptionClass', 'advertisedBitmap']);
+const HEX_KEYS = new Set([
+  'instructionBitmap',
+  'dscp',
+  'greProtocol',
+  'geneveOptionClass',
+  'advertisedBitmap',
+]);
 
 /** Block-style YAML (stable under Prettier): strings single-quoted, short lists inline. */
 export function toYaml(v: unknown, indent = ''): string {

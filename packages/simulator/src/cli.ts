@@ -5,7 +5,7 @@ import { loadScenario, codecOverridesFor } from './scenario';
 import { simulate, simulateLive } from './simulate';
 
 export const SIMULATE_USAGE = `usage: hopwatch simulate SCENARIO.yaml [options]
-  --out FILE           capture to write (.pcap or .pcapng)
+  --out FILE           capture to write (.pcap or .pcapng; - for standard output)
   --format pcap|pcapng capture format (default: from --out, else the scenario)
   --labels FILE        ground-truth labels JSON to write
   --before FILE        packet output: also write each INT packet without INT (what a stripping
@@ -81,8 +81,10 @@ export async function runSimulateCommand(
     s = loadScenario({ ...scenario });
     limit = opts.limit !== undefined ? Number(opts.limit) : undefined;
     if (limit !== undefined && !(limit > 0)) throw new Error('--limit must be a positive number');
+    if (opts.labels === '-' || opts.before === '-')
+      throw new Error('only --out can be standard output (-)');
     const outputs = (['out', 'labels', 'before'] as const)
-      .filter((k) => opts[k] !== undefined)
+      .filter((k) => opts[k] !== undefined && opts[k] !== '-')
       .map((k) => ({ name: `--${k}`, path: opts[k] }));
     checkOutputs([{ name: 'the scenario', path: file }], outputs);
     if (opts.format !== undefined && opts.format !== 'pcap' && opts.format !== 'pcapng')
@@ -121,10 +123,11 @@ export async function runSimulateCommand(
     // written beside their targets and renamed at the end: an interrupted run leaves no
     // half-written capture under the name asked for
     const names = [opts.out, opts.labels, opts.before];
-    const targets = names.filter((n): n is string => n !== undefined);
+    // standard output is written as generated; files through a temporary name
+    const targets = names.filter((n): n is string => n !== undefined && n !== '-');
     const r = await writeViaTemp(targets, (temps) => {
       const tmp = (n: string | undefined): string | undefined =>
-        n === undefined ? undefined : temps[targets.indexOf(n)];
+        n === undefined || n === '-' ? n : temps[targets.indexOf(n)];
       return simulate(s, {
         out: tmp(opts.out),
         format: fmt,
@@ -145,6 +148,8 @@ export async function runSimulateCommand(
     }
     return 0;
   } catch (e) {
+    // `--out -` into a reader that went away (`| head -c 100`): a quiet end, not a failure
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE' && opts.out === '-') return 0;
     io.err(`simulate: ${(e as Error).message}\n`);
     return 1;
   }

@@ -3,6 +3,7 @@ import * as dgram from 'dgram';
 import * as fs from 'fs';
 import {
   BackgroundFileSink,
+  FdSink,
   PcapWriter,
   PcapngWriter,
   MemorySink,
@@ -81,7 +82,13 @@ function writerFor(
 ): CaptureWriter {
   const snap = snaplen > 0 ? snaplen : undefined;
   // files: the write syscalls run on a worker thread, beside packet generation
-  const sink = typeof target === 'string' ? new BackgroundFileSink(target) : target;
+  // `-`: standard output, written in order from this thread (a pipe has no position)
+  const sink =
+    target === '-'
+      ? new FdSink(1)
+      : typeof target === 'string'
+        ? new BackgroundFileSink(target)
+        : target;
   if (format === 'pcapng')
     return new PcapngWriter(sink, {
       interfaces: [{ name: 'sim0', tsResolution: 9, ...(snap ? { snaplen: snap } : {}) }],
