@@ -2,7 +2,7 @@
 # Install, start and stop the services of hopwatch's distributed mode on 127.0.0.1, for
 # development and CI: Apache Kafka (KRaft, no ZooKeeper), ClickHouse server and Redis.
 #
-#   deploy/services.sh install [kafka|clickhouse|redis|collectors|all]   (default: all)
+#   deploy/services.sh install [kafka|clickhouse|redis|collectors|checkers|all]   (default: all)
 #   deploy/services.sh start kafka [--brokers 1|3] [--node I]   (--node: one node of the existing cluster)
 #   deploy/services.sh start clickhouse|redis|all
 #   deploy/services.sh stop kafka [--node I] | clickhouse | redis | all
@@ -586,6 +586,18 @@ status_collectors() {
   echo "goflow2:    installed=$gf"
 }
 
+# ---------------------------------------------------------------- checkers (tests)
+
+# The metrics endpoints are checked with Prometheus' promtool (Debian `prometheus`), the
+# systemd units in deploy/systemd with systemd-analyze (Debian `systemd`).
+install_checkers() {
+  local need=()
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+  command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
+  log "checkers: $(promtool --version 2>&1 | head -n1); systemd-analyze $(systemd-analyze --version | head -n1)"
+}
+
 # ---------------------------------------------------------------- main
 
 cmd="${1:-}"
@@ -598,6 +610,7 @@ case "$cmd" in
       clickhouse) install_clickhouse ;;
       redis) install_redis ;;
       collectors) install_collectors ;;
+      checkers) install_checkers ;;
       all)
         # one apt-get run for both Debian packages
         need=()
@@ -608,6 +621,7 @@ case "$cmd" in
         install_redis
         install_kafka
         install_collectors
+        install_checkers
         ;;
       *) usage ;;
     esac

@@ -4,13 +4,7 @@
  */
 import * as fs from 'fs';
 import { parse } from 'yaml';
-import {
-  parseListen,
-  serveMetrics,
-  type Logger,
-  type MetricsServer,
-  type Registry,
-} from '@hopwatch/pipeline';
+import { parseListen } from '@hopwatch/pipeline';
 import { Users, type QueryEndpointOptions } from '@hopwatch/store';
 import type { HopwatchConfig } from './config-file';
 import { UsageError } from './errors';
@@ -61,24 +55,4 @@ export function httpEndpointFrom(values: HttpValues, config: HopwatchConfig): Ht
     listen,
     options: { users, limits: sec.limits, maxConcurrentQueries: sec.maxConcurrentQueries },
   };
-}
-
-/**
- * The Prometheus endpoint of ingest and analyze (--metrics-port, --metrics-users) on
- * 127.0.0.1; null without --metrics-port. Its URL and any warning go to the log.
- */
-export async function startMetrics(
-  port: number | undefined,
-  usersFile: string | undefined,
-  registry: Registry,
-  logger: Logger,
-): Promise<MetricsServer | null> {
-  if (port === undefined) return null;
-  const users = usersFile !== undefined ? loadUsersFile(usersFile) : undefined;
-  const metrics = await serveMetrics(port, registry, '127.0.0.1', { users }).catch((e) => {
-    throw new UsageError(`--metrics-port ${port}: ${(e as Error).message}`);
-  });
-  logger.info('metrics', { url: metrics.url });
-  for (const w of metrics.warnings) logger.warn(w);
-  return metrics;
 }

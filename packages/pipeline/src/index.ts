@@ -127,6 +127,7 @@ export {
   CONTENT_TYPE,
 } from './metrics/registry';
 export { serveMetrics, type MetricsServer } from './metrics/server';
+export { instrumentProcess } from './metrics/process-metrics';
 export {
   parseLevel,
   createLogger,

@@ -30,7 +30,7 @@ import { checkRedisUrl } from '../config/redis';
 import { checkStoreUrl } from '../config/store';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
-import { startMetrics } from '../http-options';
+import { METRICS_HELP, METRICS_OPTIONS, metricsListenFrom, startMetrics } from '../metrics-options';
 
 export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
        hopwatch analyze --redis URL --active [--limit N]
@@ -55,8 +55,7 @@ Options:
   --concurrency N           partitions handled concurrently (default 3)
   --anomalies FILE.jsonl    also append every published anomaly here
   --no-publish              do not publish anomalies on Kafka
-  --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
-  --metrics-users FILE      YAML users file: scrapes must authenticate (HTTP basic auth)
+${METRICS_HELP}
   --stop-timeout SECS       longest a graceful stop may take before the process exits
                             anyway (default 60; uncommitted data is re-read on restart)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
@@ -80,8 +79,7 @@ export async function analyze(argv: string[]): Promise<number> {
       concurrency: { type: 'string' },
       anomalies: { type: 'string' },
       'no-publish': { type: 'boolean' },
-      'metrics-port': { type: 'string' },
-      'metrics-users': { type: 'string' },
+      ...METRICS_OPTIONS,
       'status-every': { type: 'string' },
       'stop-timeout': { type: 'string' },
       active: { type: 'boolean' },
@@ -145,10 +143,7 @@ export async function analyze(argv: string[]): Promise<number> {
     values['status-every'] !== undefined
       ? parseNumberArg('--status-every', values['status-every'], 0, 86_400)
       : 10;
-  const metricsPort =
-    values['metrics-port'] !== undefined
-      ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
-      : undefined;
+  metricsListenFrom(values); // a flag mistake is a usage error before Kafka is touched
   if (values.anomalies)
     checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
   const anomaliesOut = values.anomalies
@@ -223,7 +218,7 @@ export async function analyze(argv: string[]): Promise<number> {
     idleFlushMs,
     onAnomaly: (a) => anomaliesOut?.write(a),
   });
-  const metrics = await startMetrics(metricsPort, values['metrics-users'], registry, logger);
+  const metrics = await startMetrics(values, registry, logger);
   await worker.start();
   logger.info('analyze running', {
     brokers: brokers.join(','),

@@ -25,7 +25,7 @@ import { kafkaFromArgs } from '../config/kafka';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
-import { startMetrics } from '../http-options';
+import { METRICS_HELP, METRICS_OPTIONS, metricsListenFrom, startMetrics } from '../metrics-options';
 
 export const INGEST_HELP = `Usage: hopwatch ingest --brokers HOST:PORT[,HOST:PORT] [options] [CAPTURE...]
 
@@ -46,8 +46,7 @@ Options:
   --batch-records N         records per published batch (default 4096)
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
   --no-compression          send uncompressed (default GZIP)
-  --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
-  --metrics-users FILE      YAML users file: scrapes must authenticate (HTTP basic auth)
+${METRICS_HELP}
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections codec, sources, kafka)
 ${CODEC_HELP}
@@ -75,8 +74,7 @@ export async function ingest(argv: string[]): Promise<number> {
       'batch-records': { type: 'string' },
       'max-queued-mb': { type: 'string' },
       'no-compression': { type: 'boolean' },
-      'metrics-port': { type: 'string' },
-      'metrics-users': { type: 'string' },
+      ...METRICS_OPTIONS,
       'status-every': { type: 'string' },
     },
   });
@@ -100,10 +98,7 @@ export async function ingest(argv: string[]): Promise<number> {
       : 64;
   const rate =
     values.rate !== undefined ? parseIntArg('--rate', values.rate, 1, 100_000_000) : undefined;
-  const metricsPort =
-    values['metrics-port'] !== undefined
-      ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
-      : undefined;
+  metricsListenFrom(values); // a flag mistake is a usage error before Kafka is touched
   if (positionals.filter((f) => f === '-').length > 1)
     throw new UsageError('ingest: standard input (-) can be read only once');
   for (const f of positionals) {
@@ -173,7 +168,7 @@ export async function ingest(argv: string[]): Promise<number> {
     maxPacketsPerSec: rate,
   });
   worker.instrument(registry, () => sources.map((s) => s.stats()));
-  const metrics = await startMetrics(metricsPort, values['metrics-users'], registry, logger);
+  const metrics = await startMetrics(values, registry, logger);
 
   const guarded = new GuardedHandler(worker, (line) => logger.warn(line));
   const ac = new AbortController();

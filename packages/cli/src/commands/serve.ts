@@ -10,7 +10,14 @@ import {
   type QueryEndpoint,
 } from '@hopwatch/store';
 import { httpEndpointFrom } from '../http-options';
-import { LiveCaptureSource, PacketSource, Pipeline, UdpSource } from '@hopwatch/pipeline';
+import {
+  LiveCaptureSource,
+  PacketSource,
+  Pipeline,
+  Registry,
+  UdpSource,
+  type MetricsServer,
+} from '@hopwatch/pipeline';
 import { AnomalyLog } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { checkOutputFiles, parseCommand } from '../command';
@@ -21,6 +28,8 @@ import { parseIntArg, parseNumberArg } from '../numbers';
 import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
 import { FLOW_HELP, FLOW_OPTIONS, flowsFrom } from '../flow-options';
 import { describeAnomaly, formatReplaySummary } from '../summary';
+import { METRICS_HELP, METRICS_OPTIONS, metricsListenFrom, startMetrics } from '../metrics-options';
+import { instrumentServe } from '../serve-metrics';
 
 export const SERVE_HELP = `Usage: hopwatch serve [options]
 
@@ -50,6 +59,7 @@ Options:
                             password_file | password_env}); without one, only the anonymous
                             user, and a warning when bound beyond 127.0.0.1
   --no-http                 no HTTP endpoint
+${METRICS_HELP}
   --config FILE             YAML config file (sections codec, sources, analytics, store, http, flows)
 ${STORE_HELP}
 ${FLOW_HELP}
@@ -75,6 +85,7 @@ export async function serve(argv: string[]): Promise<number> {
       http: { type: 'string' },
       'no-http': { type: 'boolean' },
       'http-users': { type: 'string' },
+      ...METRICS_OPTIONS,
     },
   });
   if (!cmd) return EXIT.OK;
@@ -123,6 +134,7 @@ export async function serve(argv: string[]): Promise<number> {
       )
     : null;
   const found: Anomaly[] = [];
+  metricsListenFrom(values); // a flag mistake is a usage error before the store opens
   const http = httpEndpointFrom(values, file);
   let httpAt = http.listen;
   if (httpAt && values['no-store'])
@@ -174,6 +186,29 @@ export async function serve(argv: string[]): Promise<number> {
   const guarded = new GuardedHandler(pipeline, (line) =>
     process.stderr.write(`hopwatch serve: ${line}\n`),
   );
+  const registry = new Registry();
+  instrumentServe(registry, {
+    pipeline: () => pipeline.stats(),
+    sources: () => sources.map((x) => x.stats()),
+    endpoint: () => endpoint?.stats ?? null,
+    unhandled: () => guarded.failed,
+    anomaliesNotWritten: () => anomaliesOut?.failed ?? 0,
+  });
+  let metrics: MetricsServer | null;
+  try {
+    metrics = await startMetrics(values, registry, {
+      info: (_msg, f) => process.stderr.write(`hopwatch serve: metrics on ${String(f?.url)}\n`),
+      warn: (w) => process.stderr.write(`hopwatch serve: warning: ${w}\n`),
+    });
+  } catch (e) {
+    await pipeline.close();
+    await flows.close();
+    anomaliesOut?.close();
+    unrecord?.();
+    if (endpoint) await endpoint.close();
+    if (store) await store.close();
+    throw e;
+  }
   const ac = new AbortController();
   const stop = (): void => {
     if (!ac.signal.aborted) process.stderr.write('hopwatch serve: stopping, flushing...\n');
@@ -214,6 +249,7 @@ export async function serve(argv: string[]): Promise<number> {
     unrecord?.();
     if (endpoint) await endpoint.close();
     if (store) await store.close();
+    if (metrics) await metrics.close();
   }
   const st = pipeline.stats();
   process.stdout.write(

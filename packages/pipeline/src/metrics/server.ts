@@ -11,7 +11,7 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `GET /metrics` (text exposition) on 127.0.0.1:`port` (0 = a free port). With
+ * Serves `GET /metrics` (text exposition) on `host`:`port` (0 = a free port). With
  * `users`, scrapes must carry a user's credentials (HTTP basic auth, as Prometheus sends them,
  * or the other ways the query endpoint accepts).
  */
@@ -60,7 +60,7 @@ export function serveMetrics(
       const p = (server.address() as { port: number }).port;
       resolve({
         port: p,
-        url: `http://${host}:${p}/metrics`,
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${p}/metrics`,
         warnings: endpointWarnings('the metrics endpoint', host, users),
         close: () =>
           new Promise<void>((res) => {

@@ -3,6 +3,9 @@
  * with a BPF filter. Packets are copied out of cap's single receive buffer by the handler's
  * decode before the next one arrives, so no per-packet copy is made here.
  */
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { emptyStats, PacketHandler, PacketSource, SourceStats } from './types';
 import { Clock } from './types';
 
@@ -31,13 +34,34 @@ export interface LiveCaptureOptions {
   bufferSize?: number;
 }
 
+/**
+ * cap's addon is built for one Node ABI. deploy/node24.sh builds it for another Node beside
+ * the default build, as build-abiN/ (N = process.versions.modules); that one is loaded first,
+ * wrapped the way cap's own lib/Cap.js wraps its addon.
+ */
+function loadCapForThisAbi(): CapModule | null {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve('cap/package.json'));
+  } catch {
+    return null;
+  }
+  const file = path.join(dir, `build-abi${process.versions.modules}`, 'Release', 'cap.node');
+  if (!fs.existsSync(file)) return null;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = require(file) as CapModule & { Cap: { prototype: object } };
+  if (!(addon.Cap.prototype instanceof EventEmitter))
+    Object.setPrototypeOf(addon.Cap.prototype, EventEmitter.prototype);
+  return addon;
+}
+
 export function loadCap(): CapModule {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('cap') as CapModule;
+    return loadCapForThisAbi() ?? (require('cap') as CapModule);
   } catch (e) {
     throw new Error(
-      `live capture needs the native module 'cap' (Debian: apt-get install libpcap-dev, then npm rebuild cap): ${(e as Error).message}`,
+      `live capture needs the native module 'cap' built for this Node (${process.version}) (Debian: apt-get install libpcap-dev, then npm rebuild cap; for Node 24 beside 20: deploy/node24.sh): ${(e as Error).message}`,
     );
   }
 }
