@@ -165,6 +165,8 @@ install_kafka() {
   local need=()
   command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
   command -v mvn >/dev/null 2>&1 || need+=(maven)
+  # the TLS tests make their certificates with openssl (keytool comes with the JRE)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
   log "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
   local tmp="$KAFKA_HOME/libs.tmp"
