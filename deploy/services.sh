@@ -21,9 +21,21 @@
 #   HOPWATCH_KAFKA_PORTS                (comma list, overrides HOPWATCH_KAFKA_PORT per node)
 #   HOPWATCH_KAFKA_CONTROLLER_PORTS     (comma list, overrides HOPWATCH_KAFKA_CONTROLLER_PORT)
 #   HOPWATCH_KAFKA_HEAP                 512m   (-Xmx per node)
+#   HOPWATCH_KAFKA_SASL_SSL_PORTS       (comma list: node I also gets a SASL_SSL listener there)
+#   HOPWATCH_KAFKA_KEYSTORE             PKCS12 key store of the broker certificate (SASL_SSL)
+#   HOPWATCH_KAFKA_TRUSTSTORE           PKCS12 trust store: client certificates are then
+#                                       requested and checked (optional mutual TLS)
+#   HOPWATCH_KAFKA_STORE_PASSWORD_FILE  password of both stores
+#   HOPWATCH_KAFKA_SASL_USERS_FILE      lines 'MECHANISM USER PASSWORD' (PLAIN, SCRAM-SHA-256,
+#                                       SCRAM-SHA-512); SCRAM users are stored at format time
 #   HOPWATCH_CLICKHOUSE_HTTP_PORT       18123
 #   HOPWATCH_CLICKHOUSE_TCP_PORT        19000
 #   HOPWATCH_CLICKHOUSE_INTERSERVER_PORT 19009
+#   HOPWATCH_CLICKHOUSE_HTTPS_PORT      (set: an HTTPS listener there, with the next two)
+#   HOPWATCH_CLICKHOUSE_CERT            PEM server certificate (chain) for HTTPS
+#   HOPWATCH_CLICKHOUSE_KEY             PEM private key for HTTPS
+#   HOPWATCH_CLICKHOUSE_USERS_FILE      lines 'USER PASSWORD': users with a password (stored
+#                                       as password_sha256_hex in users.d/); `default` stays
 #   HOPWATCH_REDIS_PORT                 16379
 #   HOPWATCH_START_TIMEOUT              90     seconds to wait for a service to answer
 #   HOPWATCH_STOP_TIMEOUT               30     seconds to wait after SIGTERM before SIGKILL
@@ -153,6 +165,8 @@ install_kafka() {
   local need=()
   command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
   command -v mvn >/dev/null 2>&1 || need+=(maven)
+  # the TLS tests make their certificates with openssl (keytool comes with the JRE)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
   log "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
   local tmp="$KAFKA_HOME/libs.tmp"
@@ -224,11 +238,11 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=$((i + 1))
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:${KPORTS[$i]},CONTROLLER://127.0.0.1:${CPORTS[$i]}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KPORTS[$i]}
+listeners=PLAINTEXT://127.0.0.1:${KPORTS[$i]},CONTROLLER://127.0.0.1:${CPORTS[$i]}${SASL_PORTS[$i]:+,SASL_SSL://127.0.0.1:${SASL_PORTS[$i]}}
+advertised.listeners=PLAINTEXT://127.0.0.1:${KPORTS[$i]}${SASL_PORTS[$i]:+,SASL_SSL://127.0.0.1:${SASL_PORTS[$i]}}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 log.dirs=$dir/data
 num.partitions=1
 default.replication.factor=$rf
@@ -242,6 +256,58 @@ delete.topic.enable=true
 log.retention.hours=24
 log.segment.bytes=67108864
 EOF
+  if [ -n "${SASL_PORTS[$i]:-}" ]; then kafka_sasl_ssl_config >>"$dir/server.properties"; fi
+  chmod 600 "$dir/server.properties"
+}
+
+# SASL_PORTS: the SASL_SSL listener port of each node ('' = none), from the environment
+kafka_sasl_ports() {
+  SASL_PORTS=()
+  if [ -n "${HOPWATCH_KAFKA_SASL_SSL_PORTS:-}" ]; then
+    IFS=, read -r -a SASL_PORTS <<<"$HOPWATCH_KAFKA_SASL_SSL_PORTS"
+    [ -n "${HOPWATCH_KAFKA_KEYSTORE:-}" ] && [ -n "${HOPWATCH_KAFKA_STORE_PASSWORD_FILE:-}" ] &&
+      [ -n "${HOPWATCH_KAFKA_SASL_USERS_FILE:-}" ] ||
+      die "kafka: a SASL_SSL listener needs HOPWATCH_KAFKA_KEYSTORE, HOPWATCH_KAFKA_STORE_PASSWORD_FILE and HOPWATCH_KAFKA_SASL_USERS_FILE"
+    kafka_sasl_users PLAIN >/dev/null # checks the file here, where die ends the script
+  fi
+}
+
+# kafka_sasl_users MECHANISM: 'USER PASSWORD' lines of that mechanism from the users file
+kafka_sasl_users() {
+  local mech user pass rest
+  while read -r mech user pass rest; do
+    case "$mech" in '' | '#'*) continue ;; esac
+    [ -n "$pass" ] && [ -z "$rest" ] || die "kafka: $HOPWATCH_KAFKA_SASL_USERS_FILE: want 'MECHANISM USER PASSWORD' lines"
+    # the JAAS and --add-scram syntaxes have no escapes: keep names and passwords plain
+    [[ "$user$pass" =~ ^[A-Za-z0-9._@+-]+$ ]] || die "kafka: SASL user $user: names and passwords of letters, digits and ._@+- only"
+    if [ "$mech" = "$1" ]; then echo "$user $pass"; fi
+  done <"$HOPWATCH_KAFKA_SASL_USERS_FILE"
+}
+
+# The SASL_SSL listener: TLS with the broker's key store, PLAIN users in JAAS, SCRAM users
+# from the metadata log (kafka_format_node adds them).
+kafka_sasl_ssl_config() {
+  local pw plain="" user pass
+  pw="$(head -n1 "$HOPWATCH_KAFKA_STORE_PASSWORD_FILE")"
+  while read -r user pass; do plain+=" user_$user=\"$pass\""; done < <(kafka_sasl_users PLAIN)
+  cat <<EOF
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plain};
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$HOPWATCH_KAFKA_KEYSTORE
+ssl.keystore.password=$pw
+ssl.key.password=$pw
+EOF
+  if [ -n "${HOPWATCH_KAFKA_TRUSTSTORE:-}" ]; then
+    cat <<EOF
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$HOPWATCH_KAFKA_TRUSTSTORE
+ssl.truststore.password=$pw
+ssl.client.auth=requested
+EOF
+  fi
 }
 
 KAFKA_JVM_OPTS=(-Xms128m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true
@@ -258,8 +324,14 @@ kafka_random_cluster_id() {
 kafka_format_node() {
   local i="$1" dir="$KAFKA_DIR/node-$1"
   [ -f "$dir/data/meta.properties" ] && return 0
+  local scram=() m user pass
+  if [ -n "${SASL_PORTS[$i]:-}" ]; then
+    for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+      while read -r user pass; do scram+=(--add-scram "$m=[name=$user,password=$pass]"); done < <(kafka_sasl_users "$m")
+    done
+  fi
   java "${KAFKA_JVM_OPTS[@]}" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$dir/server.properties" \
-    >"$dir/format.log" 2>&1 || fail_start "kafka node $i (storage format)" "$dir/format.log"
+    "${scram[@]}" >"$dir/format.log" 2>&1 || fail_start "kafka node $i (storage format)" "$dir/format.log"
 }
 
 kafka_launch_node() {
@@ -309,6 +381,7 @@ start_kafka() {
     esac
   done
   kafka_installed || die "kafka is not installed (java + $KAFKA_HOME/libs); run: $0 install kafka"
+  kafka_sasl_ports
 
   if [ -n "$node" ]; then
     kafka_load_cluster || die "kafka: no cluster in $KAFKA_DIR; run: $0 start kafka first"
@@ -467,6 +540,9 @@ start_clickhouse() {
     -e "s|@INTERSERVER_PORT@|$CH_INTERSERVER_PORT|g" \
     "$DEPLOY_DIR/clickhouse/config.xml.template" >"$CH_DIR/config.xml"
   cp "$DEPLOY_DIR/clickhouse/users.xml" "$CH_DIR/users.xml"
+  rm -rf "$CH_DIR/config.d" "$CH_DIR/users.d"
+  if [ -n "${HOPWATCH_CLICKHOUSE_HTTPS_PORT:-}" ]; then clickhouse_https_config; fi
+  if [ -n "${HOPWATCH_CLICKHOUSE_USERS_FILE:-}" ]; then clickhouse_users_config; fi
   # shellcheck disable=SC2086
   (cd "$CH_DIR" || exit 1; nohup $cmd --config-file="$CH_DIR/config.xml" </dev/null >"$CH_DIR/log/stdout.log" 2>&1 &
     echo $! >"$CH_DIR/pid")
@@ -485,6 +561,52 @@ start_clickhouse() {
   local version
   version="$(curl -s --max-time 5 "http://127.0.0.1:$CH_HTTP_PORT/?query=SELECT%20version()" || true)"
   log "clickhouse: ready, version $version, http 127.0.0.1:$CH_HTTP_PORT, native 127.0.0.1:$CH_TCP_PORT (pid $(cat "$CH_DIR/pid"))"
+}
+
+# config.d/https.xml: an HTTPS port with the given certificate (18.16 reads config.d/ beside
+# config.xml; its openSSL section names the files, no client certificates are asked for)
+clickhouse_https_config() {
+  [ -r "${HOPWATCH_CLICKHOUSE_CERT:-}" ] && [ -r "${HOPWATCH_CLICKHOUSE_KEY:-}" ] ||
+    die "clickhouse: HTTPS needs readable HOPWATCH_CLICKHOUSE_CERT and HOPWATCH_CLICKHOUSE_KEY"
+  port_open "$HOPWATCH_CLICKHOUSE_HTTPS_PORT" &&
+    die "clickhouse: port $HOPWATCH_CLICKHOUSE_HTTPS_PORT on 127.0.0.1 is already in use by another process"
+  mkdir -p "$CH_DIR/config.d"
+  cat >"$CH_DIR/config.d/https.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <https_port>$HOPWATCH_CLICKHOUSE_HTTPS_PORT</https_port>
+    <openSSL>
+        <server>
+            <certificateFile>$HOPWATCH_CLICKHOUSE_CERT</certificateFile>
+            <privateKeyFile>$HOPWATCH_CLICKHOUSE_KEY</privateKeyFile>
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
+</yandex>
+EOF
+}
+
+# users.d/hopwatch.xml: the users of HOPWATCH_CLICKHOUSE_USERS_FILE, passwords as SHA-256
+clickhouse_users_config() {
+  local user pass rest hash
+  mkdir -p "$CH_DIR/users.d"
+  {
+    echo '<?xml version="1.0"?>'
+    echo '<yandex><users>'
+    while read -r user pass rest; do
+      case "$user" in '' | '#'*) continue ;; esac
+      [ -n "$pass" ] && [ -z "$rest" ] && [[ "$user" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+        die "clickhouse: $HOPWATCH_CLICKHOUSE_USERS_FILE: want 'USER PASSWORD' lines (user: letters, digits, _)"
+      hash="$(printf '%s' "$pass" | sha256sum | cut -d' ' -f1)"
+      echo "<$user><password_sha256_hex>$hash</password_sha256_hex>"
+      echo "<networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></$user>"
+    done <"$HOPWATCH_CLICKHOUSE_USERS_FILE"
+    echo '</users></yandex>'
+  } >"$CH_DIR/users.d/hopwatch.xml"
 }
 
 stop_clickhouse() { stop_pid clickhouse "$CH_DIR/pid" "clickhouse"; }

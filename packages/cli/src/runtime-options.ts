@@ -2,7 +2,8 @@
 import { openStore, recordedEndpoint, type Store } from '@hopwatch/store';
 import { existsSync, readFileSync } from 'fs';
 import type { HopwatchConfig } from './config-file';
-import { checkStoreUrl, MAX_RETENTION_DAYS } from './config/store';
+import { readSecret } from './config/secret';
+import { checkStoreUrl, MAX_RETENTION_DAYS, redactUrl, type StoreSettings } from './config/store';
 import { UsageError } from './errors';
 import { parseIntArg } from './numbers';
 import { isolateStdin } from './stdio';
@@ -27,27 +28,69 @@ export interface StoreValues {
   'retention-days'?: string;
 }
 
-/**
- * Credentials for a ClickHouse server or a serve endpoint, from the environment (never from
- * flags, which other users see in the process list): HOPWATCH_STORE_USER and
- * HOPWATCH_STORE_PASSWORD, or HOPWATCH_STORE_PASSWORD_FILE.
- */
-export function storeCredentials(env: NodeJS.ProcessEnv = process.env): {
+/** How to reach a ClickHouse server (or a serve endpoint): the URL without credentials, and
+ * the credentials and CA file apart from it. */
+export interface StoreAccess {
+  url: string;
   username?: string;
   password?: string;
-} {
-  let password = env.HOPWATCH_STORE_PASSWORD;
-  const file = env.HOPWATCH_STORE_PASSWORD_FILE;
-  if (file) {
+  tlsCaFile?: string;
+}
+
+/**
+ * Credentials for a ClickHouse server or a serve endpoint, never from flags (other users see
+ * them in the process list). The environment (HOPWATCH_STORE_USER, HOPWATCH_STORE_PASSWORD or
+ * HOPWATCH_STORE_PASSWORD_FILE, HOPWATCH_STORE_CA_FILE) over the config file's store.user,
+ * store.password_file / store.password_env and store.caFile, over a user:password@ in the URL
+ * (which is taken out of it: the URL is printed, the password never).
+ */
+export function storeAccess(
+  url: string,
+  cfg: StoreSettings = { dataDir: '' },
+  env: NodeJS.ProcessEnv = process.env,
+  warn?: (line: string) => void,
+): StoreAccess {
+  const u = new URL(url);
+  const fromUrl = {
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+  };
+  const out: StoreAccess = { url: url.replace(/^(https?:\/\/)[^/@]*@/i, '$1') };
+  let password: string | undefined;
+  if (env.HOPWATCH_STORE_PASSWORD_FILE)
+    password = readSecret(
+      'HOPWATCH_STORE_PASSWORD_FILE',
+      { file: env.HOPWATCH_STORE_PASSWORD_FILE },
+      env,
+      warn,
+    );
+  else if (env.HOPWATCH_STORE_PASSWORD) password = env.HOPWATCH_STORE_PASSWORD;
+  else if (cfg.passwordFile !== undefined || cfg.passwordEnv !== undefined)
+    password = readSecret(
+      'store password',
+      { file: cfg.passwordFile, env: cfg.passwordEnv },
+      env,
+      warn,
+    );
+  else password = fromUrl.password;
+  const username = env.HOPWATCH_STORE_USER || cfg.user || fromUrl.username;
+  if (username) out.username = username;
+  if (password) out.password = password;
+  const ca = env.HOPWATCH_STORE_CA_FILE || cfg.caFile;
+  if (ca) {
+    if (u.protocol !== 'https:')
+      throw new UsageError(`a store CA file (${ca}) is for https:// URLs, not ${redactUrl(url)}`);
+    let text: string;
     try {
-      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      text = readFileSync(ca, 'utf8');
     } catch (e) {
-      throw new UsageError(
-        `HOPWATCH_STORE_PASSWORD_FILE: cannot read ${file}: ${(e as Error).message}`,
-      );
+      throw new UsageError(`store CA file: cannot read ${ca}: ${(e as Error).message}`);
     }
+    if (!text.includes('-----BEGIN '))
+      throw new UsageError(`store CA file: ${ca} is not a PEM file`);
+    out.tlsCaFile = ca;
   }
-  return { username: env.HOPWATCH_STORE_USER || undefined, password: password || undefined };
+  return out;
 }
 
 /** Where the store is, flags over the config file (checked before anything is opened). */
@@ -79,13 +122,12 @@ export async function storeFrom(
   if (url === undefined) isolateStdin(); // chDB must not read the host's stdin
   try {
     return await openStore({
-      url,
+      ...(url !== undefined ? storeAccess(url, config.store) : {}),
       dataDir,
       retentionDays,
       database: config.store.database,
       mergeSelectorBase: config.store.mergeSelectorBase,
       readOnly: opts.readOnly === true && url !== undefined,
-      ...(url !== undefined ? storeCredentials() : {}),
     });
   } catch (e) {
     // a running `serve` holds the embedded directory: queries go through its HTTP endpoint
@@ -95,11 +137,12 @@ export async function storeFrom(
         `hopwatch: ${dataDir} is held by hopwatch serve (pid ${ep.pid}); querying it through ${ep.url}\n`,
       );
       try {
-        return await openStore({ url: ep.url, readOnly: true, ...storeCredentials() });
+        return await openStore({ ...storeAccess(ep.url), readOnly: true });
       } catch (e2) {
         throw new UsageError(`cannot query the store through ${ep.url}: ${(e2 as Error).message}`);
       }
     }
-    throw new UsageError(`cannot open the store (${url ?? dataDir}): ${(e as Error).message}`);
+    const where = url !== undefined ? redactUrl(url) : dataDir;
+    throw new UsageError(`cannot open the store (${where}): ${(e as Error).message}`);
   }
 }

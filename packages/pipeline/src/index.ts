@@ -83,6 +83,13 @@ export {
   type ConsumerStats,
   type Consumer,
   type OffsetAdmin,
+  type KafkaSecurity,
+  type KafkaTls,
+  type KafkaSasl,
+  type SaslMechanism,
+  SASL_MECHANISMS,
+  securityProtocol,
+  describeKafkaSecurity,
 } from './transport/types';
 export {
   InProcessBroker,

@@ -87,6 +87,8 @@ export interface StoreOptions {
   /** Server only: user / password. */
   username?: string;
   password?: string;
+  /** Server only, https:// URLs: PEM CA file of the server certificate (default: system CAs). */
+  tlsCaFile?: string;
 }
 
 /** See StoreOptions.mergeSelectorBase (benchmarks/replay.js, docs/benchmarks.md). */
@@ -792,6 +794,7 @@ export class ServerStore extends BaseStore {
       password: this.opts.password,
       log: { level: ClickHouseLogLevel.OFF },
       clickhouse_settings: { output_format_json_quote_64bit_integers: 1 as const },
+      ...(this.opts.tlsCaFile ? { tls: { ca_cert: readFileSync(this.opts.tlsCaFile) } } : {}),
     };
     if (this.opts.readOnly) return createClient({ ...base, database: this.database });
     const boot = createClient({ ...base, database: 'default' });

@@ -10,9 +10,11 @@
 export { servicesAvailable, unavailableMessage, kafkaHome } from './available';
 export type { ServiceName, ServicesAvailability } from './available';
 export { startKafka } from './kafka';
-export type { KafkaHandle, StartKafkaOptions } from './kafka';
+export type { KafkaHandle, KafkaSaslSslOptions, KafkaSaslUser, StartKafkaOptions } from './kafka';
 export { startClickHouse } from './clickhouse';
-export type { ClickHouseHandle } from './clickhouse';
+export type { ClickHouseHandle, StartClickHouseOptions } from './clickhouse';
+export { makeTestPki } from './pki';
+export type { TestPki } from './pki';
 export { startRedis } from './redis';
 export type { RedisHandle } from './redis';
 export { runServices, servicesScript, freePorts, ephemeralPortStart } from './runner';

@@ -10,6 +10,7 @@
 import {
   AnalyzeWorker,
   createLogger,
+  describeKafkaSecurity,
   DETECTOR_TOPICS,
   detectorGroupOf,
   ensureTopics,
@@ -25,9 +26,15 @@ import {
 import { openStore } from '@hopwatch/store';
 import { AnomalyLog } from '../anomaly-log';
 import { checkOutputFiles, parseCommand } from '../command';
-import { checkGroup, kafkaFromArgs } from '../config/kafka';
+import {
+  checkGroup,
+  KAFKA_SECURITY_HELP,
+  KAFKA_SECURITY_OPTIONS,
+  kafkaFromArgs,
+} from '../config/kafka';
 import { checkRedisUrl } from '../config/redis';
-import { checkStoreUrl } from '../config/store';
+import { checkStoreUrl, redactUrl } from '../config/store';
+import { storeAccess } from '../runtime-options';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
 import { METRICS_HELP, METRICS_OPTIONS, metricsListenFrom, startMetrics } from '../metrics-options';
@@ -61,12 +68,18 @@ ${METRICS_HELP}
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections analytics, store, kafka, redis)
   --active                  print the active anomalies from Redis and exit (--limit N, default 20)
-  --path FLOW               print the latest path of a flow from Redis and exit`;
+  --path FLOW               print the latest path of a flow from Redis and exit
+${KAFKA_SECURITY_HELP}`;
+
+/** Store errors a retry cannot mend: authentication (18.16: codes 192-194; later 516) and TLS. */
+const STORE_REFUSED =
+  /Code: (19[234]|516)\b|AUTHENTICATION_FAILED|Wrong password|Unknown user|certificate|self[- ]signed|altnames|EPROTO|wrong version number/i;
 
 export async function analyze(argv: string[]): Promise<number> {
   const cmd = parseCommand(argv, {
     help: ANALYZE_HELP,
     options: {
+      ...KAFKA_SECURITY_OPTIONS,
       brokers: { type: 'string' },
       group: { type: 'string' },
       partitions: { type: 'string' },
@@ -118,12 +131,19 @@ export async function analyze(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const { brokers, partitions, replication } = kafkaFromArgs(values, kafkaCfg);
+  const { brokers, partitions, replication, security } = kafkaFromArgs(
+    values,
+    kafkaCfg,
+    process.env,
+    (line) => logger.warn(line),
+  );
   const url =
     values['store-url'] !== undefined
       ? checkStoreUrl('--store-url', values['store-url'])
       : storeCfg.url;
   if (!url) throw new UsageError('--store-url is required (a ClickHouse server)');
+  const access = storeAccess(url, storeCfg, process.env, (line) => logger.warn(line));
+  const shownUrl = redactUrl(url);
   const stopTimeout = parseIntArg('--stop-timeout', values['stop-timeout'] ?? '60', 1, 86_400);
   const groupId = values.group ?? kafkaCfg.group;
   if (values.group !== undefined) checkGroup('--group', values.group);
@@ -155,7 +175,7 @@ export async function analyze(argv: string[]): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       store = await openStore({
-        url,
+        ...access,
         database: values.database ?? storeCfg.database,
         retentionDays: storeCfg.retentionDays,
         mergeSelectorBase: storeCfg.mergeSelectorBase,
@@ -165,24 +185,36 @@ export async function analyze(argv: string[]): Promise<number> {
       });
       break;
     } catch (e) {
-      if (attempt >= 30)
-        throw new UsageError(`cannot open the store at ${url}: ${(e as Error).message}`);
+      // waiting does not mend a wrong password or certificate
+      if (attempt >= 30 || STORE_REFUSED.test((e as Error).message))
+        throw new UsageError(`cannot open the store at ${shownUrl}: ${(e as Error).message}`);
       logger.warn('ClickHouse not reachable yet; retrying', {
-        url,
+        url: shownUrl,
         attempt,
         error: (e as Error).message.split('\n')[0],
       });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  await ensureTopics(brokers, { partitions, replicationFactor: replication, logger }).catch((e) => {
+  await ensureTopics(brokers, {
+    partitions,
+    replicationFactor: replication,
+    security,
+    logger,
+  }).catch((e) => {
     throw new UsageError(`cannot create the Kafka topics: ${(e as Error).message}`);
   });
   const registry = new Registry();
   const redis = redisUrl ? new RedisState({ url: redisUrl, logger }) : null;
   const producer = values['no-publish']
     ? null
-    : new KafkaProducer({ brokers, clientId: 'hopwatch-analyze', logger, maxAttempts: 50 });
+    : new KafkaProducer({
+        brokers,
+        security,
+        clientId: 'hopwatch-analyze',
+        logger,
+        maxAttempts: 50,
+      });
   if (producer) instrumentProducer(registry, producer, 'anomalies');
   // Two consumers in two groups: the detector topics must not wait behind the row inserts
   // of the records topic (see AnalyzeWorker).
@@ -190,6 +222,7 @@ export async function analyze(argv: string[]): Promise<number> {
   const consumerOf = (group: string, topics: readonly string[]): KafkaConsumer =>
     new KafkaConsumer({
       brokers,
+      security,
       groupId: group,
       topics: [...topics],
       logger,
@@ -212,7 +245,7 @@ export async function analyze(argv: string[]): Promise<number> {
     analytics: file.analytics,
     logger,
     registry,
-    admin: new KafkaOffsetAdmin({ brokers }),
+    admin: new KafkaOffsetAdmin({ brokers, security }),
     groupId,
     checkpointEveryMs,
     idleFlushMs,
@@ -222,8 +255,9 @@ export async function analyze(argv: string[]): Promise<number> {
   await worker.start();
   logger.info('analyze running', {
     brokers: brokers.join(','),
+    kafkaSecurity: describeKafkaSecurity(security),
     groupId,
-    store: url,
+    store: shownUrl,
     redis: redisUrl ?? null,
   });
   const status =

@@ -21,7 +21,7 @@ import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
 import { GuardedHandler } from '../guarded-handler';
-import { kafkaFromArgs } from '../config/kafka';
+import { KAFKA_SECURITY_HELP, KAFKA_SECURITY_OPTIONS, kafkaFromArgs } from '../config/kafka';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
@@ -49,6 +49,7 @@ Options:
 ${METRICS_HELP}
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections codec, sources, kafka)
+${KAFKA_SECURITY_HELP}
 ${CODEC_HELP}
 
 Exit codes: 0 done; 1 a failure while running (a capture replay that had to shed messages);
@@ -61,6 +62,7 @@ export async function ingest(argv: string[]): Promise<number> {
     positionals: true,
     options: {
       ...CODEC_OPTIONS,
+      ...KAFKA_SECURITY_OPTIONS,
       brokers: { type: 'string' },
       partitions: { type: 'string' },
       replication: { type: 'string' },
@@ -82,7 +84,13 @@ export async function ingest(argv: string[]): Promise<number> {
   const { values, positionals, config: file } = cmd;
   const kafkaCfg = file.kafka;
   const src = file.sources;
-  const { brokers, partitions, replication } = kafkaFromArgs(values, kafkaCfg);
+  const logger = createLogger({ fields: { process: 'ingest', pid: process.pid } });
+  const { brokers, partitions, replication, security } = kafkaFromArgs(
+    values,
+    kafkaCfg,
+    process.env,
+    (line) => logger.warn(line),
+  );
   const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
   const every =
     values['status-every'] !== undefined
@@ -113,7 +121,6 @@ export async function ingest(argv: string[]): Promise<number> {
     }
   }
   const codec = codecConfigFrom(values, file);
-  const logger = createLogger({ fields: { process: 'ingest', pid: process.pid } });
 
   const sources: PacketSource[] = [];
   if (positionals.length) {
@@ -143,12 +150,18 @@ export async function ingest(argv: string[]): Promise<number> {
     throw new UsageError('nothing to ingest: give capture files, --listen or --interface');
   const replayOnly = sources.every((s) => s instanceof PcapReplaySource);
 
-  await ensureTopics(brokers, { partitions, replicationFactor: replication, logger }).catch((e) => {
+  await ensureTopics(brokers, {
+    partitions,
+    replicationFactor: replication,
+    security,
+    logger,
+  }).catch((e) => {
     throw new UsageError(`cannot create the Kafka topics: ${(e as Error).message}`);
   });
   const registry = new Registry();
   const producer = new KafkaProducer({
     brokers,
+    security,
     clientId: 'hopwatch-ingest',
     logger,
     compression: values['no-compression'] ? 'none' : 'gzip',

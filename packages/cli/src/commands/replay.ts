@@ -16,6 +16,7 @@ import { stdinAsCapturePath } from '../stdio';
 import { parseNumberArg } from '../numbers';
 import { Progress } from '../progress';
 import { STORE_HELP, STORE_OPTIONS, storeFrom } from '../runtime-options';
+import { redactUrl } from '../config/store';
 import { formatReplaySummary } from '../summary';
 import { FLOW_HELP, FLOW_OPTIONS, flowsFrom } from '../flow-options';
 
@@ -189,7 +190,7 @@ export async function replay(argv: string[]): Promise<number> {
     if (inputError) process.stdout.write(`Capture problem: ${inputError}\n`);
     if (store)
       process.stdout.write(
-        `\nStored in ${values['store-url'] ?? values['data-dir'] ?? config.store.url ?? config.store.dataDir}; query it with: hopwatch query --named slowest_hops\n`,
+        `\nStored in ${redactUrl(values['store-url'] ?? values['data-dir'] ?? config.store.url ?? config.store.dataDir)}; query it with: hopwatch query --named slowest_hops\n`,
       );
     if (stats.alreadyStored > 0)
       process.stdout.write(

@@ -13,6 +13,12 @@ export interface StoreSettings {
   database?: string;
   /** merge_selector_base of hops and paths; null = the engine's own; absent = the store's. */
   mergeSelectorBase?: number | null;
+  /** Server user, and where its password is (a file's first line, or an environment variable). */
+  user?: string;
+  passwordFile?: string;
+  passwordEnv?: string;
+  /** PEM CA file for an https:// url (default: the system CAs). */
+  caFile?: string;
 }
 
 export const STORE_DEFAULTS: Readonly<StoreSettings> = Object.freeze({
@@ -25,17 +31,34 @@ export const STORE_KEYS = [
   'retentionDays',
   'database',
   'mergeSelectorBase',
+  'user',
+  'password_file',
+  'password_env',
+  'caFile',
 ] as const;
 
 export const MAX_RETENTION_DAYS = 36500;
 
+/** The URL with any password in it replaced by '***' (for logs and errors). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*):[^/@\s]*@/i, '$1:***@');
+}
+
 export function checkStoreUrl(name: string, url: string): string {
-  if (!/^https?:\/\/[^\s/]+/.test(url))
-    throw new UsageError(`${name}: '${url}' is not an http://HOST:PORT URL`);
+  let ok = /^https?:\/\/[^\s/]+/.test(url);
+  if (ok)
+    try {
+      new URL(url);
+    } catch {
+      ok = false;
+    }
+  if (!ok) throw new UsageError(`${name}: '${redactUrl(url)}' is not an http(s)://HOST:PORT URL`);
   return url;
 }
 
 export function storeConfig(s: Section): StoreSettings {
+  if ('password' in s)
+    throw new UsageError('config: store.password is not taken (use password_file or password_env)');
   checkKeys('store', s, STORE_KEYS);
   const out: StoreSettings = {
     dataDir: optString('store', s, 'dataDir') ?? STORE_DEFAULTS.dataDir,
@@ -50,6 +73,16 @@ export function storeConfig(s: Section): StoreSettings {
       throw wrongType('store.database', 'a database name (letters, digits, _)', db);
     out.database = db;
   }
+  const user = optString('store', s, 'user');
+  if (user !== undefined) out.user = user;
+  const pf = optString('store', s, 'password_file');
+  if (pf !== undefined) out.passwordFile = pf;
+  const pe = optString('store', s, 'password_env');
+  if (pe !== undefined) out.passwordEnv = pe;
+  if (pf !== undefined && pe !== undefined)
+    throw new UsageError('config: store: give password_file or password_env, not both');
+  const ca = optString('store', s, 'caFile');
+  if (ca !== undefined) out.caFile = ca;
   if ('mergeSelectorBase' in s) {
     const v = s.mergeSelectorBase;
     if (v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > 1000))

@@ -2,7 +2,8 @@ import { Admin, Kafka, logLevel as KjsLogLevel } from 'kafkajs';
 import { ALL_TOPICS } from '../wire/topics';
 import { Logger, log as defaultLog } from '../metrics/log';
 import { describeKafkaError } from './kafka';
-import type { OffsetAdmin } from './types';
+import { kafkajsSecurity } from './kafkajs-security';
+import type { KafkaSecurity, OffsetAdmin } from './types';
 
 export interface EnsureTopicsOptions {
   /** Partitions per topic (default 12); existing topics with fewer are extended. */
@@ -14,6 +15,8 @@ export interface EnsureTopicsOptions {
   /** Extra topic configs, e.g. { 'retention.ms': '86400000' }. */
   configs?: Record<string, string>;
   connectTimeoutMs?: number;
+  /** TLS / SASL (absent: plaintext, no authentication). */
+  security?: KafkaSecurity;
   logger?: Logger;
 }
 
@@ -38,6 +41,7 @@ export async function ensureTopics(
     connectionTimeout: opts.connectTimeoutMs ?? 3000,
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
     logLevel: KjsLogLevel.NOTHING,
+    ...kafkajsSecurity(opts.security),
   });
   const admin = kafka.admin();
   let lastErr: unknown;
@@ -46,7 +50,7 @@ export async function ensureTopics(
     await admin.connect();
   } catch (err) {
     await admin.disconnect().catch(() => undefined);
-    throw new Error(`ensureTopics: ${describeKafkaError(err, brokers)}`);
+    throw new Error(`ensureTopics: ${describeKafkaError(err, brokers, opts.security)}`);
   }
   // Topic creation races with metadata propagation ("does not host this topic-partition"):
   // retry the whole (idempotent) procedure a few times.
@@ -60,12 +64,12 @@ export async function ensureTopics(
         if (!retriable) break;
         logger.debug('ensureTopics: retrying', {
           attempt,
-          error: describeKafkaError(err, brokers),
+          error: describeKafkaError(err, brokers, opts.security),
         });
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       }
     }
-    throw new Error(`ensureTopics: ${describeKafkaError(lastErr, brokers)}`);
+    throw new Error(`ensureTopics: ${describeKafkaError(lastErr, brokers, opts.security)}`);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -137,6 +141,7 @@ export interface KafkaOffsetAdminOptions {
   clientId?: string;
   /** Connect timeout (default 2000 ms); there are no retries: callers poll again later. */
   connectTimeoutMs?: number;
+  security?: KafkaSecurity;
 }
 
 /**
@@ -194,6 +199,7 @@ export class KafkaOffsetAdmin implements OffsetAdmin {
       logLevel: KjsLogLevel.NOTHING,
       connectionTimeout: this.o.connectTimeoutMs ?? 2000,
       retry: { retries: 0 },
+      ...kafkajsSecurity(this.o.security),
     }).admin();
     try {
       await a.connect();

@@ -41,7 +41,9 @@ import {
   Producer,
   ProducerStats,
   ShedReason,
+  type KafkaSecurity,
 } from './types';
+import { kafkajsSecurity } from './kafkajs-security';
 
 /**
  * kafkajs compresses GZIP record batches at zlib's default level (6). Level 1 compresses our
@@ -64,6 +66,8 @@ export interface KafkaCommonOptions {
   connectTimeoutMs?: number;
   /** Request timeout (default 10000 ms). */
   requestTimeoutMs?: number;
+  /** TLS / SASL (absent: plaintext, no authentication). */
+  security?: KafkaSecurity;
   logger?: Logger;
 }
 
@@ -87,11 +91,18 @@ function makeKafka(o: KafkaCommonOptions, retries: number, logger: Logger): Kafk
     retry: { retries, initialRetryTime: 100, maxRetryTime: 2000 },
     logLevel: KjsLogLevel.DEBUG,
     logCreator: kjsLogCreator(logger),
+    ...kafkajsSecurity(o.security),
   });
 }
 
-/** One line explaining a kafkajs error, with the brokers (for logs and stats). */
-export function describeKafkaError(err: unknown, brokers: string[]): string {
+/** One line explaining a kafkajs error, with the brokers (for logs and stats). With the
+ * connection's security, authentication and TLS failures say what to check (the password is
+ * never part of it). */
+export function describeKafkaError(
+  err: unknown,
+  brokers: string[],
+  security?: KafkaSecurity,
+): string {
   const e = err as {
     name?: string;
     message?: string;
@@ -102,15 +113,35 @@ export function describeKafkaError(err: unknown, brokers: string[]): string {
   let msg = e?.message ?? String(err);
   const inner = e?.originalError?.message ?? e?.cause?.message;
   if (inner && !msg.includes(inner)) msg += `: ${inner}`;
+  const at = brokers.join(',');
+  if (/SASLAuthentication/.test(name) || /SASL .*authentication failed/i.test(msg)) {
+    const who = security?.sasl
+      ? ` (SASL ${security.sasl.mechanism} as user ${security.sasl.username})`
+      : '';
+    return `Kafka authentication failed at ${at}${who}: ${msg}; check the user and password (kafka.sasl)`;
+  }
+  if (TLS_REFUSED.test(msg))
+    return `TLS: the certificate of Kafka brokers ${at} was not accepted (${msg}); check the CA file (kafka.tls.caFile) and the server name (kafka.tls.serverName)`;
+  if (security?.tls && /before secure TLS connection|wrong version number|EPROTO/i.test(msg))
+    return `TLS handshake with Kafka brokers ${at} failed (${name}: ${msg}); is that port a TLS (SSL / SASL_SSL) listener?`;
   const conn =
     /KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|KafkaJSNonRetriableError|KafkaJSRequestTimeoutError/.test(
       name,
     ) ||
     /ECONNREFUSED|Connection (error|timeout)|connect ETIMEDOUT|socket|Closed connection/i.test(msg);
+  // a TLS (or SASL) listener closes a plaintext client's connection without an answer
+  const hint =
+    !security?.tls && /Closed connection/i.test(msg)
+      ? '; the broker closed the connection: if the listener expects TLS or SASL, configure kafka.tls / kafka.sasl'
+      : '';
   return conn
-    ? `cannot reach Kafka brokers ${brokers.join(',')} (${name}: ${msg})`
-    : `Kafka error from ${brokers.join(',')} (${name}: ${msg})`;
+    ? `cannot reach Kafka brokers ${at} (${name}: ${msg})${hint}`
+    : `Kafka error from ${at} (${name}: ${msg})`;
 }
+
+/** Node's messages for a certificate the client refused (chain, expiry, name). */
+const TLS_REFUSED =
+  /self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate (has expired|is not yet valid|signature failure)|does not match certificate's altnames|CERT_|ERR_TLS_CERT/i;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -181,7 +212,7 @@ export class KafkaProducer implements Producer {
   private o: Required<
     Omit<
       KafkaProducerOptions,
-      'logger' | 'onShed' | 'clientId' | 'connectTimeoutMs' | 'requestTimeoutMs'
+      'logger' | 'onShed' | 'clientId' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'security'
     >
   > &
     KafkaProducerOptions;
@@ -346,7 +377,7 @@ export class KafkaProducer implements Producer {
   private failed(err: unknown, what: string): void {
     this.st.errors++;
     this.st.connected = false;
-    const text = describeKafkaError(err, this.o.brokers);
+    const text = describeKafkaError(err, this.o.brokers, this.o.security);
     this.st.lastError = text;
     if (!this.down) {
       this.down = true;
@@ -619,7 +650,7 @@ export class KafkaConsumer implements Consumer {
     });
     c.on(c.events.CRASH, (e) => {
       this.log.error('kafka consumer crashed', {
-        error: describeKafkaError(e.payload.error, o.brokers),
+        error: describeKafkaError(e.payload.error, o.brokers, o.security),
         restart: e.payload.restart,
       });
     });
@@ -651,7 +682,7 @@ export class KafkaConsumer implements Consumer {
         await c.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
         break;
       } catch (err) {
-        const text = describeKafkaError(err, this.o.brokers);
+        const text = describeKafkaError(err, this.o.brokers, this.o.security);
         if (isMetadataLag(err) && Date.now() + wait < until) {
           this.log.warn('kafka consumer: topic metadata not ready yet, retrying', {
             error: text,
@@ -736,7 +767,7 @@ export class KafkaConsumer implements Consumer {
         topic,
         partition,
         offset: last,
-        error: describeKafkaError(err, this.o.brokers),
+        error: describeKafkaError(err, this.o.brokers, this.o.security),
       });
     }
     await heartbeat().catch(() => undefined);
@@ -786,7 +817,7 @@ export class KafkaConsumer implements Consumer {
       if (stalled.length && !this.closed) await this.restart(stalled, stallMs);
     } catch (err) {
       this.log.debug('kafka consumer: stall check failed', {
-        error: describeKafkaError(err, this.o.brokers),
+        error: describeKafkaError(err, this.o.brokers, this.o.security),
       });
     } finally {
       this.checking = false;
@@ -822,7 +853,7 @@ export class KafkaConsumer implements Consumer {
         () => true,
         (err) => {
           this.log.warn('kafka consumer: disconnect failed', {
-            error: describeKafkaError(err, this.o.brokers),
+            error: describeKafkaError(err, this.o.brokers, this.o.security),
           });
           return true;
         },

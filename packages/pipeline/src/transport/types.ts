@@ -98,3 +98,52 @@ export interface OffsetAdmin {
 export function emptyShed(): Record<ShedReason, number> {
   return { queue_full: 0, expired: 0, send_failed: 0, closed: 0 };
 }
+
+/**
+ * TLS and SASL for a Kafka connection, in terms any client maps (kafkajs: `ssl` / `sasl`;
+ * librdkafka: `security.protocol`, `ssl.*.location`, `sasl.*`). Files are paths, read by the
+ * client at connect time; the password is the resolved secret (never logged: see
+ * `describeKafkaSecurity`).
+ */
+export interface KafkaTls {
+  /** PEM file of the CA(s) that signed the broker certificates; absent: the system CAs. */
+  caFile?: string;
+  /** PEM client certificate and key (mutual TLS); both or neither. */
+  certFile?: string;
+  keyFile?: string;
+  /** Name the broker certificate must carry (and SNI); default: the bootstrap host. */
+  serverName?: string;
+  /** Check the certificate's name against serverName / the host (default true). */
+  verifyServerName: boolean;
+}
+
+export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+export const SASL_MECHANISMS: readonly SaslMechanism[] = [
+  'PLAIN',
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-512',
+];
+
+export interface KafkaSasl {
+  mechanism: SaslMechanism;
+  username: string;
+  password: string;
+}
+
+/** Absent parts: plaintext (no tls) and no authentication (no sasl). */
+export interface KafkaSecurity {
+  tls?: KafkaTls;
+  sasl?: KafkaSasl;
+}
+
+/** Kafka's name for the combination (security.protocol): PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. */
+export function securityProtocol(s: KafkaSecurity | undefined): string {
+  if (s?.sasl) return s.tls ? 'SASL_SSL' : 'SASL_PLAINTEXT';
+  return s?.tls ? 'SSL' : 'PLAINTEXT';
+}
+
+/** The security settings for logs: protocol, mechanism and user, never the password. */
+export function describeKafkaSecurity(s: KafkaSecurity | undefined): string {
+  const p = securityProtocol(s);
+  return s?.sasl ? `${p} ${s.sasl.mechanism} user ${s.sasl.username}` : p;
+}
