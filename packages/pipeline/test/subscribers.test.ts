@@ -15,6 +15,7 @@ import type { Anomaly } from '@hopwatch/analytics';
 import { makeConfig, nsToRfc3339, toJson } from '@hopwatch/codec';
 import { servicesAvailable, startKafka, type KafkaHandle } from '@hopwatch/testkit';
 import {
+  anomalyToJson,
   ensureTopics,
   KafkaProducer,
   Pipeline,
@@ -85,7 +86,7 @@ const sortedLines = (out: string): string[] => out.trim().split('\n').sort();
 
 d('example subscribers (real Kafka)', () => {
   let kafka: KafkaHandle;
-  let anomalies: Anomaly[] = [];
+  const anomalies: Anomaly[] = [];
   let brokers = '';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-subscribers-'));
 
@@ -94,10 +95,8 @@ d('example subscribers (real Kafka)', () => {
     brokers = kafka.brokers.join(',');
     const bad = 'hopwatch.anomalies.v1-style';
     await ensureTopics(kafka.brokers, { partitions: 3, topics: [TOPIC_ANOMALIES, bad] });
-    anomalies = [
-      ...(await analyze('demo-fabric.pcap')),
-      ...(await analyze('several-at-once.pcap')),
-    ];
+    for (const c of ['demo-fabric', 'several-at-once', 'report-loss', 'drops'])
+      anomalies.push(...(await analyze(`${c}.pcap`)));
     const producer = new KafkaProducer({ brokers: kafka.brokers });
     publishAnomalies(producer, anomalies);
     // the old encoding (bare 19-digit numbers) on another topic: the schema must refuse it
@@ -112,8 +111,10 @@ d('example subscribers (real Kafka)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('the anomalies cover several types, with ns times a double cannot hold', () => {
-    expect(new Set(anomalies.map((a) => a.type)).size).toBeGreaterThanOrEqual(3);
+  test('the anomalies cover every type, with ns times a double cannot hold', () => {
+    expect(new Set(anomalies.map((a) => a.type))).toEqual(
+      new Set(['microloop', 'microburst', 'path_change', 'report_loss', 'drop']),
+    );
     // JSON.parse of a bare number would change these: the test can tell exact from rounded
     expect(anomalies.filter((a) => BigInt(Number(a.start)) !== a.start).length).toBeGreaterThan(0);
     const burst = anomalies.find((a) => a.id === 'microburst:2:1:0:1767225600000605827');
@@ -164,6 +165,27 @@ d('example subscribers (real Kafka)', () => {
       /breaks the schema at '(start|end)'.*is not of type 'string'|'startTime' is a required property/,
     );
   }, 120_000);
+
+  test('the --anomalies file lines (same encoder) are valid against the schema too', async () => {
+    const file = path.join(tmp, 'anomalies.jsonl');
+    fs.writeFileSync(file, anomalies.map((a) => anomalyToJson(a) + '\n').join(''));
+    const check = [
+      'import json, sys, jsonschema',
+      'schema = json.load(open(sys.argv[1]))',
+      'v = jsonschema.Draft202012Validator(schema)',
+      'bad = [e.message for l in open(sys.argv[2]) for e in v.iter_errors(json.loads(l))]',
+      'print(len(bad), bad[:3])',
+    ].join('\n');
+    const r = await run('python3', ['-c', check, SCHEMA, file]);
+    expect(r.err).toBe('');
+    expect(r.out.trim()).toBe('0 []');
+    // the validator does refuse: a line without its RFC 3339 time
+    const broken = JSON.parse(anomalyToJson(anomalies[0])) as Record<string, unknown>;
+    delete broken.startTime;
+    fs.writeFileSync(file, JSON.stringify(broken) + '\n');
+    const r2 = await run('python3', ['-c', check, SCHEMA, file]);
+    expect(r2.out).toMatch(/^1 \["'startTime' is a required property"\]/);
+  });
 
   test('Go (franz-go): every anomaly, exact ns', async () => {
     const bin = path.join(tmp, 'subscriber-go');
