@@ -12,7 +12,7 @@
  * Measured:
  *  - throughput and loss: reports sent vs received by ingest (kernel drops), published,
  *    stored (`paths` rows, one per report) — loss = sent − stored;
- *  - anomaly latency: anomaly received on hopwatch.anomalies.v1 − the wall time the first
+ *  - anomaly latency: anomaly received on hopwatch.anomalies.v2 − the wall time the first
  *    report after the gap was sent (p50/p99/max);
  *  - where the anomaly latency goes (from analyze's histograms, bucket bounds in seconds): how
  *    far behind the wall clock the detectors are per topic when fed, and how long after its
@@ -150,7 +150,7 @@ async function main() {
     const kafka = new Kafka({ clientId: 'bench', brokers: k.brokers, logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: 'bench-reader', maxWaitTimeInMs: 50 });
     await consumer.connect();
-    await consumer.subscribe({ topic: 'hopwatch.anomalies.v1', fromBeginning: true });
+    await consumer.subscribe({ topic: 'hopwatch.anomalies.v2', fromBeginning: true });
     const anomalies = [];
     await consumer.run({
       eachMessage: async ({ message }) =>

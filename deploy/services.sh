@@ -2,7 +2,7 @@
 # Install, start and stop the services of hopwatch's distributed mode on 127.0.0.1, for
 # development and CI: Apache Kafka (KRaft, no ZooKeeper), ClickHouse server and Redis.
 #
-#   deploy/services.sh install [kafka|clickhouse|redis|collectors|checkers|all]   (default: all)
+#   deploy/services.sh install [kafka|clickhouse|redis|collectors|checkers|examples|all]   (default: all)
 #   deploy/services.sh start kafka [--brokers 1|3] [--node I]   (--node: one node of the existing cluster)
 #   deploy/services.sh start clickhouse|redis|all
 #   deploy/services.sh stop kafka [--node I] | clickhouse | redis | all
@@ -733,6 +733,7 @@ case "$cmd" in
       redis) install_redis ;;
       collectors) install_collectors ;;
       checkers) install_checkers ;;
+      examples) bash "$DEPLOY_DIR/examples.sh" ;; # the example subscribers' clients
       all)
         # one apt-get run for both Debian packages
         need=()
@@ -744,6 +745,7 @@ case "$cmd" in
         install_kafka
         install_collectors
         install_checkers
+        bash "$DEPLOY_DIR/examples.sh"
         ;;
       *) usage ;;
     esac

@@ -1,12 +1,12 @@
 /**
- * The --anomalies FILE.jsonl of replay, serve and analyze: one JSON object per line. A write
- * that fails (disk full, file system gone) never ends the command: it is counted, the first
- * failure is reported in one line and later ones at most once a minute, and the anomaly is
- * still printed and stored.
+ * The --anomalies FILE.jsonl of replay, serve and analyze: one JSON object per line, as on
+ * hopwatch.anomalies.v2. A write that fails (disk full, file system gone) never ends the
+ * command: it is counted, the first failure is reported in one line and later ones at most
+ * once a minute, and the anomaly is still printed and stored.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { toJson } from '@hopwatch/codec';
+import { anomalyToJson } from '@hopwatch/pipeline';
 import { UsageError } from './errors';
 
 const WARN_EVERY_MS = 60_000;
@@ -41,9 +41,10 @@ export class AnomalyLog {
     }
   }
 
-  write(a: unknown): void {
+  /** One line in the format of the anomalies topic (anomalyToJson: ns times as strings). */
+  write(a: object): void {
     if (this.fd === null) return;
-    const line = Buffer.from(toJson(a) + '\n');
+    const line = Buffer.from(anomalyToJson(a) + '\n');
     try {
       for (let done = 0; done < line.length;)
         done += fs.writeSync(this.fd, line, done, line.length - done);

@@ -1,6 +1,6 @@
 /** The replay summary a network engineer reads at a glance. */
 import { toJson } from '@hopwatch/codec';
-import type { Analyzer, Anomaly, FlowTuple } from '@hopwatch/analytics';
+import type { Analyzer, Anomaly, FlowTuple, QueueLatency } from '@hopwatch/analytics';
 import type { PipelineStats } from '@hopwatch/pipeline';
 
 function ns(t: bigint): string {
@@ -26,6 +26,41 @@ export function flowText(f: FlowTuple): string {
 
 function lat(v: number | null): string {
   return v === null ? '-' : v >= 10000 ? `${(v / 1000).toFixed(1)}µs` : `${v}ns`;
+}
+
+const desc = (a: number | null, b: number | null): number => (b ?? -1) - (a ?? -1);
+const asc = (a: number | null, b: number | null): number => (a ?? -1) - (b ?? -1);
+const byQueue = (a: QueueLatency, b: QueueLatency): number =>
+  asc(a.switchId, b.switchId) || asc(a.egressPort, b.egressPort) || asc(a.queueId, b.queueId);
+
+/**
+ * Slowest first: p99, then max, then packets. p99s tie often (sketch buckets, few samples above
+ * the p99 of a short burst), and a tie must not hide a 45 µs queue behind 400 ns ones; the
+ * queue's key last, so the order is the same in every run.
+ */
+export function rankSlowest(queues: readonly QueueLatency[]): QueueLatency[] {
+  return [...queues].sort(
+    (a, b) => desc(a.p99, b.p99) || desc(a.max, b.max) || b.count - a.count || byQueue(a, b),
+  );
+}
+
+/** Largest peak occupancy first, then the slowest order. */
+export function rankByOccupancy(queues: readonly QueueLatency[]): QueueLatency[] {
+  return rankSlowest(queues.filter((q) => q.maxOccupancy !== null)).sort((a, b) =>
+    desc(a.maxOccupancy, b.maxOccupancy),
+  );
+}
+
+const ANOMALY_ORDER = ['microloop', 'microburst', 'path_change', 'drop', 'report_loss'];
+
+/** By type (the order above), then start, then id: the same order in every run. */
+export function rankAnomalies(list: readonly Anomaly[]): Anomaly[] {
+  return [...list].sort(
+    (x, y) =>
+      ANOMALY_ORDER.indexOf(x.type) - ANOMALY_ORDER.indexOf(y.type) ||
+      (x.start < y.start ? -1 : x.start > y.start ? 1 : 0) ||
+      (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
+  );
 }
 
 export function describeAnomaly(a: Anomaly): string {
@@ -71,18 +106,16 @@ export function formatReplaySummary(
   const ls = analyzer.latencyStats();
   const queues = ls.queues.filter((q) => q.count > 0);
   if (queues.length) {
-    out.push('', `Slowest hops (by p99 hop latency; switch/port/queue):`);
+    out.push('', `Slowest hops (by p99, then max hop latency; switch/port/queue):`);
     out.push(
       `  ${'switch'.padStart(8)} ${'port'.padStart(5)} ${'queue'.padStart(5)} ${'packets'.padStart(9)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`,
     );
-    for (const q of [...queues].sort((a, b) => (b.p99 ?? -1) - (a.p99 ?? -1)).slice(0, topN)) {
+    for (const q of rankSlowest(queues).slice(0, topN)) {
       out.push(
         `  ${String(q.switchId).padStart(8)} ${String(q.egressPort ?? '-').padStart(5)} ${String(q.queueId ?? '-').padStart(5)} ${String(q.count).padStart(9)} ${lat(q.p50).padStart(9)} ${lat(q.p90).padStart(9)} ${lat(q.p99).padStart(9)} ${lat(q.max).padStart(9)}`,
       );
     }
-    const occ = queues
-      .filter((q) => q.maxOccupancy !== null)
-      .sort((a, b) => (b.maxOccupancy ?? 0) - (a.maxOccupancy ?? 0));
+    const occ = rankByOccupancy(queues);
     if (occ.length) {
       out.push('', 'Queues by peak occupancy:');
       for (const q of occ.slice(0, topN)) {
@@ -93,11 +126,6 @@ export function formatReplaySummary(
     }
   }
   out.push('', `Anomalies: ${anomalies.length}`);
-  const order = ['microloop', 'microburst', 'path_change', 'drop', 'report_loss'];
-  for (const a of [...anomalies].sort(
-    (x, y) => order.indexOf(x.type) - order.indexOf(y.type) || (x.start < y.start ? -1 : 1),
-  )) {
-    out.push(`  ${describeAnomaly(a)}`);
-  }
+  for (const a of rankAnomalies(anomalies)) out.push(`  ${describeAnomaly(a)}`);
   return out.join('\n') + '\n';
 }

@@ -50,7 +50,7 @@ testIf(
     const lines = fs.readFileSync(anomalies, 'utf8').trim().split('\n');
     const types = lines.map((l) => JSON.parse(l).type).sort();
     expect(types).toEqual(['microburst', 'microloop', 'path_change', 'path_change', 'path_change']);
-    expect(lines[0]).toMatch(/"start":\d{19}/); // exact ns integers
+    expect(lines[0]).toMatch(/"start":"\d{19}","startTime":"2026-01-01T00:00:00\.\d{9}Z"/); // exact ns (strings)
 
     const count = hopwatch([
       'query',

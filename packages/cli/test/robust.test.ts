@@ -173,7 +173,7 @@ testIf('bad flags of every command: one line, exit 2', () => {
     [['replay', '--speed=-1', DEMO], /--speed: '-1'/],
     [['replay', 'missing.pcap'], /missing\.pcap: no such file/],
     [['dissect', '--count', '0', DEMO], /--count: '0'/],
-    [['query', '--format', 'xml', 'SELECT 1'], /--format must be table, json or csv/],
+    [['query', '--format', 'xml', 'SELECT 1'], /--format must be table, json, jsonl, csv or tsv/],
     [['strip', '--max-hops', '300', 'a', 'b'], /--max-hops: '300'/],
   ];
   for (const [args, re] of cases) {

@@ -45,6 +45,7 @@ export {
 } from './batch';
 export { Decoder, type DecoderStats, type LayerSpan } from './decoder';
 export { materialize, materializeHop, findingsOf, toJson } from './materialize';
+export { nsToRfc3339 } from './time';
 export { LinkType, EtherType, IpProto, IpInfo, parseIp, formatAddr } from './layers/ip';
 export {
   Layer,

@@ -121,8 +121,8 @@ export {
   publishAnomalies,
   decodeConsumed,
   type PublishCounts,
-  type AnomalyLike,
 } from './transport/publish';
+export { anomalyToJson, type AnomalyLike } from './wire/anomaly-json';
 export {
   formatValue,
   type Labels,

@@ -50,7 +50,7 @@ d('kafka transport (real broker)', () => {
   beforeAll(async () => {
     kafka = await startKafka({ brokers: 1 });
     const res = await ensureTopics(kafka.brokers, { partitions: 4, replicationFactor: 1, logger });
-    expect(res.created.sort()).toEqual([...DATA_TOPICS, 'hopwatch.anomalies.v1'].sort());
+    expect(res.created.sort()).toEqual([...DATA_TOPICS, 'hopwatch.anomalies.v2'].sort());
     const again = await ensureTopics(kafka.brokers, { partitions: 4, logger });
     expect(again.created).toEqual([]);
   }, 90_000);

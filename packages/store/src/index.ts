@@ -10,11 +10,13 @@ export {
   type QueryFormat,
   type InsertFormat,
   type Row,
+  type QueryResult,
   type InsertStats,
   type InsertOptions,
   type AnomalyInput,
 } from './store';
 export { detectCapabilities, type Capabilities } from './capabilities';
+export { formatClauseOf } from './format-clause';
 export {
   NAMED_QUERIES,
   buildNamedQuery,

@@ -184,7 +184,7 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
     },
     sql: (p) =>
       'SELECT path, count() AS packets, min(time_ns) AS first_seen_ns, max(time_ns) AS last_seen_ns, ' +
-      'toDateTime(intDiv(first_seen_ns, 1000000000)) AS first_seen, toDateTime(intDiv(last_seen_ns, 1000000000)) AS last_seen, ' +
+      "toDateTime(intDiv(first_seen_ns, 1000000000), 'UTC') AS first_seen, toDateTime(intDiv(last_seen_ns, 1000000000), 'UTC') AS last_seen, " +
       'avg(e2e_latency) AS avg_e2e_latency FROM paths' +
       where([
         `src_addr = ${p.src}`,
@@ -227,7 +227,7 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
       'SELECT switch_id, egress_port, queue_id, countMerge(hops) AS hops, quantilesTDigestMerge(0.5, 0.9, 0.99)(latency_q) AS q, ' +
       'round(q[1], 1) AS p50, round(q[3], 1) AS p99, maxMerge(latency_max) AS max_latency FROM hop_rollup_1m' +
       where(minuteWindow(p)) +
-      ` GROUP BY switch_id, egress_port, queue_id HAVING countMerge(latency_samples) > 0 ORDER BY p99 DESC, max_latency DESC, switch_id, egress_port, queue_id LIMIT ${p.limit ?? '10'}`,
+      ` GROUP BY switch_id, egress_port, queue_id HAVING countMerge(latency_samples) > 0 ORDER BY p99 DESC, max_latency DESC, hops DESC, switch_id, egress_port, queue_id LIMIT ${p.limit ?? '10'}`,
   },
 
   top_flows: {

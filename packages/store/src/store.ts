@@ -155,6 +155,13 @@ export interface Store {
     params?: Record<string, unknown>,
     format?: QueryFormat,
   ): Promise<Row[] | string>;
+  /** Rows with the engine's column names and types (for formatting by type). */
+  queryResult(sql: string): Promise<QueryResult>;
+  /**
+   * Runs a statement that carries its own FORMAT clause (see formatClauseOf) exactly as given
+   * and returns the engine's output bytes.
+   */
+  queryRaw(sql: string): Promise<Buffer>;
   /** Runs a statement without a result (DDL, ALTER, OPTIMIZE …). */
   command(sql: string): Promise<void>;
   /**
@@ -166,6 +173,12 @@ export interface Store {
   /** Versions of the applied migrations. */
   schemaVersions(): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/** A result as the engine's JSON format gives it: columns (name, type) and rows. */
+export interface QueryResult {
+  meta: { name: string; type: string }[];
+  data: Row[];
 }
 
 /** An error from the engine or a parameter check, with the SQL that failed. */
@@ -291,9 +304,26 @@ abstract class BaseStore implements Store {
     });
   }
 
-  protected async queryJSON(
-    sql: string,
-  ): Promise<{ meta: { name: string; type: string }[]; data: Row[] }> {
+  queryResult(sql: string): Promise<QueryResult> {
+    return this.queryJSON(sql);
+  }
+
+  async queryRaw(sql: string): Promise<Buffer> {
+    this.assertOpen();
+    const q = stripSql(sql);
+    return this.serial(async () => {
+      try {
+        const rs = await this.client.exec({ query: q });
+        const parts: Buffer[] = [];
+        for await (const c of rs.stream) parts.push(Buffer.from(c as Uint8Array));
+        return Buffer.concat(parts);
+      } catch (e) {
+        throw wrapError(e, q);
+      }
+    });
+  }
+
+  protected async queryJSON(sql: string): Promise<QueryResult> {
     this.assertOpen();
     const q = stripSql(sql);
     return this.serial(async () => {

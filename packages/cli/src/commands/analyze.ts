@@ -2,7 +2,7 @@
  * `hopwatch analyze`: one member of the analytics consumer group. Runs the detectors on the
  * Kafka data topics, writes per-hop and path rows and anomalies to a ClickHouse server
  * (offsets are committed only after the rows are durable; inserts are idempotent through the
- * offset ledger), publishes anomalies on hopwatch.anomalies.v1, and keeps detector checkpoints,
+ * offset ledger), publishes anomalies on hopwatch.anomalies.v2, and keeps detector checkpoints,
  * anomaly de-duplication and live state in Redis. Runs until SIGINT/SIGTERM.
  *
  * `hopwatch analyze --active` / `--path FLOW` read the live state from Redis and exit.
@@ -44,7 +44,7 @@ export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url 
        hopwatch analyze --redis URL --path 'SRC:SPORT>DST:DPORT/PROTO'
 
 Consumes the Kafka data topics as a member of a consumer group, runs the detectors, stores
-hop and path rows and anomalies in ClickHouse, publishes anomalies on hopwatch.anomalies.v1.
+hop and path rows and anomalies in ClickHouse, publishes anomalies on hopwatch.anomalies.v2.
 Start several to share the partitions. Runs until SIGINT/SIGTERM (final checkpoint on exit).
 
 Options:

@@ -1,10 +1,13 @@
 /**
  * `hopwatch query "SQL"` or `hopwatch query --named NAME [--param k=v]...`: ask the store
- * (embedded by default, or a ClickHouse server with --store-url) and print a table, JSON or CSV.
+ * (embedded by default, or a ClickHouse server with --store-url) and print a table, JSON,
+ * JSON lines, CSV or TSV (query-output.ts), or, for SQL that ends in its own FORMAT clause,
+ * the engine's output for it, untouched.
  */
-import { NAMED_QUERIES } from '@hopwatch/store';
+import { buildNamedQuery, formatClauseOf, NAMED_QUERIES } from '@hopwatch/store';
 import { parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
+import { OUTPUT_FORMATS, renderResult, type OutputFormat } from '../query-output';
 import { storeFrom } from '../runtime-options';
 
 function namedHelp(): string {
@@ -25,7 +28,12 @@ Runs SQL against the hopwatch store (tables hops, paths, anomalies, hop_rollup_1
 hop_latency_1m; see docs/schema.md), or one of the named queries.
 
 Options:
-  --format table|json|csv   output format (default table)
+  --format F                table (default), json (one array), jsonl (one object per line),
+                            csv or tsv (with a header line); IPv4 addresses dotted, times
+                            RFC 3339, and beside each ns time column (start_ns, time_ns, ...)
+                            its RFC 3339 text (start_time, ...). SQL that ends in a ClickHouse
+                            FORMAT clause (FORMAT Pretty, FORMAT JSONEachRow, ...) is run as
+                            written and the engine's output printed untouched
   --named NAME              a named query (below)
   --param KEY=VALUE         a parameter of the named query (times: ns since epoch or ISO 8601)
   --data-dir DIR            embedded store directory (default .hopwatch/data)
@@ -49,11 +57,18 @@ export async function query(argv: string[]): Promise<number> {
   });
   if (!cmd) return EXIT.OK;
   const { values, positionals } = cmd;
-  const format = (values.format ?? 'table') as 'table' | 'json' | 'csv';
-  if (!['table', 'json', 'csv'].includes(format))
-    throw new UsageError(`--format must be table, json or csv`);
+  const format = (values.format ?? 'table') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format))
+    throw new UsageError('--format must be table, json, jsonl, csv or tsv');
   if (!values.named && positionals.length !== 1)
     throw new UsageError('query: give one SQL statement in quotes, or --named NAME (see --help)');
+  if (values.named && positionals.length)
+    throw new UsageError('query: give either SQL or --named NAME, not both');
+  const own = values.named ? null : formatClauseOf(positionals[0]);
+  if (own && values.format !== undefined)
+    throw new UsageError(
+      `query: the SQL chooses its output (FORMAT ${own}); drop --format ${values.format} or the FORMAT clause`,
+    );
   if (values.named && !(values.named in NAMED_QUERIES)) {
     throw new UsageError(
       `unknown named query '${values.named}' (known: ${Object.keys(NAMED_QUERIES).join(', ')})`,
@@ -69,24 +84,19 @@ export async function query(argv: string[]): Promise<number> {
   const store = await storeFrom(values, cmd.config, { readOnly: true });
   if (!store) throw new UsageError('query needs a store');
   try {
-    let result: unknown;
+    let out: string | Buffer;
     try {
-      result = values.named
-        ? await store.named(values.named, params, format === 'json' ? 'json' : format)
-        : await store.query(positionals[0], format === 'json' ? 'json' : format);
+      if (own) out = await store.queryRaw(positionals[0]);
+      else {
+        const sql = values.named
+          ? buildNamedQuery(values.named, params, store.capabilities.ipv6Type)
+          : positionals[0];
+        out = renderResult(await store.queryResult(sql), format);
+      }
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    if (format === 'json') {
-      // one row per line, still one JSON array
-      const rows = result as unknown[];
-      process.stdout.write(
-        rows.length ? `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n` : '[]\n',
-      );
-    } else {
-      process.stdout.write(String(result));
-      if (!String(result).endsWith('\n')) process.stdout.write('\n');
-    }
+    process.stdout.write(out);
   } finally {
     await store.close();
   }

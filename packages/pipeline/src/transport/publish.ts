@@ -1,4 +1,5 @@
 import { RecordBatch } from '@hopwatch/codec';
+import { anomalyToJson, type AnomalyLike } from '../wire/anomaly-json';
 import { decodeMessage } from '../wire/messages';
 import { SplitOptions, splitBatch } from '../wire/split';
 import {
@@ -42,20 +43,14 @@ export function publishBatch(
   return out;
 }
 
-/** Anything with a string id; published as JSON. */
-export interface AnomalyLike {
-  id: string;
-  [k: string]: unknown;
-}
-
-/** Enqueues anomalies as JSON on hopwatch.anomalies.v1, key = anomaly id. */
+/** Enqueues anomalies as JSON (anomalyToJson) on hopwatch.anomalies.v2, key = anomaly id. */
 export function publishAnomalies(producer: Producer, anomalies: readonly AnomalyLike[]): void {
   if (!anomalies.length) return;
   producer.send(
     TOPIC_ANOMALIES,
     anomalies.map((a) => ({
       key: a.id,
-      value: Buffer.from(JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))),
+      value: Buffer.from(anomalyToJson(a)),
     })),
   );
 }

@@ -2,7 +2,8 @@
 export const TOPIC_RECORDS = 'hopwatch.records.v1';
 export const TOPIC_QUEUES = 'hopwatch.queues.v1';
 export const TOPIC_REPORTS = 'hopwatch.reports.v1';
-export const TOPIC_ANOMALIES = 'hopwatch.anomalies.v1';
+/** v2: ns times as decimal strings (v1 had bare JSON numbers that JSON.parse rounds). */
+export const TOPIC_ANOMALIES = 'hopwatch.anomalies.v2';
 
 export const DATA_TOPICS = [TOPIC_RECORDS, TOPIC_QUEUES, TOPIC_REPORTS] as const;
 export const ALL_TOPICS = [...DATA_TOPICS, TOPIC_ANOMALIES] as const;

@@ -1,6 +1,6 @@
 /**
  * Where anomalies go: de-duplicated across workers in Redis (SET NX on the deterministic id),
- * published as JSON on hopwatch.anomalies.v1, stored in `anomalies` (ReplacingMergeTree on id:
+ * published as JSON on hopwatch.anomalies.v2, stored in `anomalies` (ReplacingMergeTree on id:
  * a duplicate that slips through collapses; kept and retried while the store is down), and
  * recorded as live state in Redis. Micro-loop partials first meet the other partitions' ones
  * in the LoopMerger.
@@ -8,6 +8,7 @@
 import type { Anomaly } from '@hopwatch/analytics';
 import { toJson } from '@hopwatch/codec';
 import type { Store } from '@hopwatch/store';
+import { anomalyToJson } from '../../wire/anomaly-json';
 import { TOPIC_ANOMALIES } from '../../wire/topics';
 import type { Producer } from '../../transport/types';
 import type { Logger } from '../../metrics/log';
@@ -77,7 +78,7 @@ export class AnomalyOutput {
       inst.anomalyDelay?.observe({ type: a.type }, delaySeconds(a.end));
       if (a.type === 'report_loss') this.reportGaps += a.lost;
       if (producer) {
-        producer.send(TOPIC_ANOMALIES, [{ key: a.id, value: Buffer.from(toJson(a)) }]);
+        producer.send(TOPIC_ANOMALIES, [{ key: a.id, value: Buffer.from(anomalyToJson(a)) }]);
       }
       this.pending.push(a);
       this.o.onAnomaly?.(a);
