@@ -242,9 +242,10 @@ describeIf('flows in the distributed mode (ingest → Kafka → analyze → Clic
       for (const p of [a, b]) expect(await p.exited).toBe(0);
       const per = [a, b].map((p) => JSON.parse(p.stdout().trim().split('\n').pop()!).flows);
       console.log(`[distributed-flows] rows per member: ${per.map((x) => x.rows).join(' + ')}`);
+      // every interval inserted by exactly one member; how the partitions were spread depends
+      // on whether the second member joined before the first had read everything (the data is
+      // in Kafka already): usually both have some, but not always
       expect(per[0].rows + per[1].rows).toBe(ref.length);
-      expect(per[0].rows).toBeGreaterThan(0);
-      expect(per[1].rows).toBeGreaterThan(0);
     } finally {
       for (const p of [a, b]) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
     }
