@@ -2,7 +2,7 @@
  * Flow options shared by replay and serve (and analyze): the flow table and the IPFIX
  * exporters, flags over the config file's 'flows' section (config/flows.ts).
  */
-import { FlowTable, IpfixExporter, type FlowRecord } from '@hopwatch/flows';
+import { FlowTable, IpfixExporter, type FlowRecord, type FlowTableOptions } from '@hopwatch/flows';
 import type { HopwatchConfig } from './config-file';
 import { ipfixTarget } from './config/flows';
 import { UsageError } from './errors';
@@ -38,6 +38,8 @@ export interface FlowValues {
 
 export interface FlowSetup {
   table: FlowTable | null;
+  /** The table's options (null: flows off); analyze makes one table per partition from them. */
+  tableOptions: FlowTableOptions | null;
   exporters: IpfixExporter[];
   /** Hands closed intervals to every exporter. */
   onFlows: (flows: FlowRecord[]) => void;
@@ -46,7 +48,11 @@ export interface FlowSetup {
   close(): Promise<void>;
 }
 
-export function flowsFrom(values: FlowValues, config: HopwatchConfig): FlowSetup {
+export function flowsFrom(
+  values: FlowValues,
+  config: HopwatchConfig,
+  opts: { table?: boolean } = {},
+): FlowSetup {
   const c = config.flows;
   const num = (flag: keyof FlowValues, min: number, max: number, dflt: number): number => {
     const v = values[flag];
@@ -60,13 +66,10 @@ export function flowsFrom(values: FlowValues, config: HopwatchConfig): FlowSetup
   const enabled = !values['no-flows'] && c.enabled;
   if (!enabled && targets.length)
     throw new UsageError('--ipfix needs flows (not with --no-flows or flows.enabled: false)');
-  const table = enabled
-    ? new FlowTable({
-        activeTimeoutMs: active * 1000,
-        idleTimeoutMs: idle * 1000,
-        maxFlows: c.maxFlows,
-      })
+  const tableOptions = enabled
+    ? { activeTimeoutMs: active * 1000, idleTimeoutMs: idle * 1000, maxFlows: c.maxFlows }
     : null;
+  const table = tableOptions && opts.table !== false ? new FlowTable(tableOptions) : null;
   const exporters = targets.map(
     (t) =>
       new IpfixExporter({
@@ -79,6 +82,7 @@ export function flowsFrom(values: FlowValues, config: HopwatchConfig): FlowSetup
   for (const e of exporters) e.start();
   return {
     table,
+    tableOptions,
     exporters,
     onFlows: (f) => {
       for (const e of exporters) e.export(f);

@@ -22,4 +22,10 @@ export {
   type IpfixExporterOptions,
   type IpfixExporterStats,
 } from './ipfix/exporter';
-export { FlowTable, type FlowTableOptions, type FlowTableStats } from './table';
+export {
+  FlowTable,
+  type FlowTableOptions,
+  type FlowTableStats,
+  type FlowTableCheckpoint,
+  type FlowSlotCheckpoint,
+} from './table';

@@ -22,6 +22,38 @@ export interface FlowTableOptions {
   activeTimeoutMs?: number;
   /** Flows kept at once (default 32,768; about 1.3 KiB each). */
   maxFlows?: number;
+  /**
+   * Count report sequence gaps at each flow's reporter (default true). Only meaningful when
+   * the table sees every report of a reporter: not in a Kafka partition of the records topic,
+   * which holds only its flows' share of each reporter's reports (report_gaps is then 0).
+   */
+  reportGaps?: boolean;
+}
+
+/**
+ * A FlowTable's whole state as JSON-safe values (the distributed mode keeps it in the
+ * partition's Redis checkpoint): restoring it into a new table and feeding the records that
+ * follow gives the intervals an uninterrupted table would have closed.
+ */
+export interface FlowTableCheckpoint {
+  v: 1;
+  baseSec: number;
+  now: number;
+  lastSweep: number;
+  /** reporter, last sequence, missing so far */
+  reporters: [number, number, number][];
+  /** Open flows, least recently seen first (restoring in this order rebuilds the LRU order). */
+  flows: FlowSlotCheckpoint[];
+}
+
+/** key words, scalars (SCALARS order), path, hops [switch, latency sum, samples]..., sketch. */
+export interface FlowSlotCheckpoint {
+  k: number[];
+  s: (number | null)[];
+  p: number[];
+  h: number[];
+  /** sketch: total, min, max, then [bucket, count]... */
+  q: number[];
 }
 
 export interface FlowTableStats {
@@ -101,9 +133,11 @@ export class FlowTable {
   private readonly reporter: Float64Array; // -1: none
   // per reporter (node id or hw id): last sequence, missing reports so far
   private readonly repSeq = new Map<number, { seq: number; missing: number }>();
+  private readonly gaps: boolean;
 
   constructor(opts: FlowTableOptions = {}) {
     const cap = opts.maxFlows ?? 32_768;
+    this.gaps = opts.reportGaps ?? true;
     this.idleNs = (opts.idleTimeoutMs ?? 15_000) * 1e6;
     this.activeNs = (opts.activeTimeoutMs ?? 10_000) * 1e6;
     if (!(cap >= 1 && this.idleNs > 0 && this.activeNs > 0))
@@ -188,6 +222,110 @@ export class FlowTable {
     return this.take();
   }
 
+  /** The whole state (see FlowTableCheckpoint); closed intervals not yet taken are not in it. */
+  checkpoint(): FlowTableCheckpoint {
+    const sk = this.sketch;
+    const flows: FlowSlotCheckpoint[] = [];
+    for (const s of this.t.lruSlots()) {
+      const kb = s * KEY_WORDS;
+      const pb = s * MAX_PATH;
+      const h: number[] = [];
+      for (let i = pb; i < pb + MAX_PATH && this.hopSw[i] !== NONE; i++)
+        h.push(this.hopSw[i], this.hopLat[i], this.hopN[i]);
+      const q = [sk.total[s], sk.min[s], sk.max[s]];
+      const cb = s * sk.buckets;
+      for (let i = 0; i < sk.buckets; i++) if (sk.counts[cb + i]) q.push(i, sk.counts[cb + i]);
+      flows.push({
+        k: Array.from(this.t.keys.subarray(kb, kb + KEY_WORDS)),
+        s: this.scalars().map((a) => {
+          const v = a[s];
+          return Number.isFinite(v) ? v : null; // e2eMin is Infinity before a sample
+        }),
+        p: Array.from(this.path.subarray(pb, pb + Mth.min(this.pathLen[s], MAX_PATH))),
+        h,
+        q,
+      });
+    }
+    return {
+      v: 1,
+      baseSec: this.baseSec,
+      now: this.now,
+      lastSweep: this.lastSweep,
+      reporters: [...this.repSeq].map(([k, v]) => [k, v.seq, v.missing]),
+      flows,
+    };
+  }
+
+  /** Loads a checkpoint into this table, which must not have seen records yet. A malformed
+   * checkpoint is an error (the table is then unusable: make a new one). */
+  restore(c: FlowTableCheckpoint): void {
+    if (this.baseSec >= 0 || this.t.size > 0)
+      throw new Error('flow table: restore into a used table');
+    if (c?.v !== 1 || !Array.isArray(c.flows) || !Array.isArray(c.reporters))
+      throw new Error('flow table checkpoint: unknown version or shape');
+    if (c.flows.length > this.t.cap)
+      throw new Error(`flow table checkpoint: ${c.flows.length} flows > maxFlows ${this.t.cap}`);
+    this.baseSec = c.baseSec;
+    this.now = c.now;
+    this.lastSweep = c.lastSweep;
+    for (const [k, seq, missing] of c.reporters) this.repSeq.set(k, { seq, missing });
+    const arrays = this.scalars();
+    const sk = this.sketch;
+    for (const f of c.flows) {
+      if (f.k.length !== KEY_WORDS || f.s.length !== arrays.length)
+        throw new Error('flow table checkpoint: a flow of the wrong shape');
+      this.t.scratch.set(f.k);
+      const s = this.t.findOrInsert(f.s[f.s.length - 1] ?? 0);
+      this.reset(s, 0);
+      arrays.forEach((a, i) => (a[s] = f.s[i] ?? Infinity));
+      const pb = s * MAX_PATH;
+      this.path.set(f.p.slice(0, MAX_PATH), pb);
+      for (let i = 0, j = pb; i + 2 < f.h.length && j < pb + MAX_PATH; i += 3, j++) {
+        this.hopSw[j] = f.h[i];
+        this.hopLat[j] = f.h[i + 1];
+        this.hopN[j] = f.h[i + 2];
+      }
+      sk.total[s] = f.q[0];
+      sk.min[s] = f.q[1];
+      sk.max[s] = f.q[2];
+      const cb = s * sk.buckets;
+      for (let i = 3; i + 1 < f.q.length; i += 2) {
+        if (f.q[i] >= sk.buckets)
+          throw new Error('flow table checkpoint: sketch bucket out of range');
+        sk.counts[cb + f.q[i]] = f.q[i + 1];
+      }
+    }
+    this.stats.open = this.t.size;
+  }
+
+  /** Per-slot scalar arrays in checkpoint order; the table's lastSeen last (restore reads it). */
+  private scalars(): (Float64Array | Uint32Array | Uint8Array)[] {
+    return [
+      this.startT,
+      this.lastT,
+      this.packets,
+      this.bytes,
+      this.bytesPackets,
+      this.e2eMin,
+      this.e2eMax,
+      this.e2eSum,
+      this.e2eN,
+      this.e2eSrc,
+      this.lastE2e,
+      this.jitSum,
+      this.jitN,
+      this.pathHash,
+      this.pathChanges,
+      this.pathLen,
+      this.inIf,
+      this.outIf,
+      this.drops,
+      this.gapsAtStart,
+      this.reporter,
+      this.t.lastSeen,
+    ];
+  }
+
   private add(b: RecordBatch, r: number): void {
     if (this.baseSec < 0) this.baseSec = b.tsSec[r];
     const t = (b.tsSec[r] - this.baseSec) * 1e9 + b.tsNsec[r];
@@ -199,7 +337,13 @@ export class FlowTable {
     k[11] = b.vni[r] >= 0 ? b.vni[r] : NONE;
     const s = this.t.findOrInsert(t);
     if (this.t.isNew) this.reset(s, t);
-    else if (t - this.startT[s] >= this.activeNs) {
+    else if (t - this.lastT[s] > this.idleNs) {
+      // idle since its last packet, but no sweep ran in between (no other records came): the
+      // same interval a sweep would have closed, so the result does not depend on sweep timing
+      this.stats.idle++;
+      this.out.push(this.record(s, FlowEndReason.IDLE));
+      this.reset(s, t);
+    } else if (t - this.startT[s] >= this.activeNs) {
       // the active timeout passed: this packet starts the next interval
       this.out.push(this.record(s, FlowEndReason.ACTIVE));
       this.stats.active++;
@@ -249,7 +393,7 @@ export class FlowTable {
     const rv = b.reportVersion[r];
     if (rv === 0) return;
     if ((b.repFlags[r] & REPFLAG_D) !== 0 || b.dropReason[r] >= 0) this.drops[s]++;
-    if (b.repIndex[r] !== 0) return; // one sequence number per report, not per record
+    if (b.repIndex[r] !== 0 || !this.gaps) return; // one sequence number per report, not per record
     const rep = b.hasNodeId[r] ? b.nodeId[r] : 0x80000000 + b.hwId[r];
     let st = this.repSeq.get(rep);
     if (!st) {

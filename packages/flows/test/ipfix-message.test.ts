@@ -10,6 +10,7 @@ import {
   TEMPLATE_IPV4,
   TEMPLATE_IPV6,
 } from '@hopwatch/flows';
+import { parseAddr } from '@hopwatch/codec';
 import { messageHeaders, sampleRecords } from './records';
 
 const builder = (max?: number): IpfixMessageBuilder =>
@@ -97,6 +98,95 @@ test('values: addresses, 64-bit counters, ms and exact ns times (NTP format), nu
   }
 });
 
+test('every record field is where the element table says, with the value its element gives', () => {
+  const recs = sampleRecords(200);
+  // edges: nothing measured, counters beyond 64 bits, fractions, the epoch's first ns
+  recs.push(
+    {
+      ...recs[0],
+      e2e: null,
+      jitter: null,
+      worstHop: null,
+      worstHopLatency: null,
+      ingressInterface: null,
+      egressInterface: null,
+      vlan: null,
+      vni: null,
+      e2eSource: 'none',
+      startNs: 0n,
+      endNs: 999_999_999n,
+    },
+    {
+      ...recs[3],
+      packets: 2 ** 60 + 2 ** 40,
+      bytes: 1e20,
+      pathChanges: 2 ** 33,
+      worstHopLatency: 12.5,
+      jitter: 0.49,
+      startNs: 4_294_967_295_999_999_999n,
+      endNs: 4_294_967_296_000_000_001n,
+      path: Array.from({ length: 300 }, (_, i) => i),
+    },
+  );
+  const msgs = builder().data(recs, 1);
+  let i = 0;
+  const byVersion = [4, 6].map((v) => recs.filter((r) => r.ipVersion === v));
+  for (const m of msgs) {
+    const [h] = messageHeaders(m.buf);
+    const v6 = h.sets[0].id === TEMPLATE_IPV6;
+    const els = v6 ? IPV6_ELEMENTS : IPV4_ELEMENTS;
+    const mine = byVersion[v6 ? 1 : 0];
+    let o = 20;
+    for (let k = 0; k < m.records; k++) {
+      const r = mine.shift()!;
+      for (const e of els) {
+        const v = e.value(r);
+        const at = `${e.name} of record ${i}`;
+        switch (e.type) {
+          case 'ipv4Address':
+            expect([...m.buf.subarray(o, o + 4)].join('.')).toBe(v);
+            break;
+          case 'ipv6Address':
+            expect(Buffer.from(m.buf.subarray(o, o + 16))).toEqual(
+              Buffer.from(parseAddr(String(v), 6)),
+            );
+            break;
+          case 'dateTimeMilliseconds':
+            expect([at, m.buf.readBigUInt64BE(o)]).toEqual([at, BigInt(v!) / 1_000_000n]);
+            break;
+          case 'dateTimeNanoseconds': {
+            const t = BigInt(v!);
+            // seconds since 1900, modulo 2^32 (NTP era)
+            const sec = BigInt(m.buf.readUInt32BE(o));
+            const frac = BigInt(m.buf.readUInt32BE(o + 4));
+            expect([at, sec]).toEqual([at, (t / 1_000_000_000n + 2208988800n) & 0xffffffffn]);
+            expect([at, frac]).toEqual([
+              at,
+              (((t % 1_000_000_000n) << 32n) + 999_999_999n) / 1_000_000_000n,
+            ]);
+            break;
+          }
+          case 'unsigned64': {
+            const n = BigInt(Math.floor(Math.max(0, Number(v ?? 0))));
+            const want = n > 0xffffffffffffffffn ? 0xffffffffffffffffn : n;
+            expect([at, m.buf.readBigUInt64BE(o)]).toEqual([at, want]);
+            break;
+          }
+          default: {
+            const max = 2 ** (8 * e.length) - 1;
+            const want = Math.floor(Math.min(Math.max(Number(v ?? 0), 0), max));
+            expect([at, m.buf.readUIntBE(o, e.length)]).toEqual([at, want]);
+          }
+        }
+        o += e.length;
+      }
+      i++;
+    }
+    expect(o).toBe(m.buf.length);
+  }
+  expect(i).toBe(recs.length);
+});
+
 test('bad input is refused whole: sizes, enterprise numbers, addresses, targets', () => {
   expect(() => builder(100)).toThrow(/message size/);
   expect(() => builder(70000)).toThrow(/message size/);
@@ -104,7 +194,16 @@ test('bad input is refused whole: sizes, enterprise numbers, addresses, targets'
     /enterprise/,
   );
   const [r] = sampleRecords(1);
-  for (const bad of ['10.0.0', '1.2.3.4.5', 'x', '300.1.1.1']) {
+  for (const bad of [
+    '10.0.0',
+    '1.2.3.4.5',
+    'x',
+    '300.1.1.1',
+    '01.2.3.4',
+    '1.2.3.4 ',
+    '',
+    '1..2.3',
+  ]) {
     r.src = bad;
     expect(() => builder().data([r], 1)).toThrow(/not an IPv4 address/);
   }

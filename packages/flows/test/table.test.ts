@@ -299,3 +299,98 @@ test('a real capture: every flow of demo-fabric.pcap agrees with its decoded rec
     expect(f.path.length).toBeGreaterThan(0);
   }
 });
+
+test('report gaps can be turned off (a Kafka partition sees only its flows’ share of a reporter’s reports)', () => {
+  const pkts: Pkt[] = [
+    { t: 0, seq: 10, hops: [{ sw: 1, lat: 1 }] },
+    { t: 1, seq: 15, drop: true, hops: [{ sw: 1 }] },
+  ];
+  expect(run(pkts)[`flows`][0]).toMatchObject({ dropReports: 1, reportGaps: 4 });
+  expect(run(pkts, { reportGaps: false })[`flows`][0]).toMatchObject({
+    dropReports: 1,
+    reportGaps: 0,
+  });
+});
+
+test('a packet after the idle timeout starts a new interval even when no sweep ran in between', () => {
+  // one flow alone: nothing else advances time, so only its own next packet can close it
+  const { flows } = run(
+    [
+      { t: 0, hops: [{ sw: 1, lat: 1 }] },
+      { t: 100, hops: [{ sw: 1, lat: 1 }] },
+      { t: 3000, hops: [{ sw: 1, lat: 1 }] },
+    ],
+    { idleTimeoutMs: 2000, activeTimeoutMs: 60_000 },
+  );
+  expect(flows.map((f) => [f.endReason, f.packets])).toEqual([
+    [FlowEndReason.IDLE, 2],
+    [FlowEndReason.FORCED, 1],
+  ]);
+});
+
+/** Records of demo-fabric.pcap in batches of ~`per` (the batches a Kafka consumer might see). */
+function demoBatches(per: number): RecordBatch[] {
+  const file = path.join(__dirname, '../../../captures/demo-fabric.pcap');
+  const dec = new Decoder(makeConfig('spec'));
+  const out: RecordBatch[] = [];
+  let b = new RecordBatch(per + 64, 8);
+  const reader = openCapture(file);
+  for (let p = reader.next(); p; p = reader.next()) {
+    dec.decode(p.data, p.linkType, p.tsSec, p.tsNsec, p.index, b);
+    if (b.count >= per) {
+      out.push(b);
+      b = new RecordBatch(per + 64, 8);
+    }
+  }
+  reader.close();
+  if (b.count) out.push(b);
+  return out;
+}
+
+test('checkpoint → JSON → restore into a new table, at any batch: the same intervals as without', () => {
+  const batches = demoBatches(97);
+  expect(batches.length).toBeGreaterThan(10);
+  // short timeouts and a small table: every kind of interval end happens
+  const opts = { idleTimeoutMs: 0.02, activeTimeoutMs: 0.1, maxFlows: 24 }; // the capture lasts 3 ms
+  const all = (cut: number | null): FlowRecord[] => {
+    let t = new FlowTable(opts);
+    const out: FlowRecord[] = [];
+    batches.forEach((b, i) => {
+      if (i === cut) {
+        const json = JSON.parse(JSON.stringify(t.checkpoint()));
+        t = new FlowTable(opts);
+        t.restore(json);
+      }
+      t.process(b);
+      out.push(...t.take());
+    });
+    // finish() goes by slot number, which a restore renumbers: compare in a fixed order
+    return [...out, ...t.finish()].sort((a, b) =>
+      `${a.startNs}|${a.src}|${a.srcPort}`.localeCompare(`${b.startNs}|${b.src}|${b.srcPort}`),
+    );
+  };
+  const whole = all(null);
+  const reasons = new Set(whole.map((f) => f.endReason));
+  expect([...reasons].sort()).toEqual([
+    FlowEndReason.IDLE,
+    FlowEndReason.ACTIVE,
+    FlowEndReason.FORCED,
+    FlowEndReason.EVICTED,
+  ]);
+  for (const cut of [1, 3, Math.floor(batches.length / 2), batches.length - 1])
+    expect(all(cut)).toEqual(whole);
+});
+
+test('restore refuses a used table and a malformed checkpoint', () => {
+  const t = new FlowTable();
+  t.process(batchOf([{ t: 0, hops: [{ sw: 1, lat: 1 }] }]));
+  const ck = t.checkpoint();
+  expect(() => t.restore(ck)).toThrow(/used table/);
+  expect(() => new FlowTable().restore({ ...ck, v: 2 as 1 })).toThrow(/version/);
+  expect(() =>
+    new FlowTable({ maxFlows: 1 }).restore({ ...ck, flows: [ck.flows[0], ck.flows[0]] }),
+  ).toThrow(/maxFlows/);
+  expect(() => new FlowTable().restore({ ...ck, flows: [{ ...ck.flows[0], k: [1, 2] }] })).toThrow(
+    /wrong shape/,
+  );
+});

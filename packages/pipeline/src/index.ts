@@ -147,6 +147,7 @@ export {
 export { instrumentProducer, instrumentConsumer } from './metrics/transport-metrics';
 export { type IngestOptions, type IngestStats, IngestWorker } from './distributed/ingest';
 export { AnalyzeWorker, type AnalyzeOptions } from './distributed/analyze/worker';
+export { FlowStage, type FlowStageOptions, type FlowStageStats } from './distributed/analyze/flows';
 export { type AnalyzeStats } from './distributed/analyze/metrics';
 export {
   type RedisStateOptions,

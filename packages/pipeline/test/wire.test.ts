@@ -191,6 +191,51 @@ describe('wire format', () => {
     expect(b.findings).toEqual([{ record: 1, kind: 'k', detail: 'd' }]);
   });
 
+  test('ip_length, vlan, vni: carried as value + 1; messages without them decode as not carried; out of range is rejected', () => {
+    const T = TYPES.records;
+    const b = new RecordBatch(4, 1);
+    for (let r = 0; r < 3; r++) {
+      b.hasFlow[r] = 1;
+      b.count++;
+    }
+    b.ipLength.set([1500, 0, 40]);
+    b.vlan.set([-1, 0, 4095]);
+    b.vni.set([0xffffff, -1, 0]);
+    const wire = encodeRecordsMessage(b, [0, 1, 2]);
+    const obj = T.toObject(T.decode(wire)) as Record<string, number[]>;
+    expect([obj.ip_length, obj.vlan, obj.vni]).toEqual([
+      [1500, 0, 40],
+      [0, 1, 4096],
+      [0x1000000, 0, 1],
+    ]);
+    const back = new RecordBatch(1, 1);
+    decodeRecordsMessage(wire, back);
+    expect(Array.from(back.ipLength.subarray(0, 3))).toEqual([1500, 0, 40]);
+    expect(Array.from(back.vlan.subarray(0, 3))).toEqual([-1, 0, 4095]);
+    expect(Array.from(back.vni.subarray(0, 3))).toEqual([0xffffff, -1, 0]);
+    // none carried: the columns are left out altogether
+    const none = new RecordBatch(1, 1);
+    none.hasFlow[0] = 1;
+    none.count = 1;
+    expect(T.toObject(T.decode(encodeRecordsMessage(none, [0])))).not.toHaveProperty('vlan');
+    // a producer from before these fields: garbage in the batch is overwritten with "none"
+    const old = new RecordBatch(2, 1);
+    old.vlan.fill(7);
+    old.vni.fill(7);
+    old.ipLength.fill(7);
+    decodeRecordsMessage(T.encode(T.fromObject({ count: 2, has_flow: [1, 1] })).finish(), old);
+    expect([
+      ...old.vlan.subarray(0, 2),
+      ...old.vni.subarray(0, 2),
+      ...old.ipLength.subarray(0, 2),
+    ]).toEqual([-1, -1, -1, -1, 0, 0]);
+    // a VLAN beyond 12 bits would wrap in the batch: the message is rejected instead
+    const bad = T.encode(T.fromObject({ count: 1, has_flow: [1], vlan: [4097] })).finish();
+    expect(() => decodeRecordsMessage(bad, new RecordBatch(1, 1))).toThrow(
+      /vlan value 4096 > 4095/,
+    );
+  });
+
   test('unpacked repeated fields are accepted; wrong column lengths are rejected', () => {
     const w = new PbWriter(16);
     w.uint32Field(1, 2);

@@ -22,6 +22,7 @@ import {
   KafkaProducer,
   RedisState,
   Registry,
+  FlowStage,
 } from '@hopwatch/pipeline';
 import { openStore } from '@hopwatch/store';
 import { AnomalyLog } from '../anomaly-log';
@@ -38,14 +39,17 @@ import { storeAccess } from '../runtime-options';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
 import { METRICS_HELP, METRICS_OPTIONS, metricsListenFrom, startMetrics } from '../metrics-options';
+import { FLOW_HELP, FLOW_OPTIONS, flowsFrom } from '../flow-options';
 
 export const ANALYZE_HELP = `Usage: hopwatch analyze --brokers LIST --store-url URL [options]
        hopwatch analyze --redis URL --active [--limit N]
        hopwatch analyze --redis URL --path 'SRC:SPORT>DST:DPORT/PROTO'
 
 Consumes the Kafka data topics as a member of a consumer group, runs the detectors, stores
-hop and path rows and anomalies in ClickHouse, publishes anomalies on hopwatch.anomalies.v2.
-Start several to share the partitions. Runs until SIGINT/SIGTERM (final checkpoint on exit).
+hop and path rows, flow intervals and anomalies in ClickHouse, publishes anomalies on
+hopwatch.anomalies.v2, exports flow intervals over IPFIX (--ipfix). Start several to share
+the partitions (each computes the flows of its partitions of the records topic). Runs until
+SIGINT/SIGTERM (final checkpoint on exit).
 
 Options:
   --brokers LIST            Kafka bootstrap brokers (config 'kafka.brokers')
@@ -66,9 +70,12 @@ ${METRICS_HELP}
   --stop-timeout SECS       longest a graceful stop may take before the process exits
                             anyway (default 60; uncommitted data is re-read on restart)
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
-  --config FILE             YAML config file (sections analytics, store, kafka, redis)
+  --config FILE             YAML config file (sections analytics, store, kafka, redis, flows)
   --active                  print the active anomalies from Redis and exit (--limit N, default 20)
   --path FLOW               print the latest path of a flow from Redis and exit
+${FLOW_HELP}
+  (flows.maxFlows is shared by the records topic's partitions: each partition's table holds
+  maxFlows / partitions flows, at least 1024)
 ${KAFKA_SECURITY_HELP}`;
 
 /** Store errors a retry cannot mend: authentication (18.16: codes 192-194; later 516) and TLS. */
@@ -98,6 +105,7 @@ export async function analyze(argv: string[]): Promise<number> {
       active: { type: 'boolean' },
       limit: { type: 'string' },
       path: { type: 'string' },
+      ...FLOW_OPTIONS,
     },
   });
   if (!cmd) return EXIT.OK;
@@ -169,6 +177,8 @@ export async function analyze(argv: string[]): Promise<number> {
   const anomaliesOut = values.anomalies
     ? new AnomalyLog(values.anomalies, 'a', (line) => logger.warn(line))
     : null;
+  // flags and config checked (and IPFIX exporters started: they never block) before connecting
+  const flows = flowsFrom(values, file, { table: false });
 
   // ClickHouse: migrations at start-up; wait for the server if it is not up yet
   let store;
@@ -235,6 +245,18 @@ export async function analyze(argv: string[]): Promise<number> {
   const detectorConsumer = consumerOf(detectorGroupId, DETECTOR_TOPICS);
   instrumentConsumer(registry, consumer, groupId);
   instrumentConsumer(registry, detectorConsumer, detectorGroupId);
+  const flowStage = flows.tableOptions
+    ? new FlowStage({
+        table: {
+          ...flows.tableOptions,
+          maxFlows: Math.max(1024, Math.ceil((flows.tableOptions.maxFlows ?? 32_768) / partitions)),
+        },
+        store,
+        log: logger.child({ component: 'flows' }),
+        registry,
+        onFlows: flows.onFlows,
+      })
+    : null;
   const worker = new AnalyzeWorker({
     consumer,
     detectorConsumer,
@@ -250,6 +272,7 @@ export async function analyze(argv: string[]): Promise<number> {
     checkpointEveryMs,
     idleFlushMs,
     onAnomaly: (a) => anomaliesOut?.write(a),
+    flows: flowStage,
   });
   const metrics = await startMetrics(values, registry, logger);
   await worker.start();
@@ -285,12 +308,16 @@ export async function analyze(argv: string[]): Promise<number> {
   if (status) clearInterval(status);
   await worker.close();
   const closed = (what: string): void => logger.info(`stopping: ${what} closed`);
+  await flows.close().then(() => closed('IPFIX exporters'));
+  for (const line of flows.summary()) logger.info(line);
   if (producer) await producer.close().then(() => closed('anomaly producer'));
   if (redis) await redis.close().then(() => closed('redis'));
   await store.close().then(() => closed('store'));
   if (metrics) await metrics.close().then(() => closed('metrics'));
   anomaliesOut?.close();
-  process.stdout.write(JSON.stringify(worker.stats()) + '\n');
+  process.stdout.write(
+    JSON.stringify({ ...worker.stats(), ipfix: flows.exporters.map((e) => e.stats) }) + '\n',
+  );
   const notWritten = anomaliesOut?.summary();
   if (notWritten) logger.error(notWritten);
   return notWritten ? EXIT.FAILURE : EXIT.OK;

@@ -41,7 +41,9 @@ type NumCol = {
     : never;
 }[keyof RecordBatch];
 
-type Kind = 'u' | 's' | 'f32' | 'f64' | 'time' | 'addr';
+/** p1: a column that uses -1 for "not carried", sent as value + 1 (uint32) so that an absent
+ * column (all zero, e.g. from a producer that predates it) decodes as "not carried". */
+type Kind = 'u' | 's' | 'p1' | 'f32' | 'f64' | 'time' | 'addr';
 
 interface Col {
   field: number;
@@ -52,6 +54,8 @@ interface Col {
   col2?: NumCol;
   /** Value of the batch column when a message does not carry it at all. */
   missing?: number;
+  /** p1: the largest value; a message with a larger one is rejected. */
+  max?: number;
 }
 
 // ---- per-record columns (field numbers shared by the messages that carry them) ----
@@ -104,6 +108,12 @@ const FLOW_COLS: Col[] = [
   { field: 55, name: 'dst_port', kind: 'u', col: 'dstPort' },
   { field: 56, name: 'protocol', kind: 'u', col: 'protocol' },
 ];
+/** What flow records need besides the 5-tuple (added in v1, compatibly: absent = not carried). */
+const FLOW_EXTRA_COLS: Col[] = [
+  { field: 57, name: 'ip_length', kind: 'u', col: 'ipLength' },
+  { field: 58, name: 'vlan', kind: 'p1', col: 'vlan', missing: -1, max: 4095 },
+  { field: 59, name: 'vni', kind: 'p1', col: 'vni', missing: -1, max: 0xffffff },
+];
 const C_HOP_COUNT: Col = { field: 26, name: 'hop_count', kind: 'u', col: 'hopCount' };
 
 // ---- per-hop columns ----
@@ -141,6 +151,7 @@ const ALL_REC_COLS: Col[] = [
   C_HOP_COUNT,
   ...REPORT_COLS,
   ...FLOW_COLS,
+  ...FLOW_EXTRA_COLS,
 ];
 
 export type MessageKind = 'records' | 'queues' | 'reports';
@@ -154,7 +165,15 @@ interface Spec {
 const SPECS: Record<MessageKind, Spec> = {
   records: {
     kind: 'records',
-    rec: [C_FRAME, C_TIME, ...HEADER_COLS, C_HOP_COUNT, ...REPORT_COLS, ...FLOW_COLS],
+    rec: [
+      C_FRAME,
+      C_TIME,
+      ...HEADER_COLS,
+      C_HOP_COUNT,
+      ...REPORT_COLS,
+      ...FLOW_COLS,
+      ...FLOW_EXTRA_COLS,
+    ],
     hop: [...HOP_COLS, C_DS_COUNT],
   },
   queues: { kind: 'queues', rec: [C_FRAME, C_TIME, ...FLOW_COLS], hop: HOP_COLS },
@@ -247,6 +266,21 @@ function writeColumn(w: PbWriter, b: RecordBatch, c: Col, rows: Uint32Array, n: 
       w.ensure(size);
       if (zz) for (let i = 0; i < n; i++) w.varintRaw(zigzag(a[rows[i]]));
       else for (let i = 0; i < n; i++) w.varintRaw(a[rows[i]]);
+      return;
+    }
+    case 'p1': {
+      let size = 0;
+      let any = 0;
+      for (let i = 0; i < n; i++) {
+        const v = (a[rows[i]] + 1) >>> 0;
+        any |= v;
+        size += varintSize(v);
+      }
+      if (any === 0) return;
+      w.tag(c.field, WT_LEN);
+      w.varint(size);
+      w.ensure(size);
+      for (let i = 0; i < n; i++) w.varintRaw((a[rows[i]] + 1) >>> 0);
       return;
     }
     case 'f32': {
@@ -565,13 +599,20 @@ function readVarintCol(
   n: number,
 ): void {
   if (!segs) {
-    a.fill(0, base, base + n);
+    a.fill(c.kind === 'p1' ? -1 : 0, base, base + n);
     return;
   }
   scratchFor(n + 1);
   const k = gatherVarints(bytes, kind, c, segs, n);
   if (k !== n) throw countMismatch(kind, c, k, n);
-  if (c.kind === 's') {
+  if (c.kind === 'p1') {
+    const max = c.max ?? 0x7fffffff;
+    for (let i = 0; i < n; i++) {
+      const v = scratchU32[i] - 1;
+      if (v > max) throw new WireError(`${kind} message: column ${c.name} value ${v} > ${max}`);
+      a[base + i] = v;
+    }
+  } else if (c.kind === 's') {
     const u = scratchU32;
     const o = scratchI32;
     for (let i = 0; i < n; i++) o[i] = (u[i] >>> 1) ^ -(u[i] & 1);
@@ -623,6 +664,7 @@ function readColumn(
   switch (c.kind) {
     case 'u':
     case 's':
+    case 'p1':
       readVarintCol(bytes, kind, c, segs, a, base, n);
       return;
     case 'f32': {

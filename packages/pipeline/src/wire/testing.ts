@@ -101,6 +101,11 @@ export function randomBatch(n: number, seed = 1, opts: { flows?: number } = {}):
       b.dstPort[r] = F() & 0xffff;
       b.protocol[r] = F() % 2 ? 17 : 6;
     }
+    // from the flow's own generator, after its other values: R()'s sequence stays as it was
+    const X = F();
+    b.ipLength[r] = b.hasFlow[r] ? 40 + (X % 1461) : 0;
+    b.vlan[r] = b.hasFlow[r] && X % 3 === 0 ? (X >>> 4) % 4096 : -1;
+    b.vni[r] = b.hasFlow[r] && X % 5 === 0 ? (X >>> 8) & 0xffffff : -1;
     const hc = R() % 9;
     b.hopStart[r] = b.hopTotal;
     b.hopCount[r] = hc;
@@ -226,7 +231,7 @@ export function signatures(b: RecordBatch, kind: MessageKind): string[] {
     const flow = `${cols(flowA, r)}|${words(b.srcAddr, r)}|${words(b.dstAddr, r)}`;
     const report = () => `${cols(repA, r)}|${words(b.reporterAddr, r)}`;
     if (kind === 'records') {
-      let s = `${cols(recA, r)}|${report()}|${flow}|hops`;
+      let s = `${cols(recA, r)}|${report()}|${flow}|${b.ipLength[r]},${b.vlan[r]},${b.vni[r]}|hops`;
       for (let h = b.hopStart[r]; h < b.hopStart[r] + b.hopCount[r]; h++)
         s += `|${hopSig(h, true)}`;
       out.push(s + (findings.get(r) ?? ''));
@@ -284,6 +289,7 @@ export function topicChecksum(b: RecordBatch, kind: MessageKind): { rows: number
     const h0 = mix(mix(mix(0x811c9dc5, b.frame[r]), b.tsSec[r]), b.tsNsec[r]);
     if (kind === 'records') {
       let h = flow(report(mixCols(0x811c9dc5, recA, r), r), r);
+      h = mix(mix(mix(h, b.ipLength[r]), b.vlan[r]), b.vni[r]);
       h = mix(h, b.hopCount[r]);
       for (let j = b.hopStart[r]; j < b.hopStart[r] + b.hopCount[r]; j++) {
         h = mix(mixCols(h, hopA, j), b.dsCount[j]);

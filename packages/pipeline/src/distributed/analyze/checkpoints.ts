@@ -23,6 +23,7 @@ export async function restoreCheckpoint(
   if (!ck) return;
   try {
     ps.analyzer.importCheckpoint(ck.state as Checkpoint);
+    ps.checkpoint = ck.state;
     ps.next = ck.next;
     ps.restoredFrom = ck.next;
     ps.lastEventNs = BigInt((ck.state as { lastEventNs?: string }).lastEventNs ?? '0');
@@ -47,12 +48,18 @@ export async function saveCheckpoints(
   parts: Iterable<PartState>,
   redis: RedisState | null,
   stats: AnalyzeStats,
+  /** Other stages' state of the partition, taken at the same moment (same offset). */
+  extra?: (ps: PartState) => Record<string, unknown> | undefined,
 ): Promise<void> {
   if (!redis) return;
   for (const ps of parts) {
     if (!ps.dirty) continue;
     ps.dirty = false;
-    const state = { ...ps.analyzer.exportCheckpoint(), lastEventNs: ps.lastEventNs.toString() };
+    const state = {
+      ...ps.analyzer.exportCheckpoint(),
+      lastEventNs: ps.lastEventNs.toString(),
+      ...extra?.(ps),
+    };
     const ok = await redis.saveCheckpoint(ps.topic, ps.partition, ps.next, state);
     if (ok) stats.checkpoints++;
     else {

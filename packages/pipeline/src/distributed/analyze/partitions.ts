@@ -29,6 +29,8 @@ export interface PartState {
   dirty: boolean;
   /** The checkpoint's `next` at open (for reporting). */
   restoredFrom: number | null;
+  /** The checkpoint's state as loaded (other stages' parts of it: flows). */
+  checkpoint?: unknown;
   /** Digests of the latest messages handled (a producer retry can write a message twice). */
   digests: Set<string>;
   digestOrder: string[];

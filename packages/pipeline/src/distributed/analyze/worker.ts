@@ -25,6 +25,7 @@ import type { RedisState } from '../redis-state';
 import { LoopMerger } from '../loop-merge';
 import { AnomalyOutput } from './anomalies';
 import { saveCheckpoints } from './checkpoints';
+import type { FlowStage, FlowStageStats } from './flows';
 import { RowWriter } from './ledger';
 import {
   delaySeconds,
@@ -63,6 +64,8 @@ export interface AnalyzeOptions {
   loopHoldMs?: number;
   /** Called for each anomaly published (after de-duplication). */
   onAnomaly?: (a: Anomaly) => void;
+  /** Flow intervals of the records partitions into `flows` (flows.ts); null: none. */
+  flows?: FlowStage | null;
 }
 
 const PARTS = {
@@ -141,8 +144,9 @@ export class AnalyzeWorker {
     });
   }
 
-  stats(): AnalyzeStats {
-    return { ...this.st, records: { ...this.st.records } };
+  stats(): AnalyzeStats & { flows?: FlowStageStats } {
+    const s = { ...this.st, records: { ...this.st.records } };
+    return this.o.flows ? { ...s, flows: this.o.flows.stats() } : s;
   }
 
   /** Partition states (for tests and status lines). */
@@ -172,6 +176,8 @@ export class AnalyzeWorker {
     const first = Number(batch.messages[0].offset);
     const last = Number(batch.messages[batch.messages.length - 1].offset);
     const ps = await this.parts.open(batch.topic, batch.partition, kind, first);
+    const flows = kind === 'records' ? this.o.flows : null;
+    flows?.open(ps, first);
     const { fresh, digests } = this.parts.unseen(ps, batch.messages);
     // detectors first, so that their anomalies do not wait for the row insert: messages not
     // yet reflected in the state (a batch redelivered after a failed insert is skipped here)
@@ -195,6 +201,7 @@ export class AnalyzeWorker {
       }
       if (b.count) {
         ps.analyzer.process(b, PARTS[kind]);
+        flows?.feed(ps, b);
         ps.lastEventNs = maxTimeNs(b, ps.lastEventNs);
         this.st.records[kind] += b.count;
         this.inst.eventDelay?.observe({ kind }, delaySeconds(ps.lastEventNs));
@@ -210,6 +217,8 @@ export class AnalyzeWorker {
         { topic: batch.topic, partition: batch.partition, messages: fresh },
         first !== ps.expect,
       );
+    // the intervals these records closed are durable before the offsets commit
+    if (flows) await flows.write(ps);
     ps.expect = last + 1;
     ps.lastWall = Date.now();
     await this.parts.remember(ps, digests);
@@ -229,9 +238,9 @@ export class AnalyzeWorker {
       ) {
         for (const ps of this.parts.values()) {
           if (ps.lastEventNs === 0n) continue;
-          const out = ps.analyzer.flush(
-            ps.lastEventNs + BigInt(Date.now() - ps.lastWall) * 1_000_000n,
-          );
+          const now = ps.lastEventNs + BigInt(Date.now() - ps.lastWall) * 1_000_000n;
+          const out = ps.analyzer.flush(now);
+          if (ps.kind === 'records' && this.o.flows?.tick(ps, now)) ps.dirty = true;
           if (out.length) {
             ps.dirty = true;
             await this.out.route(out);
@@ -240,6 +249,7 @@ export class AnalyzeWorker {
       }
       await this.out.mergeLoops();
       await this.out.store();
+      await this.o.flows?.flush();
     } finally {
       this.tickBusy = false;
     }
@@ -247,7 +257,13 @@ export class AnalyzeWorker {
 
   /** Writes the checkpoint of every partition changed since its last one. */
   async checkpointAll(): Promise<void> {
-    await saveCheckpoints(this.parts.values(), this.o.redis, this.st);
+    const flows = this.o.flows;
+    await saveCheckpoints(
+      this.parts.values(),
+      this.o.redis,
+      this.st,
+      flows ? (ps) => (ps.kind === 'records' ? flows.checkpoint(ps) : undefined) : undefined,
+    );
   }
 
   /** Stops consuming, flushes anomalies and writes final checkpoints. */
@@ -268,6 +284,11 @@ export class AnalyzeWorker {
     while (this.tickBusy) await new Promise((r) => setTimeout(r, 10));
     await this.out.mergeLoops(true);
     step('detectors flushed');
+    if (this.o.flows) {
+      // open intervals stay in the checkpoint: the partition's next owner continues them
+      await this.o.flows.flush();
+      step('flow intervals stored');
+    }
     await this.checkpointAll();
     step('checkpoints written');
     for (let i = 0; i < 3 && this.out.unstored; i++) await this.out.store();
