@@ -82,3 +82,20 @@ export {
   type ReadSettings,
 } from './read-session';
 export { parseEngineError, type EngineErrorParts } from './engine-error';
+export {
+  CONSOLE_QUERIES,
+  consoleNamedQueries,
+  fillTemplate,
+  type ConsoleQuery,
+  type TemplateParamKind,
+} from './console/queries';
+export {
+  pruneFineRollup,
+  fineRollupStatements,
+  FINE_LEVELS,
+  FINE_100US,
+  FINE_10MS,
+  DEFAULT_FINE_WINDOW_MINUTES,
+  type FineLevel,
+  type PruneTarget,
+} from './console/fine-rollup';
