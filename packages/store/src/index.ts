@@ -99,3 +99,11 @@ export {
   type FineLevel,
   type PruneTarget,
 } from './console/fine-rollup';
+export { startConsole, type ConsoleHook } from './console/index';
+export {
+  consolePage,
+  consoleFile,
+  CONSOLE_DIR,
+  CONSOLE_HEADERS,
+  type Page,
+} from './console/assets';
