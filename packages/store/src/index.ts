@@ -101,6 +101,13 @@ export {
 } from './console/fine-rollup';
 export { startConsole, type ConsoleHook } from './console/index';
 export {
+  buildReportHtml,
+  reportResults,
+  reportKey,
+  type ReportMeta,
+  type ReportSource,
+} from './console/report';
+export {
   consolePage,
   consoleFile,
   CONSOLE_DIR,
