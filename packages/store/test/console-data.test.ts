@@ -136,7 +136,7 @@ describe('embedded store', () => {
   test('the 100 µs window is pruned by packet time; the 10 ms level keeps everything', async () => {
     expect(await pruneFineRollup(store, 30)).toBe(0);
     const b = new RecordBatch(256);
-    fillSynthetic(b, 3_600_000, 100); // an hour of packet time later
+    fillSynthetic(b, 7_200_000, 100); // two hours of packet time later
     await store.insertBatch(b);
     await store.flush();
     expect(await pruneFineRollup(store, 30)).toBe(1);
@@ -144,6 +144,37 @@ describe('embedded store', () => {
     expect(after).toEqual([]);
     const coarse = await store.named('console_heatmap_10ms', { from: FROM, to: TO, step: 1 });
     expect(coarse.length).toBe(rows.console_heatmap_10ms.length);
+    expect(await pruneFineRollup(store, 30)).toBe(0);
+    await expect(pruneFineRollup(store, 24 * 60)).rejects.toThrow(/window/);
+  });
+
+  test('one insert spanning days stores (partitions: at most 24 hours of the day)', async () => {
+    // 150 records an hour apart: more than 100 hours, fewer than 100 days (as hops allows)
+    const b = new RecordBatch(256);
+    fillSynthetic(b, 0, 150);
+    for (let i = 0; i < b.count; i++) b.tsSec[i] = 1_767_225_600 + 86_400 * 10 + i * 3600;
+    const before = Number((await store.query('SELECT count() AS n FROM hops'))[0].n);
+    await store.insertBatch(b);
+    await store.flush();
+    const hops = Number((await store.query('SELECT count() AS n FROM hops'))[0].n) - before;
+    expect(hops).toBeGreaterThan(150);
+    const parts = await store.query(
+      "SELECT count(DISTINCT partition) AS n FROM system.parts WHERE database = 'hopwatch' AND table = 'hop_fine_100us' AND active",
+    );
+    expect(Number(parts[0].n)).toBeLessThanOrEqual(24);
+    // the newest hours stay (30 minutes rounded out to whole hours), the rest of the days go
+    await pruneFineRollup(store, 30);
+    // the same hours of earlier days go by a mutation: asynchronous, so wait for it
+    let span = 0n;
+    for (let i = 0; i < 100; i++) {
+      const left = await store.query(
+        'SELECT toString(min(bucket)) AS lo, toString(max(bucket)) AS hi FROM hop_fine_100us',
+      );
+      span = BigInt(String(left[0].hi)) - BigInt(String(left[0].lo));
+      if (span < 2n * 36_000_000n) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(span).toBeLessThan(2n * 36_000_000n);
     expect(await pruneFineRollup(store, 30)).toBe(0);
   });
 
@@ -181,6 +212,8 @@ describe('embedded store', () => {
           await replayDemo(remote);
           const r = await allQueries(remote);
           checkDemo(r, await remote.query(QUEUES));
+          // pruning's statements on 18.16 (system.parts, system.mutations): nothing to drop here
+          expect(await pruneFineRollup(remote, 30)).toBe(0);
           // one dialect's answer is the other's, row for row (JSON numbers and strings alike)
           const norm = (x: Record<string, Row[]>): string =>
             JSON.stringify(x, (_, v) => (typeof v === 'number' ? String(v) : v));
