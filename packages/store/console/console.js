@@ -20,7 +20,7 @@
     selected: null,
     anomalies: [],
     busy: false,
-    lastRecords: -1,
+    lastSig: '',
   };
 
   // ---------- queries ----------
@@ -291,9 +291,11 @@
         setStatus('no data yet: waiting for reports…');
         return;
       }
-      const changed = Number(span.records) !== state.lastRecords;
+      // packets, hops and anomalies land in separate writes: any of them changing redraws
+      const sig = `${span.records}/${span.hops}/${span.anomalies}`;
+      const changed = sig !== state.lastSig;
       state.span = span;
-      state.lastRecords = Number(span.records);
+      state.lastSig = sig;
       setStatus(
         `${span.records} packets, ${fmtNs(span.first_ns)} – ${fmtNs(span.last_ns)}${REPORT ? ' (report)' : ' · live'}`,
       );

@@ -41,9 +41,13 @@ const heatmap = (table: string, width: number): string =>
 
 export const CONSOLE_QUERIES: Record<string, ConsoleQuery> = {
   console_span: {
-    description: 'First and last packet time stored, and the number of packet records.',
+    description:
+      'First and last packet time stored, the number of packet records, hop rows and anomaly rows.',
     params: {},
-    sql: 'SELECT toString(min(time_ns)) AS first_ns, toString(max(time_ns)) AS last_ns, count() AS records FROM paths',
+    // the hop and anomaly counts tell a live console that rows landed after the packets' paths
+    sql:
+      'SELECT toString(min(time_ns)) AS first_ns, toString(max(time_ns)) AS last_ns, count() AS records, ' +
+      '(SELECT count() FROM hops) AS hops, (SELECT count() FROM anomalies) AS anomalies FROM paths',
   },
   console_heatmap_100us: {
     description:
