@@ -2,7 +2,7 @@
 # Install, start and stop the services of hopwatch's distributed mode on 127.0.0.1, for
 # development and CI: Apache Kafka (KRaft, no ZooKeeper), ClickHouse server and Redis.
 #
-#   deploy/services.sh install [kafka|clickhouse|redis|collectors|checkers|examples|all]   (default: all)
+#   deploy/services.sh install [kafka|clickhouse|redis|collectors|checkers|examples|browser|all]   (default: all)
 #   deploy/services.sh start kafka [--brokers 1|3] [--node I]   (--node: one node of the existing cluster)
 #   deploy/services.sh start clickhouse|redis|all
 #   deploy/services.sh stop kafka [--node I] | clickhouse | redis | all
@@ -678,6 +678,14 @@ status_redis() {
   fi
 }
 
+# ---------------------------------------------------------------- browser (console tests)
+
+# The web console and the HTML report are tested in Debian's chromium, driven headless by
+# puppeteer-core at /usr/bin/chromium (never a browser download); docs/console.md.
+install_browser() {
+  if [ -x /usr/bin/chromium ]; then log "chromium: already installed"; else apt_install chromium; fi
+}
+
 # ---------------------------------------------------------------- flow collectors (tests)
 
 # The IPFIX export is tested against collectors people run: nfdump's nfcapd (Debian) and
@@ -734,11 +742,13 @@ case "$cmd" in
       collectors) install_collectors ;;
       checkers) install_checkers ;;
       examples) bash "$DEPLOY_DIR/examples.sh" ;; # the example subscribers' clients
+      browser) install_browser ;;
       all)
         # one apt-get run for both Debian packages
         need=()
         clickhouse_cmd >/dev/null || need+=(clickhouse-server)
         redis_installed || need+=(redis-server redis-tools)
+        [ -x /usr/bin/chromium ] || need+=(chromium)
         if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
         install_clickhouse
         install_redis

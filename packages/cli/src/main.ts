@@ -4,6 +4,7 @@ import { dissect } from './commands/dissect';
 import { ingest } from './commands/ingest';
 import { query } from './commands/query';
 import { replay } from './commands/replay';
+import { report } from './commands/report';
 import { serve } from './commands/serve';
 import { runSimulateCommand } from '@hopwatch/simulator';
 import { strip } from './commands/strip';
@@ -29,6 +30,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   replay: {
     run: replay,
     summary: 'run captures through decode → analytics → store; print hops, queues, anomalies',
+  },
+  report: {
+    run: report,
+    summary: "the web console's views of a capture as one self-contained HTML file",
   },
   simulate: {
     // simulate lives in @hopwatch/simulator, which does not know the CLI's version line

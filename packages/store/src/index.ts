@@ -84,3 +84,35 @@ export {
   type ReadSettings,
 } from './read-session';
 export { parseEngineError, type EngineErrorParts } from './engine-error';
+export {
+  CONSOLE_QUERIES,
+  consoleNamedQueries,
+  fillTemplate,
+  type ConsoleQuery,
+  type TemplateParamKind,
+} from './console/queries';
+export {
+  pruneFineRollup,
+  fineRollupStatements,
+  FINE_LEVELS,
+  FINE_100US,
+  FINE_10MS,
+  DEFAULT_FINE_WINDOW_MINUTES,
+  type FineLevel,
+  type PruneTarget,
+} from './console/fine-rollup';
+export { startConsole, type ConsoleHook } from './console/index';
+export {
+  buildReportHtml,
+  reportResults,
+  reportKey,
+  type ReportMeta,
+  type ReportSource,
+} from './console/report';
+export {
+  consolePage,
+  consoleFile,
+  CONSOLE_DIR,
+  CONSOLE_HEADERS,
+  type Page,
+} from './console/assets';

@@ -2,6 +2,7 @@
  * Named queries for the everyday questions. Each parameter is validated and rendered as a SQL
  * literal (ClickHouse 18.16 has no query parameters); the SQL is the same for both dialects.
  */
+import { consoleNamedQueries } from './console/queries';
 import { addr, ParamError, timeNs, U16, U32, U8, uint } from './sql';
 
 export type ParamType =
@@ -299,6 +300,8 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
       ' GROUP BY minute, switch_id, egress_port, queue_id HAVING isNotNull(maxMerge(occupancy_max)))' +
       ` GROUP BY switch_id, egress_port, queue_id ORDER BY peak_occupancy DESC, switch_id, egress_port, queue_id LIMIT ${p.limit ?? '10'}`,
   },
+  // the web console's, the HTML report's and the Grafana panels' queries (console/queries.ts)
+  ...consoleNamedQueries(),
 };
 
 /**

@@ -8,6 +8,7 @@
  */
 import { ENCAPSULATIONS, INT_VERSION_NAMES } from '@hopwatch/codec';
 import type { Capabilities } from './capabilities';
+import { fineRollupStatements } from './console/fine-rollup';
 
 export interface ColumnSpec {
   name: string;
@@ -307,6 +308,12 @@ export function migrations(retentionDays?: number): Migration[] {
           c.dateTime64 ? 'start' : 'start_ns'
         })${ttlClause(c, 'toDateTime(end)', retentionDays)}`,
       ],
+    },
+    {
+      version: 7,
+      name: 'hop_fine',
+      // per-queue rollups at 100 µs (bounded window) and 10 ms: console/fine-rollup.ts
+      statements: fineRollupStatements,
     },
   ];
 }

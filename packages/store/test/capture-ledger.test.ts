@@ -202,10 +202,10 @@ describe('capture ledger in chDB', () => {
     await store.command(
       'ALTER TABLE schema_migrations DELETE WHERE version = 5 SETTINGS mutations_sync = 1',
     );
-    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 6]);
+    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 6, 7]);
     await store.close();
     store = await openStore({ dataDir: data });
-    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const cols = await store.query(
       "SELECT table, name, type FROM system.columns WHERE database = 'hopwatch' AND name LIKE 'capture%' ORDER BY table, name",
     );

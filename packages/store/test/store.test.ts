@@ -41,7 +41,7 @@ describe('embedded store', () => {
   test('detects a modern engine and applies all migrations', async () => {
     expect(store.kind).toBe('embedded');
     expect(store.capabilities.dialect).toBe('modern');
-    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const tables = (
       await store.query("SELECT name FROM system.tables WHERE database = 'hopwatch' ORDER BY name")
     ).map((r) => r.name);
@@ -54,6 +54,10 @@ describe('embedded store', () => {
         'hop_latency_1m',
         'schema_migrations',
         'flows',
+        'hop_fine_100us',
+        'hop_fine_100us_mv',
+        'hop_fine_10ms',
+        'hop_fine_10ms_mv',
       ]),
     );
   });
@@ -331,8 +335,8 @@ describe('embedded store', () => {
     const n = Number((await one('SELECT count() AS n FROM hops')).n);
     await store.close();
     store = await openStore({ dataDir: path.join(dir, 'data') });
-    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(Number((await one('SELECT count() AS n FROM schema_migrations')).n)).toBe(6);
+    expect(await store.schemaVersions()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(Number((await one('SELECT count() AS n FROM schema_migrations')).n)).toBe(7);
     expect(Number((await one('SELECT count() AS n FROM hops')).n)).toBe(n);
     expect(Number((await one('SELECT sum(hops) AS n FROM hop_latency_1m')).n)).toBe(n);
     // retention can be set on an existing store (TTL via ALTER)

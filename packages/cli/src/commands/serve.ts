@@ -6,6 +6,7 @@ import type { Anomaly } from '@hopwatch/analytics';
 import {
   EmbeddedStore,
   recordEndpoint,
+  startConsole,
   startQueryEndpoint,
   type QueryEndpoint,
 } from '@hopwatch/store';
@@ -153,10 +154,15 @@ export async function serve(argv: string[]): Promise<number> {
     httpAt = { host: '127.0.0.1', port: 0 };
   let endpoint: QueryEndpoint | null = null;
   let unrecord: (() => void) | null = null;
+  // the web console (docs/console.md): pages on the endpoint, its data through the same queries
+  const web = store
+    ? startConsole(store, { onError: (m) => process.stderr.write(`hopwatch serve: ${m}\n`) })
+    : null;
   if (store && httpAt) {
     try {
-      endpoint = await startQueryEndpoint(store, { ...http.options, ...httpAt });
+      endpoint = await startQueryEndpoint(store, { ...http.options, ...httpAt, pages: web?.pages });
     } catch (e) {
+      web?.stop();
       await store.close();
       await flows.close();
       throw new UsageError(
@@ -167,6 +173,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.stderr.write(
       `hopwatch serve: read-only queries on ${endpoint.url} (hopwatch query --store-url ${endpoint.url} "SELECT …")\n`,
     );
+    process.stderr.write(`hopwatch serve: web console on ${endpoint.url}/console/\n`);
     for (const w of endpoint.warnings) process.stderr.write(`hopwatch serve: warning: ${w}\n`);
   }
   const pipeline = new Pipeline({
@@ -240,6 +247,7 @@ export async function serve(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message);
   } finally {
     clearInterval(ticker);
+    web?.stop();
     if (status) clearInterval(status);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

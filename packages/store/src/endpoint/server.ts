@@ -47,6 +47,13 @@ export interface QueryEndpointOptions {
   maxBodyBytes?: number;
   /** Time for a client to send its whole request (default 30 s); slower ones are cut off. */
   requestTimeoutMs?: number;
+  /**
+   * Static pages besides the query path (the web console, console/assets.ts): GET/HEAD only,
+   * after the same authentication as queries; their data comes through `/` like any client's.
+   */
+  pages?: (
+    pathname: string,
+  ) => { type: string; body: Buffer; headers?: Record<string, string> } | null;
 }
 
 export interface EndpointStats {
@@ -258,11 +265,12 @@ export async function startQueryEndpoint(
       res.writeHead(200, { 'Content-Type': PLAIN }).end('Ok.\n');
       return;
     }
-    if (url.pathname !== '/') {
+    const page = url.pathname !== '/' && opts.pages ? opts.pages(url.pathname) : null;
+    if (url.pathname !== '/' && !page) {
       stats.badRequests++;
       return fail(404, 0, 'UNKNOWN', `no handler for ${url.pathname.slice(0, 100)}`);
     }
-    if (req.method !== 'GET' && req.method !== 'POST') {
+    if (!page && req.method !== 'GET' && req.method !== 'POST') {
       stats.badRequests++;
       res.setHeader('Allow', 'GET, POST');
       return fail(405, 0, 'UNKNOWN', `method ${String(req.method).slice(0, 20)} not allowed`);
@@ -281,6 +289,19 @@ export async function startQueryEndpoint(
         'AUTHENTICATION_FAILED',
         `${cred?.user || 'default'}: Authentication failed: password is incorrect, or there is no user with such name`,
       );
+    }
+    if (page) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        return fail(405, 0, 'UNKNOWN', `method ${String(req.method).slice(0, 20)} not allowed`);
+      }
+      res.writeHead(200, {
+        'Content-Type': page.type,
+        'Content-Length': page.body.length,
+        ...page.headers,
+      });
+      res.end(req.method === 'HEAD' ? undefined : page.body);
+      return;
     }
     if (active >= maxConcurrent) {
       stats.busy++;
