@@ -21,25 +21,41 @@
  *    per reporter; a report's latency = first poll that sees it − its send time (p50/p99/max;
  *    +≤100 ms poll granularity).
  *
+ *  - CPU per report of each hopwatch process: utime + stime from /proc/PID/stat between the
+ *    first datagram sent and the moment everything received is stored, divided by the reports
+ *    stored (µs per report, reports per CPU-second), beside the decode benchmark's figure for
+ *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
+ *
  * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
- *        [--nodes N] [--analyzers N] [--compression gzip|none]
+ *        [--nodes N] [--analyzers N] [--compression gzip|none] [--profile DIR]
+ * --profile DIR runs each hopwatch process with `node --cpu-prof --cpu-prof-dir DIR` (the
+ * profile is written when the process exits; the CPU figures then include the profiler).
  * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
  */
 'use strict';
 const path = require('path');
-const { spawn } = require('child_process');
+const fs = require('fs');
+const { spawn, execFileSync } = require('child_process');
 
 const { arg, sleep, pct } = require('./lib/util');
 const { sendReports } = require('./lib/report-sender');
 
 const ROOT = path.resolve(__dirname, '..');
 
+const PROFILE_DIR = arg('profile', '');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+
 function cli(args) {
-  const p = spawn(process.execPath, [path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, HOPWATCH_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const node = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const p = spawn(
+    process.execPath,
+    [...node, path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, HOPWATCH_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   p.out = '';
   p.err = '';
   p.stdout.on('data', (d) => (p.out += d));
@@ -56,6 +72,31 @@ async function waitFor(fn, ms, what) {
     await sleep(100);
   }
 }
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14), stime (15)
+}
+
+/** The decode benchmark's TR v2.0 figure (M records per CPU-second), measured now. */
+function decodeFigure() {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'decode.js'), '2', 'tr v2.0'], {
+    cwd: ROOT,
+  }).toString();
+  const m = /([\d.]+) M records\/s per CPU-second/.exec(out);
+  return m ? Number(m[1]) * 1e6 : null;
+}
+
+/** µs of CPU per report and reports per CPU-second. */
+function perReport(cpuS, reports) {
+  return {
+    cpuSeconds: +cpuS.toFixed(2),
+    usPerReport: reports ? +((cpuS * 1e6) / reports).toFixed(2) : null,
+    reportsPerCpuSecond: cpuS ? Math.round(reports / cpuS) : null,
+  };
+}
+
 function metric(text, name) {
   let sum = 0;
   for (const l of text.split('\n'))
@@ -89,6 +130,7 @@ async function main() {
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
   const { openStore } = require(path.join(ROOT, 'packages/store'));
+  const decodeReportsPerCpuS = decodeFigure();
   const [k, ch, rd] = await Promise.all([
     startKafka({ brokers: 1 }),
     startClickHouse(),
@@ -181,6 +223,7 @@ async function main() {
       }
     })();
     const cpu0 = process.cpuUsage();
+    const procCpu0 = procs.map((p) => cpuSeconds(p.pid));
     const t0 = Date.now();
     const res = await sendReports({ port, rate, seconds, nodes });
     const sendMs = Date.now() - t0;
@@ -200,6 +243,7 @@ async function main() {
       await sleep(250);
     }
     const drainMs = Date.now() - tEnd;
+    const procCpu = procs.map((p, i) => cpuSeconds(p.pid) - procCpu0[i]);
     await sleep(2500); // last anomalies
     polling = false;
     await poller;
@@ -261,6 +305,21 @@ async function main() {
       },
       analyzeDelaysSeconds: delays,
       benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
+      cpuPerReport: {
+        // from the first datagram sent to everything received stored (drain included)
+        ingest: perReport(procCpu[procs.indexOf(ing)], stored),
+        analyze: analyzeProcs.map((a) => perReport(procCpu[procs.indexOf(a)], stored)),
+        analyzeTotal: perReport(
+          analyzeProcs.reduce((t, a) => t + procCpu[procs.indexOf(a)], 0),
+          stored,
+        ),
+        decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
+      },
+      duplicates:
+        stored -
+        Number(
+          (await store.query('SELECT uniqExact(report_node, report_seq) AS n FROM paths'))[0].n,
+        ),
     };
     console.log(JSON.stringify(out, null, 2));
     await consumer.disconnect();
