@@ -25,6 +25,7 @@ import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/s
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
 import { startMetrics } from '../http-options';
+import { ingestWorkerIndex, isIngestPrimary, runIngestWorkers } from './ingest-workers';
 
 export const INGEST_HELP = `Usage: hopwatch ingest --brokers HOST:PORT[,HOST:PORT] [options] [CAPTURE...]
 
@@ -44,6 +45,8 @@ Options:
   --rate PPS                replay at most PPS packets per second (default unlimited)
   --batch-records N         records per published batch (default 4096)
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
+  --workers N               N ingest processes sharing the --listen sockets (default 1; UDP
+                            only; with --metrics-port P > 0, worker i serves on P + i)
   --no-compression          send uncompressed (default GZIP)
   --metrics-port N          serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
   --metrics-users FILE      YAML users file: scrapes must authenticate (HTTP basic auth)
@@ -77,6 +80,7 @@ export async function ingest(argv: string[]): Promise<number> {
       'metrics-port': { type: 'string' },
       'metrics-users': { type: 'string' },
       'status-every': { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   if (!cmd) return EXIT.OK;
@@ -99,10 +103,14 @@ export async function ingest(argv: string[]): Promise<number> {
       : 64;
   const rate =
     values.rate !== undefined ? parseIntArg('--rate', values.rate, 1, 100_000_000) : undefined;
-  const metricsPort =
+  const workers =
+    values.workers !== undefined ? parseIntArg('--workers', values.workers, 1, 256) : 1;
+  const metricsBase =
     values['metrics-port'] !== undefined
       ? parseIntArg('--metrics-port', values['metrics-port'], 0, 65535)
       : undefined;
+  // each worker of --workers serves its own metrics: P + index (0 stays "any port")
+  const metricsPort = metricsBase ? metricsBase + ingestWorkerIndex() : metricsBase;
   for (const f of positionals) {
     try {
       openCapture(f).close();
@@ -114,6 +122,27 @@ export async function ingest(argv: string[]): Promise<number> {
   }
   const codec = codecConfigFrom(values, file);
   const logger = createLogger({ fields: { process: 'ingest', pid: process.pid } });
+  if (workers > 1) {
+    if (positionals.length || values.interface || src.interface)
+      throw new UsageError(
+        '--workers shares UDP sockets: only with --listen (no captures, no --interface)',
+      );
+    if (!(values.listen ?? src.listen).length)
+      throw new UsageError('--workers needs --listen (the UDP sockets the workers share)');
+    if (metricsBase && metricsBase + workers - 1 > 65535)
+      throw new UsageError(
+        `--metrics-port ${metricsBase}: worker ports P..P+${workers - 1} exceed 65535`,
+      );
+  }
+  if (isIngestPrimary(workers)) {
+    // create the topics once, before N workers race to do it
+    await ensureTopics(brokers, { partitions, replicationFactor: replication, logger }).catch(
+      (e) => {
+        throw new UsageError(`cannot create the Kafka topics: ${(e as Error).message}`);
+      },
+    );
+    return runIngestWorkers(argv, workers, logger);
+  }
 
   const sources: PacketSource[] = [];
   if (positionals.length) {
