@@ -27,7 +27,12 @@
  *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
  *
  * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
- *        [--nodes N] [--analyzers N] [--compression gzip|none] [--profile DIR]
+ *        [--nodes N] [--analyzers N] [--ingest-workers N] [--compression gzip|none]
+ *        [--profile DIR] [--logs DIR]
+ * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
+ * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
+ * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
+ * --analyzers 2).
  * --profile DIR runs each hopwatch process with `node --cpu-prof --cpu-prof-dir DIR` (the
  * profile is written when the process exits; the CPU figures then include the profiler).
  * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
@@ -127,6 +132,7 @@ async function main() {
   const nodes = Number(arg('nodes', '64'));
   const analyzers = Number(arg('analyzers', '1'));
   const compression = arg('compression', 'gzip');
+  const ingestWorkers = Number(arg('ingest-workers', '1'));
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
   const { openStore } = require(path.join(ROOT, 'packages/store'));
@@ -173,6 +179,7 @@ async function main() {
       '--status-every',
       '0',
       ...(compression === 'none' ? ['--no-compression'] : []),
+      ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
     ]);
     procs.push(ing);
     const port = Number(
@@ -182,11 +189,30 @@ async function main() {
         'ingest listening',
       ),
     );
-    const murl = await waitFor(
-      async () => /"url":"(http:[^"]+)"/.exec(ing.err)?.[1],
+    // one metrics endpoint per ingest process (each worker of --workers logs its own)
+    const ingWorkers = await waitFor(
+      async () => {
+        const ws = ing.err
+          .split('\n')
+          .filter((l) => l.includes('"url":"http'))
+          .map((l) => ({
+            url: /"url":"(http:[^"]+)"/.exec(l)[1],
+            pid: Number(/"pid":(\d+)/.exec(l)[1]),
+          }));
+        return ws.length >= ingestWorkers ? ws : undefined;
+      },
       30000,
       'ingest metrics',
     );
+    /** Sum of a counter over the ingest processes (kernel drops: one shared socket, max). */
+    const ingestMetric = async (name) => {
+      const vs = await Promise.all(
+        ingWorkers.map(async (w) => metric(await (await fetch(w.url)).text(), name)),
+      );
+      return name === 'hopwatch_ingest_kernel_drops_total'
+        ? Math.max(...vs)
+        : vs.reduce((a, b) => a + b, 0);
+    };
     await sleep(3000);
     // anomaly topic reader
     const kafka = new Kafka({ clientId: 'bench', brokers: k.brokers, logLevel: logLevel.NOTHING });
@@ -223,7 +249,13 @@ async function main() {
       }
     })();
     const cpu0 = process.cpuUsage();
-    const procCpu0 = procs.map((p) => cpuSeconds(p.pid));
+    // the hopwatch processes: analyze members, the ingest process or its workers (+ primary)
+    const cpuPids = [
+      ...analyzeProcs.map((a) => a.pid),
+      ing.pid,
+      ...ingWorkers.filter((w) => w.pid !== ing.pid).map((w) => w.pid),
+    ];
+    const procCpu0 = cpuPids.map(cpuSeconds);
     const t0 = Date.now();
     const res = await sendReports({ port, rate, seconds, nodes });
     const sendMs = Date.now() - t0;
@@ -232,8 +264,7 @@ async function main() {
     const tEnd = Date.now();
     let received = 0;
     for (;;) {
-      const text = await (await fetch(murl)).text();
-      received = metric(text, 'hopwatch_ingest_decoded_records_total');
+      received = await ingestMetric('hopwatch_ingest_decoded_records_total');
       stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n);
       if (
         (stored >= received && received > 0 && Date.now() - tEnd > 2000) ||
@@ -243,11 +274,10 @@ async function main() {
       await sleep(250);
     }
     const drainMs = Date.now() - tEnd;
-    const procCpu = procs.map((p, i) => cpuSeconds(p.pid) - procCpu0[i]);
+    const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
     await sleep(2500); // last anomalies
     polling = false;
     await poller;
-    const text = await (await fetch(murl)).text();
     // where the anomaly latency goes, from the first analyzer's histograms (bucket bounds, s)
     const aurl = /"url":"(http:[^"]+)"/.exec(analyzeProcs[0].err)?.[1];
     const atext = aurl ? await (await fetch(aurl)).text() : '';
@@ -278,17 +308,18 @@ async function main() {
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --compression ${compression}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),
       achievedSendRate: Math.round(res.sent / (res.elapsedMs / 1000)),
       ingest: {
-        received: metric(text, 'hopwatch_ingest_received_total'),
-        kernelDrops: metric(text, 'hopwatch_ingest_kernel_drops_total'),
+        processes: ingWorkers.length,
+        received: await ingestMetric('hopwatch_ingest_received_total'),
+        kernelDrops: await ingestMetric('hopwatch_ingest_kernel_drops_total'),
         decoded: received,
-        shed: metric(text, 'hopwatch_producer_shed_total'),
-        kafkaSent: metric(text, 'hopwatch_producer_sent_total'),
+        shed: await ingestMetric('hopwatch_producer_shed_total'),
+        kafkaSent: await ingestMetric('hopwatch_producer_sent_total'),
       },
       stored,
       lost: res.sent - stored,
@@ -307,10 +338,29 @@ async function main() {
       benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
       cpuPerReport: {
         // from the first datagram sent to everything received stored (drain included)
-        ingest: perReport(procCpu[procs.indexOf(ing)], stored),
-        analyze: analyzeProcs.map((a) => perReport(procCpu[procs.indexOf(a)], stored)),
+        // per process: its CPU over the reports it handled (ingest: decoded by it; analyze:
+        // an equal share, its partitions' rows are not counted apart); total: over all stored
+        ingest: await Promise.all(
+          ingWorkers.map(async (w) =>
+            perReport(
+              cpuOf.get(w.pid),
+              metric(await (await fetch(w.url)).text(), 'hopwatch_ingest_decoded_records_total'),
+            ),
+          ),
+        ),
+        ingestPrimary: ingWorkers.some((w) => w.pid === ing.pid)
+          ? undefined
+          : +cpuOf.get(ing.pid).toFixed(2),
+        ingestTotal: perReport(
+          [...new Set([ing.pid, ...ingWorkers.map((w) => w.pid)])].reduce(
+            (t, pid) => t + cpuOf.get(pid),
+            0,
+          ),
+          stored,
+        ),
+        analyze: analyzeProcs.map((a) => perReport(cpuOf.get(a.pid), stored / analyzers)),
         analyzeTotal: perReport(
-          analyzeProcs.reduce((t, a) => t + procCpu[procs.indexOf(a)], 0),
+          analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0),
           stored,
         ),
         decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
@@ -327,6 +377,9 @@ async function main() {
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(15000)])));
+    const logs = arg('logs', '');
+    if (logs)
+      procs.forEach((p, i) => fs.writeFileSync(path.join(logs, `${i}-${p.pid}.log`), p.err));
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     await Promise.all([k.stop(), ch.stop(), rd.stop()]);
   }
