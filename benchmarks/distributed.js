@@ -21,25 +21,46 @@
  *    per reporter; a report's latency = first poll that sees it − its send time (p50/p99/max;
  *    +≤100 ms poll granularity).
  *
+ *  - CPU per report of each hopwatch process: utime + stime from /proc/PID/stat between the
+ *    first datagram sent and the moment everything received is stored, divided by the reports
+ *    stored (µs per report, reports per CPU-second), beside the decode benchmark's figure for
+ *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
+ *
  * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
- *        [--nodes N] [--analyzers N] [--compression gzip|none]
+ *        [--nodes N] [--analyzers N] [--ingest-workers N] [--compression gzip|none]
+ *        [--profile DIR] [--logs DIR]
+ * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
+ * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
+ * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
+ * --analyzers 2).
+ * --profile DIR runs each hopwatch process with `node --cpu-prof --cpu-prof-dir DIR` (the
+ * profile is written when the process exits; the CPU figures then include the profiler).
  * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
  */
 'use strict';
 const path = require('path');
-const { spawn } = require('child_process');
+const fs = require('fs');
+const { spawn, execFileSync } = require('child_process');
 
 const { arg, sleep, pct } = require('./lib/util');
 const { sendReports } = require('./lib/report-sender');
 
 const ROOT = path.resolve(__dirname, '..');
 
+const PROFILE_DIR = arg('profile', '');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+
 function cli(args) {
-  const p = spawn(process.execPath, [path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, HOPWATCH_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const node = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const p = spawn(
+    process.execPath,
+    [...node, path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, HOPWATCH_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   p.out = '';
   p.err = '';
   p.stdout.on('data', (d) => (p.out += d));
@@ -56,6 +77,31 @@ async function waitFor(fn, ms, what) {
     await sleep(100);
   }
 }
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14), stime (15)
+}
+
+/** The decode benchmark's TR v2.0 figure (M records per CPU-second), measured now. */
+function decodeFigure() {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'decode.js'), '2', 'tr v2.0'], {
+    cwd: ROOT,
+  }).toString();
+  const m = /([\d.]+) M records\/s per CPU-second/.exec(out);
+  return m ? Number(m[1]) * 1e6 : null;
+}
+
+/** µs of CPU per report and reports per CPU-second. */
+function perReport(cpuS, reports) {
+  return {
+    cpuSeconds: +cpuS.toFixed(2),
+    usPerReport: reports ? +((cpuS * 1e6) / reports).toFixed(2) : null,
+    reportsPerCpuSecond: cpuS ? Math.round(reports / cpuS) : null,
+  };
+}
+
 function metric(text, name) {
   let sum = 0;
   for (const l of text.split('\n'))
@@ -86,9 +132,11 @@ async function main() {
   const nodes = Number(arg('nodes', '64'));
   const analyzers = Number(arg('analyzers', '1'));
   const compression = arg('compression', 'gzip');
+  const ingestWorkers = Number(arg('ingest-workers', '1'));
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
   const { openStore } = require(path.join(ROOT, 'packages/store'));
+  const decodeReportsPerCpuS = decodeFigure();
   const [k, ch, rd] = await Promise.all([
     startKafka({ brokers: 1 }),
     startClickHouse(),
@@ -131,6 +179,7 @@ async function main() {
       '--status-every',
       '0',
       ...(compression === 'none' ? ['--no-compression'] : []),
+      ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
     ]);
     procs.push(ing);
     const port = Number(
@@ -140,11 +189,30 @@ async function main() {
         'ingest listening',
       ),
     );
-    const murl = await waitFor(
-      async () => /"url":"(http:[^"]+)"/.exec(ing.err)?.[1],
+    // one metrics endpoint per ingest process (each worker of --workers logs its own)
+    const ingWorkers = await waitFor(
+      async () => {
+        const ws = ing.err
+          .split('\n')
+          .filter((l) => l.includes('"url":"http'))
+          .map((l) => ({
+            url: /"url":"(http:[^"]+)"/.exec(l)[1],
+            pid: Number(/"pid":(\d+)/.exec(l)[1]),
+          }));
+        return ws.length >= ingestWorkers ? ws : undefined;
+      },
       30000,
       'ingest metrics',
     );
+    /** Sum of a counter over the ingest processes (kernel drops: one shared socket, max). */
+    const ingestMetric = async (name) => {
+      const vs = await Promise.all(
+        ingWorkers.map(async (w) => metric(await (await fetch(w.url)).text(), name)),
+      );
+      return name === 'hopwatch_ingest_kernel_drops_total'
+        ? Math.max(...vs)
+        : vs.reduce((a, b) => a + b, 0);
+    };
     await sleep(3000);
     // anomaly topic reader
     const kafka = new Kafka({ clientId: 'bench', brokers: k.brokers, logLevel: logLevel.NOTHING });
@@ -181,6 +249,13 @@ async function main() {
       }
     })();
     const cpu0 = process.cpuUsage();
+    // the hopwatch processes: analyze members, the ingest process or its workers (+ primary)
+    const cpuPids = [
+      ...analyzeProcs.map((a) => a.pid),
+      ing.pid,
+      ...ingWorkers.filter((w) => w.pid !== ing.pid).map((w) => w.pid),
+    ];
+    const procCpu0 = cpuPids.map(cpuSeconds);
     const t0 = Date.now();
     const res = await sendReports({ port, rate, seconds, nodes });
     const sendMs = Date.now() - t0;
@@ -189,8 +264,7 @@ async function main() {
     const tEnd = Date.now();
     let received = 0;
     for (;;) {
-      const text = await (await fetch(murl)).text();
-      received = metric(text, 'hopwatch_ingest_decoded_records_total');
+      received = await ingestMetric('hopwatch_ingest_decoded_records_total');
       stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n);
       if (
         (stored >= received && received > 0 && Date.now() - tEnd > 2000) ||
@@ -200,10 +274,10 @@ async function main() {
       await sleep(250);
     }
     const drainMs = Date.now() - tEnd;
+    const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
     await sleep(2500); // last anomalies
     polling = false;
     await poller;
-    const text = await (await fetch(murl)).text();
     // where the anomaly latency goes, from the first analyzer's histograms (bucket bounds, s)
     const aurl = /"url":"(http:[^"]+)"/.exec(analyzeProcs[0].err)?.[1];
     const atext = aurl ? await (await fetch(aurl)).text() : '';
@@ -234,17 +308,18 @@ async function main() {
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --compression ${compression}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),
       achievedSendRate: Math.round(res.sent / (res.elapsedMs / 1000)),
       ingest: {
-        received: metric(text, 'hopwatch_ingest_received_total'),
-        kernelDrops: metric(text, 'hopwatch_ingest_kernel_drops_total'),
+        processes: ingWorkers.length,
+        received: await ingestMetric('hopwatch_ingest_received_total'),
+        kernelDrops: await ingestMetric('hopwatch_ingest_kernel_drops_total'),
         decoded: received,
-        shed: metric(text, 'hopwatch_producer_shed_total'),
-        kafkaSent: metric(text, 'hopwatch_producer_sent_total'),
+        shed: await ingestMetric('hopwatch_producer_shed_total'),
+        kafkaSent: await ingestMetric('hopwatch_producer_sent_total'),
       },
       stored,
       lost: res.sent - stored,
@@ -261,6 +336,40 @@ async function main() {
       },
       analyzeDelaysSeconds: delays,
       benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
+      cpuPerReport: {
+        // from the first datagram sent to everything received stored (drain included)
+        // per process: its CPU over the reports it handled (ingest: decoded by it; analyze:
+        // an equal share, its partitions' rows are not counted apart); total: over all stored
+        ingest: await Promise.all(
+          ingWorkers.map(async (w) =>
+            perReport(
+              cpuOf.get(w.pid),
+              metric(await (await fetch(w.url)).text(), 'hopwatch_ingest_decoded_records_total'),
+            ),
+          ),
+        ),
+        ingestPrimary: ingWorkers.some((w) => w.pid === ing.pid)
+          ? undefined
+          : +cpuOf.get(ing.pid).toFixed(2),
+        ingestTotal: perReport(
+          [...new Set([ing.pid, ...ingWorkers.map((w) => w.pid)])].reduce(
+            (t, pid) => t + cpuOf.get(pid),
+            0,
+          ),
+          stored,
+        ),
+        analyze: analyzeProcs.map((a) => perReport(cpuOf.get(a.pid), stored / analyzers)),
+        analyzeTotal: perReport(
+          analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0),
+          stored,
+        ),
+        decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
+      },
+      duplicates:
+        stored -
+        Number(
+          (await store.query('SELECT uniqExact(report_node, report_seq) AS n FROM paths'))[0].n,
+        ),
     };
     console.log(JSON.stringify(out, null, 2));
     await consumer.disconnect();
@@ -268,6 +377,9 @@ async function main() {
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(15000)])));
+    const logs = arg('logs', '');
+    if (logs)
+      procs.forEach((p, i) => fs.writeFileSync(path.join(logs, `${i}-${p.pid}.log`), p.err));
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     await Promise.all([k.stop(), ch.stop(), rd.stop()]);
   }

@@ -26,6 +26,7 @@ import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/s
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
 import { METRICS_HELP, METRICS_OPTIONS, metricsListenFrom, startMetrics } from '../metrics-options';
+import { ingestWorkerIndex, isIngestPrimary, runIngestWorkers } from './ingest-workers';
 
 export const INGEST_HELP = `Usage: hopwatch ingest --brokers HOST:PORT[,HOST:PORT] [options] [CAPTURE...]
 
@@ -45,6 +46,8 @@ Options:
   --rate PPS                replay at most PPS packets per second (default unlimited)
   --batch-records N         records per published batch (default 4096)
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
+  --workers N               N ingest processes sharing the --listen sockets (default 1; UDP
+                            only; with --metrics-port P > 0, worker i serves on P + i)
   --no-compression          send uncompressed (default GZIP)
 ${METRICS_HELP}
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
@@ -78,6 +81,7 @@ export async function ingest(argv: string[]): Promise<number> {
       'no-compression': { type: 'boolean' },
       ...METRICS_OPTIONS,
       'status-every': { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   if (!cmd) return EXIT.OK;
@@ -106,9 +110,21 @@ export async function ingest(argv: string[]): Promise<number> {
       : 64;
   const rate =
     values.rate !== undefined ? parseIntArg('--rate', values.rate, 1, 100_000_000) : undefined;
-  metricsListenFrom(values); // a flag mistake is a usage error before Kafka is touched
+  // a flag mistake is a usage error before Kafka is touched
+  const metricsAt = metricsListenFrom(values);
   if (positionals.filter((f) => f === '-').length > 1)
     throw new UsageError('ingest: standard input (-) can be read only once');
+  const workers =
+    values.workers !== undefined ? parseIntArg('--workers', values.workers, 1, 256) : 1;
+  // each worker of --workers serves its own metrics: P + index (0 stays "any port")
+  const workerIndex = ingestWorkerIndex();
+  const metricsValues =
+    metricsAt && metricsAt.port > 0 && workerIndex > 0
+      ? {
+          'metrics-listen': `${metricsAt.host.includes(':') ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port + workerIndex}`,
+          'metrics-users': values['metrics-users'],
+        }
+      : values;
   for (const f of positionals) {
     if (f === '-') continue; // checked as it is read: opening it here would consume it
     if (!fs.existsSync(f)) throw new UsageError(`ingest: ${f}: no such file`);
@@ -121,6 +137,30 @@ export async function ingest(argv: string[]): Promise<number> {
     }
   }
   const codec = codecConfigFrom(values, file);
+  if (workers > 1) {
+    if (positionals.length || values.interface || src.interface)
+      throw new UsageError(
+        '--workers shares UDP sockets: only with --listen (no captures, no --interface)',
+      );
+    if (!(values.listen ?? src.listen).length)
+      throw new UsageError('--workers needs --listen (the UDP sockets the workers share)');
+    if (metricsAt && metricsAt.port > 0 && metricsAt.port + workers - 1 > 65535)
+      throw new UsageError(
+        `metrics port ${metricsAt.port}: worker ports P..P+${workers - 1} exceed 65535`,
+      );
+  }
+  if (isIngestPrimary(workers)) {
+    // create the topics once, before N workers race to do it
+    await ensureTopics(brokers, {
+      partitions,
+      replicationFactor: replication,
+      security,
+      logger,
+    }).catch((e) => {
+      throw new UsageError(`cannot create the Kafka topics: ${(e as Error).message}`);
+    });
+    return runIngestWorkers(argv, workers, logger);
+  }
 
   const sources: PacketSource[] = [];
   if (positionals.length) {
@@ -181,7 +221,7 @@ export async function ingest(argv: string[]): Promise<number> {
     maxPacketsPerSec: rate,
   });
   worker.instrument(registry, () => sources.map((s) => s.stats()));
-  const metrics = await startMetrics(values, registry, logger);
+  const metrics = await startMetrics(metricsValues, registry, logger);
 
   const guarded = new GuardedHandler(worker, (line) => logger.warn(line));
   const ac = new AbortController();

@@ -55,7 +55,8 @@ export function serveMetrics(
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // exclusive: in a cluster worker (ingest --workers) each worker serves its own metrics
+    server.listen({ port, host, exclusive: true }, () => {
       server.off('error', reject);
       const p = (server.address() as { port: number }).port;
       resolve({

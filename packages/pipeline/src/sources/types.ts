@@ -44,18 +44,24 @@ export function emptyStats(source: string): SourceStats {
   return { source, received: 0, bytes: 0, kernelDrops: 0, refused: 0, errors: 0, lastError: null };
 }
 
-/** Wall clock as (seconds, nanoseconds) since the epoch, monotonic within the process. */
+/** Wall clock as (seconds, nanoseconds) since the epoch, monotonic within the process. Read
+ * once per datagram: plain numbers (performance.now() since the start, exact to well under a
+ * microsecond for years), not process.hrtime.bigint(), which allocates on every call. */
 export class Clock {
-  private readonly baseNs: bigint;
-  private readonly baseHr: bigint;
+  private readonly baseSec: number;
+  private readonly baseNsec: number;
+  private readonly basePerf: number;
   constructor() {
-    this.baseNs = BigInt(Date.now()) * 1_000_000n;
-    this.baseHr = process.hrtime.bigint();
+    const ms = Date.now();
+    this.basePerf = performance.now();
+    this.baseSec = Math.floor(ms / 1000);
+    this.baseNsec = (ms % 1000) * 1_000_000;
   }
   /** Writes [sec, nsec] into out. */
   now(out: Uint32Array): void {
-    const ns = this.baseNs + (process.hrtime.bigint() - this.baseHr);
-    out[0] = Number(ns / 1_000_000_000n);
-    out[1] = Number(ns % 1_000_000_000n);
+    const ns = this.baseNsec + Math.round((performance.now() - this.basePerf) * 1e6);
+    const s = Math.floor(ns / 1e9);
+    out[0] = this.baseSec + s;
+    out[1] = ns - s * 1e9;
   }
 }

@@ -246,28 +246,102 @@ function colArr(b: RecordBatch, c: NumCol): Arr {
   return b[c] as Arr;
 }
 
+/*
+ * The 'u'/'s' columns are typed arrays of six classes: one loop reading them all would be
+ * megamorphic (V8's slowest element access). Each class gets its own gather loop into one
+ * Int32Array scratch (bit patterns kept: 'u' values are read back with >>> 0), and the varint
+ * loops read only that scratch.
+ */
+let gathered = new Int32Array(8192);
+function gatherU8(a: Uint8Array, rows: Uint32Array, n: number, o: Int32Array): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= o[i] = a[rows[i]];
+  return any;
+}
+function gatherU16(a: Uint16Array, rows: Uint32Array, n: number, o: Int32Array): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= o[i] = a[rows[i]];
+  return any;
+}
+function gatherU32(a: Uint32Array, rows: Uint32Array, n: number, o: Int32Array): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= o[i] = a[rows[i]];
+  return any;
+}
+function gatherI8(a: Int8Array, rows: Uint32Array, n: number, o: Int32Array): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= o[i] = a[rows[i]];
+  return any;
+}
+function gatherI16(a: Int16Array, rows: Uint32Array, n: number, o: Int32Array): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= o[i] = a[rows[i]];
+  return any;
+}
+function gatherI32(a: Int32Array, rows: Uint32Array, n: number, o: Int32Array): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= o[i] = a[rows[i]];
+  return any;
+}
+/** Gathers column `a` of `rows` into `gathered`; returns whether any value is non-zero. */
+function gather(a: Arr, rows: Uint32Array, n: number): boolean {
+  if (gathered.length < n) gathered = new Int32Array(M_max(n, gathered.length * 2));
+  const o = gathered;
+  if (a instanceof Uint8Array) return gatherU8(a, rows, n, o) !== 0;
+  if (a instanceof Uint32Array) return gatherU32(a, rows, n, o) !== 0;
+  if (a instanceof Uint16Array) return gatherU16(a, rows, n, o) !== 0;
+  if (a instanceof Int32Array) return gatherI32(a, rows, n, o) !== 0;
+  if (a instanceof Int16Array) return gatherI16(a, rows, n, o) !== 0;
+  return gatherI8(a, rows, n, o) !== 0;
+}
+
+/** A packed varint column in one pass: the values are written 7 bytes ahead (room for the
+ * tag and the longest length), then moved back behind the tag and length once the size is
+ * known (a memmove, cheaper than a second pass computing the size). */
+function writeVarintColumn(w: PbWriter, field: number, g: Int32Array, n: number, zz: boolean) {
+  w.ensure(7 + 5 * n);
+  const buf = w.buf;
+  const start = w.pos;
+  const from = start + 7;
+  let p = from;
+  let any = 0;
+  if (zz) {
+    for (let i = 0; i < n; i++) {
+      let v = zigzag(g[i]);
+      any |= v;
+      while (v >= 0x80) {
+        buf[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[p++] = v;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      let v = g[i] >>> 0;
+      any |= v;
+      while (v >= 0x80) {
+        buf[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[p++] = v;
+    }
+  }
+  if (any === 0) return; // (the caller skips all-zero columns; kept for other callers)
+  w.tag(field, WT_LEN);
+  w.varint(p - from);
+  buf.copyWithin(w.pos, from, p);
+  w.pos += p - from;
+}
+
 function writeColumn(w: PbWriter, b: RecordBatch, c: Col, rows: Uint32Array, n: number): void {
   if (n === 0) return;
   const a = colArr(b, c.col);
   switch (c.kind) {
     case 'u':
-    case 's': {
-      const zz = c.kind === 's';
-      let size = 0;
-      let any = 0;
-      for (let i = 0; i < n; i++) {
-        const v = zz ? zigzag(a[rows[i]]) : a[rows[i]] >>> 0;
-        any |= v;
-        size += varintSize(v);
-      }
-      if (any === 0) return;
-      w.tag(c.field, WT_LEN);
-      w.varint(size);
-      w.ensure(size);
-      if (zz) for (let i = 0; i < n; i++) w.varintRaw(zigzag(a[rows[i]]));
-      else for (let i = 0; i < n; i++) w.varintRaw(a[rows[i]]);
+    case 's':
+      // an all-zero column is omitted: known from the gather, before any varint is written
+      if (gather(a, rows, n)) writeVarintColumn(w, c.field, gathered, n, c.kind === 's');
       return;
-    }
     case 'p1': {
       let size = 0;
       let any = 0;

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * CPU per report of `hopwatch analyze` without Kafka, Redis or a ClickHouse server: the
+ * benchmark sender's Telemetry Reports (captures/tr-v2.0-md.pcap's first report, 64 reporters)
+ * are decoded and split into the three topics' messages once (what ingest publishes); then each
+ * round, per 4,096 reports: the messages decoded (what analyze does per consumed batch), each
+ * topic's detectors (one Analyzer per topic, as analyze keeps one per partition), SHA-1 of each
+ * message (the duplicate check), GUNZIP of each send()'s values (kafkajs, with gzip), and the
+ * records encoded as ClickHouse Native blocks of `hops` and `paths` (ClickHouse 18.16 types).
+ *
+ * Usage: npx tsc -b packages/pipeline packages/store && node benchmarks/analyze-path.js [seconds]
+ * Each step prints the lowest of 10 rounds (seconds / 10 each), µs CPU per report.
+ */
+'use strict';
+const path = require('path');
+const zlib = require('zlib');
+const { createHash } = require('crypto');
+const { makeConfig, Decoder, RecordBatch } = require('@hopwatch/codec');
+const { Analyzer } = require('@hopwatch/analytics');
+const { NativeEncoder, GrowBuf } = require(path.resolve(__dirname, '../packages/store'));
+const { splitBatch, decodeMessage } = require(path.resolve(__dirname, '../packages/pipeline'));
+
+const ROOT = path.resolve(__dirname, '..');
+const seconds = Number(process.argv[2] || 3);
+const N = 4096;
+
+function template() {
+  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
+  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
+  const p = r.next();
+  r.close();
+  const ihl = (p.data[14] & 0x0f) * 4;
+  return Buffer.from(p.data.subarray(14 + ihl + 8));
+}
+
+// the messages of ROUNDS batches of N reports, with advancing sequence numbers and times
+const ROUNDS = 64;
+const tpl = template();
+const dec = new Decoder(makeConfig('spec'));
+const from = new Uint32Array([0, 0, 0, 0x7f000001]);
+const src = new RecordBatch(N + 256, 8);
+const batches = [];
+for (let k = 0; k < ROUNDS; k++) {
+  src.reset();
+  for (let i = 0; i < N; i++) {
+    const j = k * N + i;
+    const b = Buffer.from(tpl);
+    const s = Math.floor(j / 64) & 0x3fffff;
+    b[1] = (b[1] & 0xc0) | (s >>> 16);
+    b.writeUInt16BE(s & 0xffff, 2);
+    b.writeUInt32BE(1000 + (j % 64), 4);
+    dec.decodeDatagram(
+      b,
+      from,
+      false,
+      (1_700_000_000 + j / 20000) | 0,
+      (j % 20000) * 50000,
+      j + 1,
+      src,
+    );
+  }
+  const s = splitBatch(src, { partitions: 12 });
+  batches.push({
+    records: s.records.map((m) => m.value),
+    queues: s.queues.map((m) => m.value),
+    reports: s.reports.map((m) => m.value),
+  });
+}
+const gz = batches.map((b) =>
+  ['records', 'queues', 'reports'].map((k) => zlib.gzipSync(Buffer.concat(b[k]), { level: 1 })),
+);
+
+/** The lowest µs per report of 10 rounds (a shared machine only ever adds time). */
+function cpuRun(fn) {
+  let best = Infinity;
+  for (let round = 0; round < 10; round++) {
+    const c0 = process.cpuUsage();
+    const t0 = Date.now();
+    let n = 0;
+    while (Date.now() - t0 < seconds * 100) n += fn();
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, (c.user + c.system) / n);
+  }
+  return best;
+}
+
+const KINDS = ['records', 'queues', 'reports'];
+const PARTS = {
+  records: { flows: true, queues: false, reports: false },
+  queues: { flows: false, queues: true, reports: false },
+  reports: { flows: false, queues: false, reports: true },
+};
+const into = {
+  records: new RecordBatch(N + 256, 8),
+  queues: new RecordBatch(4 * N, 1),
+  reports: new RecordBatch(N + 256, 1),
+};
+let k = 0;
+const decodeAll = () => {
+  const b = batches[k++ % ROUNDS];
+  for (const kind of KINDS) {
+    into[kind].reset();
+    for (const v of b[kind]) decodeMessage(kind, v, into[kind]);
+  }
+  return N;
+};
+const analyzers = {
+  records: new Analyzer({ onAnomaly: null }),
+  queues: new Analyzer({ onAnomaly: null }),
+  reports: new Analyzer({ onAnomaly: null }),
+};
+const detectors = () => {
+  decodeAll();
+  for (const kind of KINDS) {
+    analyzers[kind].process(into[kind], PARTS[kind]);
+    analyzers[kind].flush();
+  }
+  return N;
+};
+const digests = () => {
+  const b = batches[k++ % ROUNDS];
+  for (const kind of KINDS) for (const v of b[kind]) createHash('sha1').update(v).digest('base64');
+  return N;
+};
+const gunzip = () => {
+  for (const g of gz[k++ % ROUNDS]) zlib.gunzipSync(g);
+  return N;
+};
+const native = new NativeEncoder({ dateTime64: false, ipv6Type: false, lowCardinality: false });
+const hops = new GrowBuf(8 << 20);
+const paths = new GrowBuf(8 << 20);
+const insert = () => {
+  decodeAll();
+  hops.len = hops.rows = paths.len = paths.rows = 0;
+  native.encode(into.records, hops, paths);
+  return N;
+};
+
+console.log(`node ${process.version}, ${N} reports per batch, µs CPU per report (lowest of 10)`);
+const d = cpuRun(decodeAll);
+const det = cpuRun(detectors) - d;
+const h = cpuRun(digests);
+const z = cpuRun(gunzip);
+const ins = cpuRun(insert) - d;
+const f = (x) => x.toFixed(3).padStart(7);
+console.log(`decode the three topics' messages   ${f(d)}`);
+console.log(`detectors (3 analyzers)             ${f(det)}`);
+console.log(`SHA-1 of every message              ${f(h)}`);
+console.log(`GUNZIP (gzip level 1)               ${f(z)}`);
+console.log(`ClickHouse Native encode            ${f(ins)}`);
+console.log(`sum                                 ${f(d + det + h + z + ins)}`);
