@@ -41,6 +41,7 @@ const MISSING: Record<string, string[]> = {
   query: ['query', '--data-dir', 'missing', 'SELECT 1'],
   serve: ['serve', '--config', 'missing.yaml'],
   analyze: ['analyze', '--config', 'missing.yaml'],
+  report: ['report', 'missing.pcap', '--html', 'out.html'],
 };
 
 test('the command list is read from --help', () => {
