@@ -34,7 +34,7 @@ import { MicroburstDetector } from './detectors/microburst';
 import { ReportLossDetector } from './detectors/report-loss';
 import { DropDetector } from './detectors/drops';
 import { SilentFlowDetector } from './detectors/silent-flows';
-import { DEFAULT_CONFIG, type AnalyticsConfig, type Anomaly } from './types';
+import { DEFAULT_CONFIG, type AnalyticsConfig, type Anomaly, type Hairpin } from './types';
 
 export { flowId } from './detectors/path-change';
 export type { LatencySummary, QueueLatency, FlowLatency, LatencyStats } from './latency';
@@ -97,6 +97,8 @@ export interface AnalyzerStats {
   reports: { duplicates: number; late: number; restarts: number };
   /** Records with the E bit but no repeated switch (stack truncated before any repeat). */
   eBitWithoutRepeat: number;
+  /** Hairpins tracked (`hairpins()`), and those not kept because `maxHairpins` were. */
+  hairpins: { size: number; overflow: number };
   /** Bytes held by the preallocated typed arrays. */
   memoryBytes: number;
 }
@@ -315,8 +317,15 @@ export class Analyzer {
         restarts: this.reportLoss.restarts,
       },
       eBitWithoutRepeat: this.eBitWithoutRepeat,
+      hairpins: { size: this.microloop.hairpinCount, overflow: this.microloop.pinOverflow },
       memoryBytes: mem,
     };
+  }
+
+  /** Flows' stable out-and-back detours through a non-INT appliance (a path attribute, not an
+   * anomaly; see detectors/microloop.ts). */
+  hairpins(): Hairpin[] {
+    return this.microloop.hairpins();
   }
 
   /** Hop-latency percentiles per (switch, egress port, queue) and per flow (the `maxFlows` most
@@ -423,8 +432,14 @@ export class Analyzer {
           }
         }
       }
-      if (lj >= 0) this.microloop.onLoop(b, rows, li, lj, m, t, fs, eBit);
-      else if (eBit) this.eBitWithoutRepeat++;
+      if (lj >= 0) {
+        const ml = this.microloop;
+        if (ml.isHairpin(b, rows, li, lj, m, fs, eBit)) {
+          // a service chain, not a loop: the stack is the flow's path
+          ml.onHairpin(b, rows, li, lj, t, fs);
+          if (fs >= 0 && !partial) this.pathChange.onPath(b, rows, m, t, fs);
+        } else ml.onLoop(b, rows, li, lj, m, t, fs, eBit);
+      } else if (eBit) this.eBitWithoutRepeat++;
       else if (fs >= 0 && !partial) this.pathChange.onPath(b, rows, m, t, fs);
     } else if (eBit) this.eBitWithoutRepeat++;
 

@@ -6,6 +6,7 @@ export {
   DEFAULT_CONFIG,
   type DropAnomaly,
   type FlowTuple,
+  type Hairpin,
   type LoopPort,
   type MicroburstAnomaly,
   type MicroloopAnomaly,

@@ -46,6 +46,15 @@ export interface LabelFile {
   };
   tolerance: { startNs: bigint; endNs: bigint };
   anomalies: LabelAnomaly[];
+  /** Stable detours through non-INT appliances (not anomalies; compare with
+   * `Analyzer.hairpins()`), only in scenarios that have them. */
+  hairpins?: {
+    switchId: number;
+    egressPort: number;
+    ingressPort: number;
+    flows: number;
+    packets: number;
+  }[];
 }
 
 const TIME_KEYS = new Set(['start', 'end', 'startNs', 'endNs']);

@@ -48,6 +48,22 @@ export interface MicroloopAnomaly extends AnomalyBase {
   hopCountMax: number;
 }
 
+/** A stable repeat of one switch in flows' stacks: out to a non-INT appliance and back (not an
+ * anomaly; see `Analyzer.hairpins()`). */
+export interface Hairpin {
+  switchId: number;
+  /** Egress port of the first visit (towards the appliance), null when ports are not carried. */
+  egressPort: number | null;
+  /** Ingress port of the second visit (back from the appliance). */
+  ingressPort: number | null;
+  /** Distinct flows seen hairpinned, and their packets. */
+  flowCount: number;
+  packets: number;
+  /** First and last time seen (ns since the epoch). */
+  first: bigint;
+  last: bigint;
+}
+
 export interface BurstFlow extends FlowTuple {
   /** Packets of this flow through the queue during the burst. */
   packets: number;
@@ -150,6 +166,8 @@ export interface AnalyticsConfig {
   // ---- micro-loop ----
   /** Looping packets with the same switch set closer than this belong to one episode. */
   loopGapNs: number;
+  /** Hairpins (switch, ports) listed by `hairpins()`; idle ones expire after `pathIdleNs`. */
+  maxHairpins: number;
 
   // ---- microburst ----
   /** A burst starts when hop latency ≥ max(factor × baseline, baseline + deviationFactor × mean
@@ -222,6 +240,7 @@ export const DEFAULT_CONFIG: Readonly<AnalyticsConfig> = Object.freeze({
   maxFlowsPerAnomaly: 32,
 
   loopGapNs: 100e6,
+  maxHairpins: 4096,
 
   burstLatencyFactor: 4,
   burstLatencyFloorNs: 2000,

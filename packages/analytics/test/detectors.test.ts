@@ -104,6 +104,107 @@ describe('micro-loop', () => {
   });
 });
 
+describe('hairpins vs micro-loops', () => {
+  // leaf 2 sends the flows out of port 9 to a non-INT appliance and takes them back on port 9
+  const pin = [
+    { sw: 1, ing: 1, eg: 5 },
+    { sw: 101, ing: 1, eg: 2 },
+    { sw: 2, ing: 5, eg: 9 },
+    { sw: 2, ing: 9, eg: 1 },
+  ];
+  const direct = [
+    { sw: 1, ing: 1, eg: 5 },
+    { sw: 101, ing: 1, eg: 3 },
+    { sw: 3, ing: 5, eg: 1 },
+  ];
+
+  test('a repeat stable from the first packet is a hairpin, not a loop', () => {
+    const recs: TRecord[] = [];
+    // 20 flows starting and ending over 300 ms, every stack hairpinned
+    for (let i = 0; i < 20; i++)
+      for (let k = 0; k < 50; k++)
+        recs.push({ t: T0 + ms(i * 10) + us(100 * k + i), flow: flow(i), hops: pin });
+    recs.sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : 0));
+    const an = new Analyzer();
+    feed(an, recs, 64);
+    expect(an.finish()).toEqual([]);
+    const pins = an.hairpins();
+    expect(pins).toEqual([
+      {
+        switchId: 2,
+        egressPort: 9,
+        ingressPort: 9,
+        flowCount: 20,
+        packets: 1000,
+        first: T0 + us(0),
+        last: T0 + ms(190) + us(4900 + 19),
+      },
+    ]);
+    expect(an.stats().hairpins).toEqual({ size: 1, overflow: 0 });
+  });
+
+  test('a repeat that appears mid-flow (hop count grows), with the E bit, or going round again is a loop', () => {
+    const recs: TRecord[] = [];
+    const fa = flow(1);
+    const fb = flow(2);
+    const fc = flow(3);
+    for (let k = 0; k < 100; k++) {
+      const t = T0 + us(100 * k);
+      // A: loop-free, then once round spine 101 ⇄ leaf 3 (no E bit) at 5 ms: hop count 3 → 5
+      const once = [direct[0], direct[1], { sw: 3, ing: 5, eg: 6 }, direct[1], direct[2]];
+      recs.push({ t, flow: fa, hops: k >= 50 && k < 60 ? once : direct });
+      // B: hairpinned from its first packet, then E-bit packets with the same stack
+      recs.push({ t: t + 10n, flow: fb, hops: pin, eBit: k >= 70 && k < 75 });
+      // C: new at 8 ms, its first packets already going round twice (cycle repeats)
+      if (k >= 80 && k < 85) {
+        const twice = [
+          direct[0],
+          { sw: 102 },
+          { sw: 4 },
+          { sw: 102 },
+          { sw: 4 },
+          { sw: 102 },
+          direct[2],
+        ];
+        recs.push({ t: t + 20n, flow: fc, hops: twice });
+      }
+    }
+    const an = new Analyzer();
+    feed(an, recs, 64);
+    const out = an.finish();
+    const loops = byType<MicroloopAnomaly>(out, 'microloop');
+    expect(loops.map((l) => [l.switches, l.packets, l.eBitPackets, l.flows])).toEqual([
+      [[101, 3], 10, 0, [tuple(fa)]],
+      [[2], 5, 5, [tuple(fb)]],
+      [[102, 4], 5, 0, [tuple(fc)]],
+    ]);
+    expect(loops[0].hopCountBefore).toBe(3);
+    // B's hairpin is still listed (its other 95 packets)
+    expect(an.hairpins().map((h) => [h.switchId, h.flowCount, h.packets])).toEqual([[2, 1, 95]]);
+  });
+
+  test('a flow whose first packet goes once round an open micro-loop joins it', () => {
+    const once = [direct[0], direct[1], { sw: 3, ing: 5, eg: 6 }, direct[1], direct[2]];
+    const recs: TRecord[] = [];
+    for (let k = 0; k < 10; k++)
+      recs.push({
+        t: T0 + us(10 * k),
+        flow: flow(1),
+        hops: [...once, direct[1], { sw: 3 }],
+        eBit: true,
+      });
+    // a new flow, once round, no E bit, while the loop is open
+    for (let k = 0; k < 5; k++) recs.push({ t: T0 + us(200 + 10 * k), flow: flow(2), hops: once });
+    const an = new Analyzer();
+    feed(an, recs, 64);
+    const loops = byType<MicroloopAnomaly>(an.finish(), 'microloop');
+    expect(loops).toHaveLength(1);
+    expect(loops[0].packets).toBe(15);
+    expect(loops[0].flowCount).toBe(2);
+    expect(an.hairpins()).toEqual([]);
+  });
+});
+
 /** A FIFO queue simulation: background flows + one aggressor burst. */
 function burstScenario(
   seed: number,

@@ -30,7 +30,7 @@ const DIR = path.resolve(__dirname, '../../../captures');
 
 type Reader = ReturnType<typeof openCapture>;
 
-function replay(reader: Reader, scenario: Scenario): Anomaly[] {
+function replay(reader: Reader, scenario: Scenario): { found: Anomaly[]; an: Analyzer } {
   const { profile, overrides } = codecOverridesFor(scenario);
   const decoder = new Decoder(makeConfig(profile, overrides));
   const batch = new RecordBatch(512, 8);
@@ -44,7 +44,7 @@ function replay(reader: Reader, scenario: Scenario): Anomaly[] {
   }
   reader.close();
   if (batch.count > 0) an.process(batch);
-  return an.finish();
+  return { found: an.finish(), an };
 }
 
 interface Result {
@@ -55,8 +55,22 @@ interface Result {
 
 const results: Result[] = [];
 
-function check(name: string, labels: LabelFile, found: Anomaly[]): ScoreReport {
+function check(
+  name: string,
+  labels: LabelFile,
+  run: { found: Anomaly[]; an: Analyzer },
+): ScoreReport {
+  const { found, an } = run;
   const report = score(found, labels);
+  // hairpins are a path attribute: every labelled one listed, with its flows, and no other
+  const pins = an.hairpins().map((h) => ({
+    switchId: h.switchId,
+    egressPort: h.egressPort,
+    ingressPort: h.ingressPort,
+    flows: h.flowCount,
+    packets: h.packets,
+  }));
+  expect(pins).toEqual(labels.hairpins ?? []);
   console.log(`scenario ${name}\n${formatConfusion(report)}`);
   results.push({ name, labels, report });
   for (const t of report.types) {
@@ -151,6 +165,16 @@ function scenarioOf(g: Gen): Scenario {
   } as never);
 }
 
+const hairpin = (leaf: number, host: number): Record<string, unknown> => ({
+  type: 'hairpin',
+  atMs: 0,
+  leaf,
+  host,
+  applianceNs: 3000,
+  flows: 2,
+  rateGbps: 0.3,
+});
+
 const burst = (
   atMs: number,
   durationUs: number,
@@ -231,6 +255,36 @@ for (const seed of [3, 7]) {
     events: [
       burst(1, 10000, 3, 2, 6),
       { type: 'path_change', atMs: 12.5, cause: 'link-failure', leaf: 0, spine: 0, durationUs: 0 },
+    ],
+  });
+}
+
+for (const seed of [5, 11]) {
+  // 8×4: service chains on three hosts (one of them behind the looping spine) and a micro-loop
+  GENERATED.push({
+    name: `gen-8x4-hairpin-loop-s${seed}`,
+    leaves: 8,
+    spines: 4,
+    hostGbps: 25,
+    fabricGbps: 100,
+    seed,
+    durationMs: 4,
+    elephants: { count: 12, rateGbps: 0.5, payloadBytes: 600 },
+    mice: 40,
+    events: [
+      hairpin(1, 0),
+      hairpin(2, 3),
+      hairpin(5, 1),
+      {
+        type: 'microloop',
+        atMs: 2,
+        durationUs: 300,
+        dstLeaf: 5,
+        spine: 2,
+        viaLeaf: 6,
+        flows: 3,
+        rateGbps: 0.5,
+      },
     ],
   });
 }

@@ -269,6 +269,24 @@ events:
     ),
   },
   {
+    name: 'hairpin',
+    shows:
+      'Service chains: flows to 10.0.2.2 and 10.0.4.4 leave leaf 2 / leaf 4 to a non-INT appliance on port 7 and come back (the leaf twice in every stack, from the first packet, mice starting and ending); a real micro-loop (spine 101 ⇄ leaf 3) at 1 ms. Labels list the hairpins apart from the anomalies',
+    yaml: small(
+      'hairpin',
+      'Hairpins through non-INT appliances and one transient micro-loop',
+      `int: { version: '2.1', mode: MD, encapsulation: udp-dscp, hopLimit: 8 }`,
+      `events:
+  - { type: hairpin, atMs: 0, leaf: 1, host: 0, applianceNs: 2000, flows: 3, rateGbps: 0.3 }
+  - { type: hairpin, atMs: 0, leaf: 3, host: 2, applianceNs: 2000, flows: 2, rateGbps: 0.3 }
+  - { type: microloop, atMs: 1, durationUs: 200, dstLeaf: 3, spine: 0, viaLeaf: 2, flows: 2, rateGbps: 0.3 }`,
+      2,
+      `traffic:
+  elephants: { count: 3, rateGbps: 0.2, payloadBytes: 200 }
+  mice: { arrivalsPerMs: 30, minPackets: 2, maxPackets: 8, rateGbps: 0.5, payloadBytes: [64, 128, 200] }`,
+    ),
+  },
+  {
     name: 'path-change',
     shows:
       'Link failure leaf 1 – spine 101 at 0.5 ms (restored at 0.8 ms): flows move to spine 102 and back',

@@ -30,13 +30,15 @@ import type {
   PathChangeEvent,
   DropEvent,
   ReportLossEvent,
+  HairpinEvent,
+  BusyEvent,
 } from './scenario';
 import { ipv4ToString, Topology, type Path } from './topology';
-import type { Anomaly, FlowLabel, Labels } from './labels';
+import type { Anomaly, FlowLabel, HairpinLabel, Labels } from './labels';
 
 export interface SimFlow extends PacketFlow {
   id: number;
-  kind: 'elephant' | 'mouse' | 'aggressor' | 'victim' | 'loop';
+  kind: 'elephant' | 'mouse' | 'aggressor' | 'victim' | 'loop' | 'hairpin' | 'busy';
   srcLeaf: number;
   srcHost: number;
   dstLeaf: number;
@@ -52,6 +54,14 @@ export interface SimFlow extends PacketFlow {
   routeEpoch: number;
   label: FlowLabel;
   pendingChange?: PendingChange;
+  /** Hairpin track index + 1 when the flow detours through an appliance (0: none). */
+  hairpin: number;
+  /** Busy-queue flows: packets left in the current train, the mean gap between trains (ns). */
+  trainLeft: number;
+  trainGapNs: number;
+  busy: BusyEvent | null;
+  /** No packet after this time (ns). */
+  stopAt: number;
 }
 
 /** Where generated records go. `timeNs` is simulation ns (add the epoch for capture time). */
@@ -73,6 +83,13 @@ interface BurstTrack {
   aggressors: Set<SimFlow>;
   victims: Set<SimFlow>;
   drops: number;
+}
+
+interface HairpinTrack {
+  ev: HairpinEvent;
+  from: number;
+  flows: Set<SimFlow>;
+  packets: number;
 }
 
 interface LoopTrack {
@@ -182,6 +199,11 @@ export class Simulation {
   private readonly bursts: BurstTrack[] = [];
   private readonly loops: LoopTrack[] = [];
   private readonly drops: DropTrack[] = [];
+  private readonly hairpins: HairpinTrack[] = [];
+  /** Time through the appliance per leaf (hairpin scenarios). */
+  private readonly applianceNs: Float64Array;
+  /** Train lengths and gaps of busy-queue flows (its own stream: other scenarios unchanged). */
+  private brng: Rng | null = null;
   private readonly losses: LossTrack[] = [];
   /** Lost report times per (node, hw_id) not yet revealed by a later report of that key. */
   private readonly lossPending = new Map<number, number[]>();
@@ -227,6 +249,14 @@ export class Simulation {
     this.maxv = s.events.some((e) => e.type === 'microloop')
       ? 2 * (Math.ceil(this.factory.hopLimit / 2) + 1) + 3
       : 3;
+    this.applianceNs = new Float64Array(this.topo.leaves);
+    for (const e of s.events)
+      if (e.type === 'hairpin') {
+        // registered before any flow exists: flows towards the host from atMs on detour
+        this.hairpins.push({ ev: e, from: e.atMs * 1e6, flows: new Set(), packets: 0 });
+        this.applianceNs[e.leaf] = e.applianceNs;
+        this.maxv += 1;
+      }
     this.slotHv = new Float64Array(256 * this.maxv * VSTRIDE);
     this.rng = new Rng(s.seed);
     this.jrng = this.rng.fork();
@@ -353,7 +383,16 @@ export class Simulation {
       path: null,
       routeEpoch: -1,
       label: { srcAddr: '', dstAddr: '', srcPort, dstPort, protocol },
+      hairpin: 0,
+      trainLeft: 0,
+      trainGapNs: 0,
+      busy: null,
+      stopAt: Infinity,
     };
+    for (let k = 0; k < this.hairpins.length; k++) {
+      const h = this.hairpins[k];
+      if (h.ev.leaf === dl && h.ev.host === dh && start >= h.from) f.hairpin = k + 1;
+    }
     f.label.srcAddr = ipv4ToString(f.srcAddr);
     f.label.dstAddr = ipv4ToString(f.dstAddr);
     this.flows.push(f);
@@ -509,6 +548,38 @@ export class Simulation {
           this.activeLoops = this.loops.filter((l) => l.active);
           this.routeEpoch++;
         });
+      } else if (ev.type === 'hairpin') {
+        for (let i = 0; i < ev.flows; i++)
+          this.addFlow(
+            'hairpin',
+            this.randomHostPair(ev.leaf, ev.host),
+            ev.rateGbps,
+            256,
+            start + this.jrng.next() * 20e3,
+            Infinity,
+          );
+      } else if (ev.type === 'busy') {
+        this.brng ??= new Rng((this.scenario.seed ^ 0x6b757379) >>> 0);
+        const hostGbps = this.scenario.topology.hostLinkGbps;
+        // mean of min(ceil(Pareto(alpha, 1)), maxTrain), near enough: the continuous capped mean
+        const a = ev.alpha;
+        const c = ev.maxTrain;
+        const meanTrain = a / (a - 1) - Math.pow(c, 1 - a) / (a - 1) + 0.5;
+        for (let i = 0; i < ev.flows; i++) {
+          const f = this.addFlow(
+            'busy',
+            this.randomHostPair(ev.leaf, ev.host),
+            hostGbps,
+            ev.payloadBytes,
+            start + this.brng.exp(ev.flows * 1e3),
+            Infinity,
+          );
+          f.busy = ev;
+          // offered load per flow = load × link / flows: trains at line rate, then a gap
+          f.trainGapNs = meanTrain * f.intervalNs * (ev.flows / ev.load - 1);
+          f.trainLeft = this.trainLength(ev);
+          if (ev.durationUs > 0) f.stopAt = start + ev.durationUs * 1e3;
+        }
       } else if (ev.type === 'path_change') {
         this.applyPathChange(ev, start);
       } else if (ev.type === 'drop') {
@@ -546,6 +617,18 @@ export class Simulation {
         });
       }
     }
+  }
+
+  private trainLength(ev: BusyEvent): number {
+    const u = 1 - (this.brng as Rng).next(); // (0, 1]
+    return Math.min(ev.maxTrain, Math.ceil(Math.pow(u, -1 / ev.alpha)));
+  }
+
+  /** When a busy-queue flow sends next: the next packet of its train, or a new train. */
+  private nextTrainTime(f: SimFlow, t: number): number {
+    if (--f.trainLeft > 0) return t + f.intervalNs;
+    f.trainLeft = this.trainLength(f.busy as BusyEvent);
+    return t + f.intervalNs + (this.brng as Rng).exp(f.trainGapNs);
   }
 
   private applyPathChange(ev: PathChangeEvent, start: number): void {
@@ -601,7 +684,9 @@ export class Simulation {
   private route(f: SimFlow): void {
     const t = this.topo;
     const spine = this.spineFor(f);
-    const base = t.basePath(f.srcLeaf, f.srcHost, f.dstLeaf, f.dstHost, spine);
+    const base = f.hairpin
+      ? t.hairpinPath(f.srcLeaf, f.srcHost, f.dstLeaf, f.dstHost, spine)
+      : t.basePath(f.srcLeaf, f.srcHost, f.dstLeaf, f.dstHost, spine);
     const old = f.basePath;
     f.basePath = base;
     f.path = base;
@@ -771,7 +856,17 @@ export class Simulation {
       hv[base + V_QID] = 0;
       if (track > 0) {
         const bt = this.bursts[track - 1];
-        if (backlog > this.scenario.burstThresholdBytes && enq >= bt.from && enq <= bt.to) {
+        if (bt.ev.labelBy === 'aggressors') {
+          // the burst is while its aggressors cross the queue
+          if (bt.aggressors.has(f)) {
+            if (enq < bt.start) bt.start = enq;
+            if (eg > bt.end) bt.end = eg;
+          }
+          if (enq >= bt.from && enq <= bt.from + bt.ev.durationUs * 1e3) {
+            if (backlog > bt.peak) bt.peak = backlog;
+            if (!bt.aggressors.has(f)) bt.victims.add(f);
+          }
+        } else if (backlog > this.scenario.burstThresholdBytes && enq >= bt.from && enq <= bt.to) {
           if (enq < bt.start) bt.start = enq;
           if (eg > bt.end) bt.end = eg;
           if (backlog > bt.peak) bt.peak = backlog;
@@ -779,6 +874,9 @@ export class Simulation {
         }
       }
       a = eg + size / rate + this.propNs;
+      // out to the appliance (it adds no INT) and back
+      if (sw === path.hairpin && path.outPort[i] === tp.appliancePort)
+        a += this.applianceNs[sw] + this.propNs;
     }
     this.stats.delivered++;
     meta[mb + 2] = n;
@@ -835,6 +933,11 @@ export class Simulation {
     const hb = slot * this.maxv * VSTRIDE;
     const sink = this.sink as RecordSink;
     if (code === CODE_DATA) {
+      if (f.hairpin && path.hairpin >= 0) {
+        const h = this.hairpins[f.hairpin - 1];
+        h.packets++;
+        h.flows.add(f);
+      }
       if (path.loop) {
         const lt = this.loopOfPath.get(path.id);
         if (lt) {
@@ -969,8 +1072,13 @@ export class Simulation {
       const fid = fh.topVal();
       const f = this.flows[fid];
       this.send(f, t);
-      if (--f.remaining > 0) fh.replaceTop(t + f.intervalNs * (0.9 + 0.2 * this.jrng.next()), fid);
-      else fh.pop();
+      if (--f.remaining > 0) {
+        const next = f.busy
+          ? this.nextTrainTime(f, t)
+          : t + f.intervalNs * (0.9 + 0.2 * this.jrng.next());
+        if (next <= f.stopAt) fh.replaceTop(next, fid);
+        else fh.pop();
+      } else fh.pop();
     }
     this.stats.templates = this.factory.templateCount;
     return true;
@@ -1041,6 +1149,25 @@ export class Simulation {
       });
     }
     anomalies.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    // hairpins are not anomalies: listed on their own (per leaf, only when there are any)
+    const pins = new Map<number, HairpinLabel>();
+    for (const h of this.hairpins) {
+      if (h.packets === 0) continue;
+      const sw = this.topo.switchId(h.ev.leaf);
+      let l = pins.get(sw);
+      if (!l) {
+        l = {
+          switchId: sw,
+          egressPort: this.topo.appliancePort,
+          ingressPort: this.topo.appliancePort,
+          flows: 0,
+          packets: 0,
+        };
+        pins.set(sw, l);
+      }
+      l.flows += h.flows.size;
+      l.packets += h.packets;
+    }
     return {
       scenario: s.name,
       seed: s.seed,
@@ -1054,6 +1181,7 @@ export class Simulation {
       },
       tolerance: { startNs: s.toleranceNs, endNs: s.toleranceNs },
       anomalies,
+      ...(pins.size > 0 ? { hairpins: [...pins.values()] } : {}),
     };
   }
 }

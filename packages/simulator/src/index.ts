@@ -22,10 +22,19 @@ export {
   type PathChangeEvent,
   type DropEvent,
   type ReportLossEvent,
+  type HairpinEvent,
+  type BusyEvent,
 } from './scenario';
 export { Topology, leafId, spineId, type Path } from './topology';
 export { PacketFactory, hopLayout, hopMetadataOf, VSTRIDE } from './packets';
-export { labelsToJson, parseLabels, type Labels, type Anomaly, type FlowLabel } from './labels';
+export {
+  labelsToJson,
+  parseLabels,
+  type Labels,
+  type Anomaly,
+  type FlowLabel,
+  type HairpinLabel,
+} from './labels';
 export {
   simulate,
   simulateToBuffer,

@@ -41,6 +41,16 @@ export type Anomaly =
     }
   | { type: 'report_loss'; start: bigint; end: bigint; nodeId: number; hwId: number; lost: number };
 
+/** A stable detour through a non-INT appliance: the switch shows twice in the flows' stacks
+ * (a path attribute, not an anomaly). Ports: out to the appliance, and back in from it. */
+export interface HairpinLabel {
+  switchId: number;
+  egressPort: number;
+  ingressPort: number;
+  flows: number;
+  packets: number;
+}
+
 export interface Labels {
   scenario: string;
   seed: number;
@@ -54,6 +64,8 @@ export interface Labels {
   };
   tolerance: { startNs: number; endNs: number };
   anomalies: Anomaly[];
+  /** Only in scenarios with hairpins. */
+  hairpins?: HairpinLabel[];
 }
 
 /**

@@ -113,6 +113,41 @@ export interface MicroburstEvent {
   /** Victim flows started towards the same host around the burst. */
   victims: number;
   victimRateGbps: number;
+  /** Label window: 'occupancy' = while the queue is above `burstThresholdBytes`; 'aggressors' =
+   * from the first aggressor packet's enqueue to the last one's dequeue at the queue (for bursts
+   * on a busy queue, whose occupancy is often above any fixed threshold). */
+  labelBy: 'occupancy' | 'aggressors';
+}
+
+export interface HairpinEvent {
+  type: 'hairpin';
+  atMs: number;
+  /** Flows created from atMs on towards this host (leaf and host index) leave the leaf to a
+   * non-INT appliance on an extra leaf port and come back into the same leaf (a service chain). */
+  leaf: number;
+  host: number;
+  /** Time through the appliance, ns. */
+  applianceNs: number;
+  /** Long-lived flows started towards the host (so the hairpin has traffic). */
+  flows: number;
+  rateGbps: number;
+}
+
+export interface BusyEvent {
+  type: 'busy';
+  atMs: number;
+  /** A busy host port with heavy-tailed load: `flows` senders towards (leaf, host), each sending
+   * trains of back-to-back packets at the host link rate, train lengths Pareto(alpha) capped at
+   * maxTrain, exponential gaps; `load` = mean offered load as a fraction of the host link. */
+  leaf: number;
+  host: number;
+  load: number;
+  flows: number;
+  payloadBytes: number;
+  alpha: number;
+  maxTrain: number;
+  /** 0: until the end. */
+  durationUs: number;
 }
 
 export interface MicroloopEvent {
@@ -159,7 +194,13 @@ export interface ReportLossEvent {
 }
 
 export type EventSpec =
-  MicroburstEvent | MicroloopEvent | PathChangeEvent | DropEvent | ReportLossEvent;
+  | MicroburstEvent
+  | MicroloopEvent
+  | PathChangeEvent
+  | DropEvent
+  | ReportLossEvent
+  | HairpinEvent
+  | BusyEvent;
 
 export interface Scenario {
   name: string;
@@ -250,11 +291,23 @@ const EVENT_DEFAULTS: Record<string, Record<string, unknown>> = {
     payloadBytes: 1400,
     victims: 2,
     victimRateGbps: 1,
+    labelBy: 'occupancy',
   },
   microloop: { durationUs: 400, dstLeaf: 1, spine: 0, viaLeaf: -1, flows: 3, rateGbps: 2 },
   path_change: { cause: 'rehash', leaf: -1, spine: 0, durationUs: 0 },
   drop: { durationUs: 1000, switchId: 101, probability: 1, dropReason: 80 },
   report_loss: { durationUs: 1000, probability: 1, nodeId: -1 },
+  hairpin: { leaf: 1, host: 0, applianceNs: 2000, flows: 2, rateGbps: 0.3 },
+  busy: {
+    leaf: 1,
+    host: 0,
+    load: 0.6,
+    flows: 8,
+    payloadBytes: 1000,
+    alpha: 1.5,
+    maxTrain: 200,
+    durationUs: 0,
+  },
 };
 
 function num(v: unknown): unknown {
@@ -487,6 +540,8 @@ function validate(s: Scenario): void {
       checkInt(`${n}.host`, e.host, 0, t.hostsPerLeaf - 1);
       checkInt(`${n}.senders`, e.senders, 1, 1000);
       checkNum(`${n}.durationUs`, e.durationUs, 0.01, 1e7);
+      if (e.labelBy !== 'occupancy' && e.labelBy !== 'aggressors')
+        throw new ScenarioError(`${n}.labelBy must be occupancy or aggressors`);
       if (t.leaves < 2) throw new ScenarioError(`${n}: a microburst needs at least two leaves`);
     } else if (e.type === 'microloop') {
       checkInt(`${n}.dstLeaf`, e.dstLeaf, 0, t.leaves - 1);
@@ -508,6 +563,23 @@ function validate(s: Scenario): void {
       checkInt(`${n}.dropReason`, e.dropReason, 0, 255);
     } else if (e.type === 'report_loss') {
       checkNum(`${n}.probability`, e.probability, 0, 1);
+    } else if (e.type === 'hairpin') {
+      checkInt(`${n}.leaf`, e.leaf, 0, t.leaves - 1);
+      checkInt(`${n}.host`, e.host, 0, t.hostsPerLeaf - 1);
+      checkNum(`${n}.applianceNs`, e.applianceNs, 0, 1e9);
+      checkInt(`${n}.flows`, e.flows, 0, 10000);
+      checkNum(`${n}.rateGbps`, e.rateGbps, 0.0001, 1000);
+      if (t.leaves < 2) throw new ScenarioError(`${n}: a hairpin needs at least two leaves`);
+    } else if (e.type === 'busy') {
+      checkInt(`${n}.leaf`, e.leaf, 0, t.leaves - 1);
+      checkInt(`${n}.host`, e.host, 0, t.hostsPerLeaf - 1);
+      checkNum(`${n}.load`, e.load, 0.001, 0.99);
+      checkInt(`${n}.flows`, e.flows, 1, 10000);
+      checkInt(`${n}.payloadBytes`, e.payloadBytes, 0, 9000);
+      checkNum(`${n}.alpha`, e.alpha, 1.05, 10);
+      checkInt(`${n}.maxTrain`, e.maxTrain, 1, 1e6);
+      checkNum(`${n}.durationUs`, e.durationUs, 0, 1e10);
+      if (t.leaves < 2) throw new ScenarioError(`${n}: a busy queue needs at least two leaves`);
     }
   }
 }

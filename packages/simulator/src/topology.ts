@@ -39,6 +39,8 @@ export interface Path {
   loop: boolean;
   /** Switch ids of the loop cycle (empty if none). */
   loopSwitches: number[];
+  /** Switch index whose appliance port the path hairpins through, -1 if none. */
+  hairpin: number;
 }
 
 export class Topology {
@@ -54,6 +56,8 @@ export class Topology {
   /** Egress link rate per queue, bytes per ns. */
   readonly qRate: Float64Array;
   readonly ports: Int32Array;
+  /** Leaf port to the non-INT appliance (scenarios with a hairpin; 0 = none): the last port. */
+  readonly appliancePort: number;
   private readonly paths: Path[] = [];
   private readonly pathIndex = new Map<string, Path>();
 
@@ -65,10 +69,12 @@ export class Topology {
     this.nSwitches = t.leaves + t.spines;
     this.qBase = new Int32Array(this.nSwitches);
     this.ports = new Int32Array(this.nSwitches);
+    const appliance = s.events.some((e) => e.type === 'hairpin');
+    this.appliancePort = appliance ? t.hostsPerLeaf + t.spines + 1 : 0;
     let q = 0;
     for (let sw = 0; sw < this.nSwitches; sw++) {
       this.qBase[sw] = q;
-      this.ports[sw] = sw < t.leaves ? t.hostsPerLeaf + t.spines : t.leaves;
+      this.ports[sw] = sw < t.leaves ? t.hostsPerLeaf + t.spines + (appliance ? 1 : 0) : t.leaves;
       q += this.ports[sw];
     }
     this.nQueues = q;
@@ -127,7 +133,7 @@ export class Topology {
   }
 
   /** Interns a path given as (switch index, in port, out port) triples. */
-  intern(visits: number[], loopSwitches: number[] = []): Path {
+  intern(visits: number[], loopSwitches: number[] = [], hairpin = -1): Path {
     const key = visits.join(',');
     let p = this.pathIndex.get(key);
     if (p) return p;
@@ -155,6 +161,7 @@ export class Topology {
       q,
       loop: loopSwitches.length > 0,
       loopSwitches,
+      hairpin,
     };
     this.paths.push(p);
     this.pathIndex.set(key, p);
@@ -182,6 +189,25 @@ export class Topology {
       this.uplinkPort(spine),
       dstHost + 1,
     ]);
+  }
+
+  /**
+   * The base path with a detour at dstLeaf: out of the appliance port to a non-INT appliance
+   * and back in through it, then to the host (the leaf shows twice in the stack).
+   */
+  hairpinPath(
+    srcLeaf: number,
+    srcHost: number,
+    dstLeaf: number,
+    dstHost: number,
+    spine: number,
+  ): Path {
+    const ap = this.appliancePort;
+    const b = this.basePath(srcLeaf, srcHost, dstLeaf, dstHost, spine);
+    const v: number[] = [];
+    for (let i = 0; i < b.n - 1; i++) v.push(b.sw[i], b.inPort[i], b.outPort[i]);
+    v.push(dstLeaf, b.inPort[b.n - 1], ap, dstLeaf, ap, dstHost + 1);
+    return this.intern(v, [], dstLeaf);
   }
 
   /**

@@ -31,6 +31,16 @@ export function flowId(f: FlowTuple): string {
   return `${f.srcAddr}:${f.srcPort}>${f.dstAddr}:${f.dstPort}/${f.protocol}`;
 }
 
+/** Hash of the switch ids rows[0..m) of `b`, in order (the flow table's `pathHash`). */
+export function pathHash(b: RecordBatch, rows: Int32Array, m: number): number {
+  let h = 0x811c9dc5 ^ m;
+  for (let k = 0; k < m; k++) {
+    h = Mth.imul(h ^ b.switchId[rows[k]], 0x01000193);
+    h ^= h >>> 13;
+  }
+  return h >>> 0;
+}
+
 export class PathChangeDetector implements Detector<NoState> {
   private readonly config: AnalyticsConfig;
   /** End of the hold-down window of the flow's last reported change. */
@@ -61,12 +71,7 @@ export class PathChangeDetector implements Detector<NoState> {
   onPath(b: RecordBatch, rows: Int32Array, m: number, t: number, fs: number): void {
     const c = this.config;
     const fl = this.flows;
-    let h = 0x811c9dc5 ^ m;
-    for (let k = 0; k < m; k++) {
-      h = Mth.imul(h ^ b.switchId[rows[k]], 0x01000193);
-      h ^= h >>> 13;
-    }
-    h >>>= 0;
+    const h = pathHash(b, rows, m);
     fl.hopCount[fs] = m;
     fl.lastSwitch[fs] = b.switchId[rows[m - 1]];
     // path activity (silent-flow detection)
