@@ -169,6 +169,7 @@ export class Analyzer {
     };
     this.queues.onEvict = (s) => this.microburst.onQueueEvict(s);
     this.reporters.onEvict = (s) => this.reportLoss.onReporterEvict(s);
+    this.reportLoss.onGap = (node, start, end) => this.silentFlows.onReportGap(node, start, end);
   }
 
   // ================================================================ public API
@@ -341,6 +342,15 @@ export class Analyzer {
     const t = (b.tsSec[r] - ctx.baseSec) * 1e9 + b.tsNsec[r];
     if (t > ctx.now) ctx.now = t;
 
+    // ---- report sequence first: a gap this record reveals is a telemetry outage the silent-flow
+    // check below must know about ----
+    const rv = b.reportVersion[r];
+    // a drop report carries the packet as the dropping switch received it (the stack stops
+    // there), an intermediate report the stack so far: neither is the flow's full path
+    const dropRep = rv !== 0 && ((b.repFlags[r] & REPFLAG_D) !== 0 || b.dropReason[r] >= 0);
+    const partial = dropRep || (rv !== 0 && (b.repFlags[r] & REPFLAG_I) !== 0);
+    if (rv !== 0 && this.doReports && b.repIndex[r] === 0) this.reportLoss.onReport(b, r, t, rv);
+
     // ---- flow ----
     const fl = this.flows;
     let fs = -1;
@@ -365,7 +375,23 @@ export class Analyzer {
         fl.init(fs, t);
         this.pathChange.newFlow(fs);
         this.silentFlows.newFlow(fs);
-      } else if (this.doFlows) {
+      }
+      // where the record comes from (sink liveness for silent drops): the reporting node, else
+      // the last switch of its stack; a drop report comes from where the packet died, not its sink
+      if (this.doFlows && !dropRep) {
+        let sink = -1;
+        if (b.hasNodeId[r]) sink = b.nodeId[r];
+        else {
+          const hs = b.hopStart[r];
+          for (let h = hs + b.hopCount[r] - 1; h >= hs; h--)
+            if (b.present[h] & HOPFIELD_SWITCH_ID) {
+              sink = b.switchId[h];
+              break;
+            }
+        }
+        if (sink >= 0) this.silentFlows.onSinkRecord(fs, sink, t);
+      }
+      if (!fl.table.isNew && this.doFlows) {
         const gap = t - fl.last[fs];
         const sil = this.silentFlows;
         // a silence no sweep saw (it ends here); only a gap beyond silentFactor × the mean can be one
@@ -389,16 +415,8 @@ export class Analyzer {
       }
     }
 
-    // ---- reports ----
-    const rv = b.reportVersion[r];
-    // a drop report carries the packet as the dropping switch received it (the stack stops
-    // there), an intermediate report the stack so far: neither is the flow's full path
-    const dropRep = rv !== 0 && ((b.repFlags[r] & REPFLAG_D) !== 0 || b.dropReason[r] >= 0);
-    const partial = dropRep || (rv !== 0 && (b.repFlags[r] & REPFLAG_I) !== 0);
-    if (rv !== 0 && this.doReports) {
-      if (b.repIndex[r] === 0) this.reportLoss.onReport(b, r, t, rv);
-      if (dropRep) this.drops.onDropReport(b, r, t, fs);
-    }
+    // ---- drop reports ----
+    if (dropRep && this.doReports) this.drops.onDropReport(b, r, t, fs);
 
     // ---- hops: the switch stack ----
     const hc = b.hopCount[r];

@@ -215,10 +215,11 @@ export interface AnalyticsConfig {
   silentMinNs: number;
   /** ... after at least this many packets ... */
   silentMinPackets: number;
-  /** ... and at least this long (a short flow or burst that ends is not a silent drop) ... */
+  /* ... having been active at least as long as the silence it must show (what counts as
+   * evidence of a drop: docs/anomalies.md). */
+  /** Unused since silent drops need evidence (a flow coming back, or a blackhole); kept so
+   * configurations that set it stay valid. */
   silentMinActiveNs: number;
-  /* ... having been active at least as long as the silence it must show, and while other flows
-   * on its path were seen that long after it. */
 
   /** Called for every anomaly as it is finished (in addition to flush()). */
   onAnomaly: ((a: Anomaly) => void) | null;

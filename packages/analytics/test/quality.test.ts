@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Decoder, makeConfig, RecordBatch } from '@hopwatch/codec';
 import { openCapture, readCaptureBuffer } from '@hopwatch/pcap';
 import {
+  SCORING_SCENARIOS,
   codecOverridesFor,
   labelsToJson,
   loadScenario,
@@ -296,6 +297,39 @@ describe('generated scenarios (same defaults)', () => {
     const lf = parseLabels(labelsToJson(labels));
     expect(lf.anomalies.length).toBeGreaterThan(0);
     check(g.name, lf, replay(readCaptureBuffer(capture), sc));
+  });
+});
+
+describe('scoring scenarios simulated in memory (same defaults)', () => {
+  test.each(SCORING_SCENARIOS.map((c) => [c.name, c.yaml] as const))('%s', (name, yaml) => {
+    const sc = loadScenario(yaml);
+    const { capture, labels } = simulateToBuffer(sc);
+    check(name, parseLabels(labelsToJson(labels)), replay(readCaptureBuffer(capture), sc));
+  });
+
+  test('a clean baseline of 4000 flows starting and ending: zero anomalies', () => {
+    const sc = loadScenario({
+      name: 'clean-baseline-long',
+      seed: 11,
+      durationMs: 100,
+      topology: { leaves: 4, spines: 2, hostsPerLeaf: 4, hostLinkGbps: 10, fabricLinkGbps: 40 },
+      traffic: {
+        elephants: { count: 4, rateGbps: 0.02, payloadBytes: 0 },
+        mice: { arrivalsPerMs: 4, minPackets: 2, maxPackets: 6, rateGbps: 0.5, payloadBytes: [0] },
+        streams: {
+          arrivalsPerMs: 40,
+          minPackets: 16,
+          maxPackets: 24,
+          rateGbps: 0.05,
+          payloadBytes: [0],
+        },
+      },
+      int: { version: '2.1', mode: 'MD', encapsulation: 'udp-dscp', instructionBitmap: 0xf000 },
+    });
+    const { capture, labels } = simulateToBuffer(sc);
+    const found = replay(readCaptureBuffer(capture), sc);
+    check(sc.name, parseLabels(labelsToJson(labels)), found);
+    expect(found).toEqual([]);
   });
 });
 

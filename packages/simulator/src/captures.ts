@@ -47,6 +47,34 @@ ${extra}`.trimEnd() + '\n'
   );
 }
 
+const BLACKHOLE_TRAFFIC = `  elephants: { count: 8, rateGbps: 0.1, payloadBytes: 0 }
+  mice: { arrivalsPerMs: 10, minPackets: 2, maxPackets: 6, rateGbps: 0.5, payloadBytes: [0] }
+  streams: { arrivalsPerMs: 2, minPackets: 50, maxPackets: 200, rateGbps: 0.1, payloadBytes: [0] }`;
+
+/** Silent-drop scoring scenarios: flows that end, telemetry outages, blackholes (issue #14);
+ * small packets and a short bitmap keep the files small. */
+function lossScenario(
+  name: string,
+  description: string,
+  seed: number,
+  durationMs: number,
+  traffic: string,
+  extra = '',
+  bitmap = '0xF000',
+): string {
+  return (
+    `name: ${name}
+description: ${description}
+seed: ${seed}
+durationMs: ${durationMs}
+${TOPO}
+traffic:
+${traffic}
+int: { version: '2.1', mode: MD, encapsulation: udp-dscp, instructionBitmap: ${bitmap} }
+${extra}`.trimEnd() + '\n'
+  );
+}
+
 export const BUNDLED_CAPTURES: BundledCapture[] = [
   {
     name: 'demo-fabric',
@@ -351,6 +379,103 @@ events:
   - { type: microburst, atMs: 0.2, durationUs: 80, leaf: 2, host: 1, senders: 3, rateGbps: 5, payloadBytes: 500, victims: 1 }
   - { type: drop, atMs: 0.5, durationUs: 150, switchId: 101, probability: 0.5 }
   - { type: report_loss, atMs: 0.7, durationUs: 150, probability: 0.5 }`,
+    ),
+  },
+  {
+    name: 'flows-end',
+    shows:
+      'No faults: long flows (50–200 packets) start and end on busy paths; a flow that ends is not a silent drop (zero anomalies expected)',
+    yaml: lossScenario(
+      'flows-end',
+      'Long flows that start and end on busy paths, no faults',
+      2,
+      6,
+      `  elephants: { count: 6, rateGbps: 0.1, payloadBytes: 0 }
+  mice: { arrivalsPerMs: 10, minPackets: 2, maxPackets: 6, rateGbps: 0.5, payloadBytes: [0] }
+  streams: { arrivalsPerMs: 4, minPackets: 50, maxPackets: 200, rateGbps: 0.1, payloadBytes: [0] }`,
+    ),
+  },
+  {
+    name: 'blackhole-persistent',
+    shows:
+      'Persistent blackhole: spine 102 drops every packet from 3 ms to the end; its flows never come back while those through spine 101 keep going',
+    yaml: lossScenario(
+      'blackhole-persistent',
+      'Spine 102 drops everything from 3 ms on',
+      3,
+      8,
+      BLACKHOLE_TRAFFIC,
+      `events:
+  - { type: drop, atMs: 3, durationUs: 10000, switchId: 102, probability: 1 }`,
+    ),
+  },
+  {
+    name: 'blackhole-transient',
+    shows: 'Transient blackhole: spine 101 drops every packet for 1 ms, then its flows come back',
+    yaml: lossScenario(
+      'blackhole-transient',
+      'Spine 101 drops everything for 1 ms',
+      4,
+      8,
+      BLACKHOLE_TRAFFIC,
+      `events:
+  - { type: drop, atMs: 3, durationUs: 1000, switchId: 101, probability: 1 }`,
+    ),
+  },
+  {
+    name: 'blackhole-short-flow',
+    shows:
+      'Blackhole at spine 102 for 2 ms while two short flows through spine 101 end normally at its start: one drop, at 102, without them',
+    yaml: lossScenario(
+      'blackhole-short-flow',
+      'Spine 102 drops everything for 2 ms, two flows through spine 101 end as it starts',
+      6,
+      8,
+      `${BLACKHOLE_TRAFFIC}
+  flows:
+    - { srcLeaf: 0, srcHost: 1, dstLeaf: 1, dstHost: 2, spine: 0, startMs: 2.38, packets: 40, rateGbps: 0.1, payloadBytes: 0 }
+    - { srcLeaf: 2, srcHost: 1, dstLeaf: 3, dstHost: 2, spine: 0, startMs: 2.4, packets: 40, rateGbps: 0.1, payloadBytes: 0 }`,
+      `events:
+  - { type: drop, atMs: 3, durationUs: 2000, switchId: 102, probability: 1 }`,
+    ),
+  },
+  {
+    name: 'clean-baseline',
+    shows:
+      'Clean baseline: about 400 flows start and end over 16 ms (plus elephants and mice), no faults: zero anomalies of every type expected (the quality test also runs a 4000-flow one)',
+    yaml: lossScenario(
+      'clean-baseline',
+      'About 400 flows starting and ending over 16 ms, no faults',
+      7,
+      16,
+      `  elephants: { count: 4, rateGbps: 0.02, payloadBytes: 0 }
+  mice: { arrivalsPerMs: 4, minPackets: 2, maxPackets: 6, rateGbps: 0.5, payloadBytes: [0] }
+  streams: { arrivalsPerMs: 25, minPackets: 16, maxPackets: 24, rateGbps: 0.05, payloadBytes: [0] }`,
+      '',
+      '0xA000',
+    ),
+  },
+];
+
+/** Scoring scenarios too large to commit as captures (every capture stays under 1 MB): the
+ * quality test simulates them in memory. */
+export const SCORING_SCENARIOS: BundledCapture[] = [
+  {
+    name: 'report-outage',
+    shows:
+      'TR v2.0 reports of leaf 3 lost for 15 ms (a telemetry outage at one sink): report loss only, no drops (the packets were delivered)',
+    yaml: lossScenario(
+      'report-outage',
+      'Telemetry outage, every report of leaf 3 lost for 15 ms',
+      5,
+      24,
+      `  elephants: { count: 16, rateGbps: 0.02, payloadBytes: 0 }
+  mice: { arrivalsPerMs: 2, minPackets: 2, maxPackets: 6, rateGbps: 0.5, payloadBytes: [0] }
+  streams: { arrivalsPerMs: 0.3, minPackets: 100, maxPackets: 400, rateGbps: 0.02, payloadBytes: [0] }`,
+      `output: { kind: reports, reportVersion: '2.0' }
+events:
+  - { type: report_loss, atMs: 8, durationUs: 15000, probability: 1, nodeId: 3 }`,
+      '0x8000',
     ),
   },
 ];

@@ -38,7 +38,16 @@ import type { Anomaly, FlowLabel, HairpinLabel, Labels } from './labels';
 
 export interface SimFlow extends PacketFlow {
   id: number;
-  kind: 'elephant' | 'mouse' | 'aggressor' | 'victim' | 'loop' | 'hairpin' | 'busy';
+  kind:
+    | 'elephant'
+    | 'mouse'
+    | 'aggressor'
+    | 'victim'
+    | 'loop'
+    | 'hairpin'
+    | 'busy'
+    | 'stream'
+    | 'scripted';
   srcLeaf: number;
   srcHost: number;
   dstLeaf: number;
@@ -187,6 +196,7 @@ export class Simulation {
   private readonly changes: { t: number; apply: () => void }[] = [];
   private changeIdx = 0;
   private nextMouse = Infinity;
+  private nextStream = Infinity;
   // slots: per in-flight packet, the visit values and metadata
   private readonly maxv: number;
   private slotHv: Float64Array;
@@ -415,6 +425,66 @@ export class Simulation {
       );
     }
     if (tr.mice.arrivalsPerMs > 0) this.nextMouse = this.rng.exp(1e6 / tr.mice.arrivalsPerMs);
+    // streams and scripted flows draw from their own generator (forked only when used), so
+    // scenarios without them generate the same bytes as before they existed
+    if (tr.streams.arrivalsPerMs > 0 || tr.flows.length > 0) {
+      this.srng = this.rng.fork();
+      if (tr.streams.arrivalsPerMs > 0)
+        this.nextStream = this.srng.exp(1e6 / tr.streams.arrivalsPerMs);
+    }
+    for (const sf of tr.flows) {
+      const proto = this.protocolFor();
+      const dport = proto === 6 ? tr.tcpPorts[0] : tr.udpPorts[0];
+      const sp =
+        sf.spine >= 0
+          ? this.portThrough(sf.srcLeaf, sf.dstLeaf, sf.srcHost, sf.dstHost, dport, proto, sf.spine)
+          : (this.srng as Rng).int(32768, 60999);
+      const hosts: [number, number, number, number] = [
+        sf.srcLeaf,
+        sf.srcHost,
+        sf.dstLeaf,
+        sf.dstHost,
+      ];
+      const f = this.addFlow(
+        'scripted',
+        hosts,
+        sf.rateGbps,
+        sf.payloadBytes,
+        sf.startMs * 1e6,
+        sf.packets,
+        proto,
+        sp,
+      );
+      f.dstPort = dport;
+      f.label.dstPort = dport;
+    }
+  }
+
+  private srng: Rng | null = null;
+
+  private addStream(t: number): void {
+    const m = this.scenario.traffic.streams;
+    const r = this.srng as Rng;
+    const t0 = this.topo;
+    const dl = r.int(0, t0.leaves - 1);
+    const dh = r.int(0, t0.hosts - 1);
+    let sl = r.int(0, t0.leaves - 1);
+    let sh = r.int(0, t0.hosts - 1);
+    for (let i = 0; i < 64 && (t0.leaves > 1 ? sl === dl : sh === dh); i++) {
+      sl = r.int(0, t0.leaves - 1);
+      sh = r.int(0, t0.hosts - 1);
+    }
+    this.addFlow(
+      'stream',
+      [sl, sh, dl, dh],
+      m.rateGbps,
+      r.pick(m.payloadBytes),
+      t,
+      r.int(m.minPackets, m.maxPackets),
+      this.protocolFor(),
+      r.int(32768, 60999),
+    );
+    this.nextStream = t + r.exp(1e6 / m.arrivalsPerMs);
   }
 
   private addMouse(t: number): void {
@@ -1037,9 +1107,11 @@ export class Simulation {
       const tf = fh.topKey();
       const tc = this.changeIdx < this.changes.length ? this.changes[this.changeIdx].t : Infinity;
       const tm = this.nextMouse;
+      const ts = this.nextStream;
       let t = tf;
       if (tc <= t) t = tc;
       if (tm < t) t = tm;
+      if (ts < t) t = ts;
       // flush records due before t
       while (
         oh.size > 0 &&
@@ -1067,6 +1139,10 @@ export class Simulation {
       }
       if (tm === t) {
         this.addMouse(t);
+        continue;
+      }
+      if (ts === t) {
+        this.addStream(t);
         continue;
       }
       const fid = fh.topVal();

@@ -48,5 +48,10 @@ export {
   type LiveOptions,
 } from './simulate';
 export { runSimulateCommand, SIMULATE_USAGE } from './cli';
-export { makeBundledCaptures, BUNDLED_CAPTURES, type BundledCapture } from './captures';
+export {
+  makeBundledCaptures,
+  BUNDLED_CAPTURES,
+  SCORING_SCENARIOS,
+  type BundledCapture,
+} from './captures';
 export { Rng } from './rng';

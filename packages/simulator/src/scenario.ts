@@ -49,9 +49,27 @@ export interface MiceSpec {
   payloadBytes: number[];
 }
 
+/** One scripted flow: from host (srcLeaf, srcHost) to (dstLeaf, dstHost), `packets` packets from
+ * `startMs`, through spine `spine` (ECMP source port chosen to hash there; -1: any). */
+export interface ScriptedFlowSpec {
+  srcLeaf: number;
+  srcHost: number;
+  dstLeaf: number;
+  dstHost: number;
+  spine: number;
+  startMs: number;
+  packets: number;
+  rateGbps: number;
+  payloadBytes: number;
+}
+
 export interface TrafficSpec {
   elephants: ElephantSpec;
   mice: MiceSpec;
+  /** Long flows that start (Poisson) and end (after minPackets..maxPackets): traffic whose
+   * flows simply end, which silent-drop detection must not take for drops. */
+  streams: MiceSpec;
+  flows: ScriptedFlowSpec[];
   /** 'tcp', 'udp' or 'mixed' (tunnel encapsulations only; DSCP/port carriers fix the protocol). */
   protocol: 'tcp' | 'udp' | 'mixed';
   tcpPorts: number[];
@@ -252,6 +270,14 @@ const DEFAULT_TRAFFIC: TrafficSpec = {
     rateGbps: 1,
     payloadBytes: [64, 200, 512, 1024],
   },
+  streams: {
+    arrivalsPerMs: 0,
+    minPackets: 50,
+    maxPackets: 500,
+    rateGbps: 0.1,
+    payloadBytes: [200],
+  },
+  flows: [],
   protocol: 'mixed',
   tcpPorts: [443, 80, 8080, 8443, 5201, 9000],
   udpPorts: [443, 5201, 9000, 8000, 5004, 7000],
@@ -308,6 +334,18 @@ const EVENT_DEFAULTS: Record<string, Record<string, unknown>> = {
     maxTrain: 200,
     durationUs: 0,
   },
+};
+
+const FLOW_DEFAULTS: ScriptedFlowSpec = {
+  srcLeaf: 0,
+  srcHost: 0,
+  dstLeaf: 1,
+  dstHost: 0,
+  spine: -1,
+  startMs: 0,
+  packets: 100,
+  rateGbps: 0.1,
+  payloadBytes: 200,
 };
 
 function num(v: unknown): unknown {
@@ -487,6 +525,30 @@ function validate(s: Scenario): void {
   if (!Array.isArray(tr.mice.payloadBytes) || tr.mice.payloadBytes.length === 0)
     throw new ScenarioError('traffic.mice.payloadBytes must be a non-empty list');
   for (const b of tr.mice.payloadBytes) checkInt('traffic.mice.payloadBytes[]', b, 0, 9000);
+  checkNum('traffic.streams.arrivalsPerMs', tr.streams.arrivalsPerMs, 0, 1e6);
+  checkInt('traffic.streams.minPackets', tr.streams.minPackets, 1, 1e9);
+  checkInt('traffic.streams.maxPackets', tr.streams.maxPackets, tr.streams.minPackets, 1e9);
+  checkNum('traffic.streams.rateGbps', tr.streams.rateGbps, 0.0001, 1000);
+  if (!Array.isArray(tr.streams.payloadBytes) || tr.streams.payloadBytes.length === 0)
+    throw new ScenarioError('traffic.streams.payloadBytes must be a non-empty list');
+  for (const b of tr.streams.payloadBytes) checkInt('traffic.streams.payloadBytes[]', b, 0, 9000);
+  if (!Array.isArray(tr.flows)) throw new ScenarioError('traffic.flows must be a list');
+  tr.flows = tr.flows.map((f, k) => {
+    const x = merge(`traffic.flows[${k}]`, FLOW_DEFAULTS, f);
+    const n = `traffic.flows[${k}]`;
+    checkInt(`${n}.srcLeaf`, x.srcLeaf, 0, t.leaves - 1);
+    checkInt(`${n}.dstLeaf`, x.dstLeaf, 0, t.leaves - 1);
+    checkInt(`${n}.srcHost`, x.srcHost, 0, t.hostsPerLeaf - 1);
+    checkInt(`${n}.dstHost`, x.dstHost, 0, t.hostsPerLeaf - 1);
+    checkInt(`${n}.spine`, x.spine, -1, t.spines - 1);
+    checkNum(`${n}.startMs`, x.startMs, 0, s.durationMs);
+    checkInt(`${n}.packets`, x.packets, 1, 1e9);
+    checkNum(`${n}.rateGbps`, x.rateGbps, 0.0001, 1000);
+    checkInt(`${n}.payloadBytes`, x.payloadBytes, 0, 9000);
+    if (x.srcLeaf === x.dstLeaf && x.srcHost === x.dstHost)
+      throw new ScenarioError(`${n}: source and destination are the same host`);
+    return x;
+  });
   if (!['tcp', 'udp', 'mixed'].includes(tr.protocol))
     throw new ScenarioError(`traffic.protocol must be tcp, udp or mixed`);
   for (const p of [...tr.tcpPorts, ...tr.udpPorts]) checkInt('traffic port', p, 1, 65535);

@@ -49,6 +49,9 @@ export class ReportLossDetector implements Detector<ReportLossCheckpoint> {
   private readonly bits: Uint32Array;
   private readonly lastT: Float64Array;
   private readonly losses = new Map<number, LossEpisode>();
+  /** Called with each sequence gap of a source with a node id (reports of `node` lost between
+   * `start` and `end`), for the silent-flow detector: a telemetry outage is not a drop. */
+  onGap: ((node: number, start: number, end: number) => void) | null = null;
   duplicates = 0;
   late = 0;
   restarts = 0;
@@ -128,6 +131,7 @@ export class ReportLossDetector implements Detector<ReportLossCheckpoint> {
           this.losses.set(s, e);
         }
         e.lost += missing;
+        if (hasNode && this.onGap) this.onGap(b.nodeId[r], gs, ge);
         const lo = wrap22 ? (hi + 1) & 0x3fffff : (hi + 1) >>> 0;
         if (e.gaps.length < 1024) e.gaps.push({ lo, missing, start: gs, end: ge });
         else {
