@@ -327,9 +327,9 @@ describe('scoring scenarios simulated in memory (same defaults)', () => {
       int: { version: '2.1', mode: 'MD', encapsulation: 'udp-dscp', instructionBitmap: 0xf000 },
     });
     const { capture, labels } = simulateToBuffer(sc);
-    const found = replay(readCaptureBuffer(capture), sc);
-    check(sc.name, parseLabels(labelsToJson(labels)), found);
-    expect(found).toEqual([]);
+    const run = replay(readCaptureBuffer(capture), sc);
+    check(sc.name, parseLabels(labelsToJson(labels)), run);
+    expect(run.found).toEqual([]);
   });
 });
 
