@@ -300,7 +300,9 @@ export function buildIntPacket(
   const dscp = flow.dscp ?? 0;
   checkUint('flow DSCP', dscp, 63);
   if (stack.quirks?.staleUdpLength && !UDP_INSERTION.has(carrier.kind))
-    encodeError(`quirks.staleUdpLength needs INT inserted after a UDP header, not '${carrier.kind}'`);
+    encodeError(
+      `quirks.staleUdpLength needs INT inserted after a UDP header, not '${carrier.kind}'`,
+    );
   switch (carrier.kind) {
     case 'udp-dscp':
     case 'tcp-dscp': {
