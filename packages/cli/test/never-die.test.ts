@@ -45,7 +45,10 @@ test('AnomalyLog: writes JSON lines; failed writes are counted, not thrown; bad 
   const ok = new AnomalyLog(f, 'w', () => undefined);
   ok.write({ type: 'drop', start: 12345678901234567890n });
   ok.close();
-  expect(fs.readFileSync(f, 'utf8')).toBe('{"type":"drop","start":12345678901234567890}\n');
+  // the v2 anomaly JSON: ns times as strings beside RFC 3339 (exact in any JSON library)
+  expect(fs.readFileSync(f, 'utf8')).toBe(
+    '{"type":"drop","start":"12345678901234567890","startTime":"2361-03-21T19:15:01.234567890Z"}\n',
+  );
   expect(ok.summary()).toBeNull();
 
   const warnings: string[] = [];
