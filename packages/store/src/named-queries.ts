@@ -90,7 +90,7 @@ function rawWindow(p: Rendered, col = 'time'): string[] {
   // the coarse DateTime condition lets the primary key / partitions prune; the ns one is exact
   if (p.from !== undefined)
     w.push(`${col} >= toDateTime(${sec(p.from)})`, `${col}_ns >= ${p.from}`);
-  if (p.to !== undefined) w.push(`${col} < toDateTime(${secCeil(p.to)})`, `${col}_ns < ${p.to}`);
+  if (p.to !== undefined) w.push(`${col} <= toDateTime(${secCeil(p.to)})`, `${col}_ns < ${p.to}`);
   return w;
 }
 
@@ -107,7 +107,7 @@ const LIMIT = { type: 'limit', description: 'max rows (default 10)' } as const;
 function flowWindow(p: Rendered): string[] {
   const w: string[] = [];
   if (p.from !== undefined) w.push(`end >= toDateTime(${sec(p.from)})`, `end_ns >= ${p.from}`);
-  if (p.to !== undefined) w.push(`start < toDateTime(${secCeil(p.to)})`, `start_ns < ${p.to}`);
+  if (p.to !== undefined) w.push(`start <= toDateTime(${secCeil(p.to)})`, `start_ns < ${p.to}`);
   return w;
 }
 
