@@ -445,6 +445,63 @@ export class SilentFlowDetector implements Detector<NoState> {
     return true;
   }
 
+  /**
+   * The switch to blame for an interrupted episode (no verified blackhole): of the switches most
+   * of the returning flows share, one that no witness proves was forwarding during the silence,
+   * the last such on the first flow's path. A witness is a steady flow outside the episode, seen
+   * before the first member went silent and after the last came back, that never went silent
+   * itself: steady flows with a long gap are checked on their next packet, so it was not stopped.
+   */
+  private suspect(e: SilentEpisode, shown: readonly { m: SilentMember; stop: number }[]): number {
+    const count = new Map<number, number>();
+    for (const { m } of shown)
+      for (const s of new Set(m.path)) count.set(s, (count.get(s) ?? 0) + 1);
+    let best = 0;
+    for (const n of count.values()) if (n > best) best = n;
+    const tied = new Set([...count].filter(([, n]) => n === best).map(([s]) => s));
+    if (tied.size > 1) {
+      let a = INF;
+      let b = -INF;
+      for (const { m, stop } of shown) {
+        if (m.silentSince < a) a = m.silentSince;
+        if (stop > b) b = stop;
+      }
+      const forwarded = this.witnessedSwitches(e, tied, a, b);
+      if (forwarded.size < tied.size) for (const s of forwarded) tied.delete(s);
+    }
+    let sw = shown[0].m.path[0];
+    for (const s of shown[0].m.path) if (tied.has(s)) sw = s;
+    return sw;
+  }
+
+  /** Which of `switches` a witness flow (see `suspect`) crossed over the whole of [a, b]. */
+  private witnessedSwitches(
+    e: SilentEpisode,
+    switches: Set<number>,
+    a: number,
+    b: number,
+  ): Set<number> {
+    const out = new Set<number>();
+    const c = this.config;
+    const fl = this.flows;
+    const table = fl.table;
+    const P = fl.pathStride;
+    const n = table.highWater;
+    for (let s = 0; s < n && out.size < switches.size; s++) {
+      if (!table.live[s] || this.silentFlag[s] || !(fl.first[s] < a) || !(fl.last[s] > b)) continue;
+      const mean = fl.gapMean[s];
+      if (fl.count[s] < c.silentMinPackets || !(mean > 0) || fl.gapDev[s] > 0.5 * mean) continue;
+      if (Mth.max(c.silentFactor * mean, c.silentMinNs) >= b - a) continue;
+      if (e.members.has(s)) continue;
+      const len = Mth.min(fl.pathLen[s], P);
+      for (let k = 0; k < len; k++) {
+        const sw = fl.path[s * P + k];
+        if (switches.has(sw)) out.add(sw);
+      }
+    }
+    return out;
+  }
+
   private emit(e: SilentEpisode, end: number): void {
     const c = this.config;
     const hold = c.dropGapNs;
@@ -461,21 +518,7 @@ export class SilentFlowDetector implements Detector<NoState> {
       }
     }
     if (shown.length === 0) return;
-    let sw = hole;
-    if (sw === null) {
-      // the switch most of the returning flows share (the last such on the first one's path)
-      const count = new Map<number, number>();
-      for (const { m } of shown)
-        for (const s of new Set(m.path)) count.set(s, (count.get(s) ?? 0) + 1);
-      let best = -1;
-      for (const s of shown[0].m.path) {
-        const n = count.get(s) ?? 0;
-        if (n >= best) {
-          best = n;
-          sw = s;
-        }
-      }
-    }
+    const sw = hole ?? this.suspect(e, shown);
     let start = INF;
     let last = -INF;
     let packets = 0;
