@@ -71,27 +71,31 @@ for (const [name, file] of [
   ['pcap', CAPTURE],
   ['pcapng', PCAPNG],
 ] as const) {
-  testIf(`\`cat x.${name} | hopwatch dissect -\` prints what the file path prints`, async () => {
-    const run = (args: string[], stdin: string | null) =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn('node', [BIN, 'dissect', '--json', ...args], {
-          stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  // the pcapng is a third-party capture in ../shared, absent outside this workspace
+  (fs.existsSync(file) && fs.existsSync(CAPTURE) ? test : test.skip)(
+    `\`cat x.${name} | hopwatch dissect -\` prints what the file path prints`,
+    async () => {
+      const run = (args: string[], stdin: string | null) =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+          const child = spawn('node', [BIN, 'dissect', '--json', ...args], {
+            stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+          });
+          // A real pipe, as from `cat`: not seekable, no size.
+          if (stdin) child.stdin!.end(fs.readFileSync(stdin));
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (c) => (out += String(c)));
+          child.stderr.on('data', (c) => (err += String(c)));
+          child.on('close', (code) => resolve({ code, out, err }));
         });
-        // A real pipe, as from `cat`: not seekable, no size.
-        if (stdin) child.stdin!.end(fs.readFileSync(stdin));
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (c) => (out += String(c)));
-        child.stderr.on('data', (c) => (err += String(c)));
-        child.on('close', (code) => resolve({ code, out, err }));
-      });
-    const fromPipe = await run(['-'], file);
-    const fromFile = await run([file], null);
-    expect(fromPipe.code).toBe(0);
-    expect(fromPipe.out).toBe(fromFile.out);
-    expect(fromPipe.err).toBe(fromFile.err);
-    expect(fromPipe.err).toMatch(/^Summary: \d+ packet/);
-  });
+      const fromPipe = await run(['-'], file);
+      const fromFile = await run([file], null);
+      expect(fromPipe.code).toBe(0);
+      expect(fromPipe.out).toBe(fromFile.out);
+      expect(fromPipe.err).toBe(fromFile.err);
+      expect(fromPipe.err).toMatch(/^Summary: \d+ packet/);
+    },
+  );
 }
 
 /** Peak resident memory (kB) of a running process, or 0 once it is gone. */
