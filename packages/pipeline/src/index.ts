@@ -108,7 +108,16 @@ export {
   KafkaProducer,
   type KafkaConsumerOptions,
   KafkaConsumer,
+  type KafkaCompression,
+  KAFKA_COMPRESSIONS,
 } from './transport/kafka';
+export {
+  type KafkaClientName,
+  KAFKA_CLIENTS,
+  DEFAULT_KAFKA_CLIENT,
+  createKafkaProducer,
+  createKafkaConsumer,
+} from './transport/client';
 export {
   ensureTopics,
   type EnsureTopicsOptions,
