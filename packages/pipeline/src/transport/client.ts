@@ -14,8 +14,9 @@ import type { Consumer, Producer } from './types';
 
 export type KafkaClientName = 'kafkajs' | 'rdkafka';
 export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'rdkafka'];
-/** Chosen by measurement (docs/benchmarks-distributed.md, "Kafka client"). */
-export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'kafkajs';
+/** Chosen by measurement: ingest half the CPU per report, every fault test green
+ * (docs/benchmarks-distributed.md, "Kafka client and compression"). */
+export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'rdkafka';
 
 /** librdkafka is a native module: loaded only when chosen, so kafkajs users never need it. */
 function rdkafka(): typeof import('./rdkafka') {
