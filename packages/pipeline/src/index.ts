@@ -115,6 +115,8 @@ export {
   type KafkaClientName,
   KAFKA_CLIENTS,
   DEFAULT_KAFKA_CLIENT,
+  defaultKafkaClient,
+  rdkafkaUnavailable,
   createKafkaProducer,
   createKafkaConsumer,
 } from './transport/client';

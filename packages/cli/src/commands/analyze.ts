@@ -155,6 +155,7 @@ export async function analyze(argv: string[]): Promise<number> {
   const { client } = kafkaClientFromArgs(
     { 'kafka-client': values['kafka-client'], compression: 'gzip' },
     kafkaCfg,
+    (line) => logger.warn(line),
   );
   const url =
     values['store-url'] !== undefined

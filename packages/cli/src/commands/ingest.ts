@@ -107,7 +107,9 @@ export async function ingest(argv: string[]): Promise<number> {
     process.env,
     (line) => logger.warn(line),
   );
-  const { client, compression } = kafkaClientFromArgs(values, kafkaCfg);
+  const { client, compression } = kafkaClientFromArgs(values, kafkaCfg, (line) =>
+    logger.warn(line),
+  );
   const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
   const every =
     values['status-every'] !== undefined

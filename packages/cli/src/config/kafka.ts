@@ -2,8 +2,10 @@
 import { readFileSync } from 'fs';
 import {
   DEFAULT_KAFKA_CLIENT,
+  defaultKafkaClient,
   KAFKA_CLIENTS,
   KAFKA_COMPRESSIONS,
+  rdkafkaUnavailable,
   SASL_MECHANISMS,
   type KafkaClientName,
   type KafkaCompression,
@@ -201,15 +203,21 @@ export function checkCompression(name: string, v: string): KafkaCompression {
 }
 
 /** --kafka-client over kafka.client; --compression (or --no-compression) over
- * kafka.compression. kafkajs has gzip and none only: lz4 / zstd with it is a usage error. */
+ * kafka.compression. kafkajs has gzip and none only: lz4 / zstd with it is a usage error.
+ * Without a choice: rdkafka, or kafkajs (and a `warn`ing) where librdkafka does not load. */
 export function kafkaClientFromArgs(
   v: { 'kafka-client'?: string; compression?: string; 'no-compression'?: boolean },
   cfg: KafkaSettings,
+  warn: (line: string) => void = () => undefined,
 ): { client: KafkaClientName; compression: KafkaCompression } {
-  const client =
-    v['kafka-client'] !== undefined
-      ? checkClient('--kafka-client', v['kafka-client'])
-      : (cfg.client ?? DEFAULT_KAFKA_CLIENT);
+  const chosen =
+    v['kafka-client'] !== undefined ? checkClient('--kafka-client', v['kafka-client']) : cfg.client;
+  const client = chosen ?? defaultKafkaClient();
+  if (chosen === 'rdkafka' && rdkafkaUnavailable()) throw new UsageError(rdkafkaUnavailable()!);
+  if (!chosen && client !== DEFAULT_KAFKA_CLIENT)
+    warn(
+      `${rdkafkaUnavailable()}; using kafkajs (every analyze of a group must use the same client)`,
+    );
   if (v['no-compression'] && v.compression !== undefined && v.compression !== 'none')
     throw new UsageError('--no-compression contradicts --compression ' + v.compression);
   const compression = v['no-compression']
@@ -226,8 +234,9 @@ export function kafkaClientFromArgs(
 
 /** The option choosing the client (ingest and analyze). */
 export const KAFKA_CLIENT_OPTIONS = { 'kafka-client': { type: 'string' } } as const;
-export const KAFKA_CLIENT_HELP = `  --kafka-client NAME       Kafka client library: kafkajs or rdkafka (librdkafka) (default
-                            ${DEFAULT_KAFKA_CLIENT}; config 'kafka.client'; docs/kafka.md)`;
+export const KAFKA_CLIENT_HELP = `  --kafka-client NAME       Kafka client library: rdkafka (librdkafka) or kafkajs (default
+                            ${DEFAULT_KAFKA_CLIENT} where its native module loads, else kafkajs;
+                            config 'kafka.client'; docs/kafka.md)`;
 
 /** The command-line options of TLS and SASL (ingest and analyze). No option takes a password:
  * other users see command lines in the process list. */
