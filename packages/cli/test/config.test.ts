@@ -8,7 +8,7 @@ import { makeConfig } from '@hopwatch/codec';
 import { configFrom, defaultConfig } from '../src/config-file';
 import { ANALYTICS_KEYS } from '../src/config/analytics';
 import { CODEC_DEFAULTS } from '../src/config/codec';
-import { KAFKA_DEFAULTS } from '../src/config/kafka';
+import { KAFKA_DEFAULTS, kafkaClientFromArgs, kafkaConfig } from '../src/config/kafka';
 import { SOURCES_DEFAULTS } from '../src/config/sources';
 import { STORE_DEFAULTS } from '../src/config/store';
 import { FLOWS_DEFAULTS } from '../src/config/flows';
@@ -107,6 +107,11 @@ test('wrong types and ranges name the setting and what it must be', () => {
       { kafka: { replication: 'three' } },
       /kafka.replication must be an integer in 1..16, got 'three'/,
     ],
+    [
+      { kafka: { client: 'librdkafka' } },
+      /kafka.client: 'librdkafka' is not one of kafkajs, rdkafka/,
+    ],
+    [{ kafka: { compression: 'snappy' } }, /kafka.compression: 'snappy' is not one of none, gzip/],
     [
       { redis: { url: 'localhost:6379' } },
       /redis.url: 'localhost:6379' is not a redis:\/\/HOST:PORT URL/,
@@ -209,4 +214,27 @@ test('flows section: known settings only, IPFIX targets checked', () => {
   expect(() => configFrom({ flows: { ipfix: ['nowhere'] } })).toThrow(/IPFIX collector 'nowhere'/);
   expect(() => configFrom({ flows: { idleTimeout: 0 } })).toThrow(/flows.idleTimeout/);
   expect(() => configFrom({ flows: { enabled: 'yes' } })).toThrow(/flows.enabled/);
+});
+
+test('Kafka client and compression: flag over config over default; lz4 / zstd need rdkafka', () => {
+  const none = kafkaConfig({});
+  expect(kafkaClientFromArgs({}, none)).toEqual({ client: 'rdkafka', compression: 'gzip' });
+  const cfg = kafkaConfig({ client: 'rdkafka', compression: 'zstd' });
+  expect(kafkaClientFromArgs({}, cfg)).toEqual({ client: 'rdkafka', compression: 'zstd' });
+  expect(kafkaClientFromArgs({ compression: 'lz4' }, cfg).compression).toBe('lz4');
+  expect(kafkaClientFromArgs({ 'no-compression': true }, cfg).compression).toBe('none');
+  expect(() => kafkaClientFromArgs({ 'kafka-client': 'kafkajs' }, cfg)).toThrow(
+    /compression zstd needs --kafka-client rdkafka/,
+  );
+  expect(kafkaClientFromArgs({ 'kafka-client': 'kafkajs', compression: 'gzip' }, cfg)).toEqual({
+    client: 'kafkajs',
+    compression: 'gzip',
+  });
+  expect(() => kafkaClientFromArgs({ 'kafka-client': 'java' }, none)).toThrow(UsageError);
+  expect(() =>
+    kafkaClientFromArgs({ compression: 'lz4' }, kafkaConfig({ client: 'kafkajs' })),
+  ).toThrow(/needs --kafka-client rdkafka/);
+  expect(() => kafkaClientFromArgs({ 'no-compression': true, compression: 'gzip' }, none)).toThrow(
+    /contradicts/,
+  );
 });

@@ -106,7 +106,12 @@ describe('Node 24', () => {
       const one = chdb.query('SELECT 40 + 2', 'CSV').trim();
       const { Kafka } = require('kafkajs');
       const producer = new Kafka({ clientId: 'n24', brokers: ['127.0.0.1:1'] }).producer();
-      console.log(JSON.stringify({ abi: process.versions.modules, lo: devices.includes('lo'), opened, one, producer: typeof producer.send }));
+      // librdkafka is built for the Node that ran npm install (ABI-specific): where it does not
+      // load, the default client is kafkajs, and the reason names this Node's ABI
+      const { defaultKafkaClient, rdkafkaUnavailable } = require('@hopwatch/pipeline');
+      const why = rdkafkaUnavailable();
+      const kafkaClient = defaultKafkaClient() === (why ? 'kafkajs' : 'rdkafka') && (!why || why.includes('ABI ' + process.versions.modules));
+      console.log(JSON.stringify({ abi: process.versions.modules, lo: devices.includes('lo'), opened, one, producer: typeof producer.send, kafkaClient }));
     `;
     const r = run(NODE24, ['-e', script], path.join(ROOT, 'packages/cli'));
     expect(r.stderr).toBe('');
@@ -118,6 +123,7 @@ describe('Node 24', () => {
       opened: process.getuid?.() === 0 ? 'ETHERNET' : 'not root',
       one: '42',
       producer: 'function',
+      kafkaClient: true,
     });
   });
 });

@@ -228,6 +228,27 @@ d('secure transports (SASL_SSL Kafka, ClickHouse with password and HTTPS)', () =
       expect(log).toMatch(/"store":"https:\/\/hop:\*\*\*@127\.0\.0\.1:\d+\/"/);
     });
 
+    test('the same over librdkafka (kafka.client: rdkafka, zstd): the same rows', async () => {
+      const rows = await pipeline(
+        'sec_scram_rdkafka',
+        k.saslSslBrokers,
+        [
+          '--config',
+          scramConfig({ client: 'rdkafka', compression: 'zstd' }),
+          '--store-url',
+          ch.httpsUrl!,
+        ],
+        {
+          TEST_KAFKA_PW: KAFKA_PW['SCRAM-SHA-512'],
+          HOPWATCH_STORE_CA_FILE: pki.caFile,
+          HOPWATCH_STORE_USER: 'hop',
+          HOPWATCH_STORE_PASSWORD_FILE: path.join(tmp, 'ch.pass'),
+        },
+      );
+      expect(rows).toEqual(plaintextRows);
+      expect(outputs.join('\n')).toContain('"kafkaClient":"rdkafka"');
+    });
+
     const ingestOnce = async (
       brokers: string[],
       args: string[],

@@ -108,7 +108,18 @@ export {
   KafkaProducer,
   type KafkaConsumerOptions,
   KafkaConsumer,
+  type KafkaCompression,
+  KAFKA_COMPRESSIONS,
 } from './transport/kafka';
+export {
+  type KafkaClientName,
+  KAFKA_CLIENTS,
+  DEFAULT_KAFKA_CLIENT,
+  defaultKafkaClient,
+  rdkafkaUnavailable,
+  createKafkaProducer,
+  createKafkaConsumer,
+} from './transport/client';
 export {
   ensureTopics,
   type EnsureTopicsOptions,

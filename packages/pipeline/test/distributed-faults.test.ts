@@ -43,6 +43,9 @@ const describeIf = ok ? describe : describe.skip;
 
 jest.setTimeout(300_000);
 
+// every fault with each Kafka client; HOPWATCH_TEST_KAFKA_CLIENTS=rdkafka narrows a run
+const CLIENTS = (process.env.HOPWATCH_TEST_KAFKA_CLIENTS ?? 'kafkajs,rdkafka').split(',');
+
 const COPIES = 40;
 const RATE = 8000; // packets/s: ~10 s of stream
 const FILES = Array.from({ length: COPIES }, () =>
@@ -136,12 +139,13 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
 
   async function scenario(
     name: string,
-    opts: { brokers: 1 | 3; replication?: number; rate?: number },
+    opts: { brokers: 1 | 3; replication?: number; rate?: number; client: string },
     fault: (c: Ctx) => Promise<void>,
   ): Promise<Ctx> {
     const r = new Redis(rd.url);
     await r.flushall();
     r.disconnect();
+    name = `${name}_${opts.client}`;
     const db = `faults_${name}`;
     const k = await startKafka({ brokers: opts.brokers });
     const rep = String(opts.replication ?? 1);
@@ -165,6 +169,8 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
         '1',
         '--metrics-port',
         '0',
+        '--kafka-client',
+        opts.client,
       ]);
       analyzers.push(p);
       return p;
@@ -199,6 +205,8 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
         String(opts.rate ?? RATE),
         '--status-every',
         '0',
+        '--kafka-client',
+        opts.client,
         ...FILES,
       ]);
       await waitFor(() => c.ingest.proc.pid !== undefined, 1000, 'spawn');
@@ -277,43 +285,6 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     }
   }
 
-  test('Kafka broker restarted mid-stream', async () => {
-    await scenario('broker_restart', { brokers: 1 }, async ({ k }) => {
-      await sleep(3000);
-      await k.stopBroker(0);
-      await sleep(4000);
-      await k.startBroker(0);
-    });
-  });
-
-  test('analytics killed with SIGKILL and restarted', async () => {
-    const c = await scenario('sigkill', { brokers: 1 }, async ({ analyzers, startAnalyze }) => {
-      await sleep(4000);
-      analyzers[0].proc.kill('SIGKILL');
-      await analyzers[0].exited;
-      await sleep(1000);
-      startAnalyze();
-    });
-    // the restarted worker resumed from the checkpoints instead of re-learning
-    expect(c.analyzers[1].stderr()).toMatch(/detector state restored from checkpoint/);
-    expect(c.analyzers[1].stderr()).toMatch(/"msg":"analyze running"/);
-  });
-
-  test('ClickHouse stopped for 30 s, then started', async () => {
-    // ~33 s of stream (rate 2500), so rows still arrive after the server is down: its stop
-    // takes up to ~15 s here, and a 10 s stream would be over before the outage begins
-    const c = await scenario('clickhouse_outage', { brokers: 1, rate: 2500 }, async () => {
-      await sleep(3000);
-      await ch.stop();
-      await sleep(30_000);
-      await ch.start();
-    });
-    const st = JSON.parse(c.analyzers[0].stdout().trim().split('\n').pop()!);
-    console.log(`[distributed-faults] clickhouse_outage: analyze stats ${JSON.stringify(st)}`);
-    // the outage was noticed (a failed insert, or anomaly inserts retried) and nothing was lost
-    expect(st.insertFailures + st.anomalyStoreFailures).toBeGreaterThan(0);
-  });
-
   /** Index of the broker coordinating `groupId`: the leader of its __consumer_offsets
    * partition (|Java String.hashCode of the id| modulo the partitions, Kafka's Utils.abs);
    * services.sh gives node i the id i + 1. */
@@ -334,45 +305,102 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
     }
   }
 
-  test('one of three brokers down (the group coordinator), replication 3', async () => {
-    const c = await scenario('one_broker_down', { brokers: 3, replication: 3 }, async ({ k }) => {
-      await sleep(3000);
-      // the hardest broker to lose: the group's coordinator moves along with a third of the
-      // partition leaders
-      const i = await coordinatorIndex(k.brokers, 'hopwatch-analytics');
-      console.log(`[distributed-faults] stopping broker ${i} (${k.brokers[i]}), the coordinator`);
-      await k.stopBroker(i);
-      await sleep(8000); // the rest of the stream runs with 2 of 3
-      await k.startBroker(i);
+  for (const client of CLIENTS) {
+    test(`[${client}] Kafka broker restarted mid-stream`, async () => {
+      await scenario('broker_restart', { brokers: 1, client }, async ({ k }) => {
+        await sleep(3000);
+        await k.stopBroker(0);
+        await sleep(4000);
+        await k.startBroker(0);
+      });
     });
-    const st = JSON.parse(c.analyzers[0].stdout().trim().split('\n').pop()!);
-    console.log(`[distributed-faults] one_broker_down: analyze stats ${JSON.stringify(st)}`);
-  });
 
-  test('Redis restarted', async () => {
-    const c = await scenario('redis_restart', { brokers: 1 }, async ({ analyzers }) => {
-      await sleep(3000);
-      await rd.stop();
-      await sleep(3000);
-      await rd.start();
-      // checkpoints are written again once Redis is back
-      const url = await waitFor(
-        () => /"url":"(http:[^"]+)"/.exec(analyzers[0].stderr())?.[1],
-        10_000,
-        'metrics url',
+    test(`[${client}] analytics killed with SIGKILL and restarted`, async () => {
+      const c = await scenario(
+        'sigkill',
+        { brokers: 1, client },
+        async ({ analyzers, startAnalyze }) => {
+          await sleep(4000);
+          analyzers[0].proc.kill('SIGKILL');
+          await analyzers[0].exited;
+          await sleep(1000);
+          startAnalyze();
+        },
       );
-      const before = metricValue(
-        await (await fetch(url)).text(),
-        'hopwatch_analyze_checkpoints_total',
+      // the restarted worker resumed from the checkpoints instead of re-learning
+      expect(c.analyzers[1].stderr()).toMatch(/detector state restored from checkpoint/);
+      expect(c.analyzers[1].stderr()).toMatch(/"msg":"analyze running"/);
+    });
+
+    test(`[${client}] ClickHouse stopped for 30 s, then started`, async () => {
+      // ~33 s of stream (rate 2500), so rows still arrive after the server is down: its stop
+      // takes up to ~15 s here, and a 10 s stream would be over before the outage begins
+      const c = await scenario(
+        'clickhouse_outage',
+        { brokers: 1, rate: 2500, client },
+        async () => {
+          await sleep(3000);
+          await ch.stop();
+          await sleep(30_000);
+          await ch.start();
+        },
       );
-      await waitFor(
-        async () =>
-          metricValue(await (await fetch(url)).text(), 'hopwatch_analyze_checkpoints_total') >
-          before,
-        60_000, // ioredis reconnects with backoff; a loaded machine took more than 20 s once
-        'checkpoints after the restart',
+      const st = JSON.parse(c.analyzers[0].stdout().trim().split('\n').pop()!);
+      console.log(
+        `[distributed-faults] clickhouse_outage (${client}): analyze stats ${JSON.stringify(st)}`,
+      );
+      // the outage was noticed (a failed insert, or anomaly inserts retried) and nothing was lost
+      expect(st.insertFailures + st.anomalyStoreFailures).toBeGreaterThan(0);
+    });
+
+    test(`[${client}] one of three brokers down (the group coordinator), replication 3`, async () => {
+      const c = await scenario(
+        'one_broker_down',
+        { brokers: 3, replication: 3, client },
+        async ({ k }) => {
+          await sleep(3000);
+          // the hardest broker to lose: the group's coordinator moves along with a third of the
+          // partition leaders
+          const i = await coordinatorIndex(k.brokers, 'hopwatch-analytics');
+          console.log(
+            `[distributed-faults] stopping broker ${i} (${k.brokers[i]}), the coordinator`,
+          );
+          await k.stopBroker(i);
+          await sleep(8000); // the rest of the stream runs with 2 of 3
+          await k.startBroker(i);
+        },
+      );
+      const st = JSON.parse(c.analyzers[0].stdout().trim().split('\n').pop()!);
+      console.log(
+        `[distributed-faults] one_broker_down (${client}): analyze stats ${JSON.stringify(st)}`,
       );
     });
-    expect(c.analyzers[0].stderr()).toMatch(/redis .* failed; continuing without it/);
-  });
+
+    test(`[${client}] Redis restarted`, async () => {
+      const c = await scenario('redis_restart', { brokers: 1, client }, async ({ analyzers }) => {
+        await sleep(3000);
+        await rd.stop();
+        await sleep(3000);
+        await rd.start();
+        // checkpoints are written again once Redis is back
+        const url = await waitFor(
+          () => /"url":"(http:[^"]+)"/.exec(analyzers[0].stderr())?.[1],
+          10_000,
+          'metrics url',
+        );
+        const before = metricValue(
+          await (await fetch(url)).text(),
+          'hopwatch_analyze_checkpoints_total',
+        );
+        await waitFor(
+          async () =>
+            metricValue(await (await fetch(url)).text(), 'hopwatch_analyze_checkpoints_total') >
+            before,
+          60_000, // ioredis reconnects with backoff; a loaded machine took more than 20 s once
+          'checkpoints after the restart',
+        );
+      });
+      expect(c.analyzers[0].stderr()).toMatch(/redis .* failed; continuing without it/);
+    });
+  }
 });

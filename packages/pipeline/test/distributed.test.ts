@@ -43,6 +43,9 @@ const describeIf = ok ? describe : describe.skip;
 
 jest.setTimeout(240_000);
 
+// the end-to-end cases run with each Kafka client; HOPWATCH_TEST_KAFKA_CLIENTS=rdkafka narrows
+const CLIENTS = (process.env.HOPWATCH_TEST_KAFKA_CLIENTS ?? 'kafkajs,rdkafka').split(',');
+
 const cap = (name: string): string => path.join(REPO_ROOT, 'captures', `${name}.pcap`);
 const codecOf = (name: string) => {
   const o = codecOverridesFor(loadScenario(path.join(REPO_ROOT, 'captures', `${name}.yaml`)));
@@ -95,7 +98,9 @@ describeIf('distributed pipeline (ingest → Kafka → analyze → ClickHouse)',
     ...extra,
   ];
 
-  async function e2e(name: string, db: string, instances: number): Promise<void> {
+  async function e2e(name: string, db: string, instances: number, client: string): Promise<void> {
+    db = `${db}_${client}`;
+    const kc = ['--kafka-client', client];
     await flushRedis();
     const k = await startKafka({ brokers: 1 });
     const procs: ReturnType<typeof runCli>[] = [];
@@ -104,7 +109,7 @@ describeIf('distributed pipeline (ingest → Kafka → analyze → ClickHouse)',
       const { o, config } = codecOf(name);
       const cfg = writeCodecConfig(path.join(tmp, `${name}.yaml`), o);
       for (let i = 0; i < instances; i++) {
-        procs.push(runCli(analyzeArgs(k.brokers, db, ['--metrics-port', '0'])));
+        procs.push(runCli(analyzeArgs(k.brokers, db, ['--metrics-port', '0', ...kc])));
         // one at a time, so each joins the group with the partitions spread by the rebalance
         await waitFor(
           () => procs[i].stderr().includes('joined consumer group'),
@@ -124,6 +129,7 @@ describeIf('distributed pipeline (ingest → Kafka → analyze → ClickHouse)',
         '0',
         '--metrics-port',
         '0',
+        ...kc,
         cap(name),
       ]);
       expect(await ing.exited).toBe(0);
@@ -171,7 +177,7 @@ describeIf('distributed pipeline (ingest → Kafka → analyze → ClickHouse)',
         .map((r) => String(r.id))
         .sort();
       console.log(
-        `[distributed] ${name} x${instances}: ${want.length} hop rows, ${emb.length} anomalies embedded, ${stored.length} stored, ${reader.ids().length} on the topic, ${Date.now() - t0} ms`,
+        `[distributed] ${name} x${instances} (${client}): ${want.length} hop rows, ${emb.length} anomalies embedded, ${stored.length} stored, ${reader.ids().length} on the topic, ${Date.now() - t0} ms`,
       );
       if (JSON.stringify(stored) !== JSON.stringify(emb))
         for (const p of procs)
@@ -226,17 +232,19 @@ describeIf('distributed pipeline (ingest → Kafka → analyze → ClickHouse)',
     }
   }
 
-  test('demo-fabric (INT over UDP: micro-loop, microburst, path changes): rows = capture, anomalies = embedded', async () => {
-    await e2e('demo-fabric', 'e2e_demo', 1);
-  });
+  describe.each(CLIENTS)('over %s', (client) => {
+    test('demo-fabric (INT over UDP: micro-loop, microburst, path changes): rows = capture, anomalies = embedded', async () => {
+      await e2e('demo-fabric', 'e2e_demo', 1, client);
+    });
 
-  test('Telemetry Reports (tr-v2.0-md + report-loss): rows = capture, anomalies = embedded', async () => {
-    await e2e('tr-v2.0-md', 'e2e_tr', 1);
-    await e2e('report-loss', 'e2e_loss', 1);
-  });
+    test('Telemetry Reports (tr-v2.0-md + report-loss): rows = capture, anomalies = embedded', async () => {
+      await e2e('tr-v2.0-md', 'e2e_tr', 1, client);
+      await e2e('report-loss', 'e2e_loss', 1, client);
+    });
 
-  test('two analytics instances find exactly what one finds', async () => {
-    await e2e('demo-fabric', 'e2e_two', 2);
+    test('two analytics instances find exactly what one finds', async () => {
+      await e2e('demo-fabric', 'e2e_two', 2, client);
+    });
   });
 
   test('UDP: a flood from a source not on the allowlist is dropped and counted; malformed reports are counted by reason', async () => {

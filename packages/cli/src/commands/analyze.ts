@@ -13,13 +13,14 @@ import {
   describeKafkaSecurity,
   DETECTOR_TOPICS,
   detectorGroupOf,
+  createKafkaConsumer,
+  createKafkaProducer,
   ensureTopics,
   TOPIC_RECORDS,
   instrumentConsumer,
   instrumentProducer,
-  KafkaConsumer,
   KafkaOffsetAdmin,
-  KafkaProducer,
+  type Consumer,
   RedisState,
   Registry,
   FlowStage,
@@ -29,8 +30,11 @@ import { AnomalyLog } from '../anomaly-log';
 import { checkOutputFiles, parseCommand } from '../command';
 import {
   checkGroup,
+  KAFKA_CLIENT_HELP,
+  KAFKA_CLIENT_OPTIONS,
   KAFKA_SECURITY_HELP,
   KAFKA_SECURITY_OPTIONS,
+  kafkaClientFromArgs,
   kafkaFromArgs,
 } from '../config/kafka';
 import { checkRedisUrl } from '../config/redis';
@@ -66,6 +70,7 @@ Options:
   --concurrency N           partitions handled concurrently (default 3)
   --anomalies FILE.jsonl    also append every published anomaly here
   --no-publish              do not publish anomalies on Kafka
+${KAFKA_CLIENT_HELP}
 ${METRICS_HELP}
   --stop-timeout SECS       longest a graceful stop may take before the process exits
                             anyway (default 60; uncommitted data is re-read on restart)
@@ -87,6 +92,7 @@ export async function analyze(argv: string[]): Promise<number> {
     help: ANALYZE_HELP,
     options: {
       ...KAFKA_SECURITY_OPTIONS,
+      ...KAFKA_CLIENT_OPTIONS,
       brokers: { type: 'string' },
       group: { type: 'string' },
       partitions: { type: 'string' },
@@ -143,6 +149,12 @@ export async function analyze(argv: string[]): Promise<number> {
     values,
     kafkaCfg,
     process.env,
+    (line) => logger.warn(line),
+  );
+  // anomalies go out gzip-compressed (kafka.compression is ingest's, for the data topics)
+  const { client } = kafkaClientFromArgs(
+    { 'kafka-client': values['kafka-client'], compression: 'gzip' },
+    kafkaCfg,
     (line) => logger.warn(line),
   );
   const url =
@@ -218,7 +230,7 @@ export async function analyze(argv: string[]): Promise<number> {
   const redis = redisUrl ? new RedisState({ url: redisUrl, logger }) : null;
   const producer = values['no-publish']
     ? null
-    : new KafkaProducer({
+    : createKafkaProducer(client, {
         brokers,
         security,
         clientId: 'hopwatch-analyze',
@@ -229,8 +241,8 @@ export async function analyze(argv: string[]): Promise<number> {
   // Two consumers in two groups: the detector topics must not wait behind the row inserts
   // of the records topic (see AnalyzeWorker).
   const detectorGroupId = detectorGroupOf(groupId);
-  const consumerOf = (group: string, topics: readonly string[]): KafkaConsumer =>
-    new KafkaConsumer({
+  const consumerOf = (group: string, topics: readonly string[]): Consumer =>
+    createKafkaConsumer(client, {
       brokers,
       security,
       groupId: group,
@@ -279,6 +291,7 @@ export async function analyze(argv: string[]): Promise<number> {
   logger.info('analyze running', {
     brokers: brokers.join(','),
     kafkaSecurity: describeKafkaSecurity(security),
+    kafkaClient: client,
     groupId,
     store: shownUrl,
     redis: redisUrl ?? null,

@@ -6,10 +6,10 @@
  */
 import {
   createLogger,
+  createKafkaProducer,
   ensureTopics,
   IngestWorker,
   instrumentProducer,
-  KafkaProducer,
   LiveCaptureSource,
   PacketSource,
   PcapReplaySource,
@@ -21,7 +21,14 @@ import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { parseCommand } from '../command';
 import { GuardedHandler } from '../guarded-handler';
-import { KAFKA_SECURITY_HELP, KAFKA_SECURITY_OPTIONS, kafkaFromArgs } from '../config/kafka';
+import {
+  KAFKA_CLIENT_HELP,
+  KAFKA_CLIENT_OPTIONS,
+  KAFKA_SECURITY_HELP,
+  KAFKA_SECURITY_OPTIONS,
+  kafkaClientFromArgs,
+  kafkaFromArgs,
+} from '../config/kafka';
 import { checkAllowList, MAX_RECEIVE_BUFFER, parseListenList } from '../config/sources';
 import { EXIT, UsageError } from '../errors';
 import { parseIntArg, parseNumberArg } from '../numbers';
@@ -48,7 +55,10 @@ Options:
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
   --workers N               N ingest processes sharing the --listen sockets (default 1; UDP
                             only; with --metrics-port P > 0, worker i serves on P + i)
-  --no-compression          send uncompressed (default GZIP)
+  --compression CODEC       none, gzip, lz4 or zstd (default gzip; config 'kafka.compression';
+                            lz4 and zstd need --kafka-client rdkafka)
+  --no-compression          the same as --compression none
+${KAFKA_CLIENT_HELP}
 ${METRICS_HELP}
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --config FILE             YAML config file (sections codec, sources, kafka)
@@ -66,6 +76,8 @@ export async function ingest(argv: string[]): Promise<number> {
     options: {
       ...CODEC_OPTIONS,
       ...KAFKA_SECURITY_OPTIONS,
+      ...KAFKA_CLIENT_OPTIONS,
+      compression: { type: 'string' },
       brokers: { type: 'string' },
       partitions: { type: 'string' },
       replication: { type: 'string' },
@@ -94,6 +106,9 @@ export async function ingest(argv: string[]): Promise<number> {
     kafkaCfg,
     process.env,
     (line) => logger.warn(line),
+  );
+  const { client, compression } = kafkaClientFromArgs(values, kafkaCfg, (line) =>
+    logger.warn(line),
   );
   const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
   const every =
@@ -199,12 +214,12 @@ export async function ingest(argv: string[]): Promise<number> {
     throw new UsageError(`cannot create the Kafka topics: ${(e as Error).message}`);
   });
   const registry = new Registry();
-  const producer = new KafkaProducer({
+  const producer = createKafkaProducer(client, {
     brokers,
     security,
     clientId: 'hopwatch-ingest',
     logger,
-    compression: values['no-compression'] ? 'none' : 'gzip',
+    compression,
     maxQueuedBytes: maxQueuedMb * 1024 * 1024,
     // a replay waits for Kafka rather than dropping: keep retrying while a broker restarts
     maxAttempts: replayOnly ? 1000 : 5,

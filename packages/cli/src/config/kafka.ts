@@ -1,6 +1,17 @@
 /** The 'kafka' section (ingest, analyze): brokers, topic layout, consumer group, TLS, SASL. */
 import { readFileSync } from 'fs';
-import { SASL_MECHANISMS, type KafkaSecurity, type SaslMechanism } from '@hopwatch/pipeline';
+import {
+  DEFAULT_KAFKA_CLIENT,
+  defaultKafkaClient,
+  KAFKA_CLIENTS,
+  KAFKA_COMPRESSIONS,
+  rdkafkaUnavailable,
+  SASL_MECHANISMS,
+  type KafkaClientName,
+  type KafkaCompression,
+  type KafkaSecurity,
+  type SaslMechanism,
+} from '@hopwatch/pipeline';
 import { UsageError } from '../errors';
 import { parseIntArg } from '../numbers';
 import {
@@ -44,6 +55,10 @@ export interface KafkaSettings {
   tls?: KafkaTlsSettings;
   /** SASL authentication (absent: none). */
   sasl?: KafkaSaslSettings;
+  /** Kafka client library (absent: DEFAULT_KAFKA_CLIENT). */
+  client?: KafkaClientName;
+  /** Record-batch compression of what ingest publishes (absent: gzip). */
+  compression?: KafkaCompression;
 }
 
 export const KAFKA_DEFAULTS: Readonly<KafkaSettings> = Object.freeze({
@@ -53,7 +68,16 @@ export const KAFKA_DEFAULTS: Readonly<KafkaSettings> = Object.freeze({
   group: 'hopwatch-analytics',
 });
 
-export const KAFKA_KEYS = ['brokers', 'partitions', 'replication', 'group', 'tls', 'sasl'] as const;
+export const KAFKA_KEYS = [
+  'brokers',
+  'partitions',
+  'replication',
+  'group',
+  'tls',
+  'sasl',
+  'client',
+  'compression',
+] as const;
 export const KAFKA_TLS_KEYS = [
   'caFile',
   'certFile',
@@ -107,6 +131,17 @@ export function kafkaConfig(s: Section): KafkaSettings {
       optString('kafka', s, 'group') ?? KAFKA_DEFAULTS.group,
     ),
     ...(s.tls !== undefined && s.tls !== null && s.tls !== false ? { tls: tlsConfig(s.tls) } : {}),
+    ...(s.client !== undefined
+      ? { client: checkClient('config: kafka.client', optString('kafka', s, 'client')!) }
+      : {}),
+    ...(s.compression !== undefined
+      ? {
+          compression: checkCompression(
+            'config: kafka.compression',
+            optString('kafka', s, 'compression')!,
+          ),
+        }
+      : {}),
     ...(s.sasl !== undefined && s.sasl !== null ? { sasl: saslConfig(s.sasl) } : {}),
   };
 }
@@ -154,6 +189,54 @@ export function checkMechanism(name: string, m: string): SaslMechanism {
     throw new UsageError(`${name}: '${m}' is not one of ${SASL_MECHANISMS.join(', ')}`);
   return up;
 }
+
+export function checkClient(name: string, v: string): KafkaClientName {
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(v))
+    throw new UsageError(`${name}: '${v}' is not one of ${KAFKA_CLIENTS.join(', ')}`);
+  return v as KafkaClientName;
+}
+
+export function checkCompression(name: string, v: string): KafkaCompression {
+  if (!(KAFKA_COMPRESSIONS as readonly string[]).includes(v))
+    throw new UsageError(`${name}: '${v}' is not one of ${KAFKA_COMPRESSIONS.join(', ')}`);
+  return v as KafkaCompression;
+}
+
+/** --kafka-client over kafka.client; --compression (or --no-compression) over
+ * kafka.compression. kafkajs has gzip and none only: lz4 / zstd with it is a usage error.
+ * Without a choice: rdkafka, or kafkajs (and a `warn`ing) where librdkafka does not load. */
+export function kafkaClientFromArgs(
+  v: { 'kafka-client'?: string; compression?: string; 'no-compression'?: boolean },
+  cfg: KafkaSettings,
+  warn: (line: string) => void = () => undefined,
+): { client: KafkaClientName; compression: KafkaCompression } {
+  const chosen =
+    v['kafka-client'] !== undefined ? checkClient('--kafka-client', v['kafka-client']) : cfg.client;
+  const client = chosen ?? defaultKafkaClient();
+  if (chosen === 'rdkafka' && rdkafkaUnavailable()) throw new UsageError(rdkafkaUnavailable()!);
+  if (!chosen && client !== DEFAULT_KAFKA_CLIENT)
+    warn(
+      `${rdkafkaUnavailable()}; using kafkajs (every analyze of a group must use the same client)`,
+    );
+  if (v['no-compression'] && v.compression !== undefined && v.compression !== 'none')
+    throw new UsageError('--no-compression contradicts --compression ' + v.compression);
+  const compression = v['no-compression']
+    ? 'none'
+    : v.compression !== undefined
+      ? checkCompression('--compression', v.compression)
+      : (cfg.compression ?? 'gzip');
+  if (client === 'kafkajs' && (compression === 'lz4' || compression === 'zstd'))
+    throw new UsageError(
+      `compression ${compression} needs --kafka-client rdkafka (kafkajs has gzip and none)`,
+    );
+  return { client, compression };
+}
+
+/** The option choosing the client (ingest and analyze). */
+export const KAFKA_CLIENT_OPTIONS = { 'kafka-client': { type: 'string' } } as const;
+export const KAFKA_CLIENT_HELP = `  --kafka-client NAME       Kafka client library: rdkafka (librdkafka) or kafkajs (default
+                            ${DEFAULT_KAFKA_CLIENT} where its native module loads, else kafkajs;
+                            config 'kafka.client'; docs/kafka.md)`;
 
 /** The command-line options of TLS and SASL (ingest and analyze). No option takes a password:
  * other users see command lines in the process list. */

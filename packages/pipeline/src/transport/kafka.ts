@@ -120,6 +120,10 @@ export function describeKafkaError(
       : '';
     return `Kafka authentication failed at ${at}${who}: ${msg}; check the user and password (kafka.sasl)`;
   }
+  if (/ERR__AUTHENTICATION|SASL authentication error/i.test(msg) && security?.sasl) {
+    const who = ` (SASL ${security.sasl.mechanism} as user ${security.sasl.username})`;
+    return `Kafka authentication failed at ${at}${who}: ${msg}; check the user and password (kafka.sasl)`;
+  }
   if (TLS_REFUSED.test(msg))
     return `TLS: the certificate of Kafka brokers ${at} was not accepted (${msg}); check the CA file (kafka.tls.caFile) and the server name (kafka.tls.serverName)`;
   if (security?.tls && /before secure TLS connection|wrong version number|EPROTO/i.test(msg))
@@ -128,7 +132,9 @@ export function describeKafkaError(
     /KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|KafkaJSNonRetriableError|KafkaJSRequestTimeoutError/.test(
       name,
     ) ||
-    /ECONNREFUSED|Connection (error|timeout)|connect ETIMEDOUT|socket|Closed connection/i.test(msg);
+    /ECONNREFUSED|Connection (error|timeout|refused)|connect ETIMEDOUT|socket|Closed connection|brokers? (are|is) down|connections are down|Broker transport failure|Disconnected/i.test(
+      msg,
+    );
   // a TLS (or SASL) listener closes a plaintext client's connection without an answer
   const hint =
     !security?.tls && /Closed connection/i.test(msg)
@@ -141,7 +147,7 @@ export function describeKafkaError(
 
 /** Node's messages for a certificate the client refused (chain, expiry, name). */
 const TLS_REFUSED =
-  /self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate (has expired|is not yet valid|signature failure)|does not match certificate's altnames|CERT_|ERR_TLS_CERT/i;
+  /certificate verify failed|self[- ]signed certificate|unable to (verify|get (local )?issuer)|certificate (has expired|is not yet valid|signature failure)|does not match certificate's altnames|CERT_|ERR_TLS_CERT/i;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -168,6 +174,9 @@ export function isMetadataLag(err: unknown): boolean {
   return false;
 }
 
+export type KafkaCompression = 'none' | 'gzip' | 'lz4' | 'zstd';
+export const KAFKA_COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'lz4', 'zstd'];
+
 export interface KafkaProducerOptions extends KafkaCommonOptions {
   /** Queue bounds; beyond them send() sheds ('queue_full'). Defaults 64 MiB / 100,000. */
   maxQueuedBytes?: number;
@@ -193,8 +202,9 @@ export interface KafkaProducerOptions extends KafkaCommonOptions {
    * number", and acknowledged batches were seen missing from the log. Without it, a retry can
    * write a message twice; consumers skip byte-identical copies (docs/kafka.md). */
   idempotent?: boolean;
-  /** GZIP (default; built into kafkajs) or NONE. Snappy/LZ4/ZSTD need extra codecs. */
-  compression?: 'gzip' | 'none';
+  /** Record-batch compression (default gzip). kafkajs has gzip only (LZ4 / ZSTD would need
+   * codec plugins): lz4 and zstd are refused here, the rdkafka client has all four. */
+  compression?: KafkaCompression;
   /** close() waits this long for the queue to drain (default 5000 ms). */
   closeTimeoutMs?: number;
   /** Called for every shed group of messages (e.g. to count them in metrics). */
@@ -241,6 +251,10 @@ export class KafkaProducer implements Producer {
   private down = false;
 
   constructor(opts: KafkaProducerOptions) {
+    if (opts.compression === 'lz4' || opts.compression === 'zstd')
+      throw new Error(
+        `compression ${opts.compression} needs the rdkafka client (kafkajs has gzip and none)`,
+      );
     this.o = {
       maxQueuedBytes: 64 * 1024 * 1024,
       maxQueuedMessages: 100_000,

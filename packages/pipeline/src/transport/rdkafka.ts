@@ -1,0 +1,482 @@
+/**
+ * Kafka transport over librdkafka (@confluentinc/kafka-javascript), behind the same Producer /
+ * Consumer interfaces as the kafkajs one (transport/kafka.ts) and with the same semantics.
+ *
+ * RdkafkaProducer: send() hands each message to librdkafka's own queue (produce()), which
+ * batches, compresses (gzip level 1, lz4, zstd) and retries on its threads: idempotent,
+ * acks=all, ordered per partition. Our counters mirror that queue: a message is finished when
+ * its delivery report arrives (sent) or it is shed ('queue_full' at produce time, 'expired'
+ * after message.timeout.ms = maxQueueAgeMs, 'send_failed' for any other permanent error,
+ * 'closed' at close()).
+ *
+ * RdkafkaConsumer: the promise API of the same package (its KafkaJS-shaped layer over a
+ * librdkafka consumer): eachBatch per partition, autoCommit off, commit after the handler
+ * resolved; a handler failure pauses the partition, seeks back to the batch's first offset
+ * and resumes after a backoff. A revoked partition is released only after the batches in the
+ * handler are done (the layer defers the unassign until its workers return), so two members
+ * never handle one partition at once.
+ */
+import {
+  CODES,
+  KafkaJS,
+  Producer as RdProducer,
+  type DeliveryReport,
+  type LibrdKafkaError,
+} from '@confluentinc/kafka-javascript';
+import { Logger, log as defaultLog } from '../metrics/log';
+import { describeKafkaError, type KafkaConsumerOptions, type KafkaProducerOptions } from './kafka';
+import {
+  RDKAFKA_RECONNECT,
+  rdkafkaLogLevel,
+  rdkafkaSecurity,
+  type RdkafkaProps,
+} from './rdkafka-config';
+import {
+  BatchHandler,
+  Consumer,
+  ConsumerStats,
+  emptyConsumerStats,
+  emptyShed,
+  OutMessage,
+  Producer,
+  ProducerStats,
+  ShedReason,
+} from './types';
+
+const E = CODES.ERRORS;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Pending {
+  topic: string;
+  m: OutMessage;
+  bytes: number;
+  at: number;
+}
+
+function keyBytes(k: Buffer | string | null | undefined): number {
+  return k == null ? 0 : Buffer.byteLength(k);
+}
+
+export class RdkafkaProducer implements Producer {
+  private readonly log: Logger;
+  private readonly p: RdProducer;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+  private readonly maxAgeMs: number;
+  private readonly closeTimeoutMs: number;
+  private st: ProducerStats = {
+    queuedBytes: 0,
+    queuedMessages: 0,
+    sent: 0,
+    shed: 0,
+    shedByReason: emptyShed(),
+    errors: 0,
+    connected: false,
+  };
+  private ready = false;
+  private closed = false;
+  private down = false;
+  /** Messages sent before the client connected (handed over once it is ready). */
+  private early: Pending[] = [];
+  /** Messages inside librdkafka, by topic (for 'closed' at close()). */
+  private inside = new Map<string, number>();
+  private enqueued = 0;
+  private finished = 0;
+  private waiters: { upTo: number; resolve: () => void }[] = [];
+  private connecting?: Promise<void>;
+
+  constructor(private readonly o: KafkaProducerOptions) {
+    this.log = (o.logger ?? defaultLog).child({ component: 'kafka-producer', client: 'rdkafka' });
+    this.maxMessages = o.maxQueuedMessages ?? 100_000;
+    this.maxBytes = o.maxQueuedBytes ?? 64 * 1024 * 1024;
+    this.maxAgeMs = o.maxQueueAgeMs ?? 30_000;
+    this.closeTimeoutMs = o.closeTimeoutMs ?? 5000;
+    const compression = o.compression ?? 'gzip';
+    const conf: RdkafkaProps = {
+      'bootstrap.servers': o.brokers.join(','),
+      'client.id': o.clientId ?? 'hopwatch',
+      'socket.connection.setup.timeout.ms': Math.max(1000, o.connectTimeoutMs ?? 3000),
+      'request.timeout.ms': o.requestTimeoutMs ?? 10_000,
+      dr_cb: true,
+      acks: -1,
+      // librdkafka's idempotent producer keeps order and writes no duplicates across retries
+      // and leader changes (unlike kafkajs's, see KafkaProducerOptions.idempotent)
+      'enable.idempotence': o.idempotent ?? true,
+      'compression.codec': compression,
+      // our bounds decide (send() sheds first); librdkafka's only need to be no smaller
+      'queue.buffering.max.messages': this.maxMessages + 1000,
+      'queue.buffering.max.kbytes': Math.ceil(this.maxBytes / 1024) + 1024,
+      'message.timeout.ms': this.maxAgeMs,
+      'linger.ms': 5,
+      'retry.backoff.ms': o.retryBackoffMs ?? 200,
+      'retry.backoff.max.ms': o.maxRetryBackoffMs ?? 5000,
+      // the Java client's (and kafkajs') partitioner for keyed messages without a partition
+      partitioner: 'murmur2_random',
+      log_level: rdkafkaLogLevel(this.log.enabled('debug')),
+      ...RDKAFKA_RECONNECT,
+      ...rdkafkaSecurity(o.security),
+    };
+    if (compression === 'gzip') conf['compression.level'] = 1;
+    this.p = new RdProducer(conf);
+    this.p.on('delivery-report', (err, r) => this.delivered(err, r));
+    this.p.on('event.error', (err) => this.failed(err, 'send'));
+    this.p.on('event.log', (e: { message?: string; fac?: string }) =>
+      this.log.debug(`librdkafka: ${e.message}`, { fac: e.fac }),
+    );
+    this.connecting = this.connect();
+  }
+
+  /** Connects, retrying with backoff until it works or the producer is closed. */
+  private async connect(): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      try {
+        await new Promise<void>((resolve, reject) =>
+          this.p.connect({ timeout: this.o.requestTimeoutMs ?? 10_000 }, (err) =>
+            err ? reject(err) : resolve(),
+          ),
+        );
+        this.p.setPollInBackground(true);
+        this.ready = true;
+        this.st.connected = true;
+        const early = this.early;
+        this.early = [];
+        for (const e of early) this.produce(e);
+        return;
+      } catch (err) {
+        this.failed(err, 'connect');
+        this.expireEarly();
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  send(topic: string, messages: OutMessage[]): void {
+    if (this.closed) return this.shed('closed', topic, messages.length, false);
+    const now = Date.now();
+    let full = 0;
+    for (const m of messages) {
+      const bytes = m.value.byteLength + keyBytes(m.key);
+      if (
+        this.st.queuedMessages + 1 > this.maxMessages ||
+        this.st.queuedBytes + bytes > this.maxBytes
+      ) {
+        full++;
+        continue;
+      }
+      this.st.queuedMessages++;
+      this.st.queuedBytes += bytes;
+      this.enqueued++;
+      const e = { topic, m, bytes, at: now };
+      if (this.ready) this.produce(e);
+      else this.early.push(e);
+    }
+    this.shed('queue_full', topic, full, false);
+  }
+
+  private produce(e: Pending): void {
+    const v = e.m.value;
+    const value = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    try {
+      this.p.produce(e.topic, e.m.partition ?? null, value, e.m.key);
+      this.inside.set(e.topic, (this.inside.get(e.topic) ?? 0) + 1);
+    } catch (err) {
+      this.unqueue(e.bytes);
+      const code = (err as LibrdKafkaError).code;
+      this.shed(code === E.ERR__QUEUE_FULL ? 'queue_full' : 'send_failed', e.topic, 1, true);
+      if (code !== E.ERR__QUEUE_FULL) this.failed(err, 'produce');
+    }
+  }
+
+  private delivered(err: LibrdKafkaError | null | undefined, r: DeliveryReport): void {
+    this.inside.set(r.topic, (this.inside.get(r.topic) ?? 1) - 1);
+    this.unqueue((r.size ?? 0) + keyBytes(r.key));
+    if (err) {
+      this.failed(err, 'send');
+      this.shed(err.code === E.ERR__MSG_TIMED_OUT ? 'expired' : 'send_failed', r.topic, 1, true);
+      return;
+    }
+    if (this.down) {
+      this.down = false;
+      this.log.info('kafka producer: delivering again', { brokers: this.o.brokers.join(',') });
+    }
+    this.st.connected = true;
+    this.st.sent++;
+    this.finish(1);
+  }
+
+  private unqueue(bytes: number): void {
+    this.st.queuedMessages--;
+    this.st.queuedBytes -= bytes;
+  }
+
+  /** Messages that waited for the first connection longer than maxQueueAgeMs. */
+  private expireEarly(): void {
+    const limit = Date.now() - this.maxAgeMs;
+    let n = 0;
+    while (n < this.early.length && this.early[n].at < limit) n++;
+    for (const e of this.early.splice(0, n)) {
+      this.unqueue(e.bytes);
+      this.shed('expired', e.topic, 1, true);
+    }
+  }
+
+  private failed(err: unknown, what: string): void {
+    this.st.errors++;
+    this.st.connected = false;
+    const text = describeKafkaError(err, this.o.brokers, this.o.security);
+    this.st.lastError = text;
+    if (!this.down) {
+      this.down = true;
+      this.log.warn(`kafka producer: ${what} failed; queueing (and shedding when full)`, {
+        error: text,
+        queuedMessages: this.st.queuedMessages,
+      });
+    } else this.log.debug(`kafka producer: ${what} failed again`, { error: text });
+  }
+
+  private shed(reason: ShedReason, topic: string, n: number, queued: boolean): void {
+    if (n <= 0) return;
+    this.st.shed += n;
+    this.st.shedByReason[reason] += n;
+    if (queued) this.finish(n);
+    this.o.onShed?.(reason, topic, n);
+    this.log.debug('shed messages', { reason, topic, count: n });
+  }
+
+  private finish(n: number): void {
+    this.finished += n;
+    while (this.waiters.length && this.waiters[0].upTo <= this.finished)
+      this.waiters.shift()!.resolve();
+  }
+
+  flush(): Promise<void> {
+    if (this.finished >= this.enqueued) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo: this.enqueued, resolve }));
+  }
+
+  stats(): ProducerStats {
+    return { ...this.st, shedByReason: { ...this.st.shedByReason } };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.flush(),
+      new Promise<void>((r) => (timer = setTimeout(r, this.closeTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    await this.connecting;
+    if (this.ready) {
+      await new Promise<void>((r) => this.p.disconnect(0, () => r()));
+      this.ready = false;
+    }
+    // what librdkafka still held, and what never reached it, is shed
+    for (const e of this.early.splice(0)) {
+      this.unqueue(e.bytes);
+      this.shed('closed', e.topic, 1, true);
+    }
+    for (const [topic, n] of this.inside) this.shed('closed', topic, n, true);
+    this.inside.clear();
+    this.st.queuedMessages = 0;
+    this.st.queuedBytes = 0;
+  }
+}
+
+/** The package's KafkaJS-shaped logger → our logger (its info lines are routine: debug). */
+function layerLogger(log: Logger) {
+  const at =
+    (warn: boolean) =>
+    (message: string, extra?: object): void => {
+      const f = extra as Record<string, unknown> | undefined;
+      if (warn) log.warn(`librdkafka: ${message}`, f);
+      else if (log.enabled('debug')) log.debug(`librdkafka: ${message}`, f);
+    };
+  const l = {
+    info: at(false),
+    debug: at(false),
+    warn: at(false),
+    error: at(true),
+    namespace: () => l,
+    setLogLevel: () => undefined,
+  };
+  return l;
+}
+
+type RdConsumer = KafkaJS.Consumer;
+
+export class RdkafkaConsumer implements Consumer {
+  private readonly log: Logger;
+  private readonly kafka: KafkaJS.Kafka;
+  private c: RdConsumer;
+  private st: ConsumerStats = emptyConsumerStats();
+  private readyP: Promise<void>;
+  private joined?: () => void;
+  private failures = new Map<string, number>();
+  private timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private handler?: BatchHandler;
+
+  constructor(private readonly o: KafkaConsumerOptions) {
+    this.log = (o.logger ?? defaultLog).child({
+      component: 'kafka-consumer',
+      client: 'rdkafka',
+      groupId: o.groupId,
+    });
+    this.readyP = new Promise((resolve) => (this.joined = resolve));
+    this.kafka = new KafkaJS.Kafka({
+      kafkaJS: {
+        brokers: o.brokers,
+        clientId: o.clientId ?? 'hopwatch',
+        connectionTimeout: Math.max(1000, o.connectTimeoutMs ?? 3000),
+        requestTimeout: o.requestTimeoutMs ?? 10_000,
+        logger: layerLogger(this.log),
+        logLevel: this.log.enabled('debug') ? KafkaJS.logLevel.DEBUG : KafkaJS.logLevel.WARN,
+      },
+      ...RDKAFKA_RECONNECT,
+      ...rdkafkaSecurity(o.security),
+    });
+    this.c = this.create();
+  }
+
+  private create(): RdConsumer {
+    const o = this.o;
+    return this.kafka.consumer({
+      kafkaJS: {
+        groupId: o.groupId,
+        fromBeginning: o.fromBeginning ?? true,
+        autoCommit: false,
+        sessionTimeout: o.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: o.heartbeatIntervalMs ?? 1000,
+      },
+      'fetch.wait.max.ms': o.maxWaitTimeMs ?? 1000,
+      'max.partition.fetch.bytes': o.maxBytesPerPartition ?? 1024 * 1024,
+      // messages per eachBatch call (the layer's default is 32)
+      'js.consumer.max.batch.size': 1000,
+      // the same assignor name as no other client: a group must not mix clients (docs/kafka.md)
+      'partition.assignment.strategy': 'roundrobin',
+      rebalance_cb: (err: LibrdKafkaError, assignment: { topic: string; partition: number }[]) => {
+        if (err.code === E.ERR__ASSIGN_PARTITIONS) {
+          const parts: Record<string, number[]> = {};
+          for (const a of assignment) (parts[a.topic] ??= []).push(a.partition);
+          this.log.info('joined consumer group', { assignment: parts });
+          this.joined?.();
+          this.joined = undefined;
+        } else this.log.info('partitions revoked', { count: assignment.length });
+      },
+    } as KafkaJS.ConsumerConstructorConfig);
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    if (this.handler) throw new Error('kafka consumer: already running');
+    this.handler = handler;
+    const c = this.c;
+    try {
+      await c.connect();
+      await c.subscribe({ topics: this.o.topics });
+    } catch (err) {
+      const text = describeKafkaError(err, this.o.brokers, this.o.security);
+      this.log.error('kafka consumer: cannot start', { error: text });
+      await c.disconnect().catch(() => undefined);
+      throw new Error(`kafka consumer (group ${this.o.groupId}): ${text}`);
+    }
+    await c.run({
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  private async eachBatch(payload: KafkaJS.EachBatchPayload): Promise<void> {
+    const { batch, isRunning, isStale } = payload;
+    if (!batch.messages.length || !isRunning() || isStale()) return;
+    const { topic, partition } = batch;
+    const id = `${topic}/${partition}`;
+    const messages = batch.messages.map((m) => ({
+      key: (m.key as Buffer | null | undefined) ?? null,
+      value: (m.value as Buffer | null) ?? Buffer.alloc(0),
+      offset: m.offset,
+    }));
+    try {
+      await this.handler!({ topic, partition, messages });
+    } catch (err) {
+      this.st.failures++;
+      const n = (this.failures.get(id) ?? 0) + 1;
+      this.failures.set(id, n);
+      const delay = Math.min(
+        this.o.maxRetryBackoffMs ?? 10_000,
+        (this.o.retryBackoffMs ?? 100) * 2 ** (n - 1),
+      );
+      this.log.warn('handler failed; will redeliver without committing', {
+        topic,
+        partition,
+        firstOffset: messages[0].offset,
+        messages: messages.length,
+        attempt: n,
+        retryInMs: delay,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      if (this.closed) return;
+      const c = this.c;
+      c.pause([{ topic, partitions: [partition] }]);
+      c.seek({ topic, partition, offset: messages[0].offset });
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.closed) c.resume([{ topic, partitions: [partition] }]);
+      }, delay);
+      this.timers.add(t);
+      return;
+    }
+    this.failures.delete(id);
+    this.st.batches++;
+    this.st.messages += messages.length;
+    const last = messages[messages.length - 1].offset;
+    payload.resolveOffset(last);
+    try {
+      await this.c.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      this.st.commits++;
+    } catch (err) {
+      // Not fatal: the messages will be delivered again (at-least-once).
+      this.st.commitErrors++;
+      this.log.warn('offset commit failed; messages may be redelivered', {
+        topic,
+        partition,
+        offset: last,
+        error: describeKafkaError(err, this.o.brokers, this.o.security),
+      });
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.readyP;
+  }
+
+  stats(): ConsumerStats {
+    return { ...this.st };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const ms = this.o.disconnectTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.c.disconnect().then(
+        () => true,
+        (err: unknown) => {
+          this.log.warn('kafka consumer: disconnect failed', {
+            error: describeKafkaError(err, this.o.brokers, this.o.security),
+          });
+          return true;
+        },
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
+    clearTimeout(timer);
+    if (!done)
+      this.log.warn('kafka consumer: disconnect did not finish; giving up', { afterMs: ms });
+  }
+}
