@@ -2,14 +2,19 @@
  * The --anomalies FILE.jsonl of replay, serve and analyze: one JSON object per line, as on
  * hopwatch.anomalies.v2. A write that fails (disk full, file system gone) never ends the
  * command: it is counted, the first failure is reported in one line and later ones at most
- * once a minute, and the anomaly is still printed and stored.
+ * once a minute, and the anomaly is still printed and stored. `-` is standard output (the
+ * command then prints its own lines on standard error); a reader that goes away (EPIPE) ends
+ * the writing quietly, as `head` expects.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { FdSink } from '@hopwatch/pcap';
 import { anomalyToJson } from '@hopwatch/pipeline';
 import { UsageError } from './errors';
 
 const WARN_EVERY_MS = 60_000;
+/** The --anomalies value that means standard output. */
+export const STDOUT = '-';
 
 export class AnomalyLog {
   private fd: number | null;
@@ -19,6 +24,8 @@ export class AnomalyLog {
   lastError: string | null = null;
   private lastWarn = -Infinity;
   private unreported = 0;
+  /** Standard output (`-`): written through, never closed here. */
+  private readonly stdout: FdSink | null;
 
   /**
    * Opens `file` for appending ('a') or from scratch ('w'). A file that cannot be opened is
@@ -31,6 +38,12 @@ export class AnomalyLog {
     /** Where the bytes go when not `file` itself (a temporary file renamed onto it later). */
     writeTo = file,
   ) {
+    if (file === STDOUT) {
+      this.stdout = new FdSink(1);
+      this.fd = 1;
+      return;
+    }
+    this.stdout = null;
     const dir = path.dirname(path.resolve(file));
     if (!fs.existsSync(dir))
       throw new UsageError(`--anomalies ${file}: directory ${dir} does not exist`);
@@ -46,10 +59,16 @@ export class AnomalyLog {
     if (this.fd === null) return;
     const line = Buffer.from(anomalyToJson(a) + '\n');
     try {
-      for (let done = 0; done < line.length;)
-        done += fs.writeSync(this.fd, line, done, line.length - done);
+      if (this.stdout) this.stdout.write(line);
+      else
+        for (let done = 0; done < line.length;)
+          done += fs.writeSync(this.fd, line, done, line.length - done);
       this.written++;
     } catch (e) {
+      if (this.stdout && (e as NodeJS.ErrnoException).code === 'EPIPE') {
+        this.fd = null; // the reader has what it wanted
+        return;
+      }
       this.failed++;
       this.lastError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       this.unreported++;
@@ -79,6 +98,7 @@ export class AnomalyLog {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
+    if (this.stdout) return;
     try {
       fs.closeSync(fd);
     } catch (e) {

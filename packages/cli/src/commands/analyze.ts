@@ -26,7 +26,7 @@ import {
   FlowStage,
 } from '@hopwatch/pipeline';
 import { openStore } from '@hopwatch/store';
-import { AnomalyLog } from '../anomaly-log';
+import { AnomalyLog, STDOUT } from '../anomaly-log';
 import { checkOutputFiles, parseCommand } from '../command';
 import {
   checkGroup,
@@ -68,7 +68,8 @@ Options:
   --checkpoint-every SECS   detector checkpoint period (default 5)
   --idle-flush-ms MS        close open episodes after this long without data (default 1000)
   --concurrency N           partitions handled concurrently (default 3)
-  --anomalies FILE.jsonl    also append every published anomaly here
+  --anomalies FILE.jsonl    also append every published anomaly here (- = standard output;
+                            the final statistics line then goes to standard error)
   --no-publish              do not publish anomalies on Kafka
 ${KAFKA_CLIENT_HELP}
 ${METRICS_HELP}
@@ -184,7 +185,8 @@ export async function analyze(argv: string[]): Promise<number> {
       ? parseNumberArg('--status-every', values['status-every'], 0, 86_400)
       : 10;
   metricsListenFrom(values); // a flag mistake is a usage error before Kafka is touched
-  if (values.anomalies)
+  const report = values.anomalies === STDOUT ? process.stderr : process.stdout;
+  if (values.anomalies && values.anomalies !== STDOUT)
     checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
   const anomaliesOut = values.anomalies
     ? new AnomalyLog(values.anomalies, 'a', (line) => logger.warn(line))
@@ -312,7 +314,7 @@ export async function analyze(argv: string[]): Promise<number> {
   // are durable, so whatever a forced exit leaves behind is read again by the next member.
   const forceExit = (why: string): void => {
     logger.error(`stopping: ${why}; exiting without the rest of the graceful stop`);
-    process.stdout.write(JSON.stringify(worker.stats()) + '\n');
+    report.write(JSON.stringify(worker.stats()) + '\n');
     process.exit(1);
   };
   setTimeout(() => forceExit(`not done after ${stopTimeout} s`), stopTimeout * 1000).unref();
@@ -328,7 +330,7 @@ export async function analyze(argv: string[]): Promise<number> {
   await store.close().then(() => closed('store'));
   if (metrics) await metrics.close().then(() => closed('metrics'));
   anomaliesOut?.close();
-  process.stdout.write(
+  report.write(
     JSON.stringify({ ...worker.stats(), ipfix: flows.exporters.map((e) => e.stats) }) + '\n',
   );
   const notWritten = anomaliesOut?.summary();

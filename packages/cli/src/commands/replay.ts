@@ -8,7 +8,7 @@ import { toJson } from '@hopwatch/codec';
 import type { Anomaly } from '@hopwatch/analytics';
 import { CaptureFormatError, commitTemp, openCapture, tempPathFor } from '@hopwatch/pcap';
 import { Pipeline, PcapReplaySource } from '@hopwatch/pipeline';
-import { AnomalyLog } from '../anomaly-log';
+import { AnomalyLog, STDOUT } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { checkOutputFiles, parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
@@ -28,7 +28,9 @@ prints the slowest hops, the queues by peak occupancy and every anomaly found. F
 
 Options:
   --anomalies FILE.jsonl    write every anomaly as one JSON object per line (written beside
-                            it and renamed into place at the end; never one of the captures)
+                            it and renamed into place at the end; never one of the captures);
+                            - writes them to standard output as they are found, and the
+                            summary to standard error
   --speed N                 replay at the capture's pace × N (default: as fast as possible)
   --force                   store every record even if the store already holds this capture's
                             rows (by default records stored by an earlier replay of the same
@@ -81,7 +83,12 @@ export async function replay(argv: string[]): Promise<number> {
     throw new UsageError('replay: no capture file given (see hopwatch replay --help)');
   const codec = codecConfigFrom(values, config);
   const speed = values.speed !== undefined ? parseNumberArg('--speed', values.speed, 0, 1e6) : 0;
-  if (values.anomalies !== undefined)
+  const anomaliesToStdout = values.anomalies === STDOUT;
+  if (anomaliesToStdout && values.json)
+    throw new UsageError('replay: --json and --anomalies - both write standard output');
+  // with the anomalies on standard output, the summary goes to standard error
+  const report = anomaliesToStdout ? process.stderr : process.stdout;
+  if (values.anomalies !== undefined && !anomaliesToStdout)
     checkOutputFiles(
       cmd,
       positionals.filter((f) => f !== '-').map((f) => ({ name: 'capture', path: f })),
@@ -97,9 +104,11 @@ export async function replay(argv: string[]): Promise<number> {
   }
 
   const warn = (line: string): void => void process.stderr.write(`hopwatch replay: ${line}\n`);
-  const anomaliesTmp = values.anomalies ? tempPathFor(values.anomalies) : null;
-  const anomaliesOut =
-    values.anomalies && anomaliesTmp
+  const anomaliesTmp =
+    values.anomalies && !anomaliesToStdout ? tempPathFor(values.anomalies) : null;
+  const anomaliesOut = anomaliesToStdout
+    ? new AnomalyLog(STDOUT, 'w', warn)
+    : values.anomalies && anomaliesTmp
       ? new AnomalyLog(values.anomalies, 'w', warn, anomaliesTmp)
       : null;
   const found: Anomaly[] = [];
@@ -163,10 +172,8 @@ export async function replay(argv: string[]): Promise<number> {
     await pipeline.close();
     await flows.close();
     progress.done();
-    if (anomaliesOut && anomaliesTmp && values.anomalies) {
-      anomaliesOut.close();
-      commitTemp(anomaliesTmp, values.anomalies);
-    }
+    anomaliesOut?.close();
+    if (anomaliesTmp && values.anomalies) commitTemp(anomaliesTmp, values.anomalies);
     if (store) await store.close();
     stdin.cleanup();
   }
@@ -185,15 +192,15 @@ export async function replay(argv: string[]): Promise<number> {
       }) + '\n',
     );
   } else {
-    process.stdout.write(formatReplaySummary(stats, pipeline.analyzer, found, elapsed));
-    for (const line of flows.summary()) process.stdout.write(`${line}\n`);
-    if (inputError) process.stdout.write(`Capture problem: ${inputError}\n`);
+    report.write(formatReplaySummary(stats, pipeline.analyzer, found, elapsed));
+    for (const line of flows.summary()) report.write(`${line}\n`);
+    if (inputError) report.write(`Capture problem: ${inputError}\n`);
     if (store)
-      process.stdout.write(
+      report.write(
         `\nStored in ${redactUrl(values['store-url'] ?? values['data-dir'] ?? config.store.url ?? config.store.dataDir)}; query it with: hopwatch query --named slowest_hops\n`,
       );
     if (stats.alreadyStored > 0)
-      process.stdout.write(
+      report.write(
         `${stats.alreadyStored} record(s) were stored by an earlier replay of the same capture and were not stored again (--force stores them anyway).\n`,
       );
   }

@@ -19,7 +19,7 @@ import {
   UdpSource,
   type MetricsServer,
 } from '@hopwatch/pipeline';
-import { AnomalyLog } from '../anomaly-log';
+import { AnomalyLog, STDOUT } from '../anomaly-log';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { checkOutputFiles, parseCommand } from '../command';
 import { GuardedHandler } from '../guarded-handler';
@@ -47,7 +47,8 @@ Options:
   --interface DEV           live capture on DEV (libpcap)
   --filter BPF              capture filter (e.g. "udp port 6081 or ip[1] & 0xfc == 0x5c")
   --anomalies FILE.jsonl    append every anomaly as one JSON object per line (a write that
-                            fails is counted and reported, and serve goes on)
+                            fails is counted and reported, and serve goes on); - writes them
+                            to standard output, and serve's own lines to standard error
   --status-every SECONDS    status line on stderr (default 10; 0 = never)
   --http HOST:PORT          read-only ClickHouse-compatible HTTP endpoint on the store while
                             serve runs: hopwatch query --store-url http://HOST:PORT, curl,
@@ -127,7 +128,10 @@ export async function serve(argv: string[]): Promise<number> {
   if (device) sources.push(new LiveCaptureSource({ device, filter: values.filter ?? src.filter }));
 
   // an anomalies file that cannot be opened stops here; one that fails later is counted
-  if (values.anomalies)
+  const anomaliesToStdout = values.anomalies === STDOUT;
+  // with the anomalies on standard output, serve's own lines go to standard error
+  const report = anomaliesToStdout ? process.stderr : process.stdout;
+  if (values.anomalies && !anomaliesToStdout)
     checkOutputFiles(cmd, [], [{ name: '--anomalies', path: values.anomalies }]);
   const anomaliesOut = values.anomalies
     ? new AnomalyLog(values.anomalies, 'a', (line) =>
@@ -186,7 +190,7 @@ export async function serve(argv: string[]): Promise<number> {
     onFlows: flows.onFlows,
     onAnomaly: (a) => {
       found.push(a);
-      process.stdout.write(`${describeAnomaly(a)}\n`);
+      report.write(`${describeAnomaly(a)}\n`);
       anomaliesOut?.write(a);
     },
   });
@@ -260,27 +264,25 @@ export async function serve(argv: string[]): Promise<number> {
     if (metrics) await metrics.close();
   }
   const st = pipeline.stats();
-  process.stdout.write(
-    formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'),
-  );
-  for (const line of flows.summary()) process.stdout.write(`${line}\n`);
+  report.write(formatReplaySummary(st, pipeline.analyzer, found, Date.now() - t0, 10, 'Received'));
+  for (const line of flows.summary()) report.write(`${line}\n`);
   if (endpoint) {
     const e = endpoint.stats;
-    process.stdout.write(
+    report.write(
       `Query endpoint: ${e.queries} queries, ${e.refused} refused, ${e.failed} failed, ${e.unauthorized} unauthorized, ${e.busy} busy, ${e.cancelled} cancelled, ${e.badRequests} bad requests\n`,
     );
   }
   for (const s of sources) {
     const x = s.stats();
-    process.stdout.write(
+    report.write(
       `Source ${x.source}: ${x.received} received, ${x.kernelDrops} kernel drops, ${x.refused} refused (allowlist), ${x.errors} errors${x.lastError ? ` (last: ${x.lastError})` : ''}\n`,
     );
   }
   if (guarded.failed)
-    process.stdout.write(
+    report.write(
       `Inputs that could not be handled: ${guarded.failed} (last: ${guarded.lastError})\n`,
     );
   const notWritten = anomaliesOut?.summary();
-  if (notWritten) process.stdout.write(notWritten + '\n');
+  if (notWritten) report.write(notWritten + '\n');
   return st.storeErrors > 0 || notWritten ? EXIT.FAILURE : EXIT.OK;
 }
