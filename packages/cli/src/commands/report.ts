@@ -13,6 +13,7 @@ import { buildReportHtml, openStore } from '@hopwatch/store';
 import { CODEC_HELP, CODEC_OPTIONS, codecConfigFrom } from '../codec-options';
 import { checkOutputFiles, parseCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
+import { copyToOutput, isolateStdin, stdinAsCapturePath } from '../stdio';
 
 export const REPORT_HELP = `Usage: hopwatch report [options] FILE... --html OUT.html
 
@@ -22,7 +23,8 @@ timeline with each anomaly's drill-down, the anomalies' flows) as one self-conta
 file: data, script and styles inside, nothing fetched when it is opened.
 
 Options:
-  --html OUT.html           the page to write (written beside it and renamed into place)
+  --html OUT.html           the page to write (written beside it and renamed into place;
+                            - = standard output, the summary line then on standard error)
   --config FILE             YAML config file (sections codec, analytics)
 ${CODEC_HELP}
 
@@ -39,12 +41,17 @@ export async function report(argv: string[]): Promise<number> {
   const { values, positionals, config } = cmd;
   if (positionals.length === 0) throw new UsageError('report: no capture file given');
   if (!values.html) throw new UsageError('report: --html OUT.html is required');
-  checkOutputFiles(
-    cmd,
-    positionals.map((f) => ({ name: 'capture', path: f })),
-    [{ name: '--html', path: values.html }],
-  );
+  const toStdout = values.html === '-';
+  if (positionals.filter((f) => f === '-').length > 1)
+    throw new UsageError('report: standard input (-) can be read only once');
+  if (!toStdout)
+    checkOutputFiles(
+      cmd,
+      positionals.filter((f) => f !== '-').map((f) => ({ name: 'capture', path: f })),
+      [{ name: '--html', path: values.html }],
+    );
   for (const f of positionals) {
+    if (f === '-') continue; // a stream is checked as it is read
     if (!fs.existsSync(f)) throw new UsageError(`report: ${f}: no such file`);
     try {
       openCapture(f).close();
@@ -56,15 +63,19 @@ export async function report(argv: string[]): Promise<number> {
     }
   }
   const codec = codecConfigFrom(values, config);
+  // `-` moves off descriptor 0 before the embedded store opens (see stdinAsCapturePath); the
+  // store must not read standard input either way
+  const stdin = await stdinAsCapturePath(positionals);
+  isolateStdin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hopwatch-report-'));
-  const tmp = tempPathFor(values.html);
+  const tmp = toStdout ? path.join(dir, 'report.html') : tempPathFor(values.html);
   try {
     const store = await openStore({ dataDir: dir });
     try {
       const pipeline = new Pipeline({ codec, analytics: config.analytics, store });
       let inputError: string | null = null;
       try {
-        await new PcapReplaySource(positionals).run(pipeline, new AbortController().signal);
+        await new PcapReplaySource(stdin.files).run(pipeline, new AbortController().signal);
       } catch (e) {
         if (!(e instanceof CaptureFormatError)) throw e;
         inputError = e.message;
@@ -81,9 +92,10 @@ export async function report(argv: string[]): Promise<number> {
         made: new Date().toISOString(),
       });
       fs.writeFileSync(tmp, html, { flag: 'wx' });
-      commitTemp(tmp, values.html);
-      process.stdout.write(
-        `Report of ${st.records} records, ${st.anomalies} anomalies written to ${values.html} (${Math.round(html.length / 1024)} KiB)\n`,
+      if (toStdout) await copyToOutput(tmp, process.stdout);
+      else commitTemp(tmp, values.html);
+      (toStdout ? process.stderr : process.stdout).write(
+        `Report of ${st.records} records, ${st.anomalies} anomalies written to ${toStdout ? 'standard output' : values.html} (${Math.round(html.length / 1024)} KiB)\n`,
       );
       if (inputError) {
         process.stderr.write(
@@ -98,5 +110,6 @@ export async function report(argv: string[]): Promise<number> {
   } finally {
     fs.rmSync(tmp, { force: true });
     fs.rmSync(dir, { recursive: true, force: true });
+    stdin.cleanup();
   }
 }

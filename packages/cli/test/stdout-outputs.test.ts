@@ -1,7 +1,8 @@
 /**
- * `--anomalies -`: the anomalies as JSON lines on standard output (the summary then on standard
- * error), the same lines as `--anomalies FILE`, and a reader that stops early (`head`) ends the
- * command quietly.
+ * `-` as an output and an input beside the embedded store: `--anomalies -` writes the anomalies
+ * as JSON lines on standard output (the summary then on standard error), the same lines as
+ * `--anomalies FILE`; `report - --html -` reads a pipe and writes the page to standard output; a
+ * reader that stops early (`head`) ends the command quietly.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -59,6 +60,26 @@ testIf(
     const bad = replay(['--data-dir', path.join(dir, 'd4'), '--anomalies', '-', '--json']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--json and --anomalies -/);
+  },
+  120_000,
+);
+
+testIf(
+  'cat c.pcap | report - --html -: the page on stdout, the summary on stderr',
+  () => {
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; cat ${JSON.stringify(CAPTURE)} | node ${JSON.stringify(BIN)} report - --html -`,
+      ],
+      { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith('<!doctype html>')).toBe(true);
+    expect(r.stdout.trimEnd().endsWith('</html>')).toBe(true);
+    expect(r.stderr).toMatch(/Report of 2081 records, \d+ anomalies written to standard output/);
+    expect(fs.existsSync(path.join(dir, '-'))).toBe(false);
   },
   120_000,
 );
