@@ -6,30 +6,18 @@
  * crossing leaf 4 through spine 101 clear it).
  */
 import * as path from 'path';
-import { Decoder, makeConfig, RecordBatch } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
-import { codecOverridesFor, loadScenario } from '@hopwatch/simulator';
-import { Analyzer, parseLabels, type Anomaly } from '../src';
+import { loadScenario } from '@hopwatch/simulator';
+import { parseLabels, type Anomaly } from '../src';
+import { replayCapture } from './replay';
 import * as fs from 'fs';
 
 const DIR = path.resolve(__dirname, '../../../captures');
 
 function drops(name: string): Anomaly[] {
-  const { profile, overrides } = codecOverridesFor(loadScenario(path.join(DIR, `${name}.yaml`)));
-  const decoder = new Decoder(makeConfig(profile, overrides));
-  const batch = new RecordBatch(512, 8);
-  const an = new Analyzer();
-  const reader = openCapture(path.join(DIR, `${name}.pcap`));
-  for (let p = reader.next(); p; p = reader.next()) {
-    decoder.decode(p.data, p.linkType, p.tsSec, p.tsNsec, p.index, batch);
-    if (batch.count >= 500) {
-      an.process(batch);
-      batch.reset();
-    }
-  }
-  reader.close();
-  if (batch.count > 0) an.process(batch);
-  return an.finish().filter((a) => a.type === 'drop');
+  const scenario = loadScenario(path.join(DIR, `${name}.yaml`));
+  const { found } = replayCapture(openCapture(path.join(DIR, `${name}.pcap`)), scenario);
+  return found.filter((a) => a.type === 'drop');
 }
 
 const CASES = [

@@ -5,11 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Decoder, makeConfig, RecordBatch } from '@hopwatch/codec';
 import { openCapture, readCaptureBuffer } from '@hopwatch/pcap';
 import {
   SCORING_SCENARIOS,
-  codecOverridesFor,
   labelsToJson,
   loadScenario,
   simulateToBuffer,
@@ -26,27 +24,9 @@ import {
   type LabelFile,
   type ScoreReport,
 } from '../src';
+import { replayCapture } from './replay';
 
 const DIR = path.resolve(__dirname, '../../../captures');
-
-type Reader = ReturnType<typeof openCapture>;
-
-function replay(reader: Reader, scenario: Scenario): { found: Anomaly[]; an: Analyzer } {
-  const { profile, overrides } = codecOverridesFor(scenario);
-  const decoder = new Decoder(makeConfig(profile, overrides));
-  const batch = new RecordBatch(512, 8);
-  const an = new Analyzer();
-  for (let p = reader.next(); p; p = reader.next()) {
-    decoder.decode(p.data, p.linkType, p.tsSec, p.tsNsec, p.index, batch);
-    if (batch.count >= 500) {
-      an.process(batch);
-      batch.reset();
-    }
-  }
-  reader.close();
-  if (batch.count > 0) an.process(batch);
-  return { found: an.finish(), an };
-}
 
 interface Result {
   name: string;
@@ -118,7 +98,7 @@ describe('bundled captures', () => {
   test.each(bundled)('%s', (base) => {
     const scenario = loadScenario(path.join(DIR, `${base}.yaml`));
     const labels = parseLabels(fs.readFileSync(path.join(DIR, `${base}.labels.json`), 'utf8'));
-    check(base, labels, replay(openCapture(path.join(DIR, `${base}.pcap`)), scenario));
+    check(base, labels, replayCapture(openCapture(path.join(DIR, `${base}.pcap`)), scenario));
   });
 });
 
@@ -296,7 +276,7 @@ describe('generated scenarios (same defaults)', () => {
     const { capture, labels } = simulateToBuffer(sc);
     const lf = parseLabels(labelsToJson(labels));
     expect(lf.anomalies.length).toBeGreaterThan(0);
-    check(g.name, lf, replay(readCaptureBuffer(capture), sc));
+    check(g.name, lf, replayCapture(readCaptureBuffer(capture), sc));
   });
 });
 
@@ -304,7 +284,7 @@ describe('scoring scenarios simulated in memory (same defaults)', () => {
   test.each(SCORING_SCENARIOS.map((c) => [c.name, c.yaml] as const))('%s', (name, yaml) => {
     const sc = loadScenario(yaml);
     const { capture, labels } = simulateToBuffer(sc);
-    check(name, parseLabels(labelsToJson(labels)), replay(readCaptureBuffer(capture), sc));
+    check(name, parseLabels(labelsToJson(labels)), replayCapture(readCaptureBuffer(capture), sc));
   });
 
   test('a clean baseline of 4000 flows starting and ending: zero anomalies', () => {
@@ -327,7 +307,7 @@ describe('scoring scenarios simulated in memory (same defaults)', () => {
       int: { version: '2.1', mode: 'MD', encapsulation: 'udp-dscp', instructionBitmap: 0xf000 },
     });
     const { capture, labels } = simulateToBuffer(sc);
-    const run = replay(readCaptureBuffer(capture), sc);
+    const run = replayCapture(readCaptureBuffer(capture), sc);
     check(sc.name, parseLabels(labelsToJson(labels)), run);
     expect(run.found).toEqual([]);
   });
