@@ -36,13 +36,14 @@ import {
   Consumer,
   ConsumerStats,
   emptyConsumerStats,
-  emptyShed,
+  emptyProducerStats,
   OutMessage,
   Producer,
   ProducerStats,
   ShedReason,
   type KafkaSecurity,
 } from './types';
+import { commitAfter, disconnectWithin, Redelivery } from './consumer-batch';
 import { kafkajsSecurity } from './kafkajs-security';
 
 /**
@@ -229,15 +230,7 @@ export class KafkaProducer implements Producer {
   private log: Logger;
   private queue: Entry[] = [];
   private head = 0;
-  private st: ProducerStats = {
-    queuedBytes: 0,
-    queuedMessages: 0,
-    sent: 0,
-    shed: 0,
-    shedByReason: emptyShed(),
-    errors: 0,
-    connected: false,
-  };
+  private st: ProducerStats = emptyProducerStats(false);
   private kafka: Kafka;
   private producer?: KjsProducer;
   private pumping?: Promise<void>;
@@ -615,9 +608,8 @@ export class KafkaConsumer implements Consumer {
   private st: ConsumerStats = emptyConsumerStats();
   private readyP: Promise<void>;
   private joined?: () => void;
-  private failures = new Map<string, number>();
-  private timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private readonly redelivery: Redelivery;
   private handler?: BatchHandler;
   /** Assigned partitions ("topic/partition") → when they last made progress (or were
    * assigned), and the next offset this member will handle. */
@@ -634,6 +626,7 @@ export class KafkaConsumer implements Consumer {
 
   constructor(private o: KafkaConsumerOptions) {
     this.log = (o.logger ?? defaultLog).child({ component: 'kafka-consumer', groupId: o.groupId });
+    this.redelivery = new Redelivery(o, this.log, () => this.closed);
     this.kafka = makeKafka(o, 5, this.log);
     this.readyP = new Promise((resolve) => (this.joined = resolve));
     this.consumer = this.create();
@@ -722,6 +715,9 @@ export class KafkaConsumer implements Consumer {
     });
   }
 
+  private readonly describe = (err: unknown): string =>
+    describeKafkaError(err, this.o.brokers, this.o.security);
+
   private async eachBatch(c: KjsConsumer, payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     if (!batch.messages.length || !isRunning() || isStale() || c !== this.consumer) return;
@@ -738,52 +734,18 @@ export class KafkaConsumer implements Consumer {
     } catch (err) {
       this.handling.delete(id);
       this.st.failures++;
-      const n = (this.failures.get(id) ?? 0) + 1;
-      this.failures.set(id, n);
-      const delay = Math.min(
-        this.o.maxRetryBackoffMs ?? 10_000,
-        (this.o.retryBackoffMs ?? 100) * 2 ** (n - 1),
-      );
-      this.log.warn('handler failed; will redeliver without committing', {
-        topic,
-        partition,
-        firstOffset: messages[0].offset,
-        messages: messages.length,
-        attempt: n,
-        retryInMs: delay,
-        error: err instanceof Error ? err.message : String(err),
-      });
-      if (this.closed) return;
-      c.pause([{ topic, partitions: [partition] }]);
-      c.seek({ topic, partition, offset: messages[0].offset });
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        if (!this.closed) c.resume([{ topic, partitions: [partition] }]);
-      }, delay);
-      this.timers.add(t);
+      this.redelivery.failed(c, topic, partition, messages, err);
       return;
     }
     this.handling.delete(id);
-    this.failures.delete(id);
+    this.redelivery.succeeded(id);
     this.st.batches++;
     this.st.messages += messages.length;
     const last = messages[messages.length - 1].offset;
     this.progress.set(id, Date.now());
     this.nextOffset.set(id, BigInt(last) + 1n);
     resolveOffset(last);
-    try {
-      await c.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
-      this.st.commits++;
-    } catch (err) {
-      // Not fatal: the messages will be delivered again (at-least-once).
-      this.st.commitErrors++;
-      this.log.warn('offset commit failed; messages may be redelivered', {
-        topic,
-        partition,
-        offset: last,
-        error: describeKafkaError(err, this.o.brokers, this.o.security),
-      });
-    }
+    await commitAfter(c, topic, partition, last, this.st, this.log, this.describe);
     await heartbeat().catch(() => undefined);
   }
 
@@ -800,7 +762,7 @@ export class KafkaConsumer implements Consumer {
       // down and inserts wait), not kafkajs forgetting a partition: no rejoin for that.
       for (const since of this.handling.values()) if (now - since > stallMs / 2) return;
       const quiet = [...this.progress]
-        .filter(([id, t]) => now - t > stallMs && !this.failures.has(id))
+        .filter(([id, t]) => now - t > stallMs && !this.redelivery.failing(id))
         .map(([id]) => id);
       if (!quiet.length) return;
       if (!this.admin) {
@@ -848,9 +810,7 @@ export class KafkaConsumer implements Consumer {
     this.consumer = this.create(); // the old one's batches are ignored from now on
     await this.disconnect(old);
     await Promise.allSettled([...this.inFlight]);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.failures.clear();
+    this.redelivery.clear();
     if (this.closed) return;
     await this.start(this.consumer).catch((err) =>
       // the next check tries again (the partitions keep their old progress time)
@@ -860,23 +820,7 @@ export class KafkaConsumer implements Consumer {
 
   /** kafkajs's disconnect can hang while a broker is unreachable: give up after a while. */
   private async disconnect(c: KjsConsumer): Promise<void> {
-    const ms = this.o.disconnectTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      c.disconnect().then(
-        () => true,
-        (err) => {
-          this.log.warn('kafka consumer: disconnect failed', {
-            error: describeKafkaError(err, this.o.brokers, this.o.security),
-          });
-          return true;
-        },
-      ),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
-    clearTimeout(timer);
-    if (!done)
-      this.log.warn('kafka consumer: disconnect did not finish; giving up', { afterMs: ms });
+    await disconnectWithin(c, this.o.disconnectTimeoutMs ?? 15_000, this.log, this.describe);
   }
 
   ready(): Promise<void> {
@@ -891,8 +835,7 @@ export class KafkaConsumer implements Consumer {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.redelivery.clear();
     await this.disconnect(this.consumer);
     await this.admin?.disconnect().catch(() => undefined);
   }

@@ -10,7 +10,7 @@ import {
   Consumer,
   ConsumerStats,
   emptyConsumerStats,
-  emptyShed,
+  emptyProducerStats,
   InMessage,
   OffsetAdmin,
   OutMessage,
@@ -165,15 +165,7 @@ export interface InProcessProducerOptions {
 
 export class InProcessProducer implements Producer {
   private queue: { topic: string; m: OutMessage; bytes: number }[] = [];
-  private st: ProducerStats = {
-    queuedBytes: 0,
-    queuedMessages: 0,
-    sent: 0,
-    shed: 0,
-    shedByReason: emptyShed(),
-    errors: 0,
-    connected: true,
-  };
+  private st: ProducerStats = emptyProducerStats(true);
   private closed = false;
   private maxMessages: number;
   private maxBytes: number;

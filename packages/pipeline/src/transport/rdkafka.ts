@@ -24,6 +24,7 @@ import {
   type LibrdKafkaError,
 } from '@confluentinc/kafka-javascript';
 import { Logger, log as defaultLog } from '../metrics/log';
+import { commitAfter, disconnectWithin, Redelivery } from './consumer-batch';
 import { describeKafkaError, type KafkaConsumerOptions, type KafkaProducerOptions } from './kafka';
 import {
   RDKAFKA_RECONNECT,
@@ -36,7 +37,7 @@ import {
   Consumer,
   ConsumerStats,
   emptyConsumerStats,
-  emptyShed,
+  emptyProducerStats,
   OutMessage,
   Producer,
   ProducerStats,
@@ -64,15 +65,7 @@ export class RdkafkaProducer implements Producer {
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private readonly closeTimeoutMs: number;
-  private st: ProducerStats = {
-    queuedBytes: 0,
-    queuedMessages: 0,
-    sent: 0,
-    shed: 0,
-    shedByReason: emptyShed(),
-    errors: 0,
-    connected: false,
-  };
+  private st: ProducerStats = emptyProducerStats(false);
   private ready = false;
   private closed = false;
   private down = false;
@@ -313,9 +306,8 @@ export class RdkafkaConsumer implements Consumer {
   private st: ConsumerStats = emptyConsumerStats();
   private readyP: Promise<void>;
   private joined?: () => void;
-  private failures = new Map<string, number>();
-  private timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private readonly redelivery: Redelivery;
   private handler?: BatchHandler;
 
   constructor(private readonly o: KafkaConsumerOptions) {
@@ -324,6 +316,7 @@ export class RdkafkaConsumer implements Consumer {
       client: 'rdkafka',
       groupId: o.groupId,
     });
+    this.redelivery = new Redelivery(o, this.log, () => this.closed);
     this.readyP = new Promise((resolve) => (this.joined = resolve));
     this.kafka = new KafkaJS.Kafka({
       kafkaJS: {
@@ -388,6 +381,9 @@ export class RdkafkaConsumer implements Consumer {
     });
   }
 
+  private readonly describe = (err: unknown): string =>
+    describeKafkaError(err, this.o.brokers, this.o.security);
+
   private async eachBatch(payload: KafkaJS.EachBatchPayload): Promise<void> {
     const { batch, isRunning, isStale } = payload;
     if (!batch.messages.length || !isRunning() || isStale()) return;
@@ -402,50 +398,15 @@ export class RdkafkaConsumer implements Consumer {
       await this.handler!({ topic, partition, messages });
     } catch (err) {
       this.st.failures++;
-      const n = (this.failures.get(id) ?? 0) + 1;
-      this.failures.set(id, n);
-      const delay = Math.min(
-        this.o.maxRetryBackoffMs ?? 10_000,
-        (this.o.retryBackoffMs ?? 100) * 2 ** (n - 1),
-      );
-      this.log.warn('handler failed; will redeliver without committing', {
-        topic,
-        partition,
-        firstOffset: messages[0].offset,
-        messages: messages.length,
-        attempt: n,
-        retryInMs: delay,
-        error: err instanceof Error ? err.message : String(err),
-      });
-      if (this.closed) return;
-      const c = this.c;
-      c.pause([{ topic, partitions: [partition] }]);
-      c.seek({ topic, partition, offset: messages[0].offset });
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        if (!this.closed) c.resume([{ topic, partitions: [partition] }]);
-      }, delay);
-      this.timers.add(t);
+      this.redelivery.failed(this.c, topic, partition, messages, err);
       return;
     }
-    this.failures.delete(id);
+    this.redelivery.succeeded(id);
     this.st.batches++;
     this.st.messages += messages.length;
     const last = messages[messages.length - 1].offset;
     payload.resolveOffset(last);
-    try {
-      await this.c.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
-      this.st.commits++;
-    } catch (err) {
-      // Not fatal: the messages will be delivered again (at-least-once).
-      this.st.commitErrors++;
-      this.log.warn('offset commit failed; messages may be redelivered', {
-        topic,
-        partition,
-        offset: last,
-        error: describeKafkaError(err, this.o.brokers, this.o.security),
-      });
-    }
+    await commitAfter(this.c, topic, partition, last, this.st, this.log, this.describe);
   }
 
   ready(): Promise<void> {
@@ -459,24 +420,7 @@ export class RdkafkaConsumer implements Consumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const ms = this.o.disconnectTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      this.c.disconnect().then(
-        () => true,
-        (err: unknown) => {
-          this.log.warn('kafka consumer: disconnect failed', {
-            error: describeKafkaError(err, this.o.brokers, this.o.security),
-          });
-          return true;
-        },
-      ),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
-    clearTimeout(timer);
-    if (!done)
-      this.log.warn('kafka consumer: disconnect did not finish; giving up', { afterMs: ms });
+    this.redelivery.clear();
+    await disconnectWithin(this.c, this.o.disconnectTimeoutMs ?? 15_000, this.log, this.describe);
   }
 }

@@ -99,6 +99,19 @@ export function emptyShed(): Record<ShedReason, number> {
   return { queue_full: 0, expired: 0, send_failed: 0, closed: 0 };
 }
 
+/** A producer's stats before its first message (`connected`: an in-process one always is). */
+export function emptyProducerStats(connected: boolean): ProducerStats {
+  return {
+    queuedBytes: 0,
+    queuedMessages: 0,
+    sent: 0,
+    shed: 0,
+    shedByReason: emptyShed(),
+    errors: 0,
+    connected,
+  };
+}
+
 /**
  * TLS and SASL for a Kafka connection, in terms any client maps (kafkajs: `ssl` / `sasl`;
  * librdkafka: `security.protocol`, `ssl.*.location`, `sasl.*`). Files are paths, read by the
