@@ -446,9 +446,9 @@ export class SilentFlowDetector implements Detector<NoState> {
   }
 
   /**
-   * The switch to blame for an interrupted episode (no verified blackhole): of the switches most
-   * of the returning flows share, one that no witness proves was forwarding during the silence,
-   * the last such on the first flow's path. A witness is a steady flow outside the episode, seen
+   * The switch to blame for an interrupted episode (no verified blackhole): of the switches on
+   * the first flow's path that most of the returning flows share, one that no witness proves
+   * was forwarding during the silence, the last such on that path. A witness is a steady flow outside the episode, seen
    * before the first member went silent and after the last came back, that never went silent
    * itself: steady flows with a long gap are checked on their next packet, so it was not stopped.
    */
@@ -456,9 +456,11 @@ export class SilentFlowDetector implements Detector<NoState> {
     const count = new Map<number, number>();
     for (const { m } of shown)
       for (const s of new Set(m.path)) count.set(s, (count.get(s) ?? 0) + 1);
+    // candidates lie on the first flow's path, as the reported `path` does
+    const first = shown[0].m.path;
     let best = 0;
-    for (const n of count.values()) if (n > best) best = n;
-    const tied = new Set([...count].filter(([, n]) => n === best).map(([s]) => s));
+    for (const s of first) best = Mth.max(best, count.get(s) ?? 0);
+    const tied = new Set(first.filter((s) => count.get(s) === best));
     if (tied.size > 1) {
       let a = INF;
       let b = -INF;
@@ -469,8 +471,8 @@ export class SilentFlowDetector implements Detector<NoState> {
       const forwarded = this.witnessedSwitches(e, tied, a, b);
       if (forwarded.size < tied.size) for (const s of forwarded) tied.delete(s);
     }
-    let sw = shown[0].m.path[0];
-    for (const s of shown[0].m.path) if (tied.has(s)) sw = s;
+    let sw = first[0];
+    for (const s of first) if (tied.has(s)) sw = s;
     return sw;
   }
 
