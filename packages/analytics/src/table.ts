@@ -35,14 +35,18 @@ export class BoundedTable {
   /** Called before a slot is freed (the slot's key and state are still readable). */
   onEvict: ((slot: number, reason: EvictReason) => void) | null = null;
 
+  /** Open addressing index: slot + 1, 0 = empty (a zeroed array needs no fill). */
   private readonly index: Int32Array;
   private readonly mask: number;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
   private head = -1;
   private tail = -1;
+  /** Freed slots (reused last freed first); slots at or above highWater are free too, and
+   * handed out in order once this is empty. Filled as slots are freed: creating a table
+   * touches none of its arrays (an analyzer holds tens of MB of them, mostly never used). */
   private readonly free: Int32Array;
-  private freeTop: number;
+  private freeTop = 0;
 
   constructor(cap: number, kw: number) {
     if (cap < 1) throw new RangeError('table capacity must be ≥ 1');
@@ -56,13 +60,11 @@ export class BoundedTable {
     this.live = new Uint8Array(cap);
     let n = 16;
     while (n < cap * 2) n *= 2;
-    this.index = new Int32Array(n).fill(-1);
+    this.index = new Int32Array(n);
     this.mask = n - 1;
     this.prev = new Int32Array(cap);
     this.next = new Int32Array(cap);
     this.free = new Int32Array(cap);
-    for (let i = 0; i < cap; i++) this.free[i] = cap - 1 - i;
-    this.freeTop = cap;
   }
 
   /** Bytes held by the table's own arrays (not counting callers' per-slot arrays). */
@@ -107,7 +109,7 @@ export class BoundedTable {
     const h = this.hashScratch();
     let p = h & this.mask;
     for (;;) {
-      const e = this.index[p];
+      const e = this.index[p] - 1;
       if (e < 0) return -1;
       if (this.hashes[e] === h && this.keyEquals(e)) return e;
       p = (p + 1) & this.mask;
@@ -119,7 +121,7 @@ export class BoundedTable {
     const h = this.hashScratch();
     let p = h & this.mask;
     for (;;) {
-      const e = this.index[p];
+      const e = this.index[p] - 1;
       if (e < 0) break;
       if (this.hashes[e] === h && this.keyEquals(e)) {
         this.isNew = false;
@@ -128,15 +130,15 @@ export class BoundedTable {
       }
       p = (p + 1) & this.mask;
     }
-    if (this.freeTop === 0) {
+    if (this.size === this.cap) {
       this.evict(this.tail, 'size');
       // the probe position may have changed after the backward shift: find it again
       p = h & this.mask;
-      while (this.index[p] >= 0) p = (p + 1) & this.mask;
+      while (this.index[p] !== 0) p = (p + 1) & this.mask;
     }
-    const slot = this.free[--this.freeTop];
-    if (slot >= this.highWater) this.highWater = slot + 1;
-    this.index[p] = slot;
+    // lowest never-used slot once no freed one is waiting (the order a full free list had)
+    const slot = this.freeTop > 0 ? this.free[--this.freeTop] : this.highWater++;
+    this.index[p] = slot + 1;
     this.hashes[slot] = h;
     this.keys.set(this.scratch, slot * this.kw);
     this.gen[slot] = (this.gen[slot] + 1) >>> 0;
@@ -184,21 +186,21 @@ export class BoundedTable {
     else if (reason === 'size') this.evictedSize++;
     // remove from the index (linear probing, backward-shift deletion)
     let p = this.hashes[slot] & this.mask;
-    while (this.index[p] !== slot) p = (p + 1) & this.mask;
+    while (this.index[p] !== slot + 1) p = (p + 1) & this.mask;
     let j = p;
     for (;;) {
       j = (j + 1) & this.mask;
-      const e = this.index[j];
+      const e = this.index[j] - 1;
       if (e < 0) break;
       const k = this.hashes[e] & this.mask;
       // move e back to p if its home position k is not cyclically within (p, j]
       const inRange = p <= j ? k > p && k <= j : k > p || k <= j;
       if (!inRange) {
-        this.index[p] = e;
+        this.index[p] = e + 1;
         p = j;
       }
     }
-    this.index[p] = -1;
+    this.index[p] = 0;
     this.unlink(slot);
     this.live[slot] = 0;
     this.free[this.freeTop++] = slot;

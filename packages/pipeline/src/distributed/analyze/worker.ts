@@ -16,7 +16,6 @@
 import { Analyzer, type AnalyticsConfig, type Anomaly } from '@hopwatch/analytics';
 import { RecordBatch } from '@hopwatch/codec';
 import type { Store } from '@hopwatch/store';
-import { decodeMessage } from '../../wire/messages';
 import { kindOfTopic } from '../../wire/topics';
 import type { ConsumedBatch, Consumer, OffsetAdmin, Producer } from '../../transport/types';
 import type { Logger } from '../../metrics/log';
@@ -25,6 +24,7 @@ import type { RedisState } from '../redis-state';
 import { LoopMerger } from '../loop-merge';
 import { AnomalyOutput } from './anomalies';
 import { saveCheckpoints } from './checkpoints';
+import { decodeAll, DecodedPool } from './decoded';
 import type { FlowStage, FlowStageStats } from './flows';
 import { RowWriter } from './ledger';
 import {
@@ -82,7 +82,7 @@ export class AnalyzeWorker {
   private readonly rows: RowWriter;
   private readonly out: AnomalyOutput;
   private readonly progress: GroupProgress;
-  private feedBatch = new RecordBatch(4096, 8);
+  private readonly pool = new DecodedPool();
   private lastData = Date.now();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
@@ -179,44 +179,46 @@ export class AnalyzeWorker {
     const flows = kind === 'records' ? this.o.flows : null;
     flows?.open(ps, first);
     const { fresh, digests } = this.parts.unseen(ps, batch.messages);
-    // detectors first, so that their anomalies do not wait for the row insert: messages not
-    // yet reflected in the state (a batch redelivered after a failed insert is skipped here)
-    const feed = fresh.filter((m) => Number(m.offset) >= ps.next);
-    if (feed.length) {
-      const b = this.feedBatch;
-      b.reset();
-      for (const m of feed) {
-        try {
-          decodeMessage(kind, m.value, b);
-        } catch (e) {
+    const d = this.pool.take();
+    try {
+      // detectors first, so that their anomalies do not wait for the row insert: messages not
+      // yet reflected in the state (a batch redelivered after a failed insert is skipped here)
+      const all = fresh.length > 0 && Number(fresh[0].offset) >= ps.next; // offsets ascend
+      const feed = all ? fresh : fresh.filter((m) => Number(m.offset) >= ps.next);
+      if (feed.length) {
+        decodeAll(d, kind, feed, (m, e) => {
           // a message that cannot decode would fail every redelivery and stall the partition
           this.st.malformedMessages++;
           this.log.warn('malformed message skipped', {
             topic: batch.topic,
             partition: batch.partition,
             offset: m.offset,
-            reason: (e as Error).message,
+            reason: e.message,
           });
+        });
+        const b = d.batch;
+        if (b.count) {
+          ps.analyzer.process(b, PARTS[kind]);
+          flows?.feed(ps, b);
+          ps.lastEventNs = maxTimeNs(b, ps.lastEventNs);
+          this.st.records[kind] += b.count;
+          this.inst.eventDelay?.observe({ kind }, delaySeconds(ps.lastEventNs));
         }
+        ps.next = last + 1;
+        ps.dirty = true;
+        const out = ps.analyzer.flush();
+        if (out.length) await this.out.route(out);
       }
-      if (b.count) {
-        ps.analyzer.process(b, PARTS[kind]);
-        flows?.feed(ps, b);
-        ps.lastEventNs = maxTimeNs(b, ps.lastEventNs);
-        this.st.records[kind] += b.count;
-        this.inst.eventDelay?.observe({ kind }, delaySeconds(ps.lastEventNs));
-      }
-      b.reset();
-      ps.next = last + 1;
-      ps.dirty = true;
-      const out = ps.analyzer.flush();
-      if (out.length) await this.out.route(out);
+      // the rows come from the same decode when it covered every fresh message
+      if (kind === 'records' && fresh.length)
+        await this.rows.store(
+          { topic: batch.topic, partition: batch.partition, messages: fresh },
+          first !== ps.expect,
+          all ? d : null,
+        );
+    } finally {
+      this.pool.give(d);
     }
-    if (kind === 'records' && fresh.length)
-      await this.rows.store(
-        { topic: batch.topic, partition: batch.partition, messages: fresh },
-        first !== ps.expect,
-      );
     // the intervals these records closed are durable before the offsets commit
     if (flows) await flows.write(ps);
     ps.expect = last + 1;
