@@ -623,6 +623,7 @@ export class KafkaConsumer implements Consumer {
   private handling = new Map<string, number>();
   private watchdog?: NodeJS.Timeout;
   private checking = false;
+  private reviving = false;
   private admin?: Admin;
 
   constructor(private o: KafkaConsumerOptions) {
@@ -661,8 +662,50 @@ export class KafkaConsumer implements Consumer {
         error: describeKafkaError(e.payload.error, o.brokers, o.security),
         restart: e.payload.restart,
       });
+      // kafkajs gives up for good on errors it deems non-retriable, e.g. "Failed to find group
+      // coordinator" while a broker restarts or a fresh one loads its offsets: the member
+      // would then consume nothing until the process restarts
+      if (!e.payload.restart && c === this.consumer && this.handler && !this.closed)
+        void this.revive();
     });
     return c;
+  }
+
+  /** Replaces a consumer kafkajs stopped (after a pause, doubling while starts keep failing). */
+  private async revive(): Promise<void> {
+    if (this.reviving) return;
+    this.reviving = true;
+    try {
+      for (let wait = 1000; !this.closed; wait = Math.min(wait * 2, 15_000)) {
+        await new Promise((r) => setTimeout(r, wait).unref()); // no hold on a closing process
+        if (this.closed) return;
+        this.st.restarts++;
+        this.log.warn('kafka consumer: stopped by kafkajs; starting a fresh one', {
+          afterMs: wait,
+        });
+        if (await this.replace()) return;
+      }
+    } finally {
+      this.reviving = false;
+    }
+  }
+
+  /** A fresh consumer in place of the current one (which leaves the group); false if it could
+   * not start. */
+  private async replace(): Promise<boolean> {
+    const old = this.consumer;
+    this.consumer = this.create(); // the old one's batches are ignored from now on
+    await this.disconnect(old);
+    await Promise.allSettled([...this.inFlight]);
+    this.redelivery.clear();
+    if (this.closed) return true;
+    try {
+      await this.start(this.consumer);
+      return true;
+    } catch (err) {
+      this.log.warn('kafka consumer: rejoin failed', { error: String(err) });
+      return false;
+    }
   }
 
   async run(handler: BatchHandler): Promise<void> {
@@ -755,7 +798,7 @@ export class KafkaConsumer implements Consumer {
    * behind its log end and made no progress for `stallTimeoutMs` makes the member leave the
    * group and join again with a fresh consumer; it resumes from the committed offsets. */
   private async checkStall(stallMs: number): Promise<void> {
-    if (this.checking || this.closed || !this.handler) return;
+    if (this.checking || this.reviving || this.closed || !this.handler) return;
     this.checking = true;
     try {
       const now = Date.now();
@@ -807,16 +850,8 @@ export class KafkaConsumer implements Consumer {
       stalled,
       stalledForMs: stallMs,
     });
-    const old = this.consumer;
-    this.consumer = this.create(); // the old one's batches are ignored from now on
-    await this.disconnect(old);
-    await Promise.allSettled([...this.inFlight]);
-    this.redelivery.clear();
-    if (this.closed) return;
-    await this.start(this.consumer).catch((err) =>
-      // the next check tries again (the partitions keep their old progress time)
-      this.log.warn('kafka consumer: rejoin failed', { error: String(err) }),
-    );
+    // on failure the next check tries again (the partitions keep their old progress time)
+    await this.replace();
   }
 
   /** kafkajs's disconnect can hang while a broker is unreachable: give up after a while. */
