@@ -20,6 +20,9 @@ import {
   TOPIC_RECORDS,
   type OutMessage,
 } from '../src';
+import { RowWriter } from '../src/distributed/analyze/ledger';
+import { emptyAnalyzeStats } from '../src/distributed/analyze/metrics';
+import type { ConsumedBatch } from '../src/transport/types';
 
 const CAPTURE = path.join(__dirname, '..', '..', '..', 'captures', 'demo-fabric.pcap');
 
@@ -186,5 +189,93 @@ test('messages that do not decode are skipped and counted; the partition goes on
     expect(lines.filter((l) => l.includes('malformed message skipped'))).toHaveLength(3);
   } finally {
     await worker.close();
+  }
+}, 60_000);
+
+test('an insert that lands but reports failure while another partition reads the ledger: that read is taken again, rows once', async () => {
+  await store.command('TRUNCATE TABLE hops');
+  await store.command('TRUNCATE TABLE paths');
+  const batch = captureBatch();
+  const byPartition: OutMessage[][] = [[], []];
+  const capture = {
+    send: (t: string, ms: OutMessage[]) =>
+      void (t === TOPIC_RECORDS && ms.forEach((m) => byPartition[m.partition!].push(m))),
+  };
+  publishBatch(capture as unknown as InProcessProducer, batch, { partitions: 2 });
+  expect(byPartition[0].length).toBeGreaterThan(0);
+  expect(byPartition[1].length).toBeGreaterThan(0);
+  const consumed = (p: number): ConsumedBatch => ({
+    topic: TOPIC_RECORDS,
+    partition: p,
+    messages: byPartition[p].map((m, i) => ({
+      key: null,
+      value: Buffer.from(m.value),
+      offset: String(i),
+    })),
+  });
+  // The race, forced: partition 0's `hops` insert waits until partition 1's ledger read has
+  // seen the table, then lands and reports a failure (as when the server applies an insert
+  // and the connection drops); the read is released only after that failure was handled.
+  const s = store as unknown as {
+    insertBody(table: string, ...rest: unknown[]): Promise<void>;
+    query(sql: string): Promise<unknown>;
+  };
+  const realInsert = s.insertBody.bind(store);
+  const realQuery = s.query.bind(store);
+  let readSeen!: () => void;
+  const readStarted = new Promise<void>((r) => (readSeen = r));
+  let failureHandled!: () => void;
+  const failedOnce = new Promise<void>((r) => (failureHandled = r));
+  let armed = true;
+  let reads = 0;
+  s.query = async (sql: string) => {
+    const rows = await realQuery(sql);
+    if (sql.includes('max(kafka_offset)') && sql.includes('FROM hops')) {
+      reads++;
+      if (reads === 2) {
+        // the second read (partition 1's first batch) saw `hops` before partition 0's rows
+        readSeen();
+        await failedOnce;
+      }
+    }
+    return rows;
+  };
+  s.insertBody = async (table: string, ...rest: unknown[]) => {
+    if (table === 'hops' && armed) {
+      armed = false;
+      await readStarted;
+      await realInsert(table, ...rest);
+      setTimeout(failureHandled, 20); // after RowWriter's catch ran
+      throw new Error('injected: connection dropped after the insert was applied');
+    }
+    return realInsert(table, ...rest);
+  };
+  const stats = emptyAnalyzeStats();
+  const writer = new RowWriter({
+    store,
+    log: createLogger({ write: () => undefined }),
+    stats,
+    inst: {},
+  });
+  try {
+    const p0 = writer.store(consumed(0), false);
+    const p1 = writer.store(consumed(1), false);
+    await expect(p0).rejects.toThrow(/injected/);
+    await p1;
+    await writer.store(consumed(0), false); // the redelivery
+    expect(stats.insertFailures).toBe(1);
+    const c = (
+      await realQuery(
+        'SELECT (SELECT count() FROM hops) AS h, (SELECT uniqExact(frame, hop_index) FROM hops) AS hu, (SELECT count() FROM paths) AS p',
+      )
+    )[0];
+    expect(c).toEqual({
+      h: String(batch.hopTotal),
+      hu: String(batch.hopTotal),
+      p: String(batch.count),
+    });
+  } finally {
+    s.insertBody = realInsert;
+    s.query = realQuery;
   }
 }, 60_000);

@@ -56,10 +56,21 @@ async function createTopic(
   try {
     // waitForLeaders: kafkajs gives up on UNKNOWN_TOPIC_OR_PARTITION, which a 3-node KRaft
     // cluster answers until the new topic's metadata reaches the broker asked: poll instead
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor }],
-      waitForLeaders: false,
-    });
+    // A fresh KRaft cluster may name as controller a broker not yet in the metadata the
+    // client cached (KafkaJSBrokerNotFound): retry the create itself too
+    for (let i = 0; ; i++) {
+      try {
+        await admin.createTopics({
+          topics: [{ topic, numPartitions: 1, replicationFactor }],
+          waitForLeaders: false,
+        });
+        break;
+      } catch (err) {
+        if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') break;
+        if (i >= 40) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     for (let i = 0; ; i++) {
       try {
         const meta = await admin.fetchTopicMetadata({ topics: [topic] });

@@ -32,6 +32,8 @@ export interface RowWriterOptions {
 export class RowWriter {
   private ledgers = new Map<number, Ledger>();
   private ledgerValid = false;
+  /** Failed inserts so far: a ledger read that overlapped one may predate rows it landed. */
+  private failures = 0;
   private storeLock: Promise<void> = Promise.resolve();
   /**
    * Store flushes shared by the batches of several partitions handled at once (group commit):
@@ -84,6 +86,7 @@ export class RowWriter {
       }
     } catch (e) {
       stats.insertFailures++;
+      this.failures++;
       this.ledgerValid = false; // partial inserts: read the ledger again before retrying
       this.o.log.warn('insert failed; the batch will be redelivered', {
         partition,
@@ -106,7 +109,13 @@ export class RowWriter {
   }
 
   private async ledger(partition: number, refresh: boolean): Promise<Ledger> {
-    if (refresh || !this.ledgerValid || !this.ledgers.has(partition)) {
+    // Reads run beside other partitions' flushes. One that fails while a read is under way
+    // may have landed rows after the read saw the table (the server applied the insert, the
+    // client saw the connection drop): that read is stale for the failed partitions, so it is
+    // taken again. Entries only move forward (max): a read that started before a flush landed
+    // must not lower what that flush's handler has since recorded.
+    for (let n = 0; refresh || !this.ledgerValid || !this.ledgers.has(partition); n++) {
+      const failuresBefore = this.failures;
       const q = async (t: string): Promise<Map<number, number>> => {
         const rows = await this.o.store.query(
           `SELECT kafka_partition AS p, max(kafka_offset) AS o FROM ${t} WHERE kafka_offset > 0 GROUP BY kafka_partition`,
@@ -114,15 +123,16 @@ export class RowWriter {
         return new Map(rows.map((r) => [Number(r.p), Number(r.o)]));
       };
       const [h, p] = [await q('hops'), await q('paths')];
-      // in place: a handler whose rows are in a flush still holds its partition's entry and
-      // moves it forward when that flush is done
       for (const k of new Set([...h.keys(), ...p.keys(), ...this.ledgers.keys()])) {
         const l = this.ledgers.get(k) ?? { hops: 0, paths: 0 };
-        l.hops = h.get(k) ?? 0;
-        l.paths = p.get(k) ?? 0;
+        l.hops = Math.max(l.hops, h.get(k) ?? 0);
+        l.paths = Math.max(l.paths, p.get(k) ?? 0);
         this.ledgers.set(k, l);
       }
-      this.ledgerValid = true;
+      if (!this.ledgers.has(partition)) this.ledgers.set(partition, { hops: 0, paths: 0 });
+      refresh = false;
+      if (this.failures === failuresBefore) this.ledgerValid = true;
+      else if (n >= 10) throw new Error('offset ledger: inserts keep failing while it is read');
     }
     let l = this.ledgers.get(partition);
     if (!l) {
