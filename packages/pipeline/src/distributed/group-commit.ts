@@ -1,7 +1,8 @@
 /**
  * Group commit: many callers, one flush at a time, each caller's promise settles with the
  * first flush that *started after* its call (so it covers whatever the caller wrote before).
- * Callers arriving while a flush runs all share the single next one.
+ * Callers arriving while a flush runs all share the single next one, and fail if the running
+ * one fails too (their rows may be in it).
  */
 export class GroupCommit {
   private running: Promise<void> | null = null;
@@ -15,12 +16,24 @@ export class GroupCommit {
   commit(): Promise<void> {
     if (this.queued) return this.queued;
     if (!this.running) return this.start();
-    const next = this.running
-      .catch(() => undefined)
-      .then(() => {
+    // The running flush may carry this caller's rows too: it may not have taken the pending
+    // rows yet when the caller wrote them (a flush swaps them out a few microtasks after it
+    // starts, and a caller whose ledger is cached writes within microtasks). So its failure
+    // fails this caller as well, after the next flush is done (which writes whatever is still
+    // pending, so nothing lands after the redelivery read the ledger).
+    const next = this.running.then(
+      () => {
         this.queued = null;
         return this.start();
-      });
+      },
+      (e: unknown) => {
+        this.queued = null;
+        const fail = (): never => {
+          throw e;
+        };
+        return this.start().then(fail, fail);
+      },
+    );
     this.queued = next;
     return next;
   }
