@@ -644,6 +644,16 @@ export class KafkaConsumer implements Consumer {
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     c.on(c.events.GROUP_JOIN, (e) => {
+      if (c !== this.consumer || this.closed) {
+        // A replaced consumer that kafkajs restarted after a crash (its restart timer outlives
+        // our disconnect) joins again: its batches are ignored, so the partitions it takes
+        // would never move. It leaves the group at once.
+        this.log.warn('kafka consumer: a replaced consumer rejoined the group; disconnecting it', {
+          memberId: e.payload.memberId,
+        });
+        void this.disconnect(c);
+        return;
+      }
       this.log.info('joined consumer group', {
         memberId: e.payload.memberId,
         assignment: e.payload.memberAssignment,
@@ -660,6 +670,11 @@ export class KafkaConsumer implements Consumer {
         error: describeKafkaError(e.payload.error, o.brokers, o.security),
         restart: e.payload.restart,
       });
+      // kafkajs restarts itself only after errors it deems retriable; after any other (e.g.
+      // "Failed to find group coordinator" while a broker is loaded or restarting) the consumer
+      // is gone for good and the process would idle with its partitions unread: replace it
+      if (!e.payload.restart && c === this.consumer && !this.closed && this.handler)
+        void this.replaceAfterCrash(c);
     });
     return c;
   }
@@ -801,21 +816,42 @@ export class KafkaConsumer implements Consumer {
   }
 
   private async restart(stalled: { partition: string; behind: string }[], stallMs: number) {
-    this.st.restarts++;
     this.log.warn('kafka consumer: partitions behind the log end made no progress; rejoining', {
       stalled,
       stalledForMs: stallMs,
     });
+    // a failed start: the next check tries again (the partitions keep their old progress time)
+    await this.replace();
+  }
+
+  /** A crashed consumer kafkajs will not restart: a fresh one joins, retried with a growing
+   * delay until it starts (or the consumer is closed). */
+  private async replaceAfterCrash(crashed: KjsConsumer): Promise<void> {
+    for (let wait = 1000; !this.closed && this.consumer === crashed;) {
+      if (await this.replace()) return;
+      crashed = this.consumer;
+      await sleep(wait);
+      wait = Math.min(wait * 2, 30_000);
+    }
+  }
+
+  /** Swaps in a fresh consumer that rejoins the group and resumes from the committed offsets;
+   * false when it could not start. */
+  private async replace(): Promise<boolean> {
+    this.st.restarts++;
     const old = this.consumer;
     this.consumer = this.create(); // the old one's batches are ignored from now on
     await this.disconnect(old);
     await Promise.allSettled([...this.inFlight]);
     this.redelivery.clear();
-    if (this.closed) return;
-    await this.start(this.consumer).catch((err) =>
-      // the next check tries again (the partitions keep their old progress time)
-      this.log.warn('kafka consumer: rejoin failed', { error: String(err) }),
-    );
+    if (this.closed) return true;
+    try {
+      await this.start(this.consumer);
+      return true;
+    } catch (err) {
+      this.log.warn('kafka consumer: rejoin failed', { error: String(err) });
+      return false;
+    }
   }
 
   /** kafkajs's disconnect can hang while a broker is unreachable: give up after a while. */
