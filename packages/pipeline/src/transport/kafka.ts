@@ -666,6 +666,13 @@ export class KafkaConsumer implements Consumer {
       this.joined = undefined;
     });
     c.on(c.events.CRASH, (e) => {
+      if (c !== this.consumer || this.closed) {
+        // A replaced consumer crashed (often because we disconnected it mid-join). kafkajs
+        // arms its restart timer right after this event: stop() on the next turn clears it,
+        // else the old consumer joins again and again, each time forcing a rebalance.
+        if (e.payload.restart) setImmediate(() => void c.stop().catch(() => undefined));
+        return;
+      }
       this.log.error('kafka consumer crashed', {
         error: describeKafkaError(e.payload.error, o.brokers, o.security),
         restart: e.payload.restart,
