@@ -36,9 +36,13 @@ interface BurstState {
   fSlot: number[];
   fGen: number[];
   fPk: number[];
+  fBytes: number[];
   fMaxLat: number[];
   fTuple: (FlowTuple | null)[];
   total: number;
+  totalBytes: number;
+  /** Every counted packet carried its IP length: shares (and the ranking) are by bytes. */
+  byBytes: boolean;
   distinct: number;
 }
 
@@ -158,8 +162,17 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   }
 
   /** A sample of queue `q` at `td` on its timeline: hop latency `lat` and occupancy `occ` (-1
-   * when not carried), from flow `fs` (-1 when unknown); `sw`: `td` is on the switch clock. */
-  onSample(q: number, td: number, lat: number, occ: number, fs: number, sw: boolean): void {
+   * when not carried), from flow `fs` (-1 when unknown) whose packet is `len` IP bytes (0 when
+   * unknown); `sw`: `td` is on the switch clock. */
+  onSample(
+    q: number,
+    td: number,
+    lat: number,
+    occ: number,
+    fs: number,
+    sw: boolean,
+    len = 0,
+  ): void {
     const c = this.config;
     const n = this.samples[q];
     const useLat = lat >= 0;
@@ -189,7 +202,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         return;
       }
       if (burst && !burst.cooling) {
-        this.burstSample(burst, td, lat, occ, fs, x >= burst.threshold);
+        this.burstSample(burst, td, lat, occ, fs, len, x >= burst.threshold);
         return;
       }
       if (burst) return; // cooling: baseline stays frozen until the burst is finished
@@ -213,13 +226,16 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         fSlot: [],
         fGen: [],
         fPk: [],
+        fBytes: [],
         fMaxLat: [],
         fTuple: [],
         total: 0,
+        totalBytes: 0,
+        byBytes: true,
         distinct: 0,
       };
       this.bursts.set(q, b);
-      this.burstSample(b, td, lat, occ, fs, true);
+      this.burstSample(b, td, lat, occ, fs, len, true);
       return;
     }
     // baseline: EWMA (plain mean at first), weighted by the time since the previous sample so
@@ -343,6 +359,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     lat: number,
     occ: number,
     fs: number,
+    len: number,
     above: boolean,
   ): void {
     b.samples++;
@@ -355,6 +372,8 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     if (occ > b.peakOcc) b.peakOcc = occ;
     if (fs < 0) return;
     b.total++;
+    b.totalBytes += len;
+    if (len <= 0) b.byBytes = false;
     const g = this.flows.table.gen[fs];
     const K = this.config.burstTopK;
     let i = 0;
@@ -365,12 +384,15 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         b.fSlot.push(fs);
         b.fGen.push(g);
         b.fPk.push(0);
+        b.fBytes.push(0);
         b.fMaxLat.push(-1);
         b.fTuple.push(this.flows.tuple(fs));
       } else {
-        // space-saving: replace the smallest counter, inheriting its count
+        // space-saving: replace the smallest counter (by bytes while every packet carried its
+        // length), inheriting its counts
+        const cnt = b.byBytes ? b.fBytes : b.fPk;
         let mi = 0;
-        for (let k = 1; k < b.fPk.length; k++) if (b.fPk[k] < b.fPk[mi]) mi = k;
+        for (let k = 1; k < cnt.length; k++) if (cnt[k] < cnt[mi]) mi = k;
         i = mi;
         b.fSlot[i] = fs;
         b.fGen[i] = g;
@@ -379,6 +401,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       }
     }
     b.fPk[i]++;
+    b.fBytes[i] += len;
     if (lat > b.fMaxLat[i]) b.fMaxLat[i] = lat;
   }
 
@@ -386,19 +409,25 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.bursts.delete(q);
     const c = this.config;
     if (b.above < c.burstMinSamples) return;
-    const idx = b.fPk.map((_, i) => i);
-    idx.sort((x, y) => b.fPk[y] - b.fPk[x] || b.fMaxLat[y] - b.fMaxLat[x]);
-    const top = idx.length ? b.fPk[idx[0]] : 0;
+    // shares by bytes when every counted packet carried its length (a few jumbo packets can
+    // fill a queue more than many small ones), by packets otherwise
+    const byBytes = b.byBytes && b.total > 0;
+    const cnt = byBytes ? b.fBytes : b.fPk;
+    const total = byBytes ? b.totalBytes : b.total;
+    const idx = cnt.map((_, i) => i);
+    idx.sort((x, y) => cnt[y] - cnt[x] || b.fMaxLat[y] - b.fMaxLat[x]);
+    const top = idx.length ? cnt[idx[0]] : 0;
     const aggressors: BurstFlow[] = [];
     const victims: BurstFlow[] = [];
     for (const i of idx) {
       const f: BurstFlow = {
         ...(b.fTuple[i] as FlowTuple),
         packets: b.fPk[i],
-        share: b.total ? b.fPk[i] / b.total : 0,
+        bytes: byBytes ? b.fBytes[i] : null,
+        share: total ? cnt[i] / total : 0,
         maxLatency: b.fMaxLat[i] >= 0 ? b.fMaxLat[i] : null,
       };
-      if (b.fPk[i] >= c.aggressorRelShare * top) {
+      if (cnt[i] >= c.aggressorRelShare * top) {
         if (aggressors.length < c.maxFlowsPerAnomaly) aggressors.push(f);
       } else if (victims.length < c.maxFlowsPerAnomaly) victims.push(f);
     }
@@ -420,6 +449,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       baselineOccupancy: b.peakOcc >= 0 ? Mth.round(b.baseOcc) : null,
       threshold: Mth.round(b.threshold),
       clock: b.switchClock ? 'switch' : 'capture',
+      shareBy: byBytes ? 'bytes' : 'packets',
       aggressors,
       victims,
       flowCount: b.distinct,
