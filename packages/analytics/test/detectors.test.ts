@@ -449,7 +449,8 @@ describe('microburst', () => {
     const recs: TRecord[] = [];
     const hop = (lat: number) => [{ sw: 2, eg: 3, q: 0, lat }];
     let t = 0;
-    for (let i = 0; i < 40; i++, t += 1000)
+    // 100 µs idle first: a queue is judged in its warm-up once it has shown 50 µs of calm
+    for (let i = 0; i < 100; i++, t += 1000)
       recs.push({ t: T0 + BigInt(t), flow: flow(1), len: len(1, 100), hops: hop(300) });
     for (let i = 0; i < 35; i++, t += 200) {
       const jumbo = i % 7 === 3; // 5 of the 35

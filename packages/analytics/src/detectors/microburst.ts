@@ -17,6 +17,10 @@ const INF = Number.POSITIVE_INFINITY;
 /** Samples a queue needs before it can burst (its smallest sample then bounds the pipeline
  * latency). */
 const BURST_MIN_HISTORY = 4;
+/** Before its baseline is warm, a queue is judged only once it has stayed below its excursion
+ * mark for this long since it was first seen (learn before judging: a busy queue starts queueing
+ * within its first few packets, and an idle one shows that it is idle). */
+const BURST_LEARN_NS = 50e3;
 
 interface BurstState {
   start: number;
@@ -76,6 +80,12 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   private readonly firstT: Float64Array;
   private readonly minLat: Float64Array;
   private readonly minOcc: Float64Array;
+  /** Warm-up: 1 while the queue is above its excursion mark outside a burst; `busy`: such an
+   * excursion has ended (the queue queues on its own, so it learns before it is judged). */
+  private readonly aboveMark: Uint8Array;
+  private readonly busy: Uint8Array;
+  /** Warm-up: time of the latest sample below the mark before any excursion ended. */
+  private readonly calmT: Float64Array;
   private readonly bursts = new Map<number, BurstState>();
 
   constructor(
@@ -98,6 +108,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.firstT = new Float64Array(Q);
     this.minLat = new Float64Array(Q);
     this.minOcc = new Float64Array(Q);
+    this.aboveMark = new Uint8Array(Q);
+    this.busy = new Uint8Array(Q);
+    this.calmT = new Float64Array(Q);
   }
 
   get open(): number {
@@ -120,6 +133,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       this.firstT,
       this.minLat,
       this.minOcc,
+      this.aboveMark,
+      this.busy,
+      this.calmT,
     ])
       n += a.byteLength;
     return n;
@@ -136,6 +152,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.firstT[q] = t;
     this.minLat[q] = INF;
     this.minOcc[q] = INF;
+    this.aboveMark[q] = 0;
+    this.busy[q] = 0;
+    this.calmT[q] = t;
   }
 
   /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
@@ -177,7 +196,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     const n = this.samples[q];
     const useLat = lat >= 0;
     const x = useLat ? lat : occ;
-    const thr = useLat ? this.latThreshold(q) : this.occThreshold(q);
+    // warm by this sample's time (the thresholds and the judging agree on it)
+    const warm = n >= c.baselineWarmupSamples && td - this.firstT[q] >= c.baselineTauNs;
+    const thr = useLat ? this.latThreshold(q, warm) : this.occThreshold(q, warm);
     if (lat >= 0 && lat < this.minLat[q]) this.minLat[q] = lat;
     if (occ >= 0 && occ < this.minOcc[q]) this.minOcc[q] = occ;
     let burst = this.bursts.get(q);
@@ -207,8 +228,25 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       }
       if (burst) return; // cooling: baseline stays frozen until the burst is finished
     }
-    const warm = n >= c.baselineWarmupSamples && td - this.firstT[q] >= c.baselineTauNs;
-    if (n >= BURST_MIN_HISTORY && x >= thr) {
+    if (!warm) {
+      // learn before judging: a queue that has queued and drained on its own (an excursion
+      // above its mark that was not a burst) is busy, and its level is unknown until warm
+      // (it ends back near the queue's smallest sample: a noisy ramp into a burst is not one)
+      const m = useLat ? this.minLat[q] : this.minOcc[q];
+      if (x >= (useLat ? this.latMark(q) : this.occMark(q))) this.aboveMark[q] = 1;
+      else if (this.aboveMark[q] && x <= 1.5 * m) {
+        this.aboveMark[q] = 0;
+        this.busy[q] = 1;
+      } else if (!this.busy[q] && !this.aboveMark[q]) this.calmT[q] = td;
+    }
+    if (
+      n >= BURST_MIN_HISTORY &&
+      x >= thr &&
+      (warm || (!this.busy[q] && this.calmT[q] - this.firstT[q] >= BURST_LEARN_NS))
+    ) {
+      // before warm, a queue's first burst is its one judgement: afterwards it learns (a busy
+      // queue whose every excursion crosses the floor would otherwise never be marked busy)
+      if (!warm) this.busy[q] = 1;
       const b: BurstState = {
         start: useLat ? td - lat : td,
         firstAbove: td,
@@ -245,13 +283,13 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.lastT[q] = td;
     const w = !warm ? 1 / (n + 1) : Mth.min(c.baselineAlpha, dt > 0 ? dt / c.baselineTauNs : 0);
     if (lat >= 0) {
-      const v = n >= 4 ? Mth.min(lat, this.latThreshold(q)) : lat;
+      const v = n >= 4 ? Mth.min(lat, this.latRule(q)) : lat;
       const d = v - this.baseLat[q];
       this.baseLat[q] += w * d;
       this.devLat[q] += w * (Mth.abs(d) - this.devLat[q]);
     }
     if (occ >= 0) {
-      const v = n >= 4 ? Mth.min(occ, this.occThreshold(q)) : occ;
+      const v = n >= 4 ? Mth.min(occ, this.occRule(q)) : occ;
       const d = v - this.baseOcc[q];
       this.baseOcc[q] += w * d;
       this.devOcc[q] += w * (Mth.abs(d) - this.devOcc[q]);
@@ -317,12 +355,20 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
    * baseline is warm, the queue's smallest sample stands for it (hop latency = fixed pipeline
    * latency + queueing; the smallest sample is the pipeline latency of an empty queue), so a
    * burst early in a queue's life is still caught. */
-  private latThreshold(q: number): number {
+  private latThreshold(q: number, warm: boolean): number {
     const c = this.config;
-    if (!this.isWarm(q)) {
+    if (!warm) {
       const m = this.minLat[q];
       return Mth.max(c.burstLatencyFactor * (m < INF ? m : 0), c.burstLatencyFloorNs);
     }
+    return this.latRule(q);
+  }
+
+  /** The rule on the learned baseline (also what baseline samples are clipped at, warm or not:
+   * clipping a busy queue's warm-up samples at its smallest sample × k kept its baseline near
+   * the pipeline latency, so it raised alarms every fraction of a ms once warm). */
+  private latRule(q: number): number {
+    const c = this.config;
     const b = this.baseLat[q];
     return Mth.max(
       c.burstLatencyFactor * b,
@@ -331,12 +377,17 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     );
   }
 
-  private occThreshold(q: number): number {
+  private occThreshold(q: number, warm: boolean): number {
     const c = this.config;
-    if (!this.isWarm(q)) {
+    if (!warm) {
       const m = this.minOcc[q];
       return Mth.max(c.burstOccupancyFactor * (m < INF ? m : 0), c.burstOccupancyFloor);
     }
+    return this.occRule(q);
+  }
+
+  private occRule(q: number): number {
+    const c = this.config;
     const b = this.baseOcc[q];
     return Mth.max(
       c.burstOccupancyFactor * b,
@@ -345,12 +396,16 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     );
   }
 
-  private isWarm(q: number): boolean {
-    const c = this.config;
-    return (
-      this.samples[q] >= c.baselineWarmupSamples &&
-      this.lastT[q] - this.firstT[q] >= c.baselineTauNs
-    );
+  /** Warm-up excursion mark: queueing beyond the pipeline latency's jitter, and beyond one
+   * or two packets' serialisation (half the floor), which an idle queue also shows. */
+  private latMark(q: number): number {
+    const m = this.minLat[q];
+    return Mth.max(2 * (m < INF ? m : 0), this.config.burstLatencyFloorNs / 2);
+  }
+
+  private occMark(q: number): number {
+    const m = this.minOcc[q];
+    return Mth.max(2 * (m < INF ? m : 0), this.config.burstOccupancyFloor / 2);
   }
 
   private burstSample(
