@@ -514,6 +514,20 @@ events:
  * quality test simulates them in memory. */
 export const SCORING_SCENARIOS: BundledCapture[] = [
   {
+    name: 'busy-long',
+    shows:
+      'Two busy host ports for 30 ms (60 % heavy-tailed load on 10.0.2.2 from 0 ms and on 10.0.4.4 from 10 ms), thousands of trains starting and ending, no faults: zero anomalies expected',
+    yaml: busyScenario(
+      'busy-long',
+      'Two busy host ports (from 0 and 10 ms) for 30 ms, no faults',
+      3,
+      30,
+      `events:
+  - { type: busy, atMs: 0, leaf: 1, host: 0, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }
+  - { type: busy, atMs: 10, leaf: 3, host: 2, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }`,
+    ),
+  },
+  {
     name: 'report-outage',
     shows:
       'TR v2.0 reports of leaf 3 lost for 15 ms (a telemetry outage at one sink): report loss only, no drops (the packets were delivered)',
