@@ -3,15 +3,25 @@
  * absolute rule), and candidate relative rules evaluated on the detector's own samples and
  * baseline: smoothed latency S (time-weighted EWMA over W) >= R x baseline for at least D.
  * Prints the table in docs/anomalies.md. Build first: npx tsc -b; then:
- *   node benchmarks/burst-rules.js [seeds]   (default 4 seeds; ~1 min per seed) */
+ *   node benchmarks/burst-rules.js [seeds]   (default 4 seeds; ~1 min per seed)
+ * With --warmup: the bundled busy-start and busy-appears scenarios run for 30 ms over seeds
+ * 1..N (default 12), and the microbursts found in each (none are labelled). */
 'use strict';
-const { loadScenario, simulateToBuffer, codecOverridesFor } = require('@hopwatch/simulator');
+const {
+  BUNDLED_CAPTURES,
+  loadScenario,
+  simulateToBuffer,
+  codecOverridesFor,
+} = require('@hopwatch/simulator');
 const { Decoder, makeConfig, RecordBatch } = require('@hopwatch/codec');
 const { readCaptureBuffer } = require('@hopwatch/pcap');
 const { Analyzer } = require('@hopwatch/analytics');
 const { MicroburstDetector } = require('@hopwatch/analytics/dist/detectors/microburst');
 
-const SEEDS = Number(process.argv[2] || 4);
+const args = process.argv.slice(2);
+const WARMUP = args[0] === '--warmup';
+if (WARMUP) args.shift();
+const SEEDS = Number(args[0] || 4);
 const BURST_AT_MS = 14; // after the 10 ms warm-up
 const BURST_US = 1000;
 const TOL_NS = 200e3;
@@ -124,6 +134,26 @@ function score(windows, label) {
     else fp++;
   }
   return { tp, fp, fn: label && !tp ? 1 : 0 };
+}
+
+if (WARMUP) {
+  for (const name of ['busy-start', 'busy-appears']) {
+    const yaml = BUNDLED_CAPTURES.find((c) => c.name === name).yaml;
+    const out = [];
+    for (let seed = 1; seed <= Number(args[0] || 12); seed++) {
+      const s = loadScenario(
+        yaml.replace(/^seed: \d+/m, `seed: ${seed}`).replace(/^durationMs: \d+/m, 'durationMs: 30'),
+      );
+      const { found, samples } = run(s);
+      void samples;
+      const ms = (a) => (Number(a.start % 1000000000n) / 1e6).toFixed(2);
+      out.push(
+        `seed ${seed}: ${found.length}${found.length ? ` (at ${found.map(ms).join(', ')} ms)` : ''}`,
+      );
+    }
+    console.log(`${name}, 30 ms: ${out.join('; ')}`);
+  }
+  process.exit(0);
 }
 
 const classes = [
