@@ -3,7 +3,8 @@
  * absolute rule), and candidate relative rules evaluated on the detector's own samples and
  * baseline: smoothed latency S (time-weighted EWMA over W) >= R x baseline for at least D.
  * Prints the table in docs/anomalies.md. Build first: npx tsc -b; then:
- *   node benchmarks/burst-rules.js [seeds]   (default 4 seeds; ~1 min per seed)
+ *   node benchmarks/burst-rules.js [seeds] [--window US] [--ratios 1.5,2,3] [--holds 100,200,400]
+ * (default 4 seeds, ~15 s each; --window: the EWMA's time constant, default 50 µs)
  * With --warmup: the bundled busy-start and busy-appears scenarios run for 30 ms over seeds
  * 1..N (default 12), and the microbursts found in each (none are labelled). */
 'use strict';
@@ -19,15 +20,24 @@ const { Analyzer } = require('@hopwatch/analytics');
 const { MicroburstDetector } = require('@hopwatch/analytics/dist/detectors/microburst');
 
 const args = process.argv.slice(2);
+/** `--NAME VALUE` taken out of args (comma lists for --ratios / --holds). */
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args.splice(i, 2)[1] : dflt;
+};
+const WINDOW_NS = Number(opt('window', '50')) * 1e3;
+const RATIOS = opt('ratios', '1.5,2,3').split(',').map(Number);
+const HOLDS = opt('holds', '100,200,400')
+  .split(',')
+  .map((x) => Number(x) * 1e3);
 const WARMUP = args[0] === '--warmup';
 if (WARMUP) args.shift();
 const SEEDS = Number(args[0] || 4);
 const BURST_AT_MS = 14; // after the 10 ms warm-up
 const BURST_US = 1000;
 const TOL_NS = 200e3;
-const WINDOW_NS = 50e3;
 const RULES = [];
-for (const R of [1.5, 2, 3]) for (const D of [100e3, 200e3, 400e3]) RULES.push({ R, D });
+for (const R of RATIOS) for (const D of HOLDS) RULES.push({ R, D });
 
 function scenario(seed, aggressorGbps) {
   const events = [
