@@ -507,7 +507,7 @@ export class Analyzer {
         td = this.microburst.mapEgress(q, b.egressTsHi[h], b.egressTsLo[h], intV < INTVER_V20, t);
         sw = true;
       }
-      this.microburst.onSample(q, td, lat, occ, fs, sw);
+      this.microburst.onSample(q, td, lat, occ, fs, sw, b.ipLength[r]);
     }
     if (lf >= 0 && m > 0) {
       const first = rows[0];

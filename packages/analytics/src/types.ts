@@ -67,7 +67,9 @@ export interface Hairpin {
 export interface BurstFlow extends FlowTuple {
   /** Packets of this flow through the queue during the burst. */
   packets: number;
-  /** Share of the burst's packets (0..1). */
+  /** Their IP bytes, when every packet counted in the burst carried its length (else null). */
+  bytes: number | null;
+  /** Share of the burst's bytes or packets (see the anomaly's `shareBy`), 0..1. */
   share: number;
   /** Largest hop latency this flow saw at the queue during the burst. */
   maxLatency: number | null;
@@ -86,6 +88,9 @@ export interface MicroburstAnomaly extends AnomalyBase {
   threshold: number;
   /** 'switch' when the timeline came from egress timestamps, 'capture' otherwise. */
   clock: 'switch' | 'capture';
+  /** What shares and the aggressor ranking count: 'bytes' when every packet counted in the burst
+   * carried its IP length, 'packets' otherwise. */
+  shareBy: 'bytes' | 'packets';
   /** Largest contributors first. */
   aggressors: BurstFlow[];
   victims: BurstFlow[];

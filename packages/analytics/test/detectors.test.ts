@@ -442,6 +442,50 @@ describe('microburst', () => {
     feed(an, both, 1024);
     expect(byType(an.finish(), 'microburst')).toHaveLength(2);
   });
+
+  /** An idle queue, then a burst of 30 small packets of one flow and 5 jumbo ones of another;
+   * `len(f, size)` is the IP length each record carries. */
+  function jumboBurst(len: (f: number, size: number) => number): TRecord[] {
+    const recs: TRecord[] = [];
+    const hop = (lat: number) => [{ sw: 2, eg: 3, q: 0, lat }];
+    let t = 0;
+    // 100 µs idle first: a queue is judged in its warm-up once it has shown 50 µs of calm
+    for (let i = 0; i < 100; i++, t += 1000)
+      recs.push({ t: T0 + BigInt(t), flow: flow(1), len: len(1, 100), hops: hop(300) });
+    for (let i = 0; i < 35; i++, t += 200) {
+      const jumbo = i % 7 === 3; // 5 of the 35
+      const f = jumbo ? 2 : 3;
+      const size = jumbo ? 9000 : 64;
+      recs.push({ t: T0 + BigInt(t), flow: flow(f), len: len(f, size), hops: hop(20_000) });
+    }
+    for (let i = 0; i < 40; i++, t += 1000)
+      recs.push({ t: T0 + BigInt(t), flow: flow(1), len: len(1, 100), hops: hop(300) });
+    return recs;
+  }
+
+  test.each([
+    ['bytes', (_f: number, size: number) => size, 2, 3],
+    ['packets', () => 0, 3, 2],
+    // one packet without its length: the whole burst counts packets
+    ['packets', (f: number, size: number) => (f === 2 ? 0 : size), 3, 2],
+  ] as const)('aggressor shares by %s', (shareBy, len, top, other) => {
+    const an = new Analyzer();
+    feed(an, jumboBurst(len));
+    const bursts = byType<MicroburstAnomaly>(an.finish(), 'microburst');
+    expect(bursts).toHaveLength(1);
+    const b = bursts[0];
+    expect(b.shareBy).toBe(shareBy);
+    expect(b.aggressors).toHaveLength(1);
+    expect(b.aggressors[0]).toMatchObject(tuple(flow(top)));
+    expect(b.victims[0]).toMatchObject(tuple(flow(other)));
+    if (shareBy === 'bytes') {
+      expect(b.aggressors[0]).toMatchObject({ packets: 5, bytes: 45_000 });
+      expect(b.aggressors[0].share).toBeCloseTo(45_000 / (45_000 + 30 * 64), 6);
+    } else {
+      expect(b.aggressors[0]).toMatchObject({ packets: 30, bytes: null });
+      expect(b.aggressors[0].share).toBeCloseTo(30 / 35, 6);
+    }
+  });
 });
 
 describe('path change', () => {

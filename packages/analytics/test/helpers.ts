@@ -24,6 +24,8 @@ export interface THop {
 export interface TRecord {
   t: bigint;
   flow?: TFlow;
+  /** The packet's IP length (0 or absent: unknown). */
+  len?: number;
   hops?: THop[];
   eBit?: boolean;
   intVersion?: number;
@@ -81,6 +83,7 @@ export function append(b: RecordBatch, rec: TRecord): void {
   b.reportVersion[r] = 0;
   b.repFlags[r] = 0;
   b.repIndex[r] = 0;
+  b.ipLength[r] = rec.len ?? 0;
   b.hasNodeId[r] = 0;
   for (let k = 0; k < 4; k++) b.reporterAddr[r * 4 + k] = 0;
   if (rec.report) {

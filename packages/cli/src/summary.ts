@@ -72,7 +72,7 @@ export function describeAnomaly(a: Anomaly): string {
       return `microburst   ${when}  switch ${a.switchId} port ${a.egressPort ?? '-'} queue ${a.queueId ?? '-'}  peak latency ${lat(a.peakLatency)} (baseline ${lat(a.baselineLatency)}), peak occupancy ${a.peakOccupancy ?? '-'}  aggressors ${a.aggressors
         .slice(0, 3)
         .map((f) => `${flowText(f)} ${(f.share * 100).toFixed(0)}%`)
-        .join(', ')}; ${a.victims.length} victim(s)`;
+        .join(', ')} (of ${a.shareBy ?? 'packets'}); ${a.victims.length} victim(s)`;
     case 'path_change':
       return `path_change  ${ns(a.start)}  ${flowText(a.flow)}  [${a.oldPath.join(' → ')}] ⇒ [${a.newPath.join(' → ')}]${a.summary ? ` (flapping: ${a.changes} changes)` : ''}`;
     case 'report_loss':

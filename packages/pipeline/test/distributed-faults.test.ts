@@ -210,6 +210,13 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
         ...FILES,
       ]);
       await waitFor(() => c.ingest.proc.pid !== undefined, 1000, 'spawn');
+      // faults hit a running stream: on a loaded machine ingest can take seconds to create its
+      // topics, and a broker stopped before that made it exit instead
+      await waitFor(
+        () => c.ingest.stderr().includes('"msg":"topics ready"') || c.ingest.proc.exitCode !== null,
+        60_000,
+        'ingest topics',
+      );
       await fault(c);
       const code = await Promise.race([c.ingest.exited, sleep(150_000).then(() => 'stuck')]);
       if (code !== 0) {
@@ -321,6 +328,17 @@ describeIf('distributed pipeline under faults: zero records lost, zero rows dupl
         { brokers: 1, client },
         async ({ analyzers, startAnalyze }) => {
           await sleep(4000);
+          // killed only once it has checkpointed (a loaded machine can take longer than 4 s)
+          const r = new Redis(rd.url);
+          try {
+            await waitFor(
+              async () => (await r.keys('hopwatch:ckpt:*')).length > 0,
+              60_000,
+              'a checkpoint',
+            );
+          } finally {
+            r.disconnect();
+          }
           analyzers[0].proc.kill('SIGKILL');
           await analyzers[0].exited;
           await sleep(1000);

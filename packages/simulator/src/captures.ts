@@ -75,6 +75,32 @@ ${extra}`.trimEnd() + '\n'
   );
 }
 
+/** Busy-queue scenarios (issue #14): only busy traffic (no mice, so a busy queue's first
+ * packets are its own), large packets, and a capture cut after the INT stack (snaplen; the
+ * IP length stays in the header) keep the files under 1 MB. */
+function busyScenario(
+  name: string,
+  description: string,
+  seed: number,
+  durationMs: number,
+  events: string,
+  elephants = '  elephants: { count: 0 }',
+): string {
+  return (
+    `name: ${name}
+description: ${description}
+seed: ${seed}
+durationMs: ${durationMs}
+topology: { leaves: 4, spines: 2, hostsPerLeaf: 4, hostLinkGbps: 10, fabricLinkGbps: 40 }
+traffic:
+${elephants}
+  mice: { arrivalsPerMs: 0 }
+int: { version: '2.1', mode: MD, encapsulation: udp-dscp, instructionBitmap: 0xF000 }
+output: { kind: packets, snaplen: 106 }
+${events}`.trimEnd() + '\n'
+  );
+}
+
 export const BUNDLED_CAPTURES: BundledCapture[] = [
   {
     name: 'demo-fabric',
@@ -455,11 +481,52 @@ events:
       '0xA000',
     ),
   },
+  {
+    name: 'busy-start',
+    shows:
+      'A busy queue from the start, no faults: heavy-tailed load (Poisson trains, Pareto(1.5) lengths up to 50 packets, 60 % of the 10 Gb/s host port of 10.0.2.2); every train is a flow that starts and ends: zero anomalies expected, none while the queue learns its baseline (10 ms) nor after',
+    yaml: busyScenario(
+      'busy-start',
+      'A busy host port from 0 ms, no faults',
+      1,
+      12,
+      `events:
+  - { type: busy, atMs: 0, leaf: 1, host: 0, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }`,
+    ),
+  },
+  {
+    name: 'busy-appears',
+    shows:
+      'A busy queue that appears mid-capture, no faults: three light flows from 0 ms, then 60 % heavy-tailed load on 10.0.4.4 (a queue not seen before) from 3 ms: zero anomalies expected',
+    yaml: busyScenario(
+      'busy-appears',
+      'A busy host port appearing at 3 ms beside three light flows, no faults',
+      2,
+      12,
+      `events:
+  - { type: busy, atMs: 3, leaf: 3, host: 2, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }`,
+      '  elephants: { count: 3, rateGbps: 0.2, payloadBytes: 300 }',
+    ),
+  },
 ];
 
 /** Scoring scenarios too large to commit as captures (every capture stays under 1 MB): the
  * quality test simulates them in memory. */
 export const SCORING_SCENARIOS: BundledCapture[] = [
+  {
+    name: 'busy-long',
+    shows:
+      'Two busy host ports for 30 ms (60 % heavy-tailed load on 10.0.2.2 from 0 ms and on 10.0.4.4 from 10 ms), thousands of trains starting and ending, no faults: zero anomalies expected',
+    yaml: busyScenario(
+      'busy-long',
+      'Two busy host ports (from 0 and 10 ms) for 30 ms, no faults',
+      3,
+      30,
+      `events:
+  - { type: busy, atMs: 0, leaf: 1, host: 0, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }
+  - { type: busy, atMs: 10, leaf: 3, host: 2, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }`,
+    ),
+  },
   {
     name: 'report-outage',
     shows:

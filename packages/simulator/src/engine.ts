@@ -65,12 +65,6 @@ export interface SimFlow extends PacketFlow {
   pendingChange?: PendingChange;
   /** Hairpin track index + 1 when the flow detours through an appliance (0: none). */
   hairpin: number;
-  /** Busy-queue flows: packets left in the current train, the mean gap between trains (ns). */
-  trainLeft: number;
-  trainGapNs: number;
-  busy: BusyEvent | null;
-  /** No packet after this time (ns). */
-  stopAt: number;
 }
 
 /** Where generated records go. `timeNs` is simulation ns (add the epoch for capture time). */
@@ -394,10 +388,6 @@ export class Simulation {
       routeEpoch: -1,
       label: { srcAddr: '', dstAddr: '', srcPort, dstPort, protocol },
       hairpin: 0,
-      trainLeft: 0,
-      trainGapNs: 0,
-      busy: null,
-      stopAt: Infinity,
     };
     for (let k = 0; k < this.hairpins.length; k++) {
       const h = this.hairpins[k];
@@ -629,27 +619,7 @@ export class Simulation {
             Infinity,
           );
       } else if (ev.type === 'busy') {
-        this.brng ??= new Rng((this.scenario.seed ^ 0x6b757379) >>> 0);
-        const hostGbps = this.scenario.topology.hostLinkGbps;
-        // mean of min(ceil(Pareto(alpha, 1)), maxTrain), near enough: the continuous capped mean
-        const a = ev.alpha;
-        const c = ev.maxTrain;
-        const meanTrain = a / (a - 1) - Math.pow(c, 1 - a) / (a - 1) + 0.5;
-        for (let i = 0; i < ev.flows; i++) {
-          const f = this.addFlow(
-            'busy',
-            this.randomHostPair(ev.leaf, ev.host),
-            hostGbps,
-            ev.payloadBytes,
-            start + this.brng.exp(ev.flows * 1e3),
-            Infinity,
-          );
-          f.busy = ev;
-          // offered load per flow = load × link / flows: trains at line rate, then a gap
-          f.trainGapNs = meanTrain * f.intervalNs * (ev.flows / ev.load - 1);
-          f.trainLeft = this.trainLength(ev);
-          if (ev.durationUs > 0) f.stopAt = start + ev.durationUs * 1e3;
-        }
+        this.busyFlows(ev, start);
       } else if (ev.type === 'path_change') {
         this.applyPathChange(ev, start);
       } else if (ev.type === 'drop') {
@@ -689,16 +659,33 @@ export class Simulation {
     }
   }
 
-  private trainLength(ev: BusyEvent): number {
-    const u = 1 - (this.brng as Rng).next(); // (0, 1]
-    return Math.min(ev.maxTrain, Math.ceil(Math.pow(u, -1 / ev.alpha)));
-  }
-
-  /** When a busy-queue flow sends next: the next packet of its train, or a new train. */
-  private nextTrainTime(f: SimFlow, t: number): number {
-    if (--f.trainLeft > 0) return t + f.intervalNs;
-    f.trainLeft = this.trainLength(f.busy as BusyEvent);
-    return t + f.intervalNs + (this.brng as Rng).exp(f.trainGapNs);
+  /**
+   * Heavy-tailed load on a host port: flows (trains of back-to-back packets at the host link
+   * rate) arrive as a Poisson process, their sizes Pareto(alpha) packets capped at maxTrain, at
+   * the rate that offers `load` of the link on average. Each train is a flow of its own, so
+   * flows start and end all the time, as heavy-tailed data-centre traffic does.
+   */
+  private busyFlows(ev: BusyEvent, start: number): void {
+    const rng = (this.brng ??= new Rng((this.scenario.seed ^ 0x6b757379) >>> 0));
+    const hostGbps = this.scenario.topology.hostLinkGbps;
+    const a = ev.alpha;
+    // mean of ceil(min(Pareto(alpha, 1), maxTrain)), near enough: the continuous capped mean + ½
+    const meanTrain = a / (a - 1) - Math.pow(ev.maxTrain, 1 - a) / (a - 1) + 0.5;
+    const wire = 14 + 20 + 8 + ev.payloadBytes + 16 + 3 * this.factory.perHop + 24;
+    const trainNs = (meanTrain * wire * 8) / hostGbps;
+    const meanGap = trainNs / ev.load;
+    const end = ev.durationUs > 0 ? start + ev.durationUs * 1e3 : this.durationNs;
+    // source ports taken in turn, not at random: thousands of trains from a dozen hosts would
+    // reuse 5-tuples, and a reused tuple looks like one flow coming back after a silence
+    let port = rng.int(32768, 60999);
+    for (let t = start + rng.exp(meanGap); t < end; t += rng.exp(meanGap)) {
+      const u = 1 - rng.next(); // (0, 1]
+      const n = Math.min(ev.maxTrain, Math.ceil(Math.pow(u, -1 / a)));
+      const hosts = this.randomHostPair(ev.leaf, ev.host);
+      port = port >= 60999 ? 32768 : port + 1;
+      const proto = this.aggressorProtocol();
+      this.addFlow('busy', hosts, hostGbps, ev.payloadBytes, t, n, proto, port);
+    }
   }
 
   private applyPathChange(ev: PathChangeEvent, start: number): void {
@@ -1148,13 +1135,8 @@ export class Simulation {
       const fid = fh.topVal();
       const f = this.flows[fid];
       this.send(f, t);
-      if (--f.remaining > 0) {
-        const next = f.busy
-          ? this.nextTrainTime(f, t)
-          : t + f.intervalNs * (0.9 + 0.2 * this.jrng.next());
-        if (next <= f.stopAt) fh.replaceTop(next, fid);
-        else fh.pop();
-      } else fh.pop();
+      if (--f.remaining > 0) fh.replaceTop(t + f.intervalNs * (0.9 + 0.2 * this.jrng.next()), fid);
+      else fh.pop();
     }
     this.stats.templates = this.factory.templateCount;
     return true;

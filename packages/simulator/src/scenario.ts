@@ -154,13 +154,12 @@ export interface HairpinEvent {
 export interface BusyEvent {
   type: 'busy';
   atMs: number;
-  /** A busy host port with heavy-tailed load: `flows` senders towards (leaf, host), each sending
-   * trains of back-to-back packets at the host link rate, train lengths Pareto(alpha) capped at
-   * maxTrain, exponential gaps; `load` = mean offered load as a fraction of the host link. */
+  /** A busy host port with heavy-tailed load: flows towards (leaf, host) arriving as a Poisson
+   * process, each a train of back-to-back packets at the host link rate, Pareto(alpha) packets
+   * long (capped at maxTrain); `load` = mean offered load as a fraction of the host link. */
   leaf: number;
   host: number;
   load: number;
-  flows: number;
   payloadBytes: number;
   alpha: number;
   maxTrain: number;
@@ -328,7 +327,6 @@ const EVENT_DEFAULTS: Record<string, Record<string, unknown>> = {
     leaf: 1,
     host: 0,
     load: 0.6,
-    flows: 8,
     payloadBytes: 1000,
     alpha: 1.5,
     maxTrain: 200,
@@ -636,7 +634,6 @@ function validate(s: Scenario): void {
       checkInt(`${n}.leaf`, e.leaf, 0, t.leaves - 1);
       checkInt(`${n}.host`, e.host, 0, t.hostsPerLeaf - 1);
       checkNum(`${n}.load`, e.load, 0.001, 0.99);
-      checkInt(`${n}.flows`, e.flows, 1, 10000);
       checkInt(`${n}.payloadBytes`, e.payloadBytes, 0, 9000);
       checkNum(`${n}.alpha`, e.alpha, 1.05, 10);
       checkInt(`${n}.maxTrain`, e.maxTrain, 1, 1e6);

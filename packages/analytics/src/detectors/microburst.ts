@@ -17,6 +17,10 @@ const INF = Number.POSITIVE_INFINITY;
 /** Samples a queue needs before it can burst (its smallest sample then bounds the pipeline
  * latency). */
 const BURST_MIN_HISTORY = 4;
+/** Before its baseline is warm, a queue is judged only once it has stayed below its excursion
+ * mark for this long since it was first seen (learn before judging: a busy queue starts queueing
+ * within its first few packets, and an idle one shows that it is idle). */
+const BURST_LEARN_NS = 50e3;
 
 interface BurstState {
   start: number;
@@ -36,9 +40,13 @@ interface BurstState {
   fSlot: number[];
   fGen: number[];
   fPk: number[];
+  fBytes: number[];
   fMaxLat: number[];
   fTuple: (FlowTuple | null)[];
   total: number;
+  totalBytes: number;
+  /** Every counted packet carried its IP length: shares (and the ranking) are by bytes. */
+  byBytes: boolean;
   distinct: number;
 }
 
@@ -72,6 +80,12 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   private readonly firstT: Float64Array;
   private readonly minLat: Float64Array;
   private readonly minOcc: Float64Array;
+  /** Warm-up: 1 while the queue is above its excursion mark outside a burst; `busy`: such an
+   * excursion has ended (the queue queues on its own, so it learns before it is judged). */
+  private readonly aboveMark: Uint8Array;
+  private readonly busy: Uint8Array;
+  /** Warm-up: time of the latest sample below the mark before any excursion ended. */
+  private readonly calmT: Float64Array;
   private readonly bursts = new Map<number, BurstState>();
 
   constructor(
@@ -94,6 +108,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.firstT = new Float64Array(Q);
     this.minLat = new Float64Array(Q);
     this.minOcc = new Float64Array(Q);
+    this.aboveMark = new Uint8Array(Q);
+    this.busy = new Uint8Array(Q);
+    this.calmT = new Float64Array(Q);
   }
 
   get open(): number {
@@ -116,6 +133,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       this.firstT,
       this.minLat,
       this.minOcc,
+      this.aboveMark,
+      this.busy,
+      this.calmT,
     ])
       n += a.byteLength;
     return n;
@@ -132,6 +152,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.firstT[q] = t;
     this.minLat[q] = INF;
     this.minOcc[q] = INF;
+    this.aboveMark[q] = 0;
+    this.busy[q] = 0;
+    this.calmT[q] = t;
   }
 
   /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
@@ -158,13 +181,24 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   }
 
   /** A sample of queue `q` at `td` on its timeline: hop latency `lat` and occupancy `occ` (-1
-   * when not carried), from flow `fs` (-1 when unknown); `sw`: `td` is on the switch clock. */
-  onSample(q: number, td: number, lat: number, occ: number, fs: number, sw: boolean): void {
+   * when not carried), from flow `fs` (-1 when unknown) whose packet is `len` IP bytes (0 when
+   * unknown); `sw`: `td` is on the switch clock. */
+  onSample(
+    q: number,
+    td: number,
+    lat: number,
+    occ: number,
+    fs: number,
+    sw: boolean,
+    len = 0,
+  ): void {
     const c = this.config;
     const n = this.samples[q];
     const useLat = lat >= 0;
     const x = useLat ? lat : occ;
-    const thr = useLat ? this.latThreshold(q) : this.occThreshold(q);
+    // warm by this sample's time (the thresholds and the judging agree on it)
+    const warm = n >= c.baselineWarmupSamples && td - this.firstT[q] >= c.baselineTauNs;
+    const thr = useLat ? this.latThreshold(q, warm) : this.occThreshold(q, warm);
     if (lat >= 0 && lat < this.minLat[q]) this.minLat[q] = lat;
     if (occ >= 0 && occ < this.minOcc[q]) this.minOcc[q] = occ;
     let burst = this.bursts.get(q);
@@ -189,13 +223,30 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         return;
       }
       if (burst && !burst.cooling) {
-        this.burstSample(burst, td, lat, occ, fs, x >= burst.threshold);
+        this.burstSample(burst, td, lat, occ, fs, len, x >= burst.threshold);
         return;
       }
       if (burst) return; // cooling: baseline stays frozen until the burst is finished
     }
-    const warm = n >= c.baselineWarmupSamples && td - this.firstT[q] >= c.baselineTauNs;
-    if (n >= BURST_MIN_HISTORY && x >= thr) {
+    if (!warm) {
+      // learn before judging: a queue that has queued and drained on its own (an excursion
+      // above its mark that was not a burst) is busy, and its level is unknown until warm
+      // (it ends back near the queue's smallest sample: a noisy ramp into a burst is not one)
+      const m = useLat ? this.minLat[q] : this.minOcc[q];
+      if (x >= (useLat ? this.latMark(q) : this.occMark(q))) this.aboveMark[q] = 1;
+      else if (this.aboveMark[q] && x <= 1.5 * m) {
+        this.aboveMark[q] = 0;
+        this.busy[q] = 1;
+      } else if (!this.busy[q] && !this.aboveMark[q]) this.calmT[q] = td;
+    }
+    if (
+      n >= BURST_MIN_HISTORY &&
+      x >= thr &&
+      (warm || (!this.busy[q] && this.calmT[q] - this.firstT[q] >= BURST_LEARN_NS))
+    ) {
+      // before warm, a queue's first burst is its one judgement: afterwards it learns (a busy
+      // queue whose every excursion crosses the floor would otherwise never be marked busy)
+      if (!warm) this.busy[q] = 1;
       const b: BurstState = {
         start: useLat ? td - lat : td,
         firstAbove: td,
@@ -213,13 +264,16 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         fSlot: [],
         fGen: [],
         fPk: [],
+        fBytes: [],
         fMaxLat: [],
         fTuple: [],
         total: 0,
+        totalBytes: 0,
+        byBytes: true,
         distinct: 0,
       };
       this.bursts.set(q, b);
-      this.burstSample(b, td, lat, occ, fs, true);
+      this.burstSample(b, td, lat, occ, fs, len, true);
       return;
     }
     // baseline: EWMA (plain mean at first), weighted by the time since the previous sample so
@@ -229,13 +283,13 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.lastT[q] = td;
     const w = !warm ? 1 / (n + 1) : Mth.min(c.baselineAlpha, dt > 0 ? dt / c.baselineTauNs : 0);
     if (lat >= 0) {
-      const v = n >= 4 ? Mth.min(lat, this.latThreshold(q)) : lat;
+      const v = n >= 4 ? Mth.min(lat, this.latRule(q)) : lat;
       const d = v - this.baseLat[q];
       this.baseLat[q] += w * d;
       this.devLat[q] += w * (Mth.abs(d) - this.devLat[q]);
     }
     if (occ >= 0) {
-      const v = n >= 4 ? Mth.min(occ, this.occThreshold(q)) : occ;
+      const v = n >= 4 ? Mth.min(occ, this.occRule(q)) : occ;
       const d = v - this.baseOcc[q];
       this.baseOcc[q] += w * d;
       this.devOcc[q] += w * (Mth.abs(d) - this.devOcc[q]);
@@ -301,12 +355,20 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
    * baseline is warm, the queue's smallest sample stands for it (hop latency = fixed pipeline
    * latency + queueing; the smallest sample is the pipeline latency of an empty queue), so a
    * burst early in a queue's life is still caught. */
-  private latThreshold(q: number): number {
+  private latThreshold(q: number, warm: boolean): number {
     const c = this.config;
-    if (!this.isWarm(q)) {
+    if (!warm) {
       const m = this.minLat[q];
       return Mth.max(c.burstLatencyFactor * (m < INF ? m : 0), c.burstLatencyFloorNs);
     }
+    return this.latRule(q);
+  }
+
+  /** The rule on the learned baseline (also what baseline samples are clipped at, warm or not:
+   * clipping a busy queue's warm-up samples at its smallest sample × k kept its baseline near
+   * the pipeline latency, so it raised alarms every fraction of a ms once warm). */
+  private latRule(q: number): number {
+    const c = this.config;
     const b = this.baseLat[q];
     return Mth.max(
       c.burstLatencyFactor * b,
@@ -315,12 +377,17 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     );
   }
 
-  private occThreshold(q: number): number {
+  private occThreshold(q: number, warm: boolean): number {
     const c = this.config;
-    if (!this.isWarm(q)) {
+    if (!warm) {
       const m = this.minOcc[q];
       return Mth.max(c.burstOccupancyFactor * (m < INF ? m : 0), c.burstOccupancyFloor);
     }
+    return this.occRule(q);
+  }
+
+  private occRule(q: number): number {
+    const c = this.config;
     const b = this.baseOcc[q];
     return Mth.max(
       c.burstOccupancyFactor * b,
@@ -329,12 +396,16 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     );
   }
 
-  private isWarm(q: number): boolean {
-    const c = this.config;
-    return (
-      this.samples[q] >= c.baselineWarmupSamples &&
-      this.lastT[q] - this.firstT[q] >= c.baselineTauNs
-    );
+  /** Warm-up excursion mark: queueing beyond the pipeline latency's jitter, and beyond one
+   * or two packets' serialisation (half the floor), which an idle queue also shows. */
+  private latMark(q: number): number {
+    const m = this.minLat[q];
+    return Mth.max(2 * (m < INF ? m : 0), this.config.burstLatencyFloorNs / 2);
+  }
+
+  private occMark(q: number): number {
+    const m = this.minOcc[q];
+    return Mth.max(2 * (m < INF ? m : 0), this.config.burstOccupancyFloor / 2);
   }
 
   private burstSample(
@@ -343,6 +414,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     lat: number,
     occ: number,
     fs: number,
+    len: number,
     above: boolean,
   ): void {
     b.samples++;
@@ -355,6 +427,8 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     if (occ > b.peakOcc) b.peakOcc = occ;
     if (fs < 0) return;
     b.total++;
+    b.totalBytes += len;
+    if (len <= 0) b.byBytes = false;
     const g = this.flows.table.gen[fs];
     const K = this.config.burstTopK;
     let i = 0;
@@ -365,12 +439,15 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         b.fSlot.push(fs);
         b.fGen.push(g);
         b.fPk.push(0);
+        b.fBytes.push(0);
         b.fMaxLat.push(-1);
         b.fTuple.push(this.flows.tuple(fs));
       } else {
-        // space-saving: replace the smallest counter, inheriting its count
+        // space-saving: replace the smallest counter (by bytes while every packet carried its
+        // length), inheriting its counts
+        const cnt = b.byBytes ? b.fBytes : b.fPk;
         let mi = 0;
-        for (let k = 1; k < b.fPk.length; k++) if (b.fPk[k] < b.fPk[mi]) mi = k;
+        for (let k = 1; k < cnt.length; k++) if (cnt[k] < cnt[mi]) mi = k;
         i = mi;
         b.fSlot[i] = fs;
         b.fGen[i] = g;
@@ -379,6 +456,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       }
     }
     b.fPk[i]++;
+    b.fBytes[i] += len;
     if (lat > b.fMaxLat[i]) b.fMaxLat[i] = lat;
   }
 
@@ -386,19 +464,25 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.bursts.delete(q);
     const c = this.config;
     if (b.above < c.burstMinSamples) return;
-    const idx = b.fPk.map((_, i) => i);
-    idx.sort((x, y) => b.fPk[y] - b.fPk[x] || b.fMaxLat[y] - b.fMaxLat[x]);
-    const top = idx.length ? b.fPk[idx[0]] : 0;
+    // shares by bytes when every counted packet carried its length (a few jumbo packets can
+    // fill a queue more than many small ones), by packets otherwise
+    const byBytes = b.byBytes && b.total > 0;
+    const cnt = byBytes ? b.fBytes : b.fPk;
+    const total = byBytes ? b.totalBytes : b.total;
+    const idx = cnt.map((_, i) => i);
+    idx.sort((x, y) => cnt[y] - cnt[x] || b.fMaxLat[y] - b.fMaxLat[x]);
+    const top = idx.length ? cnt[idx[0]] : 0;
     const aggressors: BurstFlow[] = [];
     const victims: BurstFlow[] = [];
     for (const i of idx) {
       const f: BurstFlow = {
         ...(b.fTuple[i] as FlowTuple),
         packets: b.fPk[i],
-        share: b.total ? b.fPk[i] / b.total : 0,
+        bytes: byBytes ? b.fBytes[i] : null,
+        share: total ? cnt[i] / total : 0,
         maxLatency: b.fMaxLat[i] >= 0 ? b.fMaxLat[i] : null,
       };
-      if (b.fPk[i] >= c.aggressorRelShare * top) {
+      if (cnt[i] >= c.aggressorRelShare * top) {
         if (aggressors.length < c.maxFlowsPerAnomaly) aggressors.push(f);
       } else if (victims.length < c.maxFlowsPerAnomaly) victims.push(f);
     }
@@ -420,6 +504,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       baselineOccupancy: b.peakOcc >= 0 ? Mth.round(b.baseOcc) : null,
       threshold: Mth.round(b.threshold),
       clock: b.switchClock ? 'switch' : 'capture',
+      shareBy: byBytes ? 'bytes' : 'packets',
       aggressors,
       victims,
       flowCount: b.distinct,

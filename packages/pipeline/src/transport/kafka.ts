@@ -623,7 +623,6 @@ export class KafkaConsumer implements Consumer {
   private handling = new Map<string, number>();
   private watchdog?: NodeJS.Timeout;
   private checking = false;
-  private reviving = false;
   private admin?: Admin;
 
   constructor(private o: KafkaConsumerOptions) {
@@ -646,6 +645,16 @@ export class KafkaConsumer implements Consumer {
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     c.on(c.events.GROUP_JOIN, (e) => {
+      if (c !== this.consumer || this.closed) {
+        // A replaced consumer that kafkajs restarted after a crash (its restart timer outlives
+        // our disconnect) joins again: its batches are ignored, so the partitions it takes
+        // would never move. It leaves the group at once.
+        this.log.warn('kafka consumer: a replaced consumer rejoined the group; disconnecting it', {
+          memberId: e.payload.memberId,
+        });
+        void this.disconnect(c);
+        return;
+      }
       this.log.info('joined consumer group', {
         memberId: e.payload.memberId,
         assignment: e.payload.memberAssignment,
@@ -658,54 +667,24 @@ export class KafkaConsumer implements Consumer {
       this.joined = undefined;
     });
     c.on(c.events.CRASH, (e) => {
+      if (c !== this.consumer || this.closed) {
+        // A replaced consumer crashed (often because we disconnected it mid-join). kafkajs
+        // arms its restart timer right after this event: stop() on the next turn clears it,
+        // else the old consumer joins again and again, each time forcing a rebalance.
+        if (e.payload.restart) setImmediate(() => void c.stop().catch(() => undefined));
+        return;
+      }
       this.log.error('kafka consumer crashed', {
         error: describeKafkaError(e.payload.error, o.brokers, o.security),
         restart: e.payload.restart,
       });
-      // kafkajs gives up for good on errors it deems non-retriable, e.g. "Failed to find group
-      // coordinator" while a broker restarts or a fresh one loads its offsets: the member
-      // would then consume nothing until the process restarts
-      if (!e.payload.restart && c === this.consumer && this.handler && !this.closed)
-        void this.revive();
+      // kafkajs restarts itself only after errors it deems retriable; after any other (e.g.
+      // "Failed to find group coordinator" while a broker is loaded or restarting) the consumer
+      // is gone for good and the process would idle with its partitions unread: replace it
+      if (!e.payload.restart && c === this.consumer && !this.closed && this.handler)
+        void this.replaceAfterCrash(c);
     });
     return c;
-  }
-
-  /** Replaces a consumer kafkajs stopped (after a pause, doubling while starts keep failing). */
-  private async revive(): Promise<void> {
-    if (this.reviving) return;
-    this.reviving = true;
-    try {
-      for (let wait = 1000; !this.closed; wait = Math.min(wait * 2, 15_000)) {
-        await new Promise((r) => setTimeout(r, wait).unref()); // no hold on a closing process
-        if (this.closed) return;
-        this.st.restarts++;
-        this.log.warn('kafka consumer: stopped by kafkajs; starting a fresh one', {
-          afterMs: wait,
-        });
-        if (await this.replace()) return;
-      }
-    } finally {
-      this.reviving = false;
-    }
-  }
-
-  /** A fresh consumer in place of the current one (which leaves the group); false if it could
-   * not start. */
-  private async replace(): Promise<boolean> {
-    const old = this.consumer;
-    this.consumer = this.create(); // the old one's batches are ignored from now on
-    await this.disconnect(old);
-    await Promise.allSettled([...this.inFlight]);
-    this.redelivery.clear();
-    if (this.closed) return true;
-    try {
-      await this.start(this.consumer);
-      return true;
-    } catch (err) {
-      this.log.warn('kafka consumer: rejoin failed', { error: String(err) });
-      return false;
-    }
   }
 
   async run(handler: BatchHandler): Promise<void> {
@@ -798,7 +777,7 @@ export class KafkaConsumer implements Consumer {
    * behind its log end and made no progress for `stallTimeoutMs` makes the member leave the
    * group and join again with a fresh consumer; it resumes from the committed offsets. */
   private async checkStall(stallMs: number): Promise<void> {
-    if (this.checking || this.reviving || this.closed || !this.handler) return;
+    if (this.checking || this.closed || !this.handler) return;
     this.checking = true;
     try {
       const now = Date.now();
@@ -845,13 +824,42 @@ export class KafkaConsumer implements Consumer {
   }
 
   private async restart(stalled: { partition: string; behind: string }[], stallMs: number) {
-    this.st.restarts++;
     this.log.warn('kafka consumer: partitions behind the log end made no progress; rejoining', {
       stalled,
       stalledForMs: stallMs,
     });
-    // on failure the next check tries again (the partitions keep their old progress time)
+    // a failed start: the next check tries again (the partitions keep their old progress time)
     await this.replace();
+  }
+
+  /** A crashed consumer kafkajs will not restart: a fresh one joins, retried with a growing
+   * delay until it starts (or the consumer is closed). */
+  private async replaceAfterCrash(crashed: KjsConsumer): Promise<void> {
+    for (let wait = 1000; !this.closed && this.consumer === crashed;) {
+      if (await this.replace()) return;
+      crashed = this.consumer;
+      await sleep(wait);
+      wait = Math.min(wait * 2, 30_000);
+    }
+  }
+
+  /** Swaps in a fresh consumer that rejoins the group and resumes from the committed offsets;
+   * false when it could not start. */
+  private async replace(): Promise<boolean> {
+    this.st.restarts++;
+    const old = this.consumer;
+    this.consumer = this.create(); // the old one's batches are ignored from now on
+    await this.disconnect(old);
+    await Promise.allSettled([...this.inFlight]);
+    this.redelivery.clear();
+    if (this.closed) return true;
+    try {
+      await this.start(this.consumer);
+      return true;
+    } catch (err) {
+      this.log.warn('kafka consumer: rejoin failed', { error: String(err) });
+      return false;
+    }
   }
 
   /** kafkajs's disconnect can hang while a broker is unreachable: give up after a while. */
