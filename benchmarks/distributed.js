@@ -33,6 +33,7 @@
  * --analyze-kafka-client overrides it for analyze, to tell the two sides apart);
  * lz4 and zstd need rdkafka. The CPU figures include librdkafka's threads (whole process).
  * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
+ * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -140,6 +141,8 @@ async function main() {
   const kc = kafkaClient ? ['--kafka-client', kafkaClient] : [];
   // diagnostic: analyze on another client than ingest (which side a difference comes from)
   const analyzeClient = arg('analyze-kafka-client', '');
+  // analyze's config file (e.g. smaller analytics tables) for side-by-side runs
+  const analyzeConfig = arg('analyze-config', '');
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
@@ -170,6 +173,7 @@ async function main() {
         '--metrics-port',
         '0',
         ...akc,
+        ...(analyzeConfig ? ['--config', analyzeConfig] : []),
       ]);
       procs.push(a);
       analyzeProcs.push(a);
