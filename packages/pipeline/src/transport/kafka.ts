@@ -36,7 +36,6 @@ import {
   Consumer,
   ConsumerStats,
   emptyConsumerStats,
-  emptyProducerStats,
   OutMessage,
   Producer,
   ProducerStats,
@@ -44,6 +43,7 @@ import {
   type KafkaSecurity,
 } from './types';
 import { commitAfter, disconnectWithin, Redelivery } from './consumer-batch';
+import { ProducerAccount } from './producer-account';
 import { kafkajsSecurity } from './kafkajs-security';
 import { inflateBatch } from './gunzip';
 
@@ -231,18 +231,13 @@ export class KafkaProducer implements Producer {
   private log: Logger;
   private queue: Entry[] = [];
   private head = 0;
-  private st: ProducerStats = emptyProducerStats(false);
+  private readonly acct: ProducerAccount;
   private kafka: Kafka;
   private producer?: KjsProducer;
   private pumping?: Promise<void>;
   private closed = false;
   private stopping = false;
   private wake?: () => void;
-  /** Sequence numbers of enqueued and of finished (sent or shed) messages, for flush(). */
-  private enqueued = 0;
-  private finished = 0;
-  private waiters: { upTo: number; resolve: () => void }[] = [];
-  private down = false;
 
   constructor(opts: KafkaProducerOptions) {
     if (opts.compression === 'lz4' || opts.compression === 'zstd')
@@ -267,6 +262,14 @@ export class KafkaProducer implements Producer {
     };
     this.partitionBytes = this.o.partitionMaxBytes;
     this.log = (opts.logger ?? defaultLog).child({ component: 'kafka-producer' });
+    this.acct = new ProducerAccount({
+      log: this.log,
+      brokers: opts.brokers,
+      maxMessages: this.o.maxQueuedMessages,
+      maxBytes: this.o.maxQueuedBytes,
+      onShed: opts.onShed,
+      describe: (err) => describeKafkaError(err, opts.brokers, opts.security),
+    });
     // Few kafkajs-internal retries: our loop retries (and sheds) instead.
     this.kafka = makeKafka(opts, 2, this.log);
   }
@@ -281,37 +284,15 @@ export class KafkaProducer implements Producer {
         shedClosed++;
         continue;
       }
-      if (
-        this.st.queuedMessages + 1 > this.o.maxQueuedMessages ||
-        this.st.queuedBytes + bytes > this.o.maxQueuedBytes
-      ) {
+      if (!this.acct.admit(bytes)) {
         shedFull++;
         continue;
       }
       this.queue.push({ topic, m, bytes, at: now });
-      this.st.queuedMessages++;
-      this.st.queuedBytes += bytes;
-      this.enqueued++;
     }
-    if (shedFull) this.shed('queue_full', topic, shedFull, false);
-    if (shedClosed) this.shed('closed', topic, shedClosed, false);
+    this.acct.shed('queue_full', topic, shedFull, false);
+    this.acct.shed('closed', topic, shedClosed, false);
     if (!this.closed) this.kick();
-  }
-
-  /** Counts shed messages; `queued` = they were in the queue (and count as finished). */
-  private shed(reason: ShedReason, topic: string, n: number, queued: boolean): void {
-    if (n === 0) return;
-    this.st.shed += n;
-    this.st.shedByReason[reason] += n;
-    if (queued) this.finish(n);
-    this.o.onShed?.(reason, topic, n);
-    this.log.debug('shed messages', { reason, topic, count: n });
-  }
-
-  private finish(n: number): void {
-    this.finished += n;
-    while (this.waiters.length && this.waiters[0].upTo <= this.finished)
-      this.waiters.shift()!.resolve();
   }
 
   private kick(): void {
@@ -327,8 +308,7 @@ export class KafkaProducer implements Producer {
     const out = this.queue.slice(this.head, this.head + n);
     this.head += out.length;
     for (const e of out) {
-      this.st.queuedMessages--;
-      this.st.queuedBytes -= e.bytes;
+      this.acct.unqueue(e.bytes);
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -348,7 +328,7 @@ export class KafkaProducer implements Producer {
     }
     if (!n) return;
     this.take(n);
-    for (const [t, c] of byTopic) this.shed('expired', t, c, true);
+    for (const [t, c] of byTopic) this.acct.shed('expired', t, c, true);
   }
 
   private async connect(): Promise<KjsProducer> {
@@ -380,20 +360,6 @@ export class KafkaProducer implements Producer {
     const p = this.producer;
     this.producer = undefined;
     if (p) await p.disconnect().catch(() => undefined);
-  }
-
-  private failed(err: unknown, what: string): void {
-    this.st.errors++;
-    this.st.connected = false;
-    const text = describeKafkaError(err, this.o.brokers, this.o.security);
-    this.st.lastError = text;
-    if (!this.down) {
-      this.down = true;
-      this.log.warn(`kafka producer: ${what} failed; queueing (and shedding when full)`, {
-        error: text,
-        queuedMessages: this.st.queuedMessages,
-      });
-    } else this.log.debug(`kafka producer: ${what} failed again`, { error: text });
   }
 
   private async backoff(attempt: number): Promise<void> {
@@ -436,7 +402,7 @@ export class KafkaProducer implements Producer {
       try {
         producer = await this.connect();
       } catch (err) {
-        this.failed(err, 'connect');
+        this.acct.failed(err, 'connect');
         attempts++;
         if (attempts >= this.o.maxAttempts) {
           this.shedBatch(batch, 'send_failed');
@@ -480,7 +446,7 @@ export class KafkaProducer implements Producer {
           });
           continue;
         }
-        this.failed(err, 'send');
+        this.acct.failed(err, 'send');
         attempts++;
         // kafkajs's idempotent producer does not recover its sequence numbers after a leader
         // change ("out of order sequence number"): start over with a new producer id and send
@@ -505,13 +471,7 @@ export class KafkaProducer implements Producer {
         await this.backoff(attempts);
         continue;
       }
-      if (this.down) {
-        this.down = false;
-        this.log.info('kafka producer: delivering again', { brokers: this.o.brokers.join(',') });
-      }
-      this.st.connected = true;
-      this.st.sent += n;
-      this.finish(n);
+      this.acct.sent(n);
       batch = n === batch.length ? [] : batch.slice(n);
       attempts = 0;
     }
@@ -546,16 +506,15 @@ export class KafkaProducer implements Producer {
   private shedBatch(batch: Entry[], reason: ShedReason): void {
     const byTopic = new Map<string, number>();
     for (const e of batch) byTopic.set(e.topic, (byTopic.get(e.topic) ?? 0) + 1);
-    for (const [t, c] of byTopic) this.shed(reason, t, c, true);
+    for (const [t, c] of byTopic) this.acct.shed(reason, t, c, true);
   }
 
   flush(): Promise<void> {
-    if (this.finished >= this.enqueued) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ upTo: this.enqueued, resolve }));
+    return this.acct.flush();
   }
 
   stats(): ProducerStats {
-    return { ...this.st, shedByReason: { ...this.st.shedByReason } };
+    return this.acct.stats();
   }
 
   async close(): Promise<void> {

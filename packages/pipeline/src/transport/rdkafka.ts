@@ -25,6 +25,7 @@ import {
 } from '@confluentinc/kafka-javascript';
 import { Logger, log as defaultLog } from '../metrics/log';
 import { commitAfter, disconnectWithin, Redelivery } from './consumer-batch';
+import { ProducerAccount } from './producer-account';
 import { describeKafkaError, type KafkaConsumerOptions, type KafkaProducerOptions } from './kafka';
 import {
   RDKAFKA_RECONNECT,
@@ -37,11 +38,9 @@ import {
   Consumer,
   ConsumerStats,
   emptyConsumerStats,
-  emptyProducerStats,
   OutMessage,
   Producer,
   ProducerStats,
-  ShedReason,
 } from './types';
 
 const E = CODES.ERRORS;
@@ -65,17 +64,13 @@ export class RdkafkaProducer implements Producer {
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private readonly closeTimeoutMs: number;
-  private st: ProducerStats = emptyProducerStats(false);
+  private readonly acct: ProducerAccount;
   private ready = false;
   private closed = false;
-  private down = false;
   /** Messages sent before the client connected (handed over once it is ready). */
   private early: Pending[] = [];
   /** Messages inside librdkafka, by topic (for 'closed' at close()). */
   private inside = new Map<string, number>();
-  private enqueued = 0;
-  private finished = 0;
-  private waiters: { upTo: number; resolve: () => void }[] = [];
   private connecting?: Promise<void>;
 
   constructor(private readonly o: KafkaProducerOptions) {
@@ -84,6 +79,14 @@ export class RdkafkaProducer implements Producer {
     this.maxBytes = o.maxQueuedBytes ?? 64 * 1024 * 1024;
     this.maxAgeMs = o.maxQueueAgeMs ?? 30_000;
     this.closeTimeoutMs = o.closeTimeoutMs ?? 5000;
+    this.acct = new ProducerAccount({
+      log: this.log,
+      brokers: o.brokers,
+      maxMessages: this.maxMessages,
+      maxBytes: this.maxBytes,
+      onShed: o.onShed,
+      describe: (err) => describeKafkaError(err, o.brokers, o.security),
+    });
     const compression = o.compression ?? 'gzip';
     const conf: RdkafkaProps = {
       'bootstrap.servers': o.brokers.join(','),
@@ -112,7 +115,7 @@ export class RdkafkaProducer implements Producer {
     if (compression === 'gzip') conf['compression.level'] = 1;
     this.p = new RdProducer(conf);
     this.p.on('delivery-report', (err, r) => this.delivered(err, r));
-    this.p.on('event.error', (err) => this.failed(err, 'send'));
+    this.p.on('event.error', (err) => this.acct.failed(err, 'send'));
     this.p.on('event.log', (e: { message?: string; fac?: string }) =>
       this.log.debug(`librdkafka: ${e.message}`, { fac: e.fac }),
     );
@@ -130,13 +133,13 @@ export class RdkafkaProducer implements Producer {
         );
         this.p.setPollInBackground(true);
         this.ready = true;
-        this.st.connected = true;
+        this.acct.st.connected = true;
         const early = this.early;
         this.early = [];
         for (const e of early) this.produce(e);
         return;
       } catch (err) {
-        this.failed(err, 'connect');
+        this.acct.failed(err, 'connect');
         this.expireEarly();
         await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
       }
@@ -144,26 +147,20 @@ export class RdkafkaProducer implements Producer {
   }
 
   send(topic: string, messages: OutMessage[]): void {
-    if (this.closed) return this.shed('closed', topic, messages.length, false);
+    if (this.closed) return this.acct.shed('closed', topic, messages.length, false);
     const now = Date.now();
     let full = 0;
     for (const m of messages) {
       const bytes = m.value.byteLength + keyBytes(m.key);
-      if (
-        this.st.queuedMessages + 1 > this.maxMessages ||
-        this.st.queuedBytes + bytes > this.maxBytes
-      ) {
+      if (!this.acct.admit(bytes)) {
         full++;
         continue;
       }
-      this.st.queuedMessages++;
-      this.st.queuedBytes += bytes;
-      this.enqueued++;
       const e = { topic, m, bytes, at: now };
       if (this.ready) this.produce(e);
       else this.early.push(e);
     }
-    this.shed('queue_full', topic, full, false);
+    this.acct.shed('queue_full', topic, full, false);
   }
 
   private produce(e: Pending): void {
@@ -173,33 +170,23 @@ export class RdkafkaProducer implements Producer {
       this.p.produce(e.topic, e.m.partition ?? null, value, e.m.key);
       this.inside.set(e.topic, (this.inside.get(e.topic) ?? 0) + 1);
     } catch (err) {
-      this.unqueue(e.bytes);
+      this.acct.unqueue(e.bytes);
       const code = (err as LibrdKafkaError).code;
-      this.shed(code === E.ERR__QUEUE_FULL ? 'queue_full' : 'send_failed', e.topic, 1, true);
-      if (code !== E.ERR__QUEUE_FULL) this.failed(err, 'produce');
+      this.acct.shed(code === E.ERR__QUEUE_FULL ? 'queue_full' : 'send_failed', e.topic, 1, true);
+      if (code !== E.ERR__QUEUE_FULL) this.acct.failed(err, 'produce');
     }
   }
 
   private delivered(err: LibrdKafkaError | null | undefined, r: DeliveryReport): void {
     this.inside.set(r.topic, (this.inside.get(r.topic) ?? 1) - 1);
-    this.unqueue((r.size ?? 0) + keyBytes(r.key));
+    this.acct.unqueue((r.size ?? 0) + keyBytes(r.key));
     if (err) {
-      this.failed(err, 'send');
-      this.shed(err.code === E.ERR__MSG_TIMED_OUT ? 'expired' : 'send_failed', r.topic, 1, true);
+      this.acct.failed(err, 'send');
+      const reason = err.code === E.ERR__MSG_TIMED_OUT ? 'expired' : 'send_failed';
+      this.acct.shed(reason, r.topic, 1, true);
       return;
     }
-    if (this.down) {
-      this.down = false;
-      this.log.info('kafka producer: delivering again', { brokers: this.o.brokers.join(',') });
-    }
-    this.st.connected = true;
-    this.st.sent++;
-    this.finish(1);
-  }
-
-  private unqueue(bytes: number): void {
-    this.st.queuedMessages--;
-    this.st.queuedBytes -= bytes;
+    this.acct.sent(1);
   }
 
   /** Messages that waited for the first connection longer than maxQueueAgeMs. */
@@ -208,47 +195,17 @@ export class RdkafkaProducer implements Producer {
     let n = 0;
     while (n < this.early.length && this.early[n].at < limit) n++;
     for (const e of this.early.splice(0, n)) {
-      this.unqueue(e.bytes);
-      this.shed('expired', e.topic, 1, true);
+      this.acct.unqueue(e.bytes);
+      this.acct.shed('expired', e.topic, 1, true);
     }
   }
 
-  private failed(err: unknown, what: string): void {
-    this.st.errors++;
-    this.st.connected = false;
-    const text = describeKafkaError(err, this.o.brokers, this.o.security);
-    this.st.lastError = text;
-    if (!this.down) {
-      this.down = true;
-      this.log.warn(`kafka producer: ${what} failed; queueing (and shedding when full)`, {
-        error: text,
-        queuedMessages: this.st.queuedMessages,
-      });
-    } else this.log.debug(`kafka producer: ${what} failed again`, { error: text });
-  }
-
-  private shed(reason: ShedReason, topic: string, n: number, queued: boolean): void {
-    if (n <= 0) return;
-    this.st.shed += n;
-    this.st.shedByReason[reason] += n;
-    if (queued) this.finish(n);
-    this.o.onShed?.(reason, topic, n);
-    this.log.debug('shed messages', { reason, topic, count: n });
-  }
-
-  private finish(n: number): void {
-    this.finished += n;
-    while (this.waiters.length && this.waiters[0].upTo <= this.finished)
-      this.waiters.shift()!.resolve();
-  }
-
   flush(): Promise<void> {
-    if (this.finished >= this.enqueued) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ upTo: this.enqueued, resolve }));
+    return this.acct.flush();
   }
 
   stats(): ProducerStats {
-    return { ...this.st, shedByReason: { ...this.st.shedByReason } };
+    return this.acct.stats();
   }
 
   async close(): Promise<void> {
@@ -267,13 +224,13 @@ export class RdkafkaProducer implements Producer {
     }
     // what librdkafka still held, and what never reached it, is shed
     for (const e of this.early.splice(0)) {
-      this.unqueue(e.bytes);
-      this.shed('closed', e.topic, 1, true);
+      this.acct.unqueue(e.bytes);
+      this.acct.shed('closed', e.topic, 1, true);
     }
-    for (const [topic, n] of this.inside) this.shed('closed', topic, n, true);
+    for (const [topic, n] of this.inside) this.acct.shed('closed', topic, n, true);
     this.inside.clear();
-    this.st.queuedMessages = 0;
-    this.st.queuedBytes = 0;
+    this.acct.st.queuedMessages = 0;
+    this.acct.st.queuedBytes = 0;
   }
 }
 
