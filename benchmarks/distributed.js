@@ -34,6 +34,7 @@
  * lz4 and zstd need rdkafka. The CPU figures include librdkafka's threads (whole process).
  * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
  * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
+ * --analyze-concurrency N passes `--concurrency N` to analyze (partitions handled at once).
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -86,6 +87,17 @@ function cpuSeconds(pid) {
   const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
   return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14), stime (15)
+}
+
+/** The pid of the process listening on 127.0.0.1:PORT (from `ss`), or null. */
+function pidOnPort(port) {
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`]).toString();
+    const m = /pid=(\d+)/.exec(out);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The decode benchmark's TR v2.0 figure (M records per CPU-second), measured now. */
@@ -143,6 +155,7 @@ async function main() {
   const analyzeClient = arg('analyze-kafka-client', '');
   // analyze's config file (e.g. smaller analytics tables) for side-by-side runs
   const analyzeConfig = arg('analyze-config', '');
+  const analyzeConcurrency = arg('analyze-concurrency', '');
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
@@ -174,6 +187,7 @@ async function main() {
         '0',
         ...akc,
         ...(analyzeConfig ? ['--config', analyzeConfig] : []),
+        ...(analyzeConcurrency ? ['--concurrency', analyzeConcurrency] : []),
       ]);
       procs.push(a);
       analyzeProcs.push(a);
@@ -244,6 +258,7 @@ async function main() {
     const seen = new Map(); // node → max seq seen
     const seenAt = []; // [wall ms, node, maxSeq]
     let polling = true;
+    const pollMs = []; // how long each poll took (a slow poll delays what it can see)
     const poller = (async () => {
       while (polling) {
         const t = Date.now();
@@ -260,6 +275,7 @@ async function main() {
             }
           }
         } catch {}
+        pollMs.push(Date.now() - t);
         await sleep(Math.max(0, 100 - (Date.now() - t)));
       }
     })();
@@ -271,6 +287,15 @@ async function main() {
       ...ingWorkers.filter((w) => w.pid !== ing.pid).map((w) => w.pid),
     ];
     const procCpu0 = cpuPids.map(cpuSeconds);
+    // the services' CPU in the same window (not hopwatch's, but what its inserts and fetches cost)
+    const svcPids = {
+      clickhouse: pidOnPort(Number(new URL(ch.url).port)),
+      kafka: pidOnPort(Number(k.brokers[0].split(':').pop())),
+      redis: pidOnPort(rd.port),
+    };
+    const svcCpu0 = Object.fromEntries(
+      Object.entries(svcPids).map(([n, pid]) => [n, pid ? cpuSeconds(pid) : 0]),
+    );
     const t0 = Date.now();
     const res = await sendReports({ port, rate, seconds, nodes });
     const sendMs = Date.now() - t0;
@@ -290,6 +315,12 @@ async function main() {
     }
     const drainMs = Date.now() - tEnd;
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
+    const servicesCpuSeconds = Object.fromEntries(
+      Object.entries(svcPids).map(([n, pid]) => [
+        n,
+        pid ? +(cpuSeconds(pid) - svcCpu0[n]).toFixed(2) : null,
+      ]),
+    );
     await sleep(2500); // last anomalies
     polling = false;
     await poller;
@@ -310,9 +341,13 @@ async function main() {
     };
     // queryable latency: for each mark (send time of a report), first poll that saw it
     const q = [];
+    const qByThird = [[], [], []]; // by send time: first, middle, last third of the run
+    const tMark0 = res.marks.length ? res.marks[0][0] : 0;
     for (const [ts, node, s] of res.marks) {
       const hit = seenAt.find(([, n, ms]) => n === node && ms >= s);
-      if (hit) q.push(hit[0] - ts);
+      if (!hit) continue;
+      q.push(hit[0] - ts);
+      qByThird[Math.min(2, Math.floor(((ts - tMark0) / (seconds * 1000)) * 3))].push(hit[0] - ts);
     }
     // anomaly latency
     const lat = [];
@@ -348,6 +383,9 @@ async function main() {
         p50: pct(q, 0.5),
         p99: pct(q, 0.99),
         max: pct(q, 1),
+        p50ByThirdOfRun: qByThird.map((x) => pct(x, 0.5)),
+        polls: pollMs.length,
+        pollMsP50Max: [pct(pollMs, 0.5), pct(pollMs, 1)],
       },
       analyzeDelaysSeconds: delays,
       benchCpuMs: Math.round(process.cpuUsage(cpu0).user / 1000),
@@ -380,6 +418,7 @@ async function main() {
         ),
         decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
       },
+      servicesCpuSeconds,
       duplicates:
         stored -
         Number(
