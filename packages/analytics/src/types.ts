@@ -193,12 +193,29 @@ export interface AnalyticsConfig {
   burstIdleNs: number;
   /** A burst longer than this is reported and the baseline re-learned (a level shift). */
   burstMaxNs: number;
+  /** A burst opened before the queue was warm (against its idle level) that is still up after
+   * this long, having drained and refilled several times (an overload does not drain), is the
+   * queue turning busy: not reported, and the queue learns again. */
+  burstWarmupMaxNs: number;
   /** Bursts are detected on a queue once it has this many baseline samples over at least baselineTauNs. */
   baselineWarmupSamples: number;
   /** Largest EWMA weight of one non-burst sample in the baseline ... */
   baselineAlpha: number;
   /** ... and the baseline's time constant: a sample weighs at most (time since the previous sample) / tau. */
   baselineTauNs: number;
+  /**
+   * Rise rule (warm queues with hop latency; 0 turns it off): a burst also starts when the
+   * queue's smoothed latency (time constant burstRiseSmoothNs) has stayed ≥ burstRiseFactor ×
+   * baseline for burstRiseHoldNs, and flows new at the queue (first seen at most
+   * burstRiseNewFlowNs before the rise) that kept arriving for at least half of it carry ≥
+   * burstRiseShare of its bytes (packets when lengths are unknown). A busy queue swings that
+   * high on its own; what it does not do on its own is rise with new flows sustaining it.
+   */
+  burstRiseFactor: number;
+  burstRiseHoldNs: number;
+  burstRiseSmoothNs: number;
+  burstRiseNewFlowNs: number;
+  burstRiseShare: number;
   /** Per-burst flow counters (space-saving top-K). */
   burstTopK: number;
   /** Aggressors: flows with ≥ this fraction of the top flow's packets in the burst. */
@@ -258,9 +275,15 @@ export const DEFAULT_CONFIG: Readonly<AnalyticsConfig> = Object.freeze({
   burstMergeGapNs: 200e3,
   burstIdleNs: 10e6,
   burstMaxNs: 1e9,
+  burstWarmupMaxNs: 2e6,
   baselineWarmupSamples: 32,
   baselineAlpha: 1 / 32,
   baselineTauNs: 10e6,
+  burstRiseFactor: 1.5,
+  burstRiseHoldNs: 150e3,
+  burstRiseSmoothNs: 50e3,
+  burstRiseNewFlowNs: 2e6,
+  burstRiseShare: 0.15,
   burstTopK: 64,
   aggressorRelShare: 0.5,
 

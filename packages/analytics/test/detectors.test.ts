@@ -488,6 +488,110 @@ describe('microburst', () => {
   });
 });
 
+describe('microburst: the rise rule on a busy queue', () => {
+  /**
+   * A busy queue for 16 ms: a packet every µs at 4–6 µs of hop latency, from short flows (5
+   * packets each, a new one every 5 µs) and two flows present from the start (1 packet in 10).
+   * From 14 to 15 ms the latency is twice that, with a third of the packets from `rise`'s flows:
+   * 'new' (two flows first seen at 14 ms), 'old' (the two flows present from the start) or
+   * 'short' (more short flows).
+   */
+  function risingQueue(rise: 'new' | 'old' | 'short'): TRecord[] {
+    const r = rng(7);
+    const recs: TRecord[] = [];
+    for (let i = 0; i < 16_000; i++) {
+      const t = i * 1000;
+      const up = t >= 14e6 && t < 15e6;
+      let f: number;
+      if (up && i % 3 === 0)
+        f = rise === 'new' ? 10 + (i % 2) : rise === 'old' ? 1 + (i % 2) : 2e6 + Math.floor(i / 15);
+      else if (i % 10 === 0) f = 1 + ((i / 10) % 2);
+      else f = 1000 + Math.floor(i / 5);
+      const lat = Math.round((4000 + r() * 2000) * (up ? 2 : 1));
+      recs.push({
+        t: T0 + BigInt(t),
+        flow: flow(f),
+        len: 1000,
+        hops: [{ sw: 2, eg: 3, q: 0, lat }],
+      });
+    }
+    return recs;
+  }
+
+  test('a rise sustained by new flows is a burst, with them as aggressors', () => {
+    const an = new Analyzer();
+    feed(an, risingQueue('new'), 1024);
+    const bursts = byType<MicroburstAnomaly>(an.finish(), 'microburst');
+    expect(bursts).toHaveLength(1);
+    const b = bursts[0];
+    // from the rise (the smoothed latency lags the first packets by a fraction of its 50 µs)
+    expect(Number(b.start - (T0 + 14_000_000n))).toBeGreaterThanOrEqual(0);
+    expect(Number(b.start - (T0 + 14_000_000n))).toBeLessThan(100_000);
+    expect(Number(b.end - (T0 + 15_000_000n))).toBeLessThan(100_000);
+    expect(Number(b.end - (T0 + 14_900_000n))).toBeGreaterThan(0);
+    // judged on the rise threshold (1.5 × a baseline near 5 µs), far below the absolute one
+    expect(b.threshold).toBeGreaterThan(6500);
+    expect(b.threshold).toBeLessThan(9000);
+    expect(b.aggressors.map((a) => a.srcAddr).sort()).toEqual(
+      [tuple(flow(10)).srcAddr, tuple(flow(11)).srcAddr].sort(),
+    );
+  });
+
+  test.each(['old', 'short'] as const)('the same rise carried by %s flows is not', (rise) => {
+    const an = new Analyzer();
+    feed(an, risingQueue(rise), 1024);
+    expect(byType(an.finish(), 'microburst')).toEqual([]);
+  });
+
+  /** A queue idle (pipeline latency) for 100 µs, then for 5 ms either busy (filling to 20 µs
+   * and draining to its pipeline latency every 100 µs, trains of new flows) or overloaded
+   * (latency climbing without a pause), all before it is warm. */
+  function turning(kind: 'busy' | 'overload'): TRecord[] {
+    const recs: TRecord[] = [];
+    const hop = (lat: number) => [{ sw: 2, eg: 3, q: 0, lat }];
+    let t = 0;
+    for (; t < 100_000; t += 1000)
+      recs.push({ t: T0 + BigInt(t), flow: flow(1), len: 100, hops: hop(300) });
+    for (let i = 0; t < 5_100_000; t += 500, i++) {
+      const phase = (t - 100_000) % 100_000; // µs into its 100 µs cycle
+      const lat =
+        kind === 'busy'
+          ? phase < 60_000
+            ? 300 + Math.round((phase / 60_000) * 20_000)
+            : 300
+          : 300 + Math.round((t - 100_000) / 5);
+      recs.push({
+        t: T0 + BigInt(t),
+        flow: flow(100 + Math.floor(i / 20)),
+        len: 1000,
+        hops: hop(lat),
+      });
+    }
+    return recs;
+  }
+
+  test('a queue that turns busy while it learns is no burst; one overloaded then is', () => {
+    const busy = new Analyzer();
+    feed(busy, turning('busy'), 1024);
+    expect(byType(busy.finish(), 'microburst')).toEqual([]);
+    // without the limit on bursts opened before warm-up, the turn to busy was a 5 ms burst
+    const old = new Analyzer({ burstWarmupMaxNs: 1e9 });
+    feed(old, turning('busy'), 1024);
+    expect(byType(old.finish(), 'microburst')).toHaveLength(1);
+    const over = new Analyzer();
+    feed(over, turning('overload'), 1024);
+    const b = byType<MicroburstAnomaly>(over.finish(), 'microburst');
+    expect(b).toHaveLength(1);
+    expect(Number(b[0].end - b[0].start)).toBeGreaterThan(4_500_000);
+  });
+
+  test('burstRiseFactor 0 turns the rule off', () => {
+    const an = new Analyzer({ burstRiseFactor: 0 });
+    feed(an, risingQueue('new'), 1024);
+    expect(byType(an.finish(), 'microburst')).toEqual([]);
+  });
+});
+
 describe('path change', () => {
   test('change reported once, flapping summarised, loops ignored', () => {
     const f = flow(9);

@@ -75,6 +75,13 @@ ${extra}`.trimEnd() + '\n'
   );
 }
 
+/** Seeds of the rise-rule scenarios, chosen where the incast raises the queue's latency at
+ * least 1.5× over its level before (an incast onto heavy-tailed load often does not: see
+ * `node benchmarks/burst-rules.js`, whose sweep gives the rates over many seeds). */
+const BUSY_INCAST_SEED = 1;
+const BUSY_STEADY_SEED = 1;
+const BUSY_SLOW_SEED = 1;
+
 /** Busy-queue scenarios (issue #14): only busy traffic (no mice, so a busy queue's first
  * packets are its own), large packets, and a capture cut after the INT stack (snaplen; the
  * IP length stays in the header) keep the files under 1 MB. */
@@ -508,11 +515,54 @@ events:
       '  elephants: { count: 3, rateGbps: 0.2, payloadBytes: 300 }',
     ),
   },
+  {
+    name: 'busy-incast',
+    shows:
+      'A burst on a busy queue caught by the rise rule: 60 % heavy-tailed load on 10.0.2.2 from 0 ms, then two senders add 2 Gb/s for 1 ms at 11 ms (its latency about doubles, far below the absolute threshold of a busy queue): one microburst, the two senders as aggressors',
+    yaml: busyScenario(
+      'busy-incast',
+      'A busy host port with a 2 Gb/s, 1 ms incast at 11 ms',
+      BUSY_INCAST_SEED,
+      13,
+      `events:
+  - { type: busy, atMs: 0, leaf: 1, host: 0, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }
+  - { type: microburst, atMs: 11, durationUs: 1000, leaf: 1, host: 0, senders: 2, rateGbps: 1, payloadBytes: 1400, victims: 0, victimRateGbps: 0.1, labelBy: aggressors }`,
+    ),
+  },
 ];
 
 /** Scoring scenarios too large to commit as captures (every capture stays under 1 MB): the
  * quality test simulates them in memory. */
 export const SCORING_SCENARIOS: BundledCapture[] = [
+  {
+    name: 'busy-incast-steady',
+    shows:
+      'A busy queue that also carries two steady 0.5 Gb/s flows from 0 ms (not new, so they are never aggressors of a rise), and a 2 Gb/s, 1 ms incast at 14 ms: one microburst',
+    yaml: busyScenario(
+      'busy-incast-steady',
+      'A busy host port with steady flows and a 2 Gb/s, 1 ms incast at 14 ms',
+      BUSY_STEADY_SEED,
+      20,
+      `events:
+  - { type: busy, atMs: 0, leaf: 1, host: 0, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }
+  - { type: microburst, atMs: 0, durationUs: 20000, leaf: 1, host: 0, senders: 2, rateGbps: 0.5, payloadBytes: 1400, victims: 0, victimRateGbps: 0.1, labelBy: none }
+  - { type: microburst, atMs: 14, durationUs: 1000, leaf: 1, host: 0, senders: 2, rateGbps: 1, payloadBytes: 1400, victims: 0, victimRateGbps: 0.1, labelBy: aggressors }`,
+    ),
+  },
+  {
+    name: 'busy-slow-flows',
+    shows:
+      'A busy queue joined at 14 ms by two slow new flows (0.2 Gb/s each, 5 ms): new and lasting, but carrying a few % of the bytes, so no rise is theirs: zero anomalies expected',
+    yaml: busyScenario(
+      'busy-slow-flows',
+      'A busy host port joined by two slow flows at 14 ms, no faults',
+      BUSY_SLOW_SEED,
+      20,
+      `events:
+  - { type: busy, atMs: 0, leaf: 1, host: 0, load: 0.6, payloadBytes: 1400, alpha: 1.5, maxTrain: 50 }
+  - { type: microburst, atMs: 14, durationUs: 5000, leaf: 1, host: 0, senders: 2, rateGbps: 0.2, payloadBytes: 1400, victims: 0, victimRateGbps: 0.1, labelBy: none }`,
+    ),
+  },
   {
     name: 'busy-long',
     shows:

@@ -541,8 +541,11 @@ export class Simulation {
           victims: new Set(),
           drops: 0,
         };
-        this.bursts.push(bt);
-        this.qTrack[q] = this.bursts.length;
+        // 'none': the same flows as load (a decoy), neither labelled nor tracked
+        if (ev.labelBy !== 'none') {
+          this.bursts.push(bt);
+          this.qTrack[q] = this.bursts.length;
+        }
         for (let i = 0; i < ev.senders; i++) {
           const hosts = this.randomHostPair(ev.leaf, ev.host);
           const f = this.addFlow(

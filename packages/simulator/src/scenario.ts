@@ -133,8 +133,9 @@ export interface MicroburstEvent {
   victimRateGbps: number;
   /** Label window: 'occupancy' = while the queue is above `burstThresholdBytes`; 'aggressors' =
    * from the first aggressor packet's enqueue to the last one's dequeue at the queue (for bursts
-   * on a busy queue, whose occupancy is often above any fixed threshold). */
-  labelBy: 'occupancy' | 'aggressors';
+   * on a busy queue, whose occupancy is often above any fixed threshold); 'none' = no label:
+   * the flows are load, not a burst (decoys for the scoring). */
+  labelBy: 'occupancy' | 'aggressors' | 'none';
 }
 
 export interface HairpinEvent {
@@ -600,8 +601,8 @@ function validate(s: Scenario): void {
       checkInt(`${n}.host`, e.host, 0, t.hostsPerLeaf - 1);
       checkInt(`${n}.senders`, e.senders, 1, 1000);
       checkNum(`${n}.durationUs`, e.durationUs, 0.01, 1e7);
-      if (e.labelBy !== 'occupancy' && e.labelBy !== 'aggressors')
-        throw new ScenarioError(`${n}.labelBy must be occupancy or aggressors`);
+      if (e.labelBy !== 'occupancy' && e.labelBy !== 'aggressors' && e.labelBy !== 'none')
+        throw new ScenarioError(`${n}.labelBy must be occupancy, aggressors or none`);
       if (t.leaves < 2) throw new ScenarioError(`${n}: a microburst needs at least two leaves`);
     } else if (e.type === 'microloop') {
       checkInt(`${n}.dstLeaf`, e.dstLeaf, 0, t.leaves - 1);

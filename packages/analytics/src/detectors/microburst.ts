@@ -21,6 +21,10 @@ const BURST_MIN_HISTORY = 4;
  * mark for this long since it was first seen (learn before judging: a busy queue starts queueing
  * within its first few packets, and an idle one shows that it is idle). */
 const BURST_LEARN_NS = 50e3;
+/** A burst opened before warm that drained and refilled this often is a queue turned busy. */
+const BUSY_DIPS = 3;
+/** Queues watched by the rise rule at once (a rise that finds no room is not watched). */
+const MAX_RISES = 4096;
 
 interface BurstState {
   start: number;
@@ -36,12 +40,22 @@ interface BurstState {
   threshold: number;
   switchClock: boolean;
   cooling: boolean;
+  /** Opened before the queue was warm (judged against its idle level). */
+  preWarm: boolean;
+  /** Times the queue fell below the end level and rose again within the merge gap. */
+  dips: number;
+  /** Started by the rise rule: judged on the smoothed latency, ends below riseEnd. */
+  rise: boolean;
+  riseEnd: number;
   // per-burst flow counters (space-saving)
   fSlot: number[];
   fGen: number[];
   fPk: number[];
   fBytes: number[];
   fMaxLat: number[];
+  /** First and last arrival (enqueue time) of the flow's packets at the queue in the burst. */
+  fFirstA: number[];
+  fLastA: number[];
   fTuple: (FlowTuple | null)[];
   total: number;
   totalBytes: number;
@@ -87,6 +101,11 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   /** Warm-up: time of the latest sample below the mark before any excursion ended. */
   private readonly calmT: Float64Array;
   private readonly bursts = new Map<number, BurstState>();
+  /** Smoothed latency per queue (rise rule) and the time of its last update. */
+  private readonly riseS: Float64Array;
+  private readonly riseT: Float64Array;
+  /** Rises being watched (not yet bursts): queues whose smoothed latency is up. */
+  private readonly rises = new Map<number, BurstState>();
 
   constructor(
     private readonly ctx: AnalyzerContext,
@@ -111,6 +130,8 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.aboveMark = new Uint8Array(Q);
     this.busy = new Uint8Array(Q);
     this.calmT = new Float64Array(Q);
+    this.riseS = new Float64Array(Q);
+    this.riseT = new Float64Array(Q);
   }
 
   get open(): number {
@@ -136,6 +157,8 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       this.aboveMark,
       this.busy,
       this.calmT,
+      this.riseS,
+      this.riseT,
     ])
       n += a.byteLength;
     return n;
@@ -155,6 +178,9 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.aboveMark[q] = 0;
     this.busy[q] = 0;
     this.calmT[q] = t;
+    this.riseS[q] = -1;
+    this.riseT[q] = t;
+    this.rises.delete(q);
   }
 
   /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
@@ -201,18 +227,42 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     const thr = useLat ? this.latThreshold(q, warm) : this.occThreshold(q, warm);
     if (lat >= 0 && lat < this.minLat[q]) this.minLat[q] = lat;
     if (occ >= 0 && occ < this.minOcc[q]) this.minOcc[q] = occ;
+    // smoothed latency (rise rule), weighted by time like the baseline
+    let S = -1;
+    if (useLat && c.burstRiseFactor > 0) {
+      S = this.riseS[q];
+      const dt = td - this.riseT[q];
+      S = S < 0 ? lat : S + Mth.min(1, dt > 0 ? dt / c.burstRiseSmoothNs : 0) * (lat - S);
+      this.riseS[q] = S;
+      if (td > this.riseT[q]) this.riseT[q] = td;
+    }
     let burst = this.bursts.get(q);
     if (burst) {
-      const endThr = burst.threshold * c.burstEndRatio;
+      // a rise burst is judged on the smoothed latency: single samples of a busy queue dip
+      // to the pipeline latency between trains
+      const v = burst.rise ? S : x;
+      const endThr = burst.rise ? burst.riseEnd : burst.threshold * c.burstEndRatio;
       if (burst.cooling) {
-        if (x >= burst.threshold && td - burst.end <= c.burstMergeGapNs) {
+        if (v >= burst.threshold && td - burst.end <= c.burstMergeGapNs) {
           burst.cooling = false; // the same burst goes on
+          burst.dips++;
         } else if (td - burst.end > c.burstMergeGapNs) {
           this.finishBurst(q, burst);
           burst = undefined;
         }
-      } else if (x < endThr) {
+      } else if (v < endThr) {
         burst.cooling = true;
+      } else if (
+        burst.preWarm &&
+        burst.dips >= BUSY_DIPS &&
+        td - burst.start > c.burstWarmupMaxNs
+      ) {
+        // judged against its idle level, the queue has stayed up while draining again and again:
+        // it turned busy while it was learning, which is no burst (an overload does not drain);
+        // it learns again from here (busy: only learns until warm)
+        this.bursts.delete(q);
+        this.relearn(q, td);
+        return;
       } else if (td - burst.start > c.burstMaxNs) {
         // a level shift, not a burst: report it and re-learn the baseline from here
         this.finishBurst(q, burst);
@@ -223,7 +273,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         return;
       }
       if (burst && !burst.cooling) {
-        this.burstSample(burst, td, lat, occ, fs, len, x >= burst.threshold);
+        this.burstSample(burst, td, lat, occ, fs, len, v >= burst.threshold);
         return;
       }
       if (burst) return; // cooling: baseline stays frozen until the burst is finished
@@ -247,35 +297,17 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       // before warm, a queue's first burst is its one judgement: afterwards it learns (a busy
       // queue whose every excursion crosses the floor would otherwise never be marked busy)
       if (!warm) this.busy[q] = 1;
-      const b: BurstState = {
-        start: useLat ? td - lat : td,
-        firstAbove: td,
-        end: td,
-        lastSample: td,
-        above: 0,
-        samples: 0,
-        peakLat: -1,
-        peakOcc: -1,
-        baseLat: this.baseLat[q],
-        baseOcc: this.baseOcc[q],
-        threshold: thr,
-        switchClock: sw,
-        cooling: false,
-        fSlot: [],
-        fGen: [],
-        fPk: [],
-        fBytes: [],
-        fMaxLat: [],
-        fTuple: [],
-        total: 0,
-        totalBytes: 0,
-        byBytes: true,
-        distinct: 0,
-      };
+      // a rise being watched becomes this burst (its flows since the rise count too)
+      const b = this.rises.get(q) ?? this.newBurst(q, useLat ? td - lat : td, td, thr, sw);
+      this.rises.delete(q);
+      b.threshold = thr;
+      b.rise = false;
+      b.preWarm = !warm;
       this.bursts.set(q, b);
       this.burstSample(b, td, lat, occ, fs, len, true);
       return;
     }
+    if (S >= 0 && warm && this.watchRise(q, S, td, lat, occ, fs, len, sw)) return;
     // baseline: EWMA (plain mean at first), weighted by the time since the previous sample so
     // that a fast ramp (many samples in a few µs) cannot drag it up; samples clipped at the
     // threshold once warm
@@ -299,6 +331,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
 
   /** The queue's slot is being freed: its open burst (if any) is final. */
   onQueueEvict(q: number): void {
+    this.rises.delete(q);
     const b = this.bursts.get(q);
     if (b) this.finishBurst(q, b);
   }
@@ -311,6 +344,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         (b.cooling && now - b.end > Mth.max(c.burstMergeGapNs, c.burstIdleNs))
       )
         this.finishBurst(k, b);
+    for (const [k, r] of this.rises) if (now - r.lastSample > c.burstIdleNs) this.rises.delete(k);
   }
 
   finish(): void {
@@ -349,6 +383,118 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     restoreColumn(this.refHi, c.refHi, Uint32Array, s, 'microburst.refHi');
     restoreColumn(this.refLo, c.refLo, Uint32Array, s, 'microburst.refLo');
     restoreColumn(this.hasRef, c.hasRef, Uint8Array, s, 'microburst.hasRef');
+  }
+
+  /** Starts the queue's warm-up again at `td`, as a busy queue. */
+  private relearn(q: number, td: number): void {
+    this.samples[q] = 0;
+    this.baseLat[q] = 0;
+    this.baseOcc[q] = 0;
+    this.devLat[q] = 0;
+    this.devOcc[q] = 0;
+    this.firstT[q] = td;
+    this.lastT[q] = td;
+    this.busy[q] = 1;
+    this.aboveMark[q] = 0;
+    this.riseS[q] = -1;
+  }
+
+  private newBurst(
+    q: number,
+    start: number,
+    td: number,
+    threshold: number,
+    sw: boolean,
+  ): BurstState {
+    return {
+      start,
+      firstAbove: td,
+      end: td,
+      lastSample: td,
+      above: 0,
+      samples: 0,
+      peakLat: -1,
+      peakOcc: -1,
+      baseLat: this.baseLat[q],
+      baseOcc: this.baseOcc[q],
+      threshold,
+      switchClock: sw,
+      cooling: false,
+      preWarm: false,
+      dips: 0,
+      rise: false,
+      riseEnd: 0,
+      fSlot: [],
+      fGen: [],
+      fPk: [],
+      fBytes: [],
+      fMaxLat: [],
+      fFirstA: [],
+      fLastA: [],
+      fTuple: [],
+      total: 0,
+      totalBytes: 0,
+      byBytes: true,
+      distinct: 0,
+    };
+  }
+
+  /**
+   * The rise rule on a warm queue outside a burst: while the smoothed latency S is ≥
+   * burstRiseFactor × baseline the queue's flows are counted; once that has lasted
+   * burstRiseHoldNs and new flows sustain the rise (newFlowShare), it is a burst from the
+   * rise's start. Returns true when the sample opened one.
+   */
+  private watchRise(
+    q: number,
+    S: number,
+    td: number,
+    lat: number,
+    occ: number,
+    fs: number,
+    len: number,
+    sw: boolean,
+  ): boolean {
+    const c = this.config;
+    const base = this.baseLat[q];
+    let r = this.rises.get(q);
+    // hysteresis: a rise starts at the factor and lasts while S stays above its end level
+    if (!(base > 0) || S < (r ? r.riseEnd : c.burstRiseFactor * base)) {
+      if (r) this.rises.delete(q);
+      return false;
+    }
+    if (!r) {
+      if (this.rises.size >= MAX_RISES) return false;
+      r = this.newBurst(q, td - lat, td, c.burstRiseFactor * base, sw);
+      r.rise = true;
+      // back to near the baseline: half-way between it and the trigger
+      r.riseEnd = base * (1 + (c.burstRiseFactor - 1) * c.burstEndRatio);
+      this.rises.set(q, r);
+    }
+    this.burstSample(r, td, lat, occ, fs, len, true);
+    const held = td - lat - r.start;
+    if (held < c.burstRiseHoldNs || this.newFlowShare(r, held) < c.burstRiseShare) return false;
+    this.rises.delete(q);
+    this.bursts.set(q, r);
+    return true;
+  }
+
+  /** Share of a rise's bytes (packets when a length is missing) carried by flows first seen at
+   * most burstRiseNewFlowNs before it that kept arriving for at least half of it so far. */
+  private newFlowShare(r: BurstState, span: number): number {
+    const c = this.config;
+    const fl = this.flows;
+    const byBytes = r.byBytes && r.totalBytes > 0;
+    const total = byBytes ? r.totalBytes : r.total;
+    if (!total) return 0;
+    let n = 0;
+    for (let i = 0; i < r.fSlot.length; i++) {
+      const f = r.fSlot[i];
+      if (fl.table.gen[f] !== r.fGen[i] || fl.first[f] < r.start - c.burstRiseNewFlowNs) continue;
+      if (r.fLastA[i] - r.fFirstA[i] < span / 2) continue;
+      n += byBytes ? r.fBytes[i] : r.fPk[i];
+    }
+    return n / total;
   }
 
   /** Burst threshold: max(k × baseline, baseline + z × mean absolute deviation, floor). Until the
@@ -426,6 +572,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     if (lat > b.peakLat) b.peakLat = lat;
     if (occ > b.peakOcc) b.peakOcc = occ;
     if (fs < 0) return;
+    const arrival = lat >= 0 ? td - lat : td;
     b.total++;
     b.totalBytes += len;
     if (len <= 0) b.byBytes = false;
@@ -441,6 +588,8 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         b.fPk.push(0);
         b.fBytes.push(0);
         b.fMaxLat.push(-1);
+        b.fFirstA.push(arrival);
+        b.fLastA.push(arrival);
         b.fTuple.push(this.flows.tuple(fs));
       } else {
         // space-saving: replace the smallest counter (by bytes while every packet carried its
@@ -452,11 +601,14 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         b.fSlot[i] = fs;
         b.fGen[i] = g;
         b.fMaxLat[i] = -1;
+        b.fFirstA[i] = arrival;
+        b.fLastA[i] = arrival;
         b.fTuple[i] = this.flows.tuple(fs);
       }
     }
     b.fPk[i]++;
     b.fBytes[i] += len;
+    if (arrival > b.fLastA[i]) b.fLastA[i] = arrival;
     if (lat > b.fMaxLat[i]) b.fMaxLat[i] = lat;
   }
 
