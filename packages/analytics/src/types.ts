@@ -267,7 +267,7 @@ export const DEFAULT_CONFIG: Readonly<AnalyticsConfig> = Object.freeze({
 
   burstLatencyFactor: 4,
   burstLatencyFloorNs: 2000,
-  burstDeviationFactor: 12,
+  burstDeviationFactor: 16,
   burstOccupancyFactor: 4,
   burstOccupancyFloor: 64,
   burstEndRatio: 0.5,
