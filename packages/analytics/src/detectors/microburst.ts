@@ -106,6 +106,8 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   private readonly riseT: Float64Array;
   /** Rises being watched (not yet bursts): queues whose smoothed latency is up. */
   private readonly rises = new Map<number, BurstState>();
+  /** 1 while the queue has an entry in `rises`. */
+  private readonly rising: Uint8Array;
 
   constructor(
     private readonly ctx: AnalyzerContext,
@@ -132,6 +134,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.calmT = new Float64Array(Q);
     this.riseS = new Float64Array(Q);
     this.riseT = new Float64Array(Q);
+    this.rising = new Uint8Array(Q);
   }
 
   get open(): number {
@@ -180,7 +183,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.calmT[q] = t;
     this.riseS[q] = -1;
     this.riseT[q] = t;
-    this.rises.delete(q);
+    this.unwatch(q);
   }
 
   /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
@@ -299,7 +302,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       if (!warm) this.busy[q] = 1;
       // a rise being watched becomes this burst (its flows since the rise count too)
       const b = this.rises.get(q) ?? this.newBurst(q, useLat ? td - lat : td, td, thr, sw);
-      this.rises.delete(q);
+      this.unwatch(q);
       b.threshold = thr;
       b.rise = false;
       b.preWarm = !warm;
@@ -307,7 +310,14 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       this.burstSample(b, td, lat, occ, fs, len, true);
       return;
     }
-    if (S >= 0 && warm && this.watchRise(q, S, td, lat, occ, fs, len, sw)) return;
+    // (the map is only looked at while a rise is watched or S is up: this runs per sample)
+    if (
+      S >= 0 &&
+      warm &&
+      (this.rising[q] === 1 || S >= c.burstRiseFactor * this.baseLat[q]) &&
+      this.watchRise(q, S, td, lat, occ, fs, len, sw)
+    )
+      return;
     // baseline: EWMA (plain mean at first), weighted by the time since the previous sample so
     // that a fast ramp (many samples in a few µs) cannot drag it up; samples clipped at the
     // threshold once warm
@@ -331,7 +341,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
 
   /** The queue's slot is being freed: its open burst (if any) is final. */
   onQueueEvict(q: number): void {
-    this.rises.delete(q);
+    this.unwatch(q);
     const b = this.bursts.get(q);
     if (b) this.finishBurst(q, b);
   }
@@ -344,7 +354,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
         (b.cooling && now - b.end > Mth.max(c.burstMergeGapNs, c.burstIdleNs))
       )
         this.finishBurst(k, b);
-    for (const [k, r] of this.rises) if (now - r.lastSample > c.burstIdleNs) this.rises.delete(k);
+    for (const [k, r] of this.rises) if (now - r.lastSample > c.burstIdleNs) this.unwatch(k);
   }
 
   finish(): void {
@@ -383,6 +393,10 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     restoreColumn(this.refHi, c.refHi, Uint32Array, s, 'microburst.refHi');
     restoreColumn(this.refLo, c.refLo, Uint32Array, s, 'microburst.refLo');
     restoreColumn(this.hasRef, c.hasRef, Uint8Array, s, 'microburst.hasRef');
+  }
+
+  private unwatch(q: number): void {
+    if (this.rises.delete(q)) this.rising[q] = 0;
   }
 
   /** Starts the queue's warm-up again at `td`, as a busy queue. */
@@ -460,7 +474,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     let r = this.rises.get(q);
     // hysteresis: a rise starts at the factor and lasts while S stays above its end level
     if (!(base > 0) || S < (r ? r.riseEnd : c.burstRiseFactor * base)) {
-      if (r) this.rises.delete(q);
+      if (r) this.unwatch(q);
       return false;
     }
     if (!r) {
@@ -470,11 +484,12 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       // back to near the baseline: half-way between it and the trigger
       r.riseEnd = base * (1 + (c.burstRiseFactor - 1) * c.burstEndRatio);
       this.rises.set(q, r);
+      this.rising[q] = 1;
     }
     this.burstSample(r, td, lat, occ, fs, len, true);
     const held = td - lat - r.start;
     if (held < c.burstRiseHoldNs || this.newFlowShare(r, held) < c.burstRiseShare) return false;
-    this.rises.delete(q);
+    this.unwatch(q);
     this.bursts.set(q, r);
     return true;
   }
