@@ -35,6 +35,7 @@
  * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
  * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
  * --analyze-concurrency N passes `--concurrency N` to analyze (partitions handled at once).
+ * --publish-every-ms N passes `--publish-every-ms N` to ingest (longest wait of a partial batch).
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -156,6 +157,7 @@ async function main() {
   // analyze's config file (e.g. smaller analytics tables) for side-by-side runs
   const analyzeConfig = arg('analyze-config', '');
   const analyzeConcurrency = arg('analyze-concurrency', '');
+  const publishEveryMs = arg('publish-every-ms', '');
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
@@ -209,6 +211,7 @@ async function main() {
       compression,
       ...kc,
       ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
+      ...(publishEveryMs ? ['--publish-every-ms', publishEveryMs] : []),
     ]);
     procs.push(ing);
     const port = Number(

@@ -99,3 +99,11 @@ test('input with errors: 3, what could be read still processed', () => {
     expect(r.out).toMatch(/[1-9]\d* packet/);
   }
 });
+
+test('ingest --publish-every-ms out of range: 2, naming the flag (before Kafka is reached)', () => {
+  for (const v of ['0', '10001', 'soon']) {
+    const r = hw(['ingest', '--brokers', '127.0.0.1:1', '--publish-every-ms', v, DEMO]);
+    expect([v, r.code]).toEqual([v, 2]);
+    expect(r.err).toContain('--publish-every-ms');
+  }
+});

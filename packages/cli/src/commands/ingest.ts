@@ -52,6 +52,9 @@ Options:
   --speed N                 replay at the capture's pace x N (default 0 = as fast as possible)
   --rate PPS                replay at most PPS packets per second (default unlimited)
   --batch-records N         records per published batch (default 4096)
+  --publish-every-ms N      a partial batch is published after at most N ms (default 50): more
+                            means fewer, larger Kafka messages (less work for Kafka and analyze
+                            per report) and N ms more latency
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
   --workers N               N ingest processes sharing the --listen sockets (default 1; UDP
                             only; with --metrics-port P > 0, worker i serves on P + i)
@@ -89,6 +92,7 @@ export async function ingest(argv: string[]): Promise<number> {
       speed: { type: 'string' },
       rate: { type: 'string' },
       'batch-records': { type: 'string' },
+      'publish-every-ms': { type: 'string' },
       'max-queued-mb': { type: 'string' },
       'no-compression': { type: 'boolean' },
       ...METRICS_OPTIONS,
@@ -119,6 +123,10 @@ export async function ingest(argv: string[]): Promise<number> {
     values['batch-records'] !== undefined
       ? parseIntArg('--batch-records', values['batch-records'], 1, 1 << 20)
       : 4096;
+  const publishEveryMs =
+    values['publish-every-ms'] !== undefined
+      ? parseIntArg('--publish-every-ms', values['publish-every-ms'], 1, 10_000)
+      : 50;
   const maxQueuedMb =
     values['max-queued-mb'] !== undefined
       ? parseIntArg('--max-queued-mb', values['max-queued-mb'], 1, 65536)
@@ -246,10 +254,10 @@ export async function ingest(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  // a partial batch waits at most 50 ms
+  // a partial batch waits at most publishEveryMs
   const ticker = setInterval(
     () => guarded.guard('the periodic publish', () => worker.publish()),
-    50,
+    publishEveryMs,
   );
   const t0 = Date.now();
   const status =
