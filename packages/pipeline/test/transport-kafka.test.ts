@@ -117,10 +117,11 @@ d.each(CLIENTS)('kafka transport over %s (real broker)', (client) => {
       expect(partitionsSeen.get(t)!.size).toBe(4);
     }
     expect(keyMoved).toBe(0);
+    await Promise.all(consumers.map((c) => c.close()));
+    // offsets commit on a cycle (and at close): counted once closed
     const st = consumers.map((c) => c.stats());
     expect(st[0].failures + st[1].failures).toBe(0);
     expect(st[0].commits + st[1].commits).toBeGreaterThan(0);
-    await Promise.all(consumers.map((c) => c.close()));
   }, 90_000);
 
   test('offsets are committed only after the handler resolves: failures are redelivered', async () => {
@@ -227,6 +228,104 @@ d.each(CLIENTS)('kafka transport over %s (real broker)', (client) => {
     const dead = new KafkaOffsetAdmin({ brokers: ['127.0.0.1:1'], connectTimeoutMs: 500 });
     await expect(dead.endOffsets(topic)).rejects.toThrow();
     await dead.close();
+  }, 90_000);
+
+  /** The group's committed offset of partition 0 of `topic` (-1: none). */
+  async function committedAt(groupId: string, topic: string): Promise<number> {
+    const admin = new KafkaOffsetAdmin({ brokers: kafka.brokers });
+    try {
+      return (await admin.committedOffsets(groupId, [topic])).get(topic)!.get(0)!;
+    } finally {
+      await admin.close();
+    }
+  }
+
+  test('offsets commit on a cycle: many batches, one commit request, the rest at close', async () => {
+    const topic = 'hopwatch.test.commit-cycle';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });
+    const c = newConsumer({
+      brokers: kafka.brokers,
+      groupId: 'commit-cycle',
+      topics: [topic],
+      logger,
+      maxWaitTimeMs: 50,
+      commitIntervalMs: 60_000, // no cycle within the test: only close() commits
+    });
+    let n = 0;
+    const hooks: number[] = [];
+    await c.run(async (b) => void (n += b.messages.length), {
+      beforeCommit: async () => void hooks.push(n),
+    });
+    await c.ready();
+    const producer = newProducer({ brokers: kafka.brokers, logger });
+    // one message at a time, each consumed before the next is sent: a batch each
+    for (let i = 0; i < 20; i++) {
+      producer.send(topic, [{ key: `k${i}`, value: Buffer.from(`v${i}`), partition: 0 }]);
+      await producer.flush();
+      await waitFor(`message ${i}`, () => n >= i + 1);
+    }
+    await producer.close();
+    expect(c.stats().batches).toBeGreaterThanOrEqual(10);
+    // the old behaviour committed after every batch
+    expect(c.stats().commits).toBe(0);
+    expect(await committedAt('commit-cycle', topic)).toBe(-1);
+    await c.close();
+    // close committed all 20 in one request, after the hook saw all of them handled
+    expect(c.stats()).toMatchObject({ commits: 1, commitErrors: 0, messages: 20 });
+    expect(hooks).toEqual([20]);
+    expect(await committedAt('commit-cycle', topic)).toBe(20);
+  }, 90_000);
+
+  test('a failed batch is never committed past, on the cycle or at close', async () => {
+    const topic = 'hopwatch.test.commit-failed';
+    await ensureTopics(kafka.brokers, { topics: [topic], partitions: 1, logger });
+    const producer = newProducer({ brokers: kafka.brokers, logger });
+    const send = async (from: number, to: number): Promise<void> => {
+      const ms = [];
+      for (let i = from; i < to; i++)
+        ms.push({ key: `k${i}`, value: Buffer.from(`v${i}`), partition: 0 });
+      producer.send(topic, ms);
+      await producer.flush();
+    };
+    await send(0, 5);
+    const c = newConsumer({
+      brokers: kafka.brokers,
+      groupId: 'commit-failed',
+      topics: [topic],
+      logger,
+      maxWaitTimeMs: 50,
+      retryBackoffMs: 50,
+      maxRetryBackoffMs: 100,
+      commitIntervalMs: 50,
+    });
+    let handled = 0;
+    await c.run(async (b) => {
+      if (b.messages.some((m) => Number(m.offset) >= 5)) throw new Error('store down');
+      handled += b.messages.length;
+    });
+    await waitFor('first five handled', () => handled >= 5);
+    await waitFor('their commit', () => c.stats().commits >= 1);
+    await send(5, 10);
+    await waitFor('failed attempts', () => c.stats().failures >= 3);
+    // several cycles ran meanwhile: the committed offset stays before the failed batch
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await committedAt('commit-failed', topic)).toBe(5);
+    await c.close();
+    expect(await committedAt('commit-failed', topic)).toBe(5);
+    expect(c.stats().commitErrors).toBe(0);
+    await producer.close();
+    // the next member starts with the failed messages
+    const seen: string[] = [];
+    const c2 = newConsumer({
+      brokers: kafka.brokers,
+      groupId: 'commit-failed',
+      topics: [topic],
+      logger,
+    });
+    await c2.run(async (b) => void seen.push(...b.messages.map((m) => m.offset)));
+    await waitFor('redelivery', () => seen.length >= 5);
+    expect(seen).toEqual(['5', '6', '7', '8', '9']);
+    await c2.close();
   }, 90_000);
 
   /** The log end offset (high watermark) of one partition, as the broker reports it. */

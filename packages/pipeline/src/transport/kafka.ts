@@ -39,10 +39,17 @@ import {
   OutMessage,
   Producer,
   ProducerStats,
+  RunOptions,
   ShedReason,
   type KafkaSecurity,
 } from './types';
-import { commitAfter, disconnectWithin, Redelivery } from './consumer-batch';
+import {
+  CLOSE_COMMIT_MS,
+  CommitCycle,
+  disconnectWithin,
+  Redelivery,
+  settleWithin,
+} from './consumer-batch';
 import { ProducerAccount } from './producer-account';
 import { kafkajsSecurity } from './kafkajs-security';
 import { inflateBatch } from './gunzip';
@@ -559,7 +566,12 @@ export interface KafkaConsumerOptions extends KafkaCommonOptions {
   stallTimeoutMs?: number;
   /** How long close() (and a rejoin) waits for kafkajs to disconnect (default 15,000 ms). */
   disconnectTimeoutMs?: number;
+  /** Handled batches' offsets are committed together this often (default 500 ms), and at
+   * close and before partitions are revoked. */
+  commitIntervalMs?: number;
 }
+
+export const DEFAULT_COMMIT_INTERVAL_MS = 500;
 
 export class KafkaConsumer implements Consumer {
   private kafka: Kafka;
@@ -570,6 +582,11 @@ export class KafkaConsumer implements Consumer {
   private joined?: () => void;
   private closed = false;
   private readonly redelivery: Redelivery;
+  private readonly commits: CommitCycle;
+  /** The consumer that joined the group last and commits the offsets (none while replacing),
+   * and the partitions ("topic/partition") it was assigned. */
+  private committer?: KjsConsumer;
+  private assigned = new Set<string>();
   private handler?: BatchHandler;
   /** Assigned partitions ("topic/partition") → when they last made progress (or were
    * assigned), and the next offset this member will handle. */
@@ -587,6 +604,15 @@ export class KafkaConsumer implements Consumer {
   constructor(private o: KafkaConsumerOptions) {
     this.log = (o.logger ?? defaultLog).child({ component: 'kafka-consumer', groupId: o.groupId });
     this.redelivery = new Redelivery(o, this.log, () => this.closed);
+    this.commits = new CommitCycle({
+      intervalMs: o.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
+      commit: (offsets) => this.committer!.commitOffsets(offsets),
+      canCommit: () => this.committer !== undefined,
+      owns: (topic, partition) => this.assigned.has(`${topic}/${partition}`),
+      st: this.st,
+      log: this.log,
+      describe: (err) => this.describe(err),
+    });
     this.kafka = makeKafka(o, 5, this.log);
     this.readyP = new Promise((resolve) => (this.joined = resolve));
     this.consumer = this.create();
@@ -620,10 +646,23 @@ export class KafkaConsumer implements Consumer {
       });
       const now = Date.now();
       this.progress.clear();
+      this.assigned.clear();
       for (const [topic, parts] of Object.entries(e.payload.memberAssignment))
-        for (const p of parts) this.progress.set(`${topic}/${p}`, now);
+        for (const p of parts) {
+          this.progress.set(`${topic}/${p}`, now);
+          this.assigned.add(`${topic}/${p}`);
+        }
+      // offsets of partitions now owned by another member are not committed (that member
+      // starts from the last commit; the offset ledger and the digests absorb the redelivery)
+      this.commits.retain((topic, partition) => this.assigned.has(`${topic}/${partition}`));
+      this.committer = c;
       this.joined?.();
       this.joined = undefined;
+    });
+    // a rebalance is starting: the group still accepts this generation's commits until it
+    // completes, so the handled batches of the partitions about to be revoked are committed now
+    c.on(c.events.REBALANCING, () => {
+      if (c === this.consumer && !this.closed) void this.commits.flush();
     });
     c.on(c.events.CRASH, (e) => {
       if (c !== this.consumer || this.closed) {
@@ -646,9 +685,10 @@ export class KafkaConsumer implements Consumer {
     return c;
   }
 
-  async run(handler: BatchHandler): Promise<void> {
+  async run(handler: BatchHandler, o?: RunOptions): Promise<void> {
     if (this.handler) throw new Error('kafka consumer: already running');
     this.handler = handler;
+    this.commits.start(o?.beforeCommit);
     await this.start(this.consumer);
     const stallMs = this.o.stallTimeoutMs ?? 30_000;
     if (stallMs > 0) {
@@ -702,7 +742,8 @@ export class KafkaConsumer implements Consumer {
 
   private async eachBatch(c: KjsConsumer, payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    if (!batch.messages.length || !isRunning() || isStale() || c !== this.consumer) return;
+    if (!batch.messages.length || !isRunning() || isStale() || c !== this.consumer || this.closed)
+      return;
     const { topic, partition } = batch;
     const id = `${topic}/${partition}`;
     const messages = batch.messages.map((m) => ({
@@ -727,7 +768,7 @@ export class KafkaConsumer implements Consumer {
     this.progress.set(id, Date.now());
     this.nextOffset.set(id, BigInt(last) + 1n);
     resolveOffset(last);
-    await commitAfter(c, topic, partition, last, this.st, this.log, this.describe);
+    this.commits.handled(topic, partition, last);
     await heartbeat().catch(() => undefined);
   }
 
@@ -807,6 +848,8 @@ export class KafkaConsumer implements Consumer {
   private async replace(): Promise<boolean> {
     this.st.restarts++;
     const old = this.consumer;
+    // offsets handled so far wait for the new consumer's join (if it still owns them)
+    this.committer = undefined;
     this.consumer = this.create(); // the old one's batches are ignored from now on
     await this.disconnect(old);
     await Promise.allSettled([...this.inFlight]);
@@ -839,6 +882,8 @@ export class KafkaConsumer implements Consumer {
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
     this.redelivery.clear();
+    await settleWithin(this.inFlight, CLOSE_COMMIT_MS);
+    await this.commits.close(CLOSE_COMMIT_MS);
     await this.disconnect(this.consumer);
     await this.admin?.disconnect().catch(() => undefined);
   }

@@ -16,6 +16,7 @@ import {
   OutMessage,
   Producer,
   ProducerStats,
+  RunOptions,
 } from './types';
 
 interface Stored {
@@ -265,7 +266,7 @@ export class InProcessConsumer implements Consumer {
     this.readyP = new Promise((r) => (this.readyResolve = r));
   }
 
-  async run(handler: BatchHandler): Promise<void> {
+  async run(handler: BatchHandler, o?: RunOptions): Promise<void> {
     if (this.running) throw new Error('in-process consumer: already running');
     this.running = true;
     let pending = false;
@@ -294,6 +295,9 @@ export class InProcessConsumer implements Consumer {
             const batch: ConsumedBatch = { topic: a.topic, partition: a.partition, messages };
             try {
               await handler(batch);
+              // commits here are per batch and cost nothing: the hook runs before each one
+              // (a rejection redelivers the batch, like a handler failure)
+              await o?.beforeCommit?.();
             } catch {
               this.st.failures++;
               const n = (failures.get(id) ?? 0) + 1;

@@ -10,8 +10,8 @@
  * 'closed' at close()).
  *
  * RdkafkaConsumer: the promise API of the same package (its KafkaJS-shaped layer over a
- * librdkafka consumer): eachBatch per partition, autoCommit off, commit after the handler
- * resolved; a handler failure pauses the partition, seeks back to the batch's first offset
+ * librdkafka consumer): eachBatch per partition, autoCommit off, the offsets of batches whose
+ * handler resolved committed together on a cycle (consumer-batch.ts); a handler failure pauses the partition, seeks back to the batch's first offset
  * and resumes after a backoff. A revoked partition is released only after the batches in the
  * handler are done (the layer defers the unassign until its workers return), so two members
  * never handle one partition at once.
@@ -24,9 +24,20 @@ import {
   type LibrdKafkaError,
 } from '@confluentinc/kafka-javascript';
 import { Logger, log as defaultLog } from '../metrics/log';
-import { commitAfter, disconnectWithin, Redelivery } from './consumer-batch';
+import {
+  CLOSE_COMMIT_MS,
+  CommitCycle,
+  disconnectWithin,
+  Redelivery,
+  settleWithin,
+} from './consumer-batch';
 import { ProducerAccount } from './producer-account';
-import { describeKafkaError, type KafkaConsumerOptions, type KafkaProducerOptions } from './kafka';
+import {
+  DEFAULT_COMMIT_INTERVAL_MS,
+  describeKafkaError,
+  type KafkaConsumerOptions,
+  type KafkaProducerOptions,
+} from './kafka';
 import {
   RDKAFKA_RECONNECT,
   rdkafkaLogLevel,
@@ -41,6 +52,7 @@ import {
   OutMessage,
   Producer,
   ProducerStats,
+  RunOptions,
 } from './types';
 
 const E = CODES.ERRORS;
@@ -265,6 +277,11 @@ export class RdkafkaConsumer implements Consumer {
   private joined?: () => void;
   private closed = false;
   private readonly redelivery: Redelivery;
+  private readonly commits: CommitCycle;
+  /** Partitions ("topic/partition") assigned now. */
+  private assigned = new Set<string>();
+  /** Batches in the handler now (close() waits for them before its last commit). */
+  private inFlight = new Set<Promise<void>>();
   private handler?: BatchHandler;
 
   constructor(private readonly o: KafkaConsumerOptions) {
@@ -274,6 +291,15 @@ export class RdkafkaConsumer implements Consumer {
       groupId: o.groupId,
     });
     this.redelivery = new Redelivery(o, this.log, () => this.closed);
+    this.commits = new CommitCycle({
+      intervalMs: o.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
+      commit: (offsets) => this.c.commitOffsets(offsets),
+      canCommit: () => this.assigned.size > 0,
+      owns: (topic, partition) => this.assigned.has(`${topic}/${partition}`),
+      st: this.st,
+      log: this.log,
+      describe: (err) => this.describe(err),
+    });
     this.readyP = new Promise((resolve) => (this.joined = resolve));
     this.kafka = new KafkaJS.Kafka({
       kafkaJS: {
@@ -306,21 +332,40 @@ export class RdkafkaConsumer implements Consumer {
       'js.consumer.max.batch.size': 1000,
       // the same assignor name as no other client: a group must not mix clients (docs/kafka.md)
       'partition.assignment.strategy': 'roundrobin',
-      rebalance_cb: (err: LibrdKafkaError, assignment: { topic: string; partition: number }[]) => {
+      // the layer awaits this callback (and applies a truthy result as the assignment)
+      rebalance_cb: async (
+        err: LibrdKafkaError,
+        assignment: { topic: string; partition: number }[],
+      ): Promise<void> => {
         if (err.code === E.ERR__ASSIGN_PARTITIONS) {
           const parts: Record<string, number[]> = {};
-          for (const a of assignment) (parts[a.topic] ??= []).push(a.partition);
+          for (const a of assignment) {
+            (parts[a.topic] ??= []).push(a.partition);
+            this.assigned.add(`${a.topic}/${a.partition}`);
+          }
           this.log.info('joined consumer group', { assignment: parts });
           this.joined?.();
           this.joined = undefined;
-        } else this.log.info('partitions revoked', { count: assignment.length });
+        } else {
+          this.log.info('partitions revoked', { count: assignment.length });
+          // still ours until this returns: the batches in the handler finish and the handled
+          // batches' offsets are committed now, so the next owner does not handle them again
+          // (bounded: a handler waiting for a store outage must not hold the group for long)
+          if (!this.closed) {
+            await settleWithin(this.inFlight, CLOSE_COMMIT_MS);
+            await settleWithin([this.commits.flush()], CLOSE_COMMIT_MS);
+          }
+          for (const a of assignment) this.assigned.delete(`${a.topic}/${a.partition}`);
+          this.commits.retain((topic, partition) => this.assigned.has(`${topic}/${partition}`));
+        }
       },
     } as KafkaJS.ConsumerConstructorConfig);
   }
 
-  async run(handler: BatchHandler): Promise<void> {
+  async run(handler: BatchHandler, o?: RunOptions): Promise<void> {
     if (this.handler) throw new Error('kafka consumer: already running');
     this.handler = handler;
+    this.commits.start(o?.beforeCommit);
     const c = this.c;
     try {
       await c.connect();
@@ -334,7 +379,11 @@ export class RdkafkaConsumer implements Consumer {
     await c.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.eachBatch(payload),
+      eachBatch: (payload) => {
+        const p = this.eachBatch(payload);
+        this.inFlight.add(p);
+        return p.finally(() => this.inFlight.delete(p));
+      },
     });
   }
 
@@ -343,7 +392,7 @@ export class RdkafkaConsumer implements Consumer {
 
   private async eachBatch(payload: KafkaJS.EachBatchPayload): Promise<void> {
     const { batch, isRunning, isStale } = payload;
-    if (!batch.messages.length || !isRunning() || isStale()) return;
+    if (!batch.messages.length || !isRunning() || isStale() || this.closed) return;
     const { topic, partition } = batch;
     const id = `${topic}/${partition}`;
     const messages = batch.messages.map((m) => ({
@@ -363,7 +412,7 @@ export class RdkafkaConsumer implements Consumer {
     this.st.messages += messages.length;
     const last = messages[messages.length - 1].offset;
     payload.resolveOffset(last);
-    await commitAfter(this.c, topic, partition, last, this.st, this.log, this.describe);
+    this.commits.handled(topic, partition, last);
   }
 
   ready(): Promise<void> {
@@ -378,6 +427,8 @@ export class RdkafkaConsumer implements Consumer {
     if (this.closed) return;
     this.closed = true;
     this.redelivery.clear();
+    await settleWithin(this.inFlight, CLOSE_COMMIT_MS);
+    await this.commits.close(CLOSE_COMMIT_MS);
     await disconnectWithin(this.c, this.o.disconnectTimeoutMs ?? 15_000, this.log, this.describe);
   }
 }

@@ -54,7 +54,7 @@ export interface ConsumedBatch {
 }
 
 /** Processes one batch of one partition; the batch's offsets are committed only after the
- * returned promise resolves. A rejection makes the consumer redeliver the same messages
+ * returned promise resolves (not necessarily at once: Kafka consumers commit on a cycle). A rejection makes the consumer redeliver the same messages
  * (after a backoff), so handlers must be idempotent. */
 export type BatchHandler = (batch: ConsumedBatch) => Promise<void>;
 
@@ -63,6 +63,8 @@ export interface ConsumerStats {
   messages: number;
   /** Handler rejections (each one leads to a redelivery). */
   failures: number;
+  /** Offset commit requests (each covers every partition with handled batches since the
+   * previous one) and failed ones. */
   commits: number;
   commitErrors: number;
   /** Times the member left and rejoined its group because partitions stalled. */
@@ -73,14 +75,21 @@ export function emptyConsumerStats(): ConsumerStats {
   return { batches: 0, messages: 0, failures: 0, commits: 0, commitErrors: 0, restarts: 0 };
 }
 
+export interface RunOptions {
+  /** Runs before each offset commit, and a commit waits for it (Kafka consumers commit the
+   * offsets of handled batches on a cycle, see consumer-batch.ts). A rejection postpones the
+   * commit to the next cycle. */
+  beforeCommit?: () => Promise<void>;
+}
+
 export interface Consumer {
   /** Starts consuming; resolves once the consumer is running (see ready()). */
-  run(handler: BatchHandler): Promise<void>;
+  run(handler: BatchHandler, o?: RunOptions): Promise<void>;
   /** Resolves when the consumer has joined its group and got partitions. */
   ready(): Promise<void>;
   stats(): ConsumerStats;
-  /** Stops after the batch in progress (whose offsets are committed only if its handler
-   * succeeded) and leaves the group. */
+  /** Stops after the batch in progress, commits the offsets of the batches handled (only those
+   * whose handler succeeded) and leaves the group. */
   close(): Promise<void>;
 }
 

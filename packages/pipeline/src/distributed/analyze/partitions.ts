@@ -5,6 +5,12 @@
  * seen, and reloaded when a batch does not follow what this worker saw (another member had
  * the partition meanwhile). Also the per-partition memory of message digests: Kafka may hold a
  * message twice (a producer retry after a leader change).
+ *
+ * Digests are SHA-1s of the message bytes: kept in memory as 20-character latin1 strings (one
+ * byte per character: cheap Set keys), stored in Redis as 20-byte binary list entries. The
+ * Redis copy (for the partition's next owner) is not written per batch: remember() queues it
+ * and pushQueued() sends the queue of every partition in one pipeline, called by the consumer
+ * right before it commits offsets (see worker.ts).
  */
 import { createHash } from 'crypto';
 import { Analyzer, type AnalyticsConfig } from '@hopwatch/analytics';
@@ -34,6 +40,8 @@ export interface PartState {
   /** Digests of the latest messages handled (a producer retry can write a message twice). */
   digests: Set<string>;
   digestOrder: string[];
+  /** Digests remembered but not yet pushed to Redis. */
+  unpushed: string[];
 }
 
 export const MAX_DIGESTS = 4096;
@@ -49,6 +57,8 @@ export interface PartitionTableOptions {
 
 export class PartitionTable {
   private readonly parts = new Map<string, PartState>();
+  /** Partitions with digests waiting for pushQueued(). */
+  private readonly queued = new Set<PartState>();
 
   constructor(private readonly o: PartitionTableOptions) {}
 
@@ -103,6 +113,7 @@ export class PartitionTable {
         restoredFrom: null,
         digests: new Set(),
         digestOrder: [],
+        unpushed: [],
       };
       if (redis) {
         ps.digestOrder = await redis.loadDigests(topic, partition, MAX_DIGESTS);
@@ -131,7 +142,7 @@ export class PartitionTable {
     const inBatch = new Set<string>();
     const digests: string[] = [];
     for (const m of messages) {
-      const d = createHash('sha1').update(m.value).digest('base64');
+      const d = createHash('sha1').update(m.value).digest('binary'); // = latin1
       if (ps.digests.has(d) || inBatch.has(d)) {
         if (Number(m.offset) >= ps.expect) this.o.stats.duplicateMessages++;
         continue;
@@ -143,14 +154,34 @@ export class PartitionTable {
     return { fresh, digests };
   }
 
-  /** Adds handled messages' digests (bounded), in Redis too for the partition's next owner. */
-  async remember(ps: PartState, digests: string[]): Promise<void> {
+  /** Adds handled messages' digests (bounded) at once, and queues them for Redis (for the
+   * partition's next owner): pushQueued() sends them. */
+  remember(ps: PartState, digests: string[]): void {
     if (!digests.length) return;
     for (const d of digests) {
       ps.digests.add(d);
       ps.digestOrder.push(d);
     }
-    while (ps.digestOrder.length > MAX_DIGESTS) ps.digests.delete(ps.digestOrder.shift()!);
-    if (this.o.redis) await this.o.redis.pushDigests(ps.topic, ps.partition, digests, MAX_DIGESTS);
+    if (ps.digestOrder.length > MAX_DIGESTS) {
+      const old = ps.digestOrder.splice(0, ps.digestOrder.length - MAX_DIGESTS);
+      for (const d of old) ps.digests.delete(d);
+    }
+    if (!this.o.redis) return;
+    for (const d of digests) ps.unpushed.push(d);
+    if (ps.unpushed.length > MAX_DIGESTS) ps.unpushed.splice(0, ps.unpushed.length - MAX_DIGESTS);
+    this.queued.add(ps);
+  }
+
+  /** Sends the queued digests of every partition to Redis in one pipeline. */
+  async pushQueued(): Promise<void> {
+    const redis = this.o.redis;
+    if (!redis || !this.queued.size) return;
+    const lists = [...this.queued].map((ps) => {
+      const digests = ps.unpushed;
+      ps.unpushed = [];
+      return { topic: ps.topic, partition: ps.partition, digests };
+    });
+    this.queued.clear();
+    await redis.pushDigests(lists, MAX_DIGESTS);
   }
 }

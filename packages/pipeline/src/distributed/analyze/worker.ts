@@ -160,8 +160,16 @@ export class AnalyzeWorker {
   }
 
   async start(): Promise<void> {
-    await this.o.consumer.run((b) => this.handle(b));
-    await this.o.detectorConsumer?.run((b) => this.handle(b));
+    // Redis gets the digests of the handled batches right before their offsets commit, so it
+    // always covers at least what is committed: the partition's next owner starts after the
+    // committed offset and knows the messages before it only from Redis, and a copy of one of
+    // them after that offset (a producer retry) is recognised only if its digest is there.
+    // (Digests of batches handled but not yet committed may be there too: those messages come
+    // again to the next owner, which drops them as copies; their rows are stored already.)
+    // The digests of every partition go in one pipeline per commit instead of one per batch.
+    const beforeCommit = (): Promise<void> => this.parts.pushQueued();
+    await this.o.consumer.run((b) => this.handle(b), { beforeCommit });
+    await this.o.detectorConsumer?.run((b) => this.handle(b), { beforeCommit });
     this.timers.push(setInterval(() => void this.tick(), 200));
     const every = this.o.checkpointEveryMs ?? 5000;
     if (every > 0) this.timers.push(setInterval(() => void this.checkpointAll(), every));
@@ -223,7 +231,7 @@ export class AnalyzeWorker {
     if (flows) await flows.write(ps);
     ps.expect = last + 1;
     ps.lastWall = Date.now();
-    await this.parts.remember(ps, digests);
+    this.parts.remember(ps, digests);
   }
 
   private async tick(): Promise<void> {
