@@ -35,6 +35,9 @@
  * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
  * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
  * --analyze-concurrency N passes `--concurrency N` to analyze (partitions handled at once).
+ * --warmup-seconds S sends S seconds of the same traffic first and waits until it is stored;
+ * the figures are then over the measured window only (steady state: no start-up work, warm
+ * JIT in every process and in the broker).
  * --publish-every-ms N passes `--publish-every-ms N` to ingest (longest wait of a partial batch).
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
@@ -158,6 +161,7 @@ async function main() {
   const analyzeConfig = arg('analyze-config', '');
   const analyzeConcurrency = arg('analyze-concurrency', '');
   const publishEveryMs = arg('publish-every-ms', '');
+  const warmupSeconds = Number(arg('warmup-seconds', '0'));
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
@@ -282,6 +286,37 @@ async function main() {
         await sleep(Math.max(0, 100 - (Date.now() - t)));
       }
     })();
+    // warm-up (--warmup-seconds): the same traffic first, not measured, until all of it is
+    // stored, so that the window below is steady state (JIT-compiled code in every process,
+    // partitions' detector state created, the broker's JVM warm); the counters after it are
+    // the base the measured figures are taken from
+    const base = {
+      ...{ stored: 0, decoded: 0, received: 0, drops: 0, shed: 0, kafkaSent: 0 },
+      byWorker: new Map(), // ingest worker metrics URL -> records decoded
+    };
+    let seqStart;
+    if (warmupSeconds > 0) {
+      const w = await sendReports({ port, rate, seconds: warmupSeconds, nodes });
+      seqStart = w.seq;
+      const tw = Date.now();
+      for (;;) {
+        base.decoded = await ingestMetric('hopwatch_ingest_decoded_records_total');
+        base.stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n);
+        if ((base.stored >= base.decoded && Date.now() - tw > 2000) || Date.now() - tw > 60000)
+          break;
+        await sleep(250);
+      }
+      await sleep(2000); // the warm-up's last anomalies
+      base.received = await ingestMetric('hopwatch_ingest_received_total');
+      base.drops = await ingestMetric('hopwatch_ingest_kernel_drops_total');
+      base.shed = await ingestMetric('hopwatch_producer_shed_total');
+      base.kafkaSent = await ingestMetric('hopwatch_producer_sent_total');
+      for (const w of ingWorkers)
+        base.byWorker.set(
+          w.url,
+          metric(await (await fetch(w.url)).text(), 'hopwatch_ingest_decoded_records_total'),
+        );
+    }
     const cpu0 = process.cpuUsage();
     // the hopwatch processes: analyze members, the ingest process or its workers (+ primary)
     const cpuPids = [
@@ -300,15 +335,15 @@ async function main() {
       Object.entries(svcPids).map(([n, pid]) => [n, pid ? cpuSeconds(pid) : 0]),
     );
     const t0 = Date.now();
-    const res = await sendReports({ port, rate, seconds, nodes });
+    const res = await sendReports({ port, rate, seconds, nodes, seqStart });
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
     let stored = 0;
     const tEnd = Date.now();
     let received = 0;
     for (;;) {
-      received = await ingestMetric('hopwatch_ingest_decoded_records_total');
-      stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n);
+      received = (await ingestMetric('hopwatch_ingest_decoded_records_total')) - base.decoded;
+      stored = Number((await store.query('SELECT count() AS n FROM paths'))[0].n) - base.stored;
       if (
         (stored >= received && received > 0 && Date.now() - tEnd > 2000) ||
         Date.now() - tEnd > 60000
@@ -368,11 +403,11 @@ async function main() {
       achievedSendRate: Math.round(res.sent / (res.elapsedMs / 1000)),
       ingest: {
         processes: ingWorkers.length,
-        received: await ingestMetric('hopwatch_ingest_received_total'),
-        kernelDrops: await ingestMetric('hopwatch_ingest_kernel_drops_total'),
+        received: (await ingestMetric('hopwatch_ingest_received_total')) - base.received,
+        kernelDrops: (await ingestMetric('hopwatch_ingest_kernel_drops_total')) - base.drops,
         decoded: received,
-        shed: await ingestMetric('hopwatch_producer_shed_total'),
-        kafkaSent: await ingestMetric('hopwatch_producer_sent_total'),
+        shed: (await ingestMetric('hopwatch_producer_shed_total')) - base.shed,
+        kafkaSent: (await ingestMetric('hopwatch_producer_sent_total')) - base.kafkaSent,
       },
       stored,
       lost: res.sent - stored,
@@ -400,7 +435,8 @@ async function main() {
           ingWorkers.map(async (w) =>
             perReport(
               cpuOf.get(w.pid),
-              metric(await (await fetch(w.url)).text(), 'hopwatch_ingest_decoded_records_total'),
+              metric(await (await fetch(w.url)).text(), 'hopwatch_ingest_decoded_records_total') -
+                (base.byWorker.get(w.url) ?? 0),
             ),
           ),
         ),
@@ -422,7 +458,10 @@ async function main() {
         decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
       },
       servicesCpuSeconds,
+      warmupSeconds,
+      // over the warm-up and the measured window together
       duplicates:
+        base.stored +
         stored -
         Number(
           (await store.query('SELECT uniqExact(report_node, report_seq) AS n FROM paths'))[0].n,

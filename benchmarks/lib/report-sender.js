@@ -14,11 +14,13 @@ const { arg } = require('./util');
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs }). */
-function sendReports({ port, rate, seconds, nodes }) {
+/** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs, seq }).
+ * `seqStart`: each reporter's first sequence number (a previous run's `seq`: its next ones). */
+function sendReports({ port, rate, seconds, nodes, seqStart }) {
   const child = fork(__filename, [
     '--sender',
     ...['--port', port, '--rate', rate, '--seconds', seconds, '--nodes', nodes].map(String),
+    ...(seqStart ? ['--seq-start', seqStart.join(',')] : []),
   ]);
   return new Promise((resolve, reject) => {
     child.on('message', resolve);
@@ -45,6 +47,8 @@ function sender() {
   const sock = dgram.createSocket('udp4');
   sock.on('error', () => undefined);
   const seq = new Uint32Array(nodes);
+  const from = arg('seq-start');
+  if (from) from.split(',').forEach((v, i) => i < nodes && (seq[i] = Number(v)));
   const total = rate * seconds;
   let sent = 0;
   const gaps = [];
@@ -80,7 +84,7 @@ function sender() {
     if (sent < total) setImmediate(burst);
     else
       setTimeout(() => {
-        process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0 });
+        process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0, seq: Array.from(seq) });
         sock.close();
       }, 200);
   }

@@ -52,7 +52,7 @@ Options:
   --speed N                 replay at the capture's pace x N (default 0 = as fast as possible)
   --rate PPS                replay at most PPS packets per second (default unlimited)
   --batch-records N         records per published batch (default 4096)
-  --publish-every-ms N      a partial batch is published after at most N ms (default 50): more
+  --publish-every-ms N      a partial batch is published after at most N ms (default 200): more
                             means fewer, larger Kafka messages (less work for Kafka and analyze
                             per report) and N ms more latency
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
@@ -126,7 +126,7 @@ export async function ingest(argv: string[]): Promise<number> {
   const publishEveryMs =
     values['publish-every-ms'] !== undefined
       ? parseIntArg('--publish-every-ms', values['publish-every-ms'], 1, 10_000)
-      : 50;
+      : 200; // against 50: about 20 % less CPU per report in ingest and analyze at 20,000/s (docs)
   const maxQueuedMb =
     values['max-queued-mb'] !== undefined
       ? parseIntArg('--max-queued-mb', values['max-queued-mb'], 1, 65536)
