@@ -39,6 +39,7 @@
  * the figures are then over the measured window only (steady state: no start-up work, warm
  * JIT in every process and in the broker).
  * --publish-every-ms N passes `--publish-every-ms N` to ingest (longest wait of a partial batch).
+ * --udp-receive PATH passes `--udp-receive PATH` to ingest (recvmmsg or dgram; default auto).
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -161,6 +162,7 @@ async function main() {
   const analyzeConfig = arg('analyze-config', '');
   const analyzeConcurrency = arg('analyze-concurrency', '');
   const publishEveryMs = arg('publish-every-ms', '');
+  const udpReceive = arg('udp-receive', '');
   const warmupSeconds = Number(arg('warmup-seconds', '0'));
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
@@ -216,6 +218,7 @@ async function main() {
       ...kc,
       ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
       ...(publishEveryMs ? ['--publish-every-ms', publishEveryMs] : []),
+      ...(udpReceive ? ['--udp-receive', udpReceive] : []),
     ]);
     procs.push(ing);
     const port = Number(

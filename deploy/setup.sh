@@ -42,6 +42,13 @@ if ! node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then
   npm rebuild @confluentinc/kafka-javascript --loglevel=error >/dev/null
   node -e "require('@confluentinc/kafka-javascript')"
 fi
+# the batched UDP receive path (N-API, one build for every Node); without it ingest and serve
+# read reports through dgram
+NODE_GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+if [ ! -f packages/pipeline/native/udp-recv/build/Release/udp_recv.node ]; then
+  (cd packages/pipeline/native/udp-recv && node "$NODE_GYP" rebuild --loglevel=error >/dev/null) ||
+    echo "setup: warning: could not build the recvmmsg addon (UDP reports are read through dgram)"
+fi
 echo "setup: building"
 npx tsc -b
 echo "setup: done"

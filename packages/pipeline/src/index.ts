@@ -16,6 +16,10 @@ export {
   type ListenAddress,
   type UdpSourceOptions,
   UdpSource,
+  chooseReceivePath,
+  UDP_RECEIVE_CHOICES,
+  type UdpReceiveChoice,
+  type UdpReceivePath,
 } from './sources/udp';
 export { addrWords, type Sender, Allowlist } from './sources/allowlist';
 export { loadCap, type LiveCaptureOptions, LiveCaptureSource } from './sources/live';

@@ -33,46 +33,51 @@ test('allowlist matches IPv4 and IPv6 prefixes', () => {
   expect(() => new Allowlist(['nonsense'])).toThrow(/not an address/);
 });
 
-test('UDP listener: reports decoded, foreign senders refused and counted, malformed counted by reason', async () => {
-  const pipeline = new Pipeline({
-    codec: makeConfig('spec'),
-    store: null,
-    live: true,
-    batchRecords: 64,
-  });
-  let port = 0;
-  const src = new UdpSource({
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    allow: ['127.0.0.1/32'],
-    onListening: (a) => (port = a[0].port),
-  });
-  const ac = new AbortController();
-  const running = src.run(pipeline, ac.signal);
-  while (port === 0) await new Promise((r) => setTimeout(r, 5));
-  const good = dgram.createSocket('udp4');
-  const foreign = dgram.createSocket('udp4');
-  await new Promise<void>((r) => foreign.bind(0, '127.0.0.2', () => r()));
-  for (let i = 0; i < 500; i++) await send(good, report(i, 7), port);
-  for (let i = 0; i < 200; i++) await send(foreign, report(i, 8), port);
-  await send(good, Uint8Array.of(0x70, 0, 0, 0, 0, 0, 0, 0), port); // unknown report version
-  await send(good, report(1, 7).subarray(0, 10), port); // truncated
-  await new Promise((r) => setTimeout(r, 200));
-  ac.abort();
-  await running;
-  await pipeline.close();
-  good.close();
-  foreign.close();
-  const s = src.stats();
-  expect(s.received).toBe(502);
-  expect(s.refused).toBe(200);
-  expect(s.kernelDrops).toBe(0);
-  const p = pipeline.stats();
-  expect(p.records).toBe(500);
-  expect(p.hops).toBe(1000);
-  expect(p.rejected).toEqual({ 'unknown-report-version': 1, truncated: 1 });
-  // the sequence numbers were contiguous: no report loss anomaly
-  expect(pipeline.analyzer.stats().records).toBe(500);
-});
+test.each(['recvmmsg', 'dgram'] as const)(
+  'UDP listener (%s): reports decoded, foreign senders refused and counted, malformed counted by reason',
+  async (receive) => {
+    const pipeline = new Pipeline({
+      codec: makeConfig('spec'),
+      store: null,
+      live: true,
+      batchRecords: 64,
+    });
+    let port = 0;
+    const src = new UdpSource({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      allow: ['127.0.0.1/32'],
+      onListening: (a) => (port = a[0].port),
+      receive,
+    });
+    expect(src.receivePath).toBe(receive);
+    const ac = new AbortController();
+    const running = src.run(pipeline, ac.signal);
+    while (port === 0) await new Promise((r) => setTimeout(r, 5));
+    const good = dgram.createSocket('udp4');
+    const foreign = dgram.createSocket('udp4');
+    await new Promise<void>((r) => foreign.bind(0, '127.0.0.2', () => r()));
+    for (let i = 0; i < 500; i++) await send(good, report(i, 7), port);
+    for (let i = 0; i < 200; i++) await send(foreign, report(i, 8), port);
+    await send(good, Uint8Array.of(0x70, 0, 0, 0, 0, 0, 0, 0), port); // unknown report version
+    await send(good, report(1, 7).subarray(0, 10), port); // truncated
+    await new Promise((r) => setTimeout(r, 200));
+    ac.abort();
+    await running;
+    await pipeline.close();
+    good.close();
+    foreign.close();
+    const s = src.stats();
+    expect(s.received).toBe(502);
+    expect(s.refused).toBe(200);
+    expect(s.kernelDrops).toBe(0);
+    const p = pipeline.stats();
+    expect(p.records).toBe(500);
+    expect(p.hops).toBe(1000);
+    expect(p.rejected).toEqual({ 'unknown-report-version': 1, truncated: 1 });
+    // the sequence numbers were contiguous: no report loss anomaly
+    expect(pipeline.analyzer.stats().records).toBe(500);
+  },
+);
 
 test('live pipeline: partial insert batches reach the store on the tick, not only at 500,000 rows', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-live-flush-'));

@@ -15,6 +15,9 @@ import {
   PcapReplaySource,
   Registry,
   UdpSource,
+  UDP_RECEIVE_CHOICES,
+  chooseReceivePath,
+  type UdpReceiveChoice,
 } from '@hopwatch/pipeline';
 import * as fs from 'fs';
 import { CaptureFormatError, openCapture } from '@hopwatch/pcap';
@@ -48,6 +51,8 @@ Options:
   --listen HOST:PORT        UDP socket for Telemetry Reports (repeatable)
   --allow CIDR              accept reports only from these senders (repeatable)
   --receive-buffer BYTES    UDP socket receive buffer (default 33554432)
+  --udp-receive PATH        auto, recvmmsg or dgram (default auto: recvmmsg, many datagrams per
+                            system call, where its addon is built; dgram in --workers processes)
   --interface DEV           live capture on DEV (libpcap); --filter BPF
   --speed N                 replay at the capture's pace x N (default 0 = as fast as possible)
   --rate PPS                replay at most PPS packets per second (default unlimited)
@@ -72,6 +77,18 @@ Exit codes: 0 done; 1 a failure while running (a capture replay that had to shed
 2 usage error (flag, config, Kafka unreachable at start); 3 a capture is not a capture, or is
 corrupt or truncated (what could be read was published).`;
 
+function parseUdpReceive(v: string | undefined): UdpReceiveChoice {
+  if (v === undefined) return 'auto';
+  if (!(UDP_RECEIVE_CHOICES as readonly string[]).includes(v))
+    throw new UsageError(`--udp-receive must be one of ${UDP_RECEIVE_CHOICES.join(', ')}`);
+  try {
+    chooseReceivePath(v as UdpReceiveChoice); // recvmmsg asked for: is the addon there?
+  } catch (e) {
+    throw new UsageError(`--udp-receive ${v}: ${(e as Error).message}`);
+  }
+  return v as UdpReceiveChoice;
+}
+
 export async function ingest(argv: string[]): Promise<number> {
   const cmd = parseCommand(argv, {
     help: INGEST_HELP,
@@ -87,6 +104,7 @@ export async function ingest(argv: string[]): Promise<number> {
       listen: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
       'receive-buffer': { type: 'string' },
+      'udp-receive': { type: 'string' },
       interface: { type: 'string' },
       filter: { type: 'string' },
       speed: { type: 'string' },
@@ -200,6 +218,7 @@ export async function ingest(argv: string[]): Promise<number> {
           values['receive-buffer'] !== undefined
             ? parseIntArg('--receive-buffer', values['receive-buffer'], 1, MAX_RECEIVE_BUFFER)
             : src.receiveBuffer,
+        receive: parseUdpReceive(values['udp-receive']),
         onListening: (a, warning) => {
           logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') });
           if (warning) logger.warn(warning);

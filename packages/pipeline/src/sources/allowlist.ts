@@ -40,6 +40,8 @@ interface Prefix {
 export class Allowlist {
   private readonly prefixes: Prefix[];
   private readonly cache = new Map<string, Sender>();
+  /** IPv4 sender → allowed, for the batched receive path (addresses as numbers). */
+  private readonly v4Cache = new Map<number, boolean>();
 
   /** `cidrs` empty = allow everyone. */
   constructor(cidrs: string[]) {
@@ -75,6 +77,20 @@ export class Allowlist {
     if (this.cache.size > 65536) this.cache.clear(); // a flood of spoofed senders cannot grow it
     this.cache.set(addr, s);
     return s;
+  }
+
+  /** The same decision for an address already in words (IPv4 in words[3]). */
+  allowsWords(words: Uint32Array, v6: boolean): boolean {
+    if (this.prefixes.length === 0) return true;
+    if (v6) return this.prefixes.some((p) => matches(p, words, true));
+    const key = words[3];
+    let ok = this.v4Cache.get(key);
+    if (ok === undefined) {
+      ok = this.prefixes.some((p) => matches(p, words, false));
+      if (this.v4Cache.size > 65536) this.v4Cache.clear(); // spoofed floods cannot grow it
+      this.v4Cache.set(key, ok);
+    }
+    return ok;
   }
 }
 

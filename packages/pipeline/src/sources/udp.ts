@@ -3,13 +3,44 @@
  * receive buffers; the sender allowlist is checked before decoding; kernel drops are read from
  * /proc/net/udp{,6} per socket (the `drops` column) so loss before hopwatch is counted too.
  *
- * Node 20's dgram has no SO_REUSEPORT: spread load with several ports (exporters can send to a
- * port range) or several processes (`hopwatch serve --workers`, sharing the socket).
+ * Two receive paths: `recvmmsg` (udp-native.ts: many datagrams per system call and per call into
+ * JavaScript, the default where the addon is built) and Node's `dgram` (one event per
+ * datagram; the fallback, and what `ingest --workers` shares between its processes).
  */
+import cluster from 'cluster';
 import * as dgram from 'dgram';
+import * as dns from 'dns';
 import * as fs from 'fs';
+import { isIP } from 'net';
+import { getSystemErrorName } from 'util';
 import { Allowlist } from './allowlist';
 import { Clock, emptyStats, PacketHandler, PacketSource, SourceStats } from './types';
+import {
+  FLAG_TRUNCATED,
+  FLAG_V6,
+  loadUdpRecv,
+  META_WORDS,
+  NativeUdpSocket,
+  SLOT_SIZE,
+  udpRecvLoadError,
+} from './udp-native';
+
+export type UdpReceivePath = 'recvmmsg' | 'dgram';
+export const UDP_RECEIVE_CHOICES = ['auto', 'recvmmsg', 'dgram'] as const;
+export type UdpReceiveChoice = (typeof UDP_RECEIVE_CHOICES)[number];
+
+/** `auto`: recvmmsg where the addon loads, except in `ingest --workers`' processes, which read
+ * the socket their primary shares with them through dgram. */
+export function chooseReceivePath(want: UdpReceiveChoice = 'auto'): UdpReceivePath {
+  if (want === 'dgram') return 'dgram';
+  const addon = loadUdpRecv();
+  if (want === 'recvmmsg') {
+    if (!addon)
+      throw new Error(`the recvmmsg receive path is not available: ${udpRecvLoadError()}`);
+    return 'recvmmsg';
+  }
+  return addon && cluster.isPrimary ? 'recvmmsg' : 'dgram';
+}
 
 export interface ListenAddress {
   host: string;
@@ -25,6 +56,8 @@ export interface UdpSourceOptions {
   /** Called once all sockets are bound, with the actual ports (port 0 = any) and, when the
    * kernel granted a smaller receive buffer than asked for, a warning saying how to fix it. */
   onListening?: (addrs: ListenAddress[], bufferWarning: string | null) => void;
+  /** Receive path (default auto, see chooseReceivePath). */
+  receive?: UdpReceiveChoice;
 }
 
 /**
@@ -55,16 +88,20 @@ export class UdpSource implements PacketSource {
   private readonly st: SourceStats;
   private readonly allow: Allowlist;
   private sockets: dgram.Socket[] = [];
+  private natives: NativeUdpSocket[] = [];
+  /** The path run() uses (decided when it starts). */
+  readonly receivePath: UdpReceivePath;
   private readonly clock = new Clock();
   private readonly ts = new Uint32Array(2);
   private baseDrops = 0;
-  private boundPorts: number[] = [];
+  private bound: ListenAddress[] = [];
   private open = false;
 
   constructor(private readonly opts: UdpSourceOptions) {
     this.name = `udp:${opts.listen.map((l) => `${l.host}:${l.port}`).join(',')}`;
     this.st = emptyStats(this.name);
     this.allow = new Allowlist(opts.allow ?? []);
+    this.receivePath = chooseReceivePath(opts.receive);
   }
 
   stats(): SourceStats {
@@ -74,11 +111,37 @@ export class UdpSource implements PacketSource {
 
   /** Bound local ports (after run() started listening). */
   ports(): number[] {
-    return [...this.boundPorts];
+    return this.bound.map((a) => a.port);
   }
 
   async run(handler: PacketHandler, signal: AbortSignal): Promise<void> {
     const bufSize = this.opts.receiveBuffer ?? 32 << 20;
+    let granted: number;
+    try {
+      granted =
+        this.receivePath === 'recvmmsg'
+          ? await this.openNative(handler, bufSize)
+          : await this.openDgram(handler, bufSize);
+    } catch (e) {
+      this.close();
+      throw new Error(`cannot listen on ${this.name.slice(4)}: ${(e as Error).message}`);
+    }
+    this.open = true;
+    this.baseDrops = this.readKernelDrops();
+    this.opts.onListening?.(
+      this.bound.map((a) => ({ ...a })),
+      receiveBufferWarning(bufSize, granted),
+    );
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    this.st.kernelDrops = Math.max(0, this.readKernelDrops() - this.baseDrops);
+    this.close();
+  }
+
+  /** Node's dgram: one 'message' event per datagram. Returns the smallest receive buffer. */
+  private async openDgram(handler: PacketHandler, bufSize: number): Promise<number> {
     await Promise.all(
       this.opts.listen.map(
         (l) =>
@@ -99,17 +162,8 @@ export class UdpSource implements PacketSource {
             });
           }),
       ),
-    ).catch((e) => {
-      this.close();
-      throw new Error(`cannot listen on ${this.name.slice(4)}: ${(e as Error).message}`);
-    });
-    this.boundPorts = this.sockets.map((s) => s.address().port);
-    this.open = true;
-    this.baseDrops = this.readKernelDrops();
-    this.opts.onListening?.(
-      this.sockets.map((s) => ({ host: s.address().address, port: s.address().port })),
-      receiveBufferWarning(bufSize, Math.min(...this.sockets.map((s) => s.getRecvBufferSize()))),
     );
+    this.bound = this.sockets.map((s) => ({ host: s.address().address, port: s.address().port }));
     const ts = this.ts;
     const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
       const sender = this.allow.sender(rinfo.address);
@@ -123,12 +177,57 @@ export class UdpSource implements PacketSource {
       handler.onDatagram(msg, sender.words, sender.v6, ts[0], ts[1]);
     };
     for (const s of this.sockets) s.on('message', onMessage);
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    this.st.kernelDrops = Math.max(0, this.readKernelDrops() - this.baseDrops);
-    this.close();
+    return Math.min(...this.sockets.map((s) => s.getRecvBufferSize()));
+  }
+
+  /** recvmmsg: every queued datagram in one call, one clock reading per batch (the time
+   * hopwatch read them). Returns the smallest receive buffer. */
+  private async openNative(handler: PacketHandler, bufSize: number): Promise<number> {
+    const addon = loadUdpRecv();
+    if (!addon) throw new Error(udpRecvLoadError());
+    const st = this.st;
+    const ts = this.ts;
+    const from = new Uint32Array(4);
+    for (const l of this.opts.listen) {
+      const host = isIP(l.host)
+        ? l.host
+        : (await dns.promises.lookup(l.host, { family: 4 })).address;
+      const sock = new NativeUdpSocket(addon);
+      const meta = sock.meta;
+      const onBatch = (count: number, errno: number): void => {
+        if (errno !== 0) {
+          st.errors++;
+          st.lastError = `receive: ${getSystemErrorName(-errno)}`;
+          return;
+        }
+        this.clock.now(ts);
+        for (let i = 0; i < count; i++) {
+          const m = i * META_WORDS;
+          const flags = meta[m + 1];
+          if (flags & FLAG_TRUNCATED) {
+            st.errors++;
+            st.lastError = `a datagram over ${SLOT_SIZE} bytes was truncated and skipped`;
+            continue;
+          }
+          const v6 = (flags & FLAG_V6) !== 0;
+          from[0] = meta[m + 2];
+          from[1] = meta[m + 3];
+          from[2] = meta[m + 4];
+          from[3] = meta[m + 5];
+          if (!this.allow.allowsWords(from, v6)) {
+            st.refused++;
+            continue;
+          }
+          st.received++;
+          st.bytes += meta[m];
+          handler.onDatagram(sock.datagram(i), from, v6, ts[0], ts[1]);
+        }
+      };
+      sock.open(host, l.port, bufSize, onBatch);
+      this.natives.push(sock);
+      this.bound.push({ host, port: sock.port() });
+    }
+    return Math.min(...this.natives.map((s) => s.receiveBuffer()));
   }
 
   private close(): void {
@@ -140,11 +239,14 @@ export class UdpSource implements PacketSource {
         /* already closed */
       }
     }
+    this.sockets = [];
+    for (const s of this.natives) s.close();
+    this.natives = [];
   }
 
   /** Sum of the kernel's per-socket drop counters for our local ports. */
   private readKernelDrops(): number {
-    const ports = new Set(this.boundPorts);
+    const ports = new Set(this.bound.map((a) => a.port));
     if (ports.size === 0) return 0;
     let drops = 0;
     for (const f of ['/proc/net/udp', '/proc/net/udp6']) {

@@ -1,0 +1,415 @@
+/*
+ * hopwatch's batched UDP receive path: one non-blocking socket polled on Node's own event loop
+ * (libuv), read with recvmmsg(2) into one buffer the JavaScript side allocated, so a burst of
+ * datagrams costs one system call and one call into JavaScript instead of one of each per
+ * datagram (plus the 64 KiB buffer, the address string and the event Node's dgram makes for
+ * every datagram). N-API only: one build serves every Node version.
+ *
+ * JavaScript API (see src/sources/udp-native.ts):
+ *   open(host, port, v6, rcvbuf, buffer, slotSize, meta, onBatch) -> handle
+ *   adopt(fd, buffer, slotSize, meta, onBatch) -> handle      (a socket a parent process bound)
+ *   localPort(handle) -> number
+ *   receiveBuffer(handle) -> number       (SO_RCVBUF as the kernel reports it)
+ *   fd(handle) -> number
+ *   close(handle)
+ * onBatch(count, errno): `count` datagrams are in the buffer's slots 0..count-1, described in
+ * `meta` (META_WORDS words each: length, flags, four address words, port); errno != 0 reports
+ * a receive error (count 0). The slots are reused by the next batch: read them synchronously.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define META_WORDS 8
+#define FLAG_TRUNCATED 1
+#define FLAG_V6 2
+/* Batches read per readiness event before yielding to the rest of the event loop (timers,
+ * the Kafka client): bounds how long a flood can hold the loop. */
+#define MAX_ROUNDS 16
+
+typedef struct {
+  napi_env env;
+  int fd;
+  int closed;
+  uv_poll_t poll;
+  napi_ref on_batch;
+  napi_ref buffer;
+  napi_ref meta_ref;
+  napi_async_context actx;
+  uint8_t *buf;
+  size_t slot_size;
+  unsigned slots;
+  uint32_t *meta;
+  struct mmsghdr *msgs;
+  struct iovec *iov;
+  struct sockaddr_storage *addrs;
+} Sock;
+
+#define CHECK(call)                                                 \
+  do {                                                              \
+    if ((call) != napi_ok) {                                        \
+      napi_throw_error(env, NULL, "udp_recv: " #call " failed");    \
+      return NULL;                                                  \
+    }                                                               \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, text, e;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  const char *name = err == EADDRINUSE ? "EADDRINUSE" : err == EACCES ? "EACCES"
+                     : err == EADDRNOTAVAIL ? "EADDRNOTAVAIL" : "ESOCKET";
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, text, &e);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static void call_js(Sock *s, unsigned count, int err) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, argv[2], result;
+  napi_get_reference_value(env, s->on_batch, &fn);
+  napi_get_global(env, &recv); /* napi_make_callback needs an object */
+  napi_create_uint32(env, count, &argv[0]);
+  napi_create_int32(env, err, &argv[1]);
+  if (napi_make_callback(env, s->actx, recv, fn, 2, argv, &result) == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void fill_meta(Sock *s, unsigned n) {
+  for (unsigned i = 0; i < n; i++) {
+    uint32_t *m = s->meta + i * META_WORDS;
+    struct msghdr *h = &s->msgs[i].msg_hdr;
+    m[0] = s->msgs[i].msg_len;
+    m[1] = (h->msg_flags & MSG_TRUNC) ? FLAG_TRUNCATED : 0;
+    m[2] = m[3] = m[4] = m[5] = m[6] = 0;
+    const struct sockaddr_storage *a = &s->addrs[i];
+    if (a->ss_family == AF_INET) {
+      const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
+      m[5] = ntohl(v4->sin_addr.s_addr);
+      m[6] = ntohs(v4->sin_port);
+    } else if (a->ss_family == AF_INET6) {
+      const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)a;
+      const uint8_t *b = v6->sin6_addr.s6_addr;
+      m[6] = ntohs(v6->sin6_port);
+      if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+        m[5] = ((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) | ((uint32_t)b[14] << 8) | b[15];
+      } else {
+        m[1] |= FLAG_V6;
+        for (int w = 0; w < 4; w++)
+          m[2 + w] = ((uint32_t)b[4 * w] << 24) | ((uint32_t)b[4 * w + 1] << 16) |
+                     ((uint32_t)b[4 * w + 2] << 8) | b[4 * w + 3];
+      }
+    }
+  }
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  Sock *s = h->data;
+  if (s->closed) return;
+  if (status < 0) {
+    call_js(s, 0, -status);
+    return;
+  }
+  for (int round = 0; round < MAX_ROUNDS && !s->closed; round++) {
+    for (unsigned i = 0; i < s->slots; i++) {
+      s->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+      s->msgs[i].msg_hdr.msg_flags = 0;
+      s->msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(s->fd, s->msgs, s->slots, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) call_js(s, 0, errno);
+      return;
+    }
+    if (n == 0) return;
+    fill_meta(s, (unsigned)n);
+    call_js(s, (unsigned)n, 0);
+    if ((unsigned)n < s->slots) return; /* the queue is drained */
+  }
+}
+
+static void on_closed(uv_handle_t *h) {
+  Sock *s = h->data;
+  free(s->msgs);
+  free(s->iov);
+  free(s->addrs);
+  free(s);
+}
+
+static void stop(Sock *s, int from_teardown) {
+  if (s->closed) return;
+  s->closed = 1;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  if (from_teardown) return; /* the loop is going away with the environment */
+  napi_env env = s->env;
+  napi_delete_reference(env, s->on_batch);
+  napi_delete_reference(env, s->buffer);
+  napi_delete_reference(env, s->meta_ref);
+  napi_async_destroy(env, s->actx);
+  uv_close((uv_handle_t *)&s->poll, on_closed);
+}
+
+static void on_teardown(void *arg) { stop((Sock *)arg, 1); }
+
+static void on_handle_gc(napi_env env, void *data, void *hint) {
+  /* The handle object went away: the socket is closed by then (close() or teardown) unless the
+   * JavaScript side dropped it while open, which it never does; nothing to free here, on_closed
+   * does it. */
+}
+
+/* Polls fd on Node's loop; the JS side's buffer/meta/callback are args[0..3]. */
+static napi_value start(napi_env env, int fd, napi_value *args) {
+  Sock *s = calloc(1, sizeof *s);
+  if (!s) {
+    close(fd);
+    napi_throw_error(env, NULL, "udp_recv: out of memory");
+    return NULL;
+  }
+  s->env = env;
+  s->fd = fd;
+  void *data;
+  size_t len;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  uint32_t slot;
+  if (napi_get_typedarray_info(env, args[0], &t, &len, &data, &ab, &off) != napi_ok ||
+      t != napi_uint8_array || napi_get_value_uint32(env, args[1], &slot) != napi_ok || slot == 0 ||
+      len / slot == 0) {
+    close(fd);
+    free(s);
+    napi_throw_type_error(env, NULL, "udp_recv: buffer must be a Uint8Array of whole slots");
+    return NULL;
+  }
+  s->buf = data;
+  s->slot_size = slot;
+  s->slots = (unsigned)(len / slot);
+  if (s->slots > 1024) s->slots = 1024; /* UIO_MAXIOV */
+  void *mdata;
+  size_t mlen;
+  if (napi_get_typedarray_info(env, args[2], &t, &mlen, &mdata, &ab, &off) != napi_ok ||
+      t != napi_uint32_array || mlen < (size_t)s->slots * META_WORDS) {
+    close(fd);
+    free(s);
+    napi_throw_type_error(env, NULL, "udp_recv: meta must be a Uint32Array of 8 words per slot");
+    return NULL;
+  }
+  s->meta = mdata;
+  s->msgs = calloc(s->slots, sizeof *s->msgs);
+  s->iov = calloc(s->slots, sizeof *s->iov);
+  s->addrs = calloc(s->slots, sizeof *s->addrs);
+  if (!s->msgs || !s->iov || !s->addrs) {
+    close(fd);
+    free(s->msgs);
+    free(s->iov);
+    free(s->addrs);
+    free(s);
+    napi_throw_error(env, NULL, "udp_recv: out of memory");
+    return NULL;
+  }
+  for (unsigned i = 0; i < s->slots; i++) {
+    s->iov[i].iov_base = s->buf + (size_t)i * slot;
+    s->iov[i].iov_len = slot;
+    s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
+    s->msgs[i].msg_hdr.msg_iovlen = 1;
+    s->msgs[i].msg_hdr.msg_name = &s->addrs[i];
+  }
+  napi_create_reference(env, args[0], 1, &s->buffer);
+  napi_create_reference(env, args[2], 1, &s->meta_ref);
+  napi_create_reference(env, args[3], 1, &s->on_batch);
+  napi_value name;
+  napi_create_string_utf8(env, "hopwatch:udp-recv", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &s->actx);
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  s->poll.data = s;
+  int r = uv_poll_init(loop, &s->poll, fd);
+  if (r == 0) r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  if (r != 0) {
+    napi_delete_reference(env, s->on_batch);
+    napi_delete_reference(env, s->buffer);
+    napi_delete_reference(env, s->meta_ref);
+    napi_async_destroy(env, s->actx);
+    close(fd);
+    s->closed = 1;
+    uv_close((uv_handle_t *)&s->poll, on_closed);
+    napi_throw_error(env, NULL, uv_strerror(r));
+    return NULL;
+  }
+  napi_add_env_cleanup_hook(env, on_teardown, s);
+  napi_value handle;
+  napi_create_external(env, s, on_handle_gc, NULL, &handle);
+  return handle;
+}
+
+static Sock *sock_of(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_type_error(env, NULL, "udp_recv: not a socket handle");
+    return NULL;
+  }
+  return p;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc < 8) {
+    napi_throw_type_error(env, NULL, "udp_recv.open: 8 arguments expected");
+    return NULL;
+  }
+  char host[64];
+  size_t hl;
+  uint32_t port, rcvbuf;
+  bool v6;
+  if (napi_get_value_string_utf8(env, a[0], host, sizeof host, &hl) != napi_ok ||
+      napi_get_value_uint32(env, a[1], &port) != napi_ok || port > 65535 ||
+      napi_get_value_bool(env, a[2], &v6) != napi_ok ||
+      napi_get_value_uint32(env, a[3], &rcvbuf) != napi_ok) {
+    napi_throw_type_error(env, NULL, "udp_recv.open(host, port, v6, rcvbuf, ...): bad argument");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  memset(&ss, 0, sizeof ss);
+  if (v6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) goto bad_host;
+    sl = sizeof *s6;
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) goto bad_host;
+    sl = sizeof *s4;
+  }
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int size = (int)rcvbuf;
+  if (size > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "bind", e);
+  }
+  return start(env, fd, a + 4);
+bad_host:
+  napi_throw_type_error(env, NULL, "udp_recv.open: host must be a numeric address");
+  return NULL;
+}
+
+static napi_value js_adopt(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  int32_t fd;
+  if (argc < 5 || napi_get_value_int32(env, a[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "udp_recv.adopt(fd, buffer, slotSize, meta, onBatch)");
+    return NULL;
+  }
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) {
+    napi_throw_error(env, NULL, "udp_recv.adopt: descriptor is not a datagram socket");
+    return NULL;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+    return throw_errno(env, "fcntl", errno);
+  return start(env, fd, a + 1);
+}
+
+static napi_value js_local_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  Sock *s = sock_of(env, a[0]);
+  if (!s) return NULL;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (s->closed || getsockname(s->fd, (struct sockaddr *)&ss, &sl) != 0) {
+    napi_throw_error(env, NULL, "udp_recv.localPort: socket is closed");
+    return NULL;
+  }
+  uint16_t p = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                        : ((struct sockaddr_in *)&ss)->sin_port;
+  napi_create_uint32(env, ntohs(p), &out);
+  return out;
+}
+
+static napi_value js_receive_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  Sock *s = sock_of(env, a[0]);
+  if (!s) return NULL;
+  int size = 0;
+  socklen_t sl = sizeof size;
+  if (s->closed || getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, &sl) != 0) size = 0;
+  napi_create_int32(env, size, &out);
+  return out;
+}
+
+static napi_value js_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  Sock *s = sock_of(env, a[0]);
+  if (!s) return NULL;
+  napi_create_int32(env, s->closed ? -1 : s->fd, &out);
+  return out;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  Sock *s = sock_of(env, a[0]);
+  if (!s) return NULL;
+  if (!s->closed) {
+    napi_remove_env_cleanup_hook(env, on_teardown, s);
+    stop(s, 0);
+  }
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor p[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adopt", NULL, js_adopt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"localPort", NULL, js_local_port, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"receiveBuffer", NULL, js_receive_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fd", NULL, js_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_value meta_words;
+  napi_create_uint32(env, META_WORDS, &meta_words);
+  napi_set_named_property(env, exports, "META_WORDS", meta_words);
+  if (napi_define_properties(env, exports, sizeof p / sizeof p[0], p) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
