@@ -43,6 +43,7 @@
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
+ * --idle-seconds S measures the processes' CPU over S s without traffic first (after the warm-up).
  * --profile DIR runs each hopwatch process with `node --cpu-prof --cpu-prof-dir DIR` (the
  * profile is written when the process exits; the CPU figures then include the profiler).
  * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
@@ -92,6 +93,37 @@ function cpuSeconds(pid) {
   const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
   return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14), stime (15)
+}
+
+/** CPU seconds per thread name of a process (/proc/PID/task/TID/stat): the main thread ("main"),
+ * librdkafka's ("rdk:..."), V8's helpers ("V8 DefaultWorke": GC), libuv's pool ("libuv-worker"). */
+function threadCpu(pid) {
+  const out = {};
+  let tasks = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      let name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      if (Number(t) === pid) name = 'main';
+      name = name.replace(/[0-9]+$/, '');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {}
+  }
+  return out;
+}
+function threadDiff(a, b) {
+  const out = {};
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const d = (b[k] ?? 0) - (a[k] ?? 0);
+    if (d >= 0.01) out[k] = +d.toFixed(2);
+  }
+  return out;
 }
 
 /** The pid of the process listening on 127.0.0.1:PORT (from `ss`), or null. */
@@ -320,6 +352,21 @@ async function main() {
           metric(await (await fetch(w.url)).text(), 'hopwatch_ingest_decoded_records_total'),
         );
     }
+    // --idle-seconds S: the processes' CPU over S seconds without traffic (their fixed cost)
+    const idleSeconds = Number(arg('idle-seconds', '0'));
+    let idle;
+    if (idleSeconds > 0) {
+      const a0 = analyzeProcs.map((a) => cpuSeconds(a.pid));
+      const at0 = threadCpu(analyzeProcs[0].pid);
+      const i0 = cpuSeconds(ing.pid);
+      await sleep(idleSeconds * 1000);
+      idle = {
+        seconds: idleSeconds,
+        analyzeCpuSeconds: analyzeProcs.map((a, i) => +(cpuSeconds(a.pid) - a0[i]).toFixed(2)),
+        analyzeThreads: threadDiff(at0, threadCpu(analyzeProcs[0].pid)),
+        ingestCpuSeconds: +(cpuSeconds(ing.pid) - i0).toFixed(2),
+      };
+    }
     const cpu0 = process.cpuUsage();
     // the hopwatch processes: analyze members, the ingest process or its workers (+ primary)
     const cpuPids = [
@@ -328,6 +375,7 @@ async function main() {
       ...ingWorkers.filter((w) => w.pid !== ing.pid).map((w) => w.pid),
     ];
     const procCpu0 = cpuPids.map(cpuSeconds);
+    const analyzeThreads0 = threadCpu(analyzeProcs[0].pid);
     // the services' CPU in the same window (not hopwatch's, but what its inserts and fetches cost)
     const svcPids = {
       clickhouse: pidOnPort(Number(new URL(ch.url).port)),
@@ -356,6 +404,7 @@ async function main() {
     }
     const drainMs = Date.now() - tEnd;
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
+    const analyzeThreads = threadDiff(analyzeThreads0, threadCpu(analyzeProcs[0].pid));
     const servicesCpuSeconds = Object.fromEntries(
       Object.entries(svcPids).map(([n, pid]) => [
         n,
@@ -460,6 +509,25 @@ async function main() {
         ),
         decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
       },
+      // the first analyze process's CPU-s by thread, same window
+      analyzeThreads,
+      // the first analyze process's counters (whole life, warm-up included)
+      analyzeCounters: Object.fromEntries(
+        [
+          'hopwatch_analyze_anomalies_total',
+          'hopwatch_analyze_anomalies_deduplicated_total',
+          'hopwatch_consumer_batches_total',
+          'hopwatch_consumer_messages_total',
+          'hopwatch_consumer_commits_total',
+        ].map((n) => [n.replace(/^hopwatch_/, ''), metric(atext, n)]),
+      ),
+      anomaliesByType: Object.fromEntries(
+        atext
+          .split('\n')
+          .filter((l) => l.startsWith('hopwatch_analyze_anomalies_total{'))
+          .map((l) => [/type="([^"]+)"/.exec(l)?.[1], Number(l.slice(l.lastIndexOf(' ') + 1))]),
+      ),
+      idle,
       servicesCpuSeconds,
       warmupSeconds,
       // over the warm-up and the measured window together

@@ -1,7 +1,8 @@
 /**
  * Duplicate digests in Redis (a real redis-server, @hopwatch/testkit): remember() queues them,
  * pushQueued() writes every partition's queue in one pipeline as 20-byte binary entries, and
- * lists written by older versions (base64 entries) still load as the same digests.
+ * lists written by older versions (base64 entries) still load as the same digests. Also the
+ * anomalies' claims (one pipeline per list) and live state (one MULTI, trimmed in a script).
  */
 import { createHash } from 'crypto';
 import { servicesAvailable, startRedis, unavailableMessage } from '@hopwatch/testkit';
@@ -95,5 +96,38 @@ d('duplicate digests in Redis', () => {
     const b = table();
     const q = await b.open('hopwatch.reports.v2', 2, 'reports', 3);
     expect(b.unseen(q, [msg(0), msg(1), msg(2), msg(3)]).fresh.map((m) => m.offset)).toEqual(['3']);
+  });
+
+  test('anomalies: claimed in one pipeline, live state in one MULTI, trimmed to maxActive', async () => {
+    const r = new RedisState({ url: rd.url, logger: log, prefix: 'live-test:', maxActive: 100 });
+    try {
+      for (let i = 0; i < 100 && !r.connected; i++) await new Promise((res) => setTimeout(res, 50));
+      // the first claim of an id wins, also within one list
+      expect(await r.claimAnomalies(['a', 'b', 'a'])).toEqual([true, true, false]);
+      expect(await r.claimAnomalies(['a', 'c'])).toEqual([false, true]);
+      expect(await r.claimAnomaly('c')).toBe(false);
+      expect(await r.claimAnomalies([])).toEqual([]);
+      // 250 anomalies in lists of 7: the newest 100 stay, with their data
+      let id = 0;
+      while (id < 250) {
+        const list = [];
+        for (let i = 0; i < 7 && id < 250; i++, id++)
+          list.push({
+            id: `x${id}`,
+            endMs: id,
+            json: JSON.stringify({ id }),
+            flowPath: i === 0 ? { flow: `f${id}`, path: [1, id] } : undefined,
+          });
+        await r.recordAnomalies(list);
+      }
+      expect(await r.redis.zcard('live-test:active')).toBe(100);
+      expect(await r.redis.hlen('live-test:anomaly-data')).toBe(100);
+      expect(await r.redis.zrange('live-test:active', 0, 0)).toEqual(['x150']);
+      expect(await r.activeAnomalies(2)).toEqual([{ id: 249 }, { id: 248 }]);
+      expect(await r.latestPath('f245')).toEqual({ path: [1, 245], endMs: 245 });
+      expect(r.errors).toBe(0);
+    } finally {
+      await r.close();
+    }
   });
 });

@@ -5,9 +5,11 @@
  *   `next` = first offset not reflected in the state, `state` = JSON). Written with a
  *   compare-and-set script that never replaces a checkpoint with an older one (a worker that
  *   lost a partition in a rebalance cannot overwrite the new owner's newer state);
- * - anomaly de-duplication: `SET hopwatch:anomaly:<id> 1 NX EX <ttl>` before publishing;
+ * - anomaly de-duplication: `SET hopwatch:anomaly:<id> 1 NX EX <ttl>` before publishing (the
+ *   anomalies of one detector flush claimed in one pipeline);
  * - live state for quick lookups: `hopwatch:active` (sorted set of anomaly ids by end time, ms)
- *   + `hopwatch:anomaly-data` (hash id → JSON), trimmed to the newest `maxActive`;
+ *   + `hopwatch:anomaly-data` (hash id → JSON), trimmed to the newest `maxActive` (one MULTI
+ *   per list of anomalies, the trim a script inside it);
  *   `hopwatch:path` (hash flow id → JSON {path, time}) with the latest path of each flow
  *   seen changing path.
  *
@@ -22,6 +24,27 @@ local cur = redis.call('HGET', KEYS[1], 'next')
 if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'next', ARGV[1], 'state', ARGV[2], 'at', ARGV[3])
 return 1`;
+
+/** Trims the active set (KEYS[1]) and its data hash (KEYS[2]) to the newest ARGV[1] ids. */
+const TRIM_ACTIVE = `
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if over <= 0 then return 0 end
+local old = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+for i = 1, #old, 1000 do
+  local last = math.min(i + 999, #old)
+  redis.call('ZREM', KEYS[1], unpack(old, i, last))
+  redis.call('HDEL', KEYS[2], unpack(old, i, last))
+end
+return #old`;
+
+/** An anomaly's live state (recordAnomalies). */
+export interface LiveAnomaly {
+  id: string;
+  endMs: number;
+  json: string;
+  /** The flow's new path (path changes). */
+  flowPath?: { flow: string; path: number[] };
+}
 
 export interface RedisStateOptions {
   url: string;
@@ -80,18 +103,32 @@ export class RedisState {
 
   /** True when this id was not claimed before (publish it); also true when Redis is down. */
   async claimAnomaly(id: string): Promise<boolean> {
+    return (await this.claimAnomalies([id]))[0];
+  }
+
+  /**
+   * claimAnomaly for several ids in one pipeline (one round trip): for each, true when it was
+   * not claimed before (an id twice in the list: the first only). True for every id whose
+   * command failed (Redis down: publish without de-duplication).
+   */
+  async claimAnomalies(ids: readonly string[]): Promise<boolean[]> {
+    if (!ids.length) return [];
+    const ttl = this.o.dedupeTtlSec ?? 86400;
     try {
-      const r = await this.redis.set(
-        `${this.p}anomaly:${id}`,
-        '1',
-        'EX',
-        this.o.dedupeTtlSec ?? 86400,
-        'NX',
-      );
-      return r === 'OK';
+      const pipe = this.redis.pipeline();
+      for (const id of ids) pipe.set(`${this.p}anomaly:${id}`, '1', 'EX', ttl, 'NX');
+      const res = await pipe.exec();
+      if (!res) throw new Error('redis pipeline was not executed');
+      let err: unknown = null;
+      const out = res.map(([e, r]) => {
+        if (e) err = e;
+        return e ? true : r === 'OK';
+      });
+      if (err) this.fail('anomaly de-duplication', err);
+      return out;
     } catch (e) {
       this.fail('anomaly de-duplication', e);
-      return true;
+      return ids.map(() => true);
     }
   }
 
@@ -186,22 +223,34 @@ export class RedisState {
     json: string,
     flowPath?: { flow: string; path: number[] },
   ): Promise<void> {
+    await this.recordAnomalies([{ id, endMs, json, flowPath }]);
+  }
+
+  /**
+   * recordAnomaly for a list, in one MULTI (one round trip): the ids into the active set, their
+   * JSON into the data hash, the flows' new paths, then the active set trimmed to its newest
+   * `maxActive` (a script inside the MULTI; before, four more round trips per anomaly).
+   */
+  async recordAnomalies(list: readonly LiveAnomaly[]): Promise<void> {
+    if (!list.length) return;
     try {
-      const m = this.redis.multi();
-      m.zadd(`${this.p}active`, endMs, id);
-      m.hset(`${this.p}anomaly-data`, id, json);
-      if (flowPath)
-        m.hset(`${this.p}path`, flowPath.flow, JSON.stringify({ path: flowPath.path, endMs }));
-      await m.exec();
-      const max = this.o.maxActive ?? 1000;
-      const n = await this.redis.zcard(`${this.p}active`);
-      if (n > max) {
-        const old = await this.redis.zrange(`${this.p}active`, 0, n - max - 1);
-        if (old.length) {
-          await this.redis.zrem(`${this.p}active`, ...old);
-          await this.redis.hdel(`${this.p}anomaly-data`, ...old);
-        }
+      const active = `${this.p}active`;
+      const data = `${this.p}anomaly-data`;
+      const scores: (string | number)[] = [];
+      const json: string[] = [];
+      const paths: string[] = [];
+      for (const a of list) {
+        scores.push(a.endMs, a.id);
+        json.push(a.id, a.json);
+        if (a.flowPath)
+          paths.push(a.flowPath.flow, JSON.stringify({ path: a.flowPath.path, endMs: a.endMs }));
       }
+      const m = this.redis.multi();
+      m.zadd(active, ...scores);
+      m.hset(data, ...json);
+      if (paths.length) m.hset(`${this.p}path`, ...paths);
+      m.eval(TRIM_ACTIVE, 2, active, data, String(this.o.maxActive ?? 1000));
+      await m.exec();
     } catch (e) {
       this.fail('live state update', e);
     }

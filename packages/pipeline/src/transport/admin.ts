@@ -3,6 +3,7 @@ import { ALL_TOPICS } from '../wire/topics';
 import { Logger, log as defaultLog } from '../metrics/log';
 import { describeKafkaError } from './kafka';
 import { kafkajsSecurity } from './kafkajs-security';
+import './kafkajs-idle';
 import type { KafkaSecurity, OffsetAdmin } from './types';
 
 export interface EnsureTopicsOptions {

@@ -53,6 +53,7 @@ import {
 import { ProducerAccount } from './producer-account';
 import { kafkajsSecurity } from './kafkajs-security';
 import { inflateBatch } from './gunzip';
+import './kafkajs-idle';
 
 /**
  * kafkajs compresses GZIP record batches at zlib's default level (6). Level 1 compresses our

@@ -10,9 +10,9 @@ import { toJson } from '@hopwatch/codec';
 import type { Store } from '@hopwatch/store';
 import { anomalyToJson } from '../../wire/anomaly-json';
 import { TOPIC_ANOMALIES } from '../../wire/topics';
-import type { Producer } from '../../transport/types';
+import type { OutMessage, Producer } from '../../transport/types';
 import type { Logger } from '../../metrics/log';
-import type { RedisState } from '../redis-state';
+import type { LiveAnomaly, RedisState } from '../redis-state';
 import type { LoopMerger } from '../loop-merge';
 import { delaySeconds, type AnalyzeInstruments, type AnalyzeStats } from './metrics';
 
@@ -65,11 +65,20 @@ export class AnomalyOutput {
     await this.emit(merged);
   }
 
+  /**
+   * De-duplicates (one Redis pipeline for the list), publishes (one send), and records the live
+   * state (one MULTI, not awaited). Before, each anomaly took seven Redis round trips, a cost
+   * that showed at ~200 drop anomalies a second.
+   */
   async emit(list: Anomaly[]): Promise<void> {
     const { redis, producer, stats, inst } = this.o;
-    for (const a of list) {
-      const fresh = redis ? await redis.claimAnomaly(a.id) : true;
-      if (!fresh) {
+    if (!list.length) return;
+    const fresh = redis ? await redis.claimAnomalies(list.map((a) => a.id)) : null;
+    const messages: OutMessage[] = [];
+    const live: LiveAnomaly[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i];
+      if (fresh && !fresh[i]) {
         stats.deduplicated++;
         continue;
       }
@@ -77,22 +86,22 @@ export class AnomalyOutput {
       inst.anomalies?.inc({ type: a.type });
       inst.anomalyDelay?.observe({ type: a.type }, delaySeconds(a.end));
       if (a.type === 'report_loss') this.reportGaps += a.lost;
-      if (producer) {
-        producer.send(TOPIC_ANOMALIES, [{ key: a.id, value: Buffer.from(anomalyToJson(a)) }]);
-      }
+      if (producer) messages.push({ key: a.id, value: Buffer.from(anomalyToJson(a)) });
       this.pending.push(a);
       this.o.onAnomaly?.(a);
       if (redis) {
-        const fp =
+        const flowPath =
           a.type === 'path_change'
             ? {
                 flow: `${a.flow.srcAddr}:${a.flow.srcPort}>${a.flow.dstAddr}:${a.flow.dstPort}/${a.flow.protocol}`,
                 path: a.newPath,
               }
             : undefined;
-        void redis.recordAnomaly(a.id, Number(a.end / 1_000_000n), toJson(a), fp);
+        live.push({ id: a.id, endMs: Number(a.end / 1_000_000n), json: toJson(a), flowPath });
       }
     }
+    if (producer && messages.length) producer.send(TOPIC_ANOMALIES, messages);
+    if (redis && live.length) void redis.recordAnomalies(live);
   }
 
   /** Stores the anomalies emitted so far; on failure they stay for the next call. */
