@@ -105,7 +105,7 @@ d('duplicate digests in Redis', () => {
       // the first claim of an id wins, also within one list
       expect(await r.claimAnomalies(['a', 'b', 'a'])).toEqual([true, true, false]);
       expect(await r.claimAnomalies(['a', 'c'])).toEqual([false, true]);
-      expect(await r.claimAnomaly('c')).toBe(false);
+      expect(await r.claimAnomalies(['c'])).toEqual([false]);
       expect(await r.claimAnomalies([])).toEqual([]);
       // 250 anomalies in lists of 7: the newest 100 stay, with their data
       let id = 0;

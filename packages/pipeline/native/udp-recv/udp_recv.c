@@ -7,10 +7,8 @@
  *
  * JavaScript API (see src/sources/udp-native.ts):
  *   open(host, port, v6, rcvbuf, buffer, slotSize, meta, onBatch) -> handle
- *   adopt(fd, buffer, slotSize, meta, onBatch) -> handle      (a socket a parent process bound)
  *   localPort(handle) -> number
  *   receiveBuffer(handle) -> number       (SO_RCVBUF as the kernel reports it)
- *   fd(handle) -> number
  *   close(handle)
  * onBatch(count, errno): `count` datagrams are in the buffer's slots 0..count-1, described in
  * `meta` (META_WORDS words each: length, flags, four address words, port); errno != 0 reports
@@ -22,7 +20,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,14 +51,6 @@ typedef struct {
   struct iovec *iov;
   struct sockaddr_storage *addrs;
 } Sock;
-
-#define CHECK(call)                                                 \
-  do {                                                              \
-    if ((call) != napi_ok) {                                        \
-      napi_throw_error(env, NULL, "udp_recv: " #call " failed");    \
-      return NULL;                                                  \
-    }                                                               \
-  } while (0)
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
@@ -171,62 +160,39 @@ static void stop(Sock *s, int from_teardown) {
 
 static void on_teardown(void *arg) { stop((Sock *)arg, 1); }
 
-static void on_handle_gc(napi_env env, void *data, void *hint) {
-  /* The handle object went away: the socket is closed by then (close() or teardown) unless the
-   * JavaScript side dropped it while open, which it never does; nothing to free here, on_closed
-   * does it. */
-}
-
-/* Polls fd on Node's loop; the JS side's buffer/meta/callback are args[0..3]. */
+/* Polls fd on Node's loop; the JS side's buffer, slot size, meta and callback are args[0..3].
+ * Takes fd: closes it on failure. */
 static napi_value start(napi_env env, int fd, napi_value *args) {
-  Sock *s = calloc(1, sizeof *s);
-  if (!s) {
-    close(fd);
-    napi_throw_error(env, NULL, "udp_recv: out of memory");
-    return NULL;
-  }
-  s->env = env;
-  s->fd = fd;
-  void *data;
-  size_t len;
-  napi_typedarray_type t;
+  const char *err = "udp_recv: out of memory";
   napi_value ab;
-  size_t off;
+  napi_typedarray_type t;
+  size_t len, mlen, off;
+  void *data, *mdata;
   uint32_t slot;
+  Sock *s = calloc(1, sizeof *s);
+  if (!s) goto fail;
   if (napi_get_typedarray_info(env, args[0], &t, &len, &data, &ab, &off) != napi_ok ||
       t != napi_uint8_array || napi_get_value_uint32(env, args[1], &slot) != napi_ok || slot == 0 ||
       len / slot == 0) {
-    close(fd);
-    free(s);
-    napi_throw_type_error(env, NULL, "udp_recv: buffer must be a Uint8Array of whole slots");
-    return NULL;
+    err = "udp_recv: buffer must be a Uint8Array of whole slots";
+    goto fail;
   }
+  s->env = env;
+  s->fd = fd;
   s->buf = data;
   s->slot_size = slot;
   s->slots = (unsigned)(len / slot);
   if (s->slots > 1024) s->slots = 1024; /* UIO_MAXIOV */
-  void *mdata;
-  size_t mlen;
   if (napi_get_typedarray_info(env, args[2], &t, &mlen, &mdata, &ab, &off) != napi_ok ||
       t != napi_uint32_array || mlen < (size_t)s->slots * META_WORDS) {
-    close(fd);
-    free(s);
-    napi_throw_type_error(env, NULL, "udp_recv: meta must be a Uint32Array of 8 words per slot");
-    return NULL;
+    err = "udp_recv: meta must be a Uint32Array of 8 words per slot";
+    goto fail;
   }
   s->meta = mdata;
   s->msgs = calloc(s->slots, sizeof *s->msgs);
   s->iov = calloc(s->slots, sizeof *s->iov);
   s->addrs = calloc(s->slots, sizeof *s->addrs);
-  if (!s->msgs || !s->iov || !s->addrs) {
-    close(fd);
-    free(s->msgs);
-    free(s->iov);
-    free(s->addrs);
-    free(s);
-    napi_throw_error(env, NULL, "udp_recv: out of memory");
-    return NULL;
-  }
+  if (!s->msgs || !s->iov || !s->addrs) goto fail;
   for (unsigned i = 0; i < s->slots; i++) {
     s->iov[i].iov_base = s->buf + (size_t)i * slot;
     s->iov[i].iov_len = slot;
@@ -234,37 +200,49 @@ static napi_value start(napi_env env, int fd, napi_value *args) {
     s->msgs[i].msg_hdr.msg_iovlen = 1;
     s->msgs[i].msg_hdr.msg_name = &s->addrs[i];
   }
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  s->poll.data = s;
+  int r = uv_poll_init(loop, &s->poll, fd);
+  if (r != 0) {
+    err = uv_strerror(r);
+    goto fail;
+  }
   napi_create_reference(env, args[0], 1, &s->buffer);
   napi_create_reference(env, args[2], 1, &s->meta_ref);
   napi_create_reference(env, args[3], 1, &s->on_batch);
   napi_value name;
   napi_create_string_utf8(env, "hopwatch:udp-recv", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &s->actx);
-  uv_loop_t *loop;
-  napi_get_uv_event_loop(env, &loop);
-  s->poll.data = s;
-  int r = uv_poll_init(loop, &s->poll, fd);
-  if (r == 0) r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
   if (r != 0) {
-    napi_delete_reference(env, s->on_batch);
-    napi_delete_reference(env, s->buffer);
-    napi_delete_reference(env, s->meta_ref);
-    napi_async_destroy(env, s->actx);
-    close(fd);
-    s->closed = 1;
-    uv_close((uv_handle_t *)&s->poll, on_closed);
+    stop(s, 0); /* the handle is initialised: closed through the loop, freed in on_closed */
     napi_throw_error(env, NULL, uv_strerror(r));
     return NULL;
   }
   napi_add_env_cleanup_hook(env, on_teardown, s);
   napi_value handle;
-  napi_create_external(env, s, on_handle_gc, NULL, &handle);
+  napi_create_external(env, s, NULL, NULL, &handle);
   return handle;
+fail:
+  close(fd);
+  if (s) {
+    free(s->msgs);
+    free(s->iov);
+    free(s->addrs);
+    free(s);
+  }
+  napi_throw_error(env, NULL, err);
+  return NULL;
 }
 
-static Sock *sock_of(napi_env env, napi_value v) {
+/* The socket handle that is a call's only argument (NULL with an exception pending). */
+static Sock *sock_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_external(env, a[0], &p) != napi_ok || !p) {
     napi_throw_type_error(env, NULL, "udp_recv: not a socket handle");
     return NULL;
   }
@@ -274,8 +252,7 @@ static Sock *sock_of(napi_env env, napi_value v) {
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value a[8];
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc < 8) {
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 8) {
     napi_throw_type_error(env, NULL, "udp_recv.open: 8 arguments expected");
     return NULL;
   }
@@ -321,32 +298,9 @@ bad_host:
   return NULL;
 }
 
-static napi_value js_adopt(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value a[5];
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  int32_t fd;
-  if (argc < 5 || napi_get_value_int32(env, a[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "udp_recv.adopt(fd, buffer, slotSize, meta, onBatch)");
-    return NULL;
-  }
-  int type = 0;
-  socklen_t tl = sizeof type;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) {
-    napi_throw_error(env, NULL, "udp_recv.adopt: descriptor is not a datagram socket");
-    return NULL;
-  }
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
-    return throw_errno(env, "fcntl", errno);
-  return start(env, fd, a + 1);
-}
-
 static napi_value js_local_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1], out;
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  Sock *s = sock_of(env, a[0]);
+  napi_value out;
+  Sock *s = sock_arg(env, info);
   if (!s) return NULL;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
@@ -361,10 +315,8 @@ static napi_value js_local_port(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_receive_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1], out;
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  Sock *s = sock_of(env, a[0]);
+  napi_value out;
+  Sock *s = sock_arg(env, info);
   if (!s) return NULL;
   int size = 0;
   socklen_t sl = sizeof size;
@@ -373,21 +325,8 @@ static napi_value js_receive_buffer(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1], out;
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  Sock *s = sock_of(env, a[0]);
-  if (!s) return NULL;
-  napi_create_int32(env, s->closed ? -1 : s->fd, &out);
-  return out;
-}
-
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  Sock *s = sock_of(env, a[0]);
+  Sock *s = sock_arg(env, info);
   if (!s) return NULL;
   if (!s->closed) {
     napi_remove_env_cleanup_hook(env, on_teardown, s);
@@ -399,10 +338,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor p[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"adopt", NULL, js_adopt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"localPort", NULL, js_local_port, NULL, NULL, NULL, napi_enumerable, NULL},
       {"receiveBuffer", NULL, js_receive_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"fd", NULL, js_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value meta_words;

@@ -101,15 +101,10 @@ export class RedisState {
     }
   }
 
-  /** True when this id was not claimed before (publish it); also true when Redis is down. */
-  async claimAnomaly(id: string): Promise<boolean> {
-    return (await this.claimAnomalies([id]))[0];
-  }
-
   /**
-   * claimAnomaly for several ids in one pipeline (one round trip): for each, true when it was
-   * not claimed before (an id twice in the list: the first only). True for every id whose
-   * command failed (Redis down: publish without de-duplication).
+   * Anomaly de-duplication for several ids in one pipeline (one round trip): for each, true when
+   * it was not claimed before, so publish it (an id twice in the list: the first only). True for
+   * every id whose command failed (Redis down: publish without de-duplication).
    */
   async claimAnomalies(ids: readonly string[]): Promise<boolean[]> {
     if (!ids.length) return [];
@@ -216,20 +211,10 @@ export class RedisState {
     }
   }
 
-  /** Live state: the anomaly in the active set, and the latest path of a flow that changed path. */
-  async recordAnomaly(
-    id: string,
-    endMs: number,
-    json: string,
-    flowPath?: { flow: string; path: number[] },
-  ): Promise<void> {
-    await this.recordAnomalies([{ id, endMs, json, flowPath }]);
-  }
-
   /**
-   * recordAnomaly for a list, in one MULTI (one round trip): the ids into the active set, their
-   * JSON into the data hash, the flows' new paths, then the active set trimmed to its newest
-   * `maxActive` (a script inside the MULTI; before, four more round trips per anomaly).
+   * Live state for a list of anomalies, in one MULTI (one round trip): the ids into the active
+   * set, their JSON into the data hash, the flows' new paths, then the active set trimmed to its
+   * newest `maxActive` (a script inside the MULTI; before, four more round trips per anomaly).
    */
   async recordAnomalies(list: readonly LiveAnomaly[]): Promise<void> {
     if (!list.length) return;

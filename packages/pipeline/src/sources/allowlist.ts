@@ -72,7 +72,7 @@ export class Allowlist {
     s = {
       words: a.words,
       v6: a.v6,
-      allowed: this.empty || this.prefixes.some((p) => matches(p, a.words, a.v6)),
+      allowed: this.allowsWords(a.words, a.v6),
     };
     if (this.cache.size > 65536) this.cache.clear(); // a flood of spoofed senders cannot grow it
     this.cache.set(addr, s);

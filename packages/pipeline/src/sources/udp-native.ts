@@ -26,16 +26,8 @@ export interface UdpRecvBinding {
     meta: Uint32Array,
     onBatch: (count: number, errno: number) => void,
   ): Handle;
-  adopt(
-    fd: number,
-    buffer: Uint8Array,
-    slotSize: number,
-    meta: Uint32Array,
-    onBatch: (count: number, errno: number) => void,
-  ): Handle;
   localPort(h: Handle): number;
   receiveBuffer(h: Handle): number;
-  fd(h: Handle): number;
   close(h: Handle): void;
 }
 
@@ -104,11 +96,6 @@ export class NativeUdpSocket {
       this.meta,
       onBatch,
     );
-  }
-
-  /** Reads a socket another process bound and passed down as file descriptor `fd`. */
-  adopt(fd: number, onBatch: (count: number, errno: number) => void): void {
-    this.handle = this.b.adopt(fd, this.buffer, SLOT_SIZE, this.meta, onBatch);
   }
 
   /** The datagram in slot i (a view: valid until the callback returns). */
