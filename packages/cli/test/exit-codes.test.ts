@@ -107,3 +107,19 @@ test('ingest --publish-every-ms out of range: 2, naming the flag (before Kafka i
     expect(r.err).toContain('--publish-every-ms');
   }
 });
+
+test('ingest --udp-receive not a receive path: 2, naming the flag and the choices', () => {
+  for (const v of ['bogus', '', 'RECVMMSG']) {
+    const r = hw([
+      'ingest',
+      '--brokers',
+      '127.0.0.1:1',
+      '--listen',
+      '127.0.0.1:0',
+      '--udp-receive',
+      v,
+    ]);
+    expect([v, r.code]).toEqual([v, 2]);
+    expect(r.err).toContain('--udp-receive must be one of auto, recvmmsg, dgram');
+  }
+});
