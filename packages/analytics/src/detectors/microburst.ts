@@ -23,6 +23,11 @@ const BURST_MIN_HISTORY = 4;
 const BURST_LEARN_NS = 50e3;
 /** A burst opened before warm that drained and refilled this often is a queue turned busy. */
 const BUSY_DIPS = 3;
+/** How far a queue's mapped timeline may run ahead of the capture clock before it is pulled
+ * back. Reports read in one batch (recvmmsg, a receiver that was busy, several reports in one
+ * datagram) share one capture time while their egress timestamps go on: pinning each to that
+ * time would squeeze a burst into an instant. */
+const EGRESS_LEAD_NS = 1e6;
 /** Queues watched by the rise rule at once (a rise that finds no room is not watched). */
 const MAX_RISES = 4096;
 
@@ -90,6 +95,10 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   private readonly refHi: Uint32Array;
   private readonly refLo: Uint32Array;
   private readonly refT: Float64Array;
+  /** Capture time minus mapped time at the queue's latest sample: how far the queue's timeline
+   * trails the clock that `sweep(now)` runs on (a collector that reads late, or reports that
+   * arrive slower than the switch sent them, must not make a burst look idle). */
+  private readonly lag: Float64Array;
   private readonly lastT: Float64Array;
   private readonly firstT: Float64Array;
   private readonly minLat: Float64Array;
@@ -125,6 +134,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.refHi = new Uint32Array(Q);
     this.refLo = new Uint32Array(Q);
     this.refT = new Float64Array(Q);
+    this.lag = new Float64Array(Q);
     this.lastT = new Float64Array(Q);
     this.firstT = new Float64Array(Q);
     this.minLat = new Float64Array(Q);
@@ -153,6 +163,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
       this.refHi,
       this.refLo,
       this.refT,
+      this.lag,
       this.lastT,
       this.firstT,
       this.minLat,
@@ -174,6 +185,7 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.devLat[q] = 0;
     this.devOcc[q] = 0;
     this.hasRef[q] = 0;
+    this.lag[q] = 0;
     this.lastT[q] = t;
     this.firstT[q] = t;
     this.minLat[q] = INF;
@@ -187,13 +199,15 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   }
 
   /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
-   * smallest capture − egress seen, i.e. egress time plus the shortest remaining transit). */
+   * smallest capture − egress seen, i.e. egress time plus the shortest remaining transit, give
+   * or take EGRESS_LEAD_NS of capture times shared by a batch). */
   mapEgress(q: number, hi: number, lo: number, wrap32: boolean, t: number): number {
     if (!this.hasRef[q]) {
       this.hasRef[q] = 1;
       this.refHi[q] = hi;
       this.refLo[q] = lo;
       this.refT[q] = t;
+      this.lag[q] = 0;
       return t;
     }
     let d: number;
@@ -202,10 +216,13 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     } else d = (hi - this.refHi[q]) * 4294967296 + (lo - this.refLo[q]);
     let mapped = this.refT[q] + d;
     const slack = t - mapped;
-    if (slack < 0 || slack > 1e9) mapped = t; // earlier than capture (re-anchor) or a clock jump
+    if (slack < -EGRESS_LEAD_NS)
+      mapped = t + EGRESS_LEAD_NS; // re-anchor, never backwards
+    else if (slack > 1e9) mapped = t; // a clock jump
     this.refHi[q] = hi;
     this.refLo[q] = lo;
     this.refT[q] = mapped;
+    this.lag[q] = t - mapped;
     return mapped;
   }
 
@@ -348,13 +365,16 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
 
   sweep(now: number): void {
     const c = this.config;
+    // `now` on each queue's own timeline
+    const lag = this.lag;
     for (const [k, b] of this.bursts)
       if (
-        now - b.lastSample > c.burstIdleNs ||
-        (b.cooling && now - b.end > Mth.max(c.burstMergeGapNs, c.burstIdleNs))
+        now - lag[k] - b.lastSample > c.burstIdleNs ||
+        (b.cooling && now - lag[k] - b.end > Mth.max(c.burstMergeGapNs, c.burstIdleNs))
       )
         this.finishBurst(k, b);
-    for (const [k, r] of this.rises) if (now - r.lastSample > c.burstIdleNs) this.unwatch(k);
+    for (const [k, r] of this.rises)
+      if (now - lag[k] - r.lastSample > c.burstIdleNs) this.unwatch(k);
   }
 
   finish(): void {
