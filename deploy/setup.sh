@@ -45,8 +45,10 @@ fi
 # the batched UDP receive path (N-API, one build for every Node); without it ingest and serve
 # read reports through dgram
 NODE_GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
-if [ ! -f packages/pipeline/native/udp-recv/build/Release/udp_recv.node ]; then
-  (cd packages/pipeline/native/udp-recv && node "$NODE_GYP" rebuild --loglevel=error >/dev/null) ||
+ADDON=packages/pipeline/native/udp-recv
+if [ ! -f $ADDON/build/Release/udp_recv.node ] ||
+  [ $ADDON/udp_recv.c -nt $ADDON/build/Release/udp_recv.node ]; then
+  (cd $ADDON && node "$NODE_GYP" rebuild --loglevel=error >/dev/null) ||
     echo "setup: warning: could not build the recvmmsg addon (UDP reports are read through dgram)"
 fi
 echo "setup: building"

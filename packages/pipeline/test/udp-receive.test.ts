@@ -1,7 +1,7 @@
 /**
  * The two UDP receive paths (recvmmsg addon, dgram) deliver the same datagrams: every byte,
  * the right sender, nothing lost, duplicated or overwritten by the next batch in the shared
- * buffer; bind errors are clear.
+ * buffer; bind errors are clear. On recvmmsg, each datagram carries the kernel's receive time.
  */
 import * as dgram from 'dgram';
 import { addrWords, UdpSource } from '@hopwatch/pipeline';
@@ -154,5 +154,42 @@ describe.each(PATHS)('UDP receive path %s', (receive) => {
     } finally {
       await first.stop();
     }
+  });
+});
+
+describe('UDP receive path recvmmsg: receive times', () => {
+  test("each datagram carries the kernel's time it arrived, not the time a late batch was read", async () => {
+    const times: bigint[] = [];
+    const { port, stop } = await start('recvmmsg', '127.0.0.1', {
+      onPacket: () => undefined,
+      onDatagram: (_d, _f, _v6, sec, nsec) =>
+        times.push(BigInt(sec) * 1_000_000_000n + BigInt(nsec)),
+    });
+    const s = dgram.createSocket('udp4');
+    const sendSync = (i: number): Promise<void> =>
+      new Promise((res, rej) => s.send(payload(i), port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    const before = BigInt(Date.now()) * 1_000_000n;
+    // two bursts 30 ms apart while this process (the receiver's too) does not read: both are
+    // read in one batch afterwards
+    await Promise.all([0, 1, 2, 3, 4].map(sendSync));
+    const spin = Date.now() + 30;
+    while (Date.now() < spin) {
+      /* hold the event loop: nothing is read */
+    }
+    await Promise.all([5, 6, 7, 8, 9].map(sendSync));
+    const spin2 = Date.now() + 30;
+    while (Date.now() < spin2) {
+      /* read late */
+    }
+    const readAfter = BigInt(Date.now()) * 1_000_000n;
+    await until(() => times.length >= 10);
+    await stop();
+    s.close();
+    expect(times).toHaveLength(10);
+    for (let i = 1; i < 10; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]);
+    expect(times[0]).toBeGreaterThanOrEqual(before - 2_000_000n); // clocks: ms resolution
+    // the second burst arrived ≥ 30 ms after the first, and all of it before the late read
+    expect(times[5] - times[4]).toBeGreaterThanOrEqual(29_000_000n);
+    expect(times[9]).toBeLessThan(readAfter - 20_000_000n);
   });
 });

@@ -11,8 +11,12 @@
  *   receiveBuffer(handle) -> number       (SO_RCVBUF as the kernel reports it)
  *   close(handle)
  * onBatch(count, errno): `count` datagrams are in the buffer's slots 0..count-1, described in
- * `meta` (META_WORDS words each: length, flags, four address words, port); errno != 0 reports
- * a receive error (count 0). The slots are reused by the next batch: read them synchronously.
+ * `meta` (META_WORDS words each: length, flags, four address words, port, and the kernel's
+ * receive time as seconds and nanoseconds, 0 when it gave none); errno != 0 reports a receive
+ * error (count 0). The slots are reused by the next batch: read them synchronously.
+ *
+ * The receive time is the kernel's (SO_TIMESTAMPNS, CLOCK_REALTIME when the datagram reached
+ * the socket), per datagram: a batch read late is not stamped with the time it was read.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -25,9 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#define META_WORDS 8
+#define META_WORDS 10
+/* Room for one SCM_TIMESTAMPNS message per datagram. */
+#define CTRL_SIZE CMSG_SPACE(sizeof(struct timespec))
 #define FLAG_TRUNCATED 1
 #define FLAG_V6 2
 /* Batches read per readiness event before yielding to the rest of the event loop (timers,
@@ -50,6 +57,7 @@ typedef struct {
   struct mmsghdr *msgs;
   struct iovec *iov;
   struct sockaddr_storage *addrs;
+  uint8_t *ctrl;
 } Sock;
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -88,7 +96,14 @@ static void fill_meta(Sock *s, unsigned n) {
     struct msghdr *h = &s->msgs[i].msg_hdr;
     m[0] = s->msgs[i].msg_len;
     m[1] = (h->msg_flags & MSG_TRUNC) ? FLAG_TRUNCATED : 0;
-    m[2] = m[3] = m[4] = m[5] = m[6] = 0;
+    m[2] = m[3] = m[4] = m[5] = m[6] = m[7] = m[8] = m[9] = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        m[7] = (uint32_t)ts.tv_sec;
+        m[8] = (uint32_t)ts.tv_nsec;
+      }
     const struct sockaddr_storage *a = &s->addrs[i];
     if (a->ss_family == AF_INET) {
       const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
@@ -121,6 +136,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     for (unsigned i = 0; i < s->slots; i++) {
       s->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
       s->msgs[i].msg_hdr.msg_flags = 0;
+      s->msgs[i].msg_hdr.msg_controllen = CTRL_SIZE;
       s->msgs[i].msg_len = 0;
     }
     int n = recvmmsg(s->fd, s->msgs, s->slots, MSG_DONTWAIT, NULL);
@@ -141,6 +157,7 @@ static void on_closed(uv_handle_t *h) {
   free(s->msgs);
   free(s->iov);
   free(s->addrs);
+  free(s->ctrl);
   free(s);
 }
 
@@ -185,20 +202,22 @@ static napi_value start(napi_env env, int fd, napi_value *args) {
   if (s->slots > 1024) s->slots = 1024; /* UIO_MAXIOV */
   if (napi_get_typedarray_info(env, args[2], &t, &mlen, &mdata, &ab, &off) != napi_ok ||
       t != napi_uint32_array || mlen < (size_t)s->slots * META_WORDS) {
-    err = "udp_recv: meta must be a Uint32Array of 8 words per slot";
+    err = "udp_recv: meta must be a Uint32Array of META_WORDS words per slot";
     goto fail;
   }
   s->meta = mdata;
   s->msgs = calloc(s->slots, sizeof *s->msgs);
   s->iov = calloc(s->slots, sizeof *s->iov);
   s->addrs = calloc(s->slots, sizeof *s->addrs);
-  if (!s->msgs || !s->iov || !s->addrs) goto fail;
+  s->ctrl = calloc(s->slots, CTRL_SIZE);
+  if (!s->msgs || !s->iov || !s->addrs || !s->ctrl) goto fail;
   for (unsigned i = 0; i < s->slots; i++) {
     s->iov[i].iov_base = s->buf + (size_t)i * slot;
     s->iov[i].iov_len = slot;
     s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
     s->msgs[i].msg_hdr.msg_iovlen = 1;
     s->msgs[i].msg_hdr.msg_name = &s->addrs[i];
+    s->msgs[i].msg_hdr.msg_control = s->ctrl + (size_t)i * CTRL_SIZE;
   }
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
@@ -230,6 +249,7 @@ fail:
     free(s->msgs);
     free(s->iov);
     free(s->addrs);
+    free(s->ctrl);
     free(s);
   }
   napi_throw_error(env, NULL, err);
@@ -287,6 +307,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, "socket", errno);
   int size = (int)rcvbuf;
   if (size > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  int on = 1; /* without it, every datagram is stamped with the batch's read time instead */
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
     int e = errno;
     close(fd);

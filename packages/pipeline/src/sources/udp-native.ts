@@ -8,14 +8,19 @@
  */
 import * as path from 'path';
 
-/** Words of `meta` per slot: length, flags, four address words (IPv4 in the last), port, 0. */
-export const META_WORDS = 8;
+/** Words of `meta` per slot: length, flags, four address words (IPv4 in the last), port, the
+ * kernel's receive time (seconds, nanoseconds; 0 when it gave none), 0. */
+export const META_WORDS = 10;
+export const META_SEC = 7;
+export const META_NSEC = 8;
 export const FLAG_TRUNCATED = 1;
 export const FLAG_V6 = 2;
 
 type Handle = object;
 
 export interface UdpRecvBinding {
+  /** The layout the addon was built with: a build from older sources is not used. */
+  META_WORDS: number;
   open(
     host: string,
     port: number,
@@ -55,6 +60,10 @@ export function loadUdpRecv(): UdpRecvBinding | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require(file) as UdpRecvBinding;
+    if (binding.META_WORDS !== META_WORDS) {
+      loadError = `${file} was built from older sources (rebuild it with deploy/setup.sh)`;
+      binding = null;
+    }
   } catch (e) {
     loadError = `${(e as Error).message.split('\n')[0]} (build it with deploy/setup.sh)`;
     binding = null;

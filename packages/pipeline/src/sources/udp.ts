@@ -19,6 +19,8 @@ import {
   FLAG_TRUNCATED,
   FLAG_V6,
   loadUdpRecv,
+  META_NSEC,
+  META_SEC,
   META_WORDS,
   NativeUdpSocket,
   SLOT_SIZE,
@@ -180,8 +182,9 @@ export class UdpSource implements PacketSource {
     return Math.min(...this.sockets.map((s) => s.getRecvBufferSize()));
   }
 
-  /** recvmmsg: every queued datagram in one call, one clock reading per batch (the time
-   * hopwatch read them). Returns the smallest receive buffer. */
+  /** recvmmsg: every queued datagram in one call, each stamped with the kernel's receive time
+   * (one clock reading per batch where the kernel gave none). Returns the smallest receive
+   * buffer. */
   private async openNative(handler: PacketHandler, bufSize: number): Promise<number> {
     const addon = loadUdpRecv();
     if (!addon) throw new Error(udpRecvLoadError());
@@ -201,6 +204,8 @@ export class UdpSource implements PacketSource {
           return;
         }
         this.clock.now(ts);
+        const readSec = ts[0];
+        const readNsec = ts[1];
         for (let i = 0; i < count; i++) {
           const m = i * META_WORDS;
           const flags = meta[m + 1];
@@ -220,7 +225,9 @@ export class UdpSource implements PacketSource {
           }
           st.received++;
           st.bytes += meta[m];
-          handler.onDatagram(sock.datagram(i), from, v6, ts[0], ts[1]);
+          const sec = meta[m + META_SEC];
+          if (sec !== 0) handler.onDatagram(sock.datagram(i), from, v6, sec, meta[m + META_NSEC]);
+          else handler.onDatagram(sock.datagram(i), from, v6, readSec, readNsec);
         }
       };
       sock.open(host, l.port, bufSize, onBatch);
