@@ -184,7 +184,7 @@ async function main() {
   const seconds = Number(arg('seconds', '10'));
   const nodes = Number(arg('nodes', '64'));
   const analyzers = Number(arg('analyzers', '1'));
-  const compression = arg('compression', 'gzip');
+  const compression = arg('compression', 'lz4');
   const ingestWorkers = Number(arg('ingest-workers', '1'));
   const kafkaClient = arg('kafka-client', '');
   const kc = kafkaClient ? ['--kafka-client', kafkaClient] : [];

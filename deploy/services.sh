@@ -719,11 +719,13 @@ status_collectors() {
 # ---------------------------------------------------------------- checkers (tests)
 
 # The metrics endpoints are checked with Prometheus' promtool (Debian `prometheus`), the
-# systemd units in deploy/systemd with systemd-analyze (Debian `systemd`).
+# systemd units in deploy/systemd with systemd-analyze (Debian `systemd`), the JavaScript LZ4
+# frames against the reference lz4 tool (Debian `lz4`).
 install_checkers() {
   local need=()
   command -v promtool >/dev/null 2>&1 || need+=(prometheus)
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  command -v lz4 >/dev/null 2>&1 || need+=(lz4)
   if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
   log "checkers: $(promtool --version 2>&1 | head -n1); systemd-analyze $(systemd-analyze --version | head -n1)"
 }

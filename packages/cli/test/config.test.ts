@@ -216,9 +216,9 @@ test('flows section: known settings only, IPFIX targets checked', () => {
   expect(() => configFrom({ flows: { enabled: 'yes' } })).toThrow(/flows.enabled/);
 });
 
-test('Kafka client and compression: flag over config over default; lz4 / zstd need rdkafka', () => {
+test('Kafka client and compression: flag over config over default; zstd needs rdkafka', () => {
   const none = kafkaConfig({});
-  expect(kafkaClientFromArgs({}, none)).toEqual({ client: 'rdkafka', compression: 'gzip' });
+  expect(kafkaClientFromArgs({}, none)).toEqual({ client: 'rdkafka', compression: 'lz4' });
   const cfg = kafkaConfig({ client: 'rdkafka', compression: 'zstd' });
   expect(kafkaClientFromArgs({}, cfg)).toEqual({ client: 'rdkafka', compression: 'zstd' });
   expect(kafkaClientFromArgs({ compression: 'lz4' }, cfg).compression).toBe('lz4');
@@ -231,8 +231,12 @@ test('Kafka client and compression: flag over config over default; lz4 / zstd ne
     compression: 'gzip',
   });
   expect(() => kafkaClientFromArgs({ 'kafka-client': 'java' }, none)).toThrow(UsageError);
+  expect(kafkaClientFromArgs({ compression: 'lz4' }, kafkaConfig({ client: 'kafkajs' }))).toEqual({
+    client: 'kafkajs',
+    compression: 'lz4',
+  });
   expect(() =>
-    kafkaClientFromArgs({ compression: 'lz4' }, kafkaConfig({ client: 'kafkajs' })),
+    kafkaClientFromArgs({ compression: 'zstd' }, kafkaConfig({ client: 'kafkajs' })),
   ).toThrow(/needs --kafka-client rdkafka/);
   expect(() => kafkaClientFromArgs({ 'no-compression': true, compression: 'gzip' }, none)).toThrow(
     /contradicts/,

@@ -113,6 +113,7 @@ export {
   type KafkaConsumerOptions,
   KafkaConsumer,
   type KafkaCompression,
+  DEFAULT_COMPRESSION,
   KAFKA_COMPRESSIONS,
 } from './transport/kafka';
 export {

@@ -453,9 +453,9 @@ d.each(CLIENTS)('kafka transport over %s (real broker)', (client) => {
   }, 60_000);
 
   test.each(['none', 'gzip', 'lz4', 'zstd'] as const)(
-    'compression %s: messages arrive intact (lz4 and zstd: rdkafka only)',
+    'compression %s: messages arrive intact, read by both clients (zstd: rdkafka only)',
     async (compression) => {
-      if (client === 'kafkajs' && (compression === 'lz4' || compression === 'zstd')) {
+      if (client === 'kafkajs' && compression === 'zstd') {
         expect(() => newProducer({ brokers: kafka.brokers, logger, compression })).toThrow(
           /needs the rdkafka client/,
         );
@@ -472,17 +472,21 @@ d.each(CLIENTS)('kafka transport over %s (real broker)', (client) => {
       await producer.flush();
       expect(producer.stats()).toMatchObject({ sent: 50, shed: 0 });
       await producer.close();
-      const got: string[] = [];
-      const c = newConsumer({
-        brokers: kafka.brokers,
-        groupId: `codec-${compression}`,
-        topics: [topic],
-        logger,
-      });
-      await c.run(async (b) => void got.push(...b.messages.map((m) => m.value.toString())));
-      await waitFor('50 messages', () => got.length >= 50);
-      await c.close();
-      expect(got).toEqual(want);
+      // what one client compressed, the other decompresses (kafkajs: lz4.ts)
+      const readers = CLIENTS.filter((r) => r === client || compression !== 'zstd');
+      for (const reader of readers) {
+        const got: string[] = [];
+        const c = createKafkaConsumer(reader, {
+          brokers: kafka.brokers,
+          groupId: `codec-${compression}-${reader}`,
+          topics: [topic],
+          logger,
+        });
+        await c.run(async (b) => void got.push(...b.messages.map((m) => m.value.toString())));
+        await waitFor(`50 messages through ${reader}`, () => got.length >= 50);
+        await c.close();
+        expect(got).toEqual(want);
+      }
     },
     60_000,
   );

@@ -63,8 +63,8 @@ Options:
   --max-queued-mb N         producer queue bound; beyond it messages are shed (default 64)
   --workers N               N ingest processes sharing the --listen sockets (default 1; UDP
                             only; with --metrics-port P > 0, worker i serves on P + i)
-  --compression CODEC       none, gzip, lz4 or zstd (default gzip; config 'kafka.compression';
-                            lz4 and zstd need --kafka-client rdkafka)
+  --compression CODEC       none, gzip, lz4 or zstd (default lz4; config 'kafka.compression';
+                            zstd needs --kafka-client rdkafka)
   --no-compression          the same as --compression none
 ${KAFKA_CLIENT_HELP}
 ${METRICS_HELP}

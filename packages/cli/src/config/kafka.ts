@@ -4,6 +4,7 @@ import {
   DEFAULT_KAFKA_CLIENT,
   defaultKafkaClient,
   KAFKA_CLIENTS,
+  DEFAULT_COMPRESSION,
   KAFKA_COMPRESSIONS,
   rdkafkaUnavailable,
   SASL_MECHANISMS,
@@ -203,7 +204,7 @@ export function checkCompression(name: string, v: string): KafkaCompression {
 }
 
 /** --kafka-client over kafka.client; --compression (or --no-compression) over
- * kafka.compression. kafkajs has gzip and none only: lz4 / zstd with it is a usage error.
+ * kafka.compression (default lz4). kafkajs has none, gzip and lz4: zstd with it is a usage error.
  * Without a choice: rdkafka, or kafkajs (and a `warn`ing) where librdkafka does not load. */
 export function kafkaClientFromArgs(
   v: { 'kafka-client'?: string; compression?: string; 'no-compression'?: boolean },
@@ -224,10 +225,10 @@ export function kafkaClientFromArgs(
     ? 'none'
     : v.compression !== undefined
       ? checkCompression('--compression', v.compression)
-      : (cfg.compression ?? 'gzip');
-  if (client === 'kafkajs' && (compression === 'lz4' || compression === 'zstd'))
+      : (cfg.compression ?? DEFAULT_COMPRESSION);
+  if (client === 'kafkajs' && compression === 'zstd')
     throw new UsageError(
-      `compression ${compression} needs --kafka-client rdkafka (kafkajs has gzip and none)`,
+      `compression zstd needs --kafka-client rdkafka (kafkajs has gzip, lz4 and none)`,
     );
   return { client, compression };
 }

@@ -34,6 +34,7 @@ import {
 import { ProducerAccount } from './producer-account';
 import {
   DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_COMPRESSION,
   describeKafkaError,
   type KafkaConsumerOptions,
   type KafkaProducerOptions,
@@ -99,7 +100,7 @@ export class RdkafkaProducer implements Producer {
       onShed: o.onShed,
       describe: (err) => describeKafkaError(err, o.brokers, o.security),
     });
-    const compression = o.compression ?? 'gzip';
+    const compression = o.compression ?? DEFAULT_COMPRESSION;
     const conf: RdkafkaProps = {
       'bootstrap.servers': o.brokers.join(','),
       'client.id': o.clientId ?? 'hopwatch',
