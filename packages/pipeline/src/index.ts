@@ -135,6 +135,7 @@ export {
 export {
   publishBatch,
   publishAnomalies,
+  ANOMALY_COMPRESSION,
   decodeConsumed,
   type PublishCounts,
 } from './transport/publish';

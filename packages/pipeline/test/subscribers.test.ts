@@ -21,6 +21,7 @@ import {
   Pipeline,
   PcapReplaySource,
   publishAnomalies,
+  ANOMALY_COMPRESSION,
   TOPIC_ANOMALIES,
 } from '../src';
 
@@ -97,7 +98,11 @@ d('example subscribers (real Kafka)', () => {
     await ensureTopics(kafka.brokers, { partitions: 3, topics: [TOPIC_ANOMALIES, bad] });
     for (const c of ['demo-fabric', 'several-at-once', 'report-loss', 'drops'])
       anomalies.push(...(await analyze(`${c}.pcap`)));
-    const producer = new KafkaProducer({ brokers: kafka.brokers });
+    // as analyze publishes them
+    const producer = new KafkaProducer({
+      brokers: kafka.brokers,
+      compression: ANOMALY_COMPRESSION,
+    });
     publishAnomalies(producer, anomalies);
     // the old encoding (bare 19-digit numbers) on another topic: the schema must refuse it
     producer.send(bad, [{ key: anomalies[0].id, value: Buffer.from(toJson(anomalies[0])) }]);

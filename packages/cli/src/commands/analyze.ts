@@ -15,6 +15,7 @@ import {
   detectorGroupOf,
   createKafkaConsumer,
   createKafkaProducer,
+  ANOMALY_COMPRESSION,
   ensureTopics,
   TOPIC_RECORDS,
   instrumentConsumer,
@@ -238,8 +239,7 @@ export async function analyze(argv: string[]): Promise<number> {
         clientId: 'hopwatch-analyze',
         logger,
         maxAttempts: 50,
-        // users subscribe with any client: gzip is the codec every Kafka client reads
-        compression: 'gzip',
+        compression: ANOMALY_COMPRESSION,
       });
   if (producer) instrumentProducer(registry, producer, 'anomalies');
   // Two consumers in two groups: the detector topics must not wait behind the row inserts

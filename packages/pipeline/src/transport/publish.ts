@@ -43,7 +43,12 @@ export function publishBatch(
   return out;
 }
 
-/** Enqueues anomalies as JSON (anomalyToJson) on hopwatch.anomalies.v2, key = anomaly id. */
+/** The codec of the anomaly topic's producer: users subscribe with any Kafka client, and
+ * gzip is the one every client reads (the data topics' default, lz4, is not). */
+export const ANOMALY_COMPRESSION = 'gzip';
+
+/** Enqueues anomalies as JSON (anomalyToJson) on hopwatch.anomalies.v2, key = anomaly id;
+ * `producer` compresses with ANOMALY_COMPRESSION. */
 export function publishAnomalies(producer: Producer, anomalies: readonly AnomalyLike[]): void {
   if (!anomalies.length) return;
   producer.send(
