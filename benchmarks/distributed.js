@@ -27,11 +27,13 @@
  *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
  *
  * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
- *        [--nodes N] [--analyzers N] [--ingest-workers N] [--compression none|gzip|lz4|zstd]
+ *        [--nodes N] [--flows-per-node F] [--analyzers N] [--ingest-workers N]
+ *        [--compression none|gzip|lz4|zstd]
  *        [--kafka-client kafkajs|rdkafka] [--profile DIR] [--logs DIR]
  * --kafka-client chooses the Kafka client of ingest and analyze (default: hopwatch's default;
  * --analyze-kafka-client overrides it for analyze, to tell the two sides apart);
- * lz4 and zstd need rdkafka. The CPU figures include librdkafka's threads (whole process).
+ * zstd needs rdkafka. --flows-per-node F (default 16; 0 = the template's one flow for every
+ * reporter, the workload before 2026-12-06): see lib/report-sender.js. The CPU figures include librdkafka's threads (whole process).
  * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
  * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
  * --analyze-concurrency N passes `--concurrency N` to analyze (partitions handled at once).
@@ -183,6 +185,7 @@ async function main() {
   const rate = Number(arg('rate', '200000'));
   const seconds = Number(arg('seconds', '10'));
   const nodes = Number(arg('nodes', '64'));
+  const flowsPerNode = Number(arg('flows-per-node', '16'));
   const analyzers = Number(arg('analyzers', '1'));
   const compression = arg('compression', 'lz4');
   const ingestWorkers = Number(arg('ingest-workers', '1'));
@@ -331,7 +334,13 @@ async function main() {
     };
     let seqStart;
     if (warmupSeconds > 0) {
-      const w = await sendReports({ port, rate, seconds: warmupSeconds, nodes });
+      const w = await sendReports({
+        port,
+        rate,
+        seconds: warmupSeconds,
+        nodes,
+        flows: flowsPerNode,
+      });
       seqStart = w.seq;
       const tw = Date.now();
       for (;;) {
@@ -386,7 +395,7 @@ async function main() {
       Object.entries(svcPids).map(([n, pid]) => [n, pid ? cpuSeconds(pid) : 0]),
     );
     const t0 = Date.now();
-    const res = await sendReports({ port, rate, seconds, nodes, seqStart });
+    const res = await sendReports({ port, rate, seconds, nodes, flows: flowsPerNode, seqStart });
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
     let stored = 0;
@@ -448,7 +457,7 @@ async function main() {
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),

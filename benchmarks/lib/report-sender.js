@@ -4,7 +4,11 @@
  * Telemetry Report v2.0 datagrams (the first report of captures/tr-v2.0-md.pcap as template)
  * from NODES reporters, each with its own increasing sequence number, at RATE reports/s for
  * SECONDS seconds; every second one reporter skips 5 sequence numbers (a report_loss
- * anomaly). The child reports how many it sent, the wall time of each gap-closing report, and
+ * anomaly). Each reporter's reports carry FLOWS inner flows in turn (the inner UDP source port
+ * 20000 + reporter × FLOWS + k), so that flows have one sink each, as in a fabric, and the
+ * records topic spreads over its partitions; FLOWS 0 keeps the template's one flow for every
+ * reporter (before 2026-12-06: one partition of records, and a 20,000 packets/s flow whose
+ * every sender pause the silent-drop rule saw). The child reports how many it sent, the wall time of each gap-closing report, and
  * a (time, node, sequence) mark every 2,000 reports.
  */
 const path = require('path');
@@ -16,10 +20,11 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs, seq }).
  * `seqStart`: each reporter's first sequence number (a previous run's `seq`: its next ones). */
-function sendReports({ port, rate, seconds, nodes, seqStart }) {
+function sendReports({ port, rate, seconds, nodes, flows = 16, seqStart }) {
   const child = fork(__filename, [
     '--sender',
     ...['--port', port, '--rate', rate, '--seconds', seconds, '--nodes', nodes].map(String),
+    ...['--flows', String(flows)],
     ...(seqStart ? ['--seq-start', seqStart.join(',')] : []),
   ]);
   return new Promise((resolve, reject) => {
@@ -27,6 +32,9 @@ function sendReports({ port, rate, seconds, nodes, seqStart }) {
     child.on('exit', (c) => c && reject(new Error(`sender exited with ${c}`)));
   });
 }
+
+/** Offset of the inner packet's UDP source port in the template report. */
+const INNER_SRC_PORT = 86;
 
 function template() {
   const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
@@ -43,6 +51,7 @@ function sender() {
   const rate = Number(arg('rate'));
   const seconds = Number(arg('seconds'));
   const nodes = Number(arg('nodes'));
+  const flows = Number(arg('flows', '16'));
   const tpl = template();
   const sock = dgram.createSocket('udp4');
   sock.on('error', () => undefined);
@@ -76,6 +85,8 @@ function sender() {
       b[1] = (b[1] & 0xc0) | (s >>> 16);
       b.writeUInt16BE(s & 0xffff, 2);
       b.writeUInt32BE(1000 + node, 4);
+      if (flows > 0)
+        b.writeUInt16BE(20000 + node * flows + (Math.floor(sent / nodes) % flows), INNER_SRC_PORT);
       sock.send(b, port, '127.0.0.1');
       seq[node] = (s + 1) & 0x3fffff;
       sent++;
