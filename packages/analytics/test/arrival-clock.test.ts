@@ -1,4 +1,6 @@
 /**
+ * Detection does not depend on when the collector read the reports.
+ *
  * Microbursts on the switch clock do not depend on when the collector read the reports. A live
  * collector stamps reports when it reads them: in batches that share one time (recvmmsg, a
  * receiver that was busy for a while, several reports in one datagram), and at any pace (a
@@ -9,7 +11,7 @@
 import * as path from 'path';
 import { openCapture } from '@hopwatch/pcap';
 import { loadScenario } from '@hopwatch/simulator';
-import type { MicroburstAnomaly } from '../src';
+import type { Anomaly, MicroburstAnomaly } from '../src';
 import { replayCapture } from './replay';
 
 const DIR = path.resolve(__dirname, '../../../captures');
@@ -53,5 +55,38 @@ describe.each(CAPTURES)('%s: bursts whatever the collector read times', (base) =
     ['batches of 1000, 20 ms apart', 1000, 20_000],
   ])('%s', (_what, batch, spacing) => {
     expect(bursts(base, batches(batch, spacing))).toEqual(truth);
+  });
+});
+
+/** The bundled capture `base` replayed with every packet after the first half `pauseS` seconds
+ * later: all traffic stops and comes back, with no sequence gap (a mirror session turned off
+ * and on, the sources paused). */
+function paused(base: string, pauseS: number): Anomaly[] {
+  const scenario = loadScenario(path.join(DIR, `${base}.yaml`));
+  const file = path.join(DIR, `${base}.pcap`);
+  let n = 0;
+  const r = openCapture(file);
+  while (r.next()) n++;
+  r.close();
+  const stamp = (i: number, sec: number, nsec: number): [number, number] =>
+    i >= n / 2 ? [sec + pauseS, nsec] : [sec, nsec];
+  return replayCapture(openCapture(file), scenario, pauseS > 0 ? stamp : undefined).found;
+}
+
+describe('a pause of all traffic is no drop', () => {
+  const drops = (list: Anomaly[]) => list.filter((a) => a.type === 'drop').map((a) => a.switchId);
+
+  test.each(['clean-baseline', 'flows-end', 'demo-fabric', 'hairpin'])(
+    '%s: every sink quiet for 2 s, then everything resumes: no drop',
+    (base) => {
+      expect(drops(paused(base, 0))).toEqual([]);
+      expect(drops(paused(base, 2))).toEqual([]);
+    },
+  );
+
+  test('blackhole-transient: its labelled drop is found with and without a pause after it', () => {
+    const plain = drops(paused('blackhole-transient', 0));
+    expect(plain).toHaveLength(1);
+    expect(drops(paused('blackhole-transient', 2))).toEqual(plain);
   });
 });

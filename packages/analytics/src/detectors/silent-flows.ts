@@ -32,6 +32,8 @@ const DARK_RING = 8;
 const MAX_SINKS = 4096;
 /** An open blackhole is re-checked (a scan of the flow table) at most this often. */
 const VERIFY_NS = 10e6;
+/** A gap between a sink's records this many times its mean gap is a dark stretch. */
+const SINK_DARK = 100;
 /** Members that never came back needed for a blackhole. */
 const HOLE_MIN_FLOWS = 2;
 
@@ -93,6 +95,8 @@ export class SilentFlowDetector implements Detector<NoState> {
   // ---- sinks: where the flows' records come from (report node id, else last switch) ----
   private readonly sinkSlot = new Map<number, number>();
   private readonly sLast = new Float64Array(MAX_SINKS);
+  /** Mean gap between a sink's records (time-weighted EWMA; 0: none yet), dark gaps left out. */
+  private readonly sGap = new Float64Array(MAX_SINKS);
   /** Recent report sequence gaps per sink: DARK_RING (start, end) pairs, round robin. */
   private readonly sDark = new Float64Array(MAX_SINKS * DARK_RING * 2);
   private readonly sDarkNext = new Uint8Array(MAX_SINKS);
@@ -116,6 +120,7 @@ export class SilentFlowDetector implements Detector<NoState> {
       this.sinkOf.byteLength +
       this.sLast.byteLength +
       this.sDark.byteLength +
+      this.sGap.byteLength +
       this.sDarkNext.byteLength
     );
   }
@@ -139,7 +144,16 @@ export class SilentFlowDetector implements Detector<NoState> {
       this.sLast[s] = t;
     }
     if (fs >= 0) this.sinkOf[fs] = s;
-    if (t > this.sLast[s]) this.sLast[s] = t;
+    const gap = t - this.sLast[s];
+    if (gap <= 0) return;
+    // a sink that reported nothing at all for SINK_DARK × its usual gap was dark: its flows'
+    // silences over that stretch prove nothing (its sources stopped, or its telemetry did: a
+    // mirror session turned off sends no reports and leaves no sequence gap). A sink that only
+    // slowed down (its flows through a dropping switch gone, the others still coming) is not.
+    const mean = this.sGap[s];
+    if (mean > 0 && gap > SINK_DARK * mean) this.addDark(s, this.sLast[s], t);
+    else this.sGap[s] = mean > 0 ? mean + (gap - mean) / 16 : gap;
+    this.sLast[s] = t;
   }
 
   /** Reports `start`..`end` of sink node `node` were lost (a sequence gap). */
@@ -156,8 +170,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     this.sDarkNext[s] = (k + 1) % DARK_RING;
   }
 
-  /** How much of [a, b] sink `s`'s reports are known lost (sequence gaps; all of it when the
-   * sink is unknown). */
+  /** How much of [a, b] sink `s`'s reports are known lost (sequence gaps and dark stretches;
+   * all of it when the sink is unknown). */
   private darkWithin(s: number, a: number, b: number): number {
     if (s < 0) return b - a;
     const d = this.sDark;
@@ -528,7 +542,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     for (const { m, stop } of shown) {
       if (m.silentSince < start) start = m.silentSince;
       if (stop > last) last = stop;
-      packets += Mth.max(1, Mth.round((stop - m.silentSince) / m.meanGap));
+      const lost = stop - m.silentSince - this.darkWithin(m.sink, m.silentSince, stop);
+      packets += Mth.max(1, Mth.round(lost / m.meanGap));
       if (flows.length < c.maxFlowsPerAnomaly) flows.push(m.flow);
     }
     const path = shown.find(({ m }) => sw !== null && m.path.includes(sw))?.m.path ?? [];
