@@ -106,6 +106,21 @@ function copy(src: Uint8Array, s: number, n: number, dst: Uint8Array, d: number)
   else for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
 }
 
+/** Sum of the length bytes at src[s..) (255 means another follows), in `extended`; returns
+ * the position after them. */
+let extended = 0;
+function extendLength(src: Uint8Array, s: number, e: number, what: string): number {
+  let n = 0;
+  let b: number;
+  do {
+    if (s >= e) throw new Lz4Error(`block ends inside a ${what} length`);
+    b = src[s++];
+    n += b;
+  } while (b === 255);
+  extended = n;
+  return s;
+}
+
 /** Decodes the block src[s..e) onto `out`, up to output position `limit` (the frame's block
  * size); matches may reach back to `floor` (frame start, or the block's start for
  * independent blocks). */
@@ -122,12 +137,8 @@ function decodeBlock(
     const token = src[s++];
     let lit = token >>> 4;
     if (lit === 15) {
-      let b: number;
-      do {
-        if (s >= e) throw new Lz4Error('block ends inside a literal length');
-        b = src[s++];
-        lit += b;
-      } while (b === 255);
+      s = extendLength(src, s, e, 'literal');
+      lit += extended;
     }
     if (lit > e - s) throw new Lz4Error('literals run past the end of the block');
     if (lit > limit - out.pos) throw new Lz4Error(TOO_BIG);
@@ -143,12 +154,8 @@ function decodeBlock(
     if (off > out.pos - floor) throw new Lz4Error('match offset before the start of the data');
     let ml = token & 15;
     if (ml === 15) {
-      let b: number;
-      do {
-        if (s >= e) throw new Lz4Error('block ends inside a match length');
-        b = src[s++];
-        ml += b;
-      } while (b === 255);
+      s = extendLength(src, s, e, 'match');
+      ml += extended;
     }
     ml += 4;
     if (ml > limit - out.pos) throw new Lz4Error(TOO_BIG);
