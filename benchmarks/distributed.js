@@ -385,6 +385,7 @@ async function main() {
     ];
     const procCpu0 = cpuPids.map(cpuSeconds);
     const analyzeThreads0 = threadCpu(analyzeProcs[0].pid);
+    const ingestThreads0 = threadCpu(ing.pid);
     // the services' CPU in the same window (not hopwatch's, but what its inserts and fetches cost)
     const svcPids = {
       clickhouse: pidOnPort(Number(new URL(ch.url).port)),
@@ -414,6 +415,7 @@ async function main() {
     const drainMs = Date.now() - tEnd;
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
     const analyzeThreads = threadDiff(analyzeThreads0, threadCpu(analyzeProcs[0].pid));
+    const ingestThreads = threadDiff(ingestThreads0, threadCpu(ing.pid));
     const servicesCpuSeconds = Object.fromEntries(
       Object.entries(svcPids).map(([n, pid]) => [
         n,
@@ -520,6 +522,7 @@ async function main() {
       },
       // the first analyze process's CPU-s by thread, same window
       analyzeThreads,
+      ingestThreads,
       // the first analyze process's counters (whole life, warm-up included)
       analyzeCounters: Object.fromEntries(
         [

@@ -32,8 +32,8 @@ const DARK_RING = 8;
 const MAX_SINKS = 4096;
 /** An open blackhole is re-checked (a scan of the flow table) at most this often. */
 const VERIFY_NS = 10e6;
-/** A gap between a sink's records this many times its mean gap is a dark stretch. */
-const SINK_DARK = 100;
+/** Quiet stretches of the whole input remembered (the longest ones). */
+const QUIET_SLOTS = 8;
 /** Members that never came back needed for a blackhole. */
 const HOLE_MIN_FLOWS = 2;
 
@@ -95,8 +95,13 @@ export class SilentFlowDetector implements Detector<NoState> {
   // ---- sinks: where the flows' records come from (report node id, else last switch) ----
   private readonly sinkSlot = new Map<number, number>();
   private readonly sLast = new Float64Array(MAX_SINKS);
-  /** Mean gap between a sink's records (time-weighted EWMA; 0: none yet), dark gaps left out. */
-  private readonly sGap = new Float64Array(MAX_SINKS);
+  /** The input's last record with a flow, and the mean gap between such records (EWMA; 0:
+   * none yet; quiet stretches left out). */
+  private gLast = -INF;
+  private gGap = 0;
+  /** Quiet stretches of the whole input (no record of any flow from any sink for more than
+   * silentFactor × the mean gap): QUIET_SLOTS (start, end) pairs, the longest kept. */
+  private readonly quiet = new Float64Array(QUIET_SLOTS * 2);
   /** Recent report sequence gaps per sink: DARK_RING (start, end) pairs, round robin. */
   private readonly sDark = new Float64Array(MAX_SINKS * DARK_RING * 2);
   private readonly sDarkNext = new Uint8Array(MAX_SINKS);
@@ -120,7 +125,7 @@ export class SilentFlowDetector implements Detector<NoState> {
       this.sinkOf.byteLength +
       this.sLast.byteLength +
       this.sDark.byteLength +
-      this.sGap.byteLength +
+      this.quiet.byteLength +
       this.sDarkNext.byteLength
     );
   }
@@ -133,6 +138,7 @@ export class SilentFlowDetector implements Detector<NoState> {
   /** A record of flow `fs` (-1: none) arrived at `t` from sink `key` (report node id, else the
    * last switch of its stack). */
   onSinkRecord(fs: number, key: number, t: number): void {
+    this.onInput(t);
     let s = this.sinkSlot.get(key);
     if (s === undefined) {
       if (this.sinkSlot.size >= MAX_SINKS) {
@@ -144,16 +150,7 @@ export class SilentFlowDetector implements Detector<NoState> {
       this.sLast[s] = t;
     }
     if (fs >= 0) this.sinkOf[fs] = s;
-    const gap = t - this.sLast[s];
-    if (gap <= 0) return;
-    // a sink that reported nothing at all for SINK_DARK × its usual gap was dark: its flows'
-    // silences over that stretch prove nothing (its sources stopped, or its telemetry did: a
-    // mirror session turned off sends no reports and leaves no sequence gap). A sink that only
-    // slowed down (its flows through a dropping switch gone, the others still coming) is not.
-    const mean = this.sGap[s];
-    if (mean > 0 && gap > SINK_DARK * mean) this.addDark(s, this.sLast[s], t);
-    else this.sGap[s] = mean > 0 ? mean + (gap - mean) / 16 : gap;
-    this.sLast[s] = t;
+    if (t > this.sLast[s]) this.sLast[s] = t;
   }
 
   /** Reports `start`..`end` of sink node `node` were lost (a sequence gap). */
@@ -170,8 +167,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     this.sDarkNext[s] = (k + 1) % DARK_RING;
   }
 
-  /** How much of [a, b] sink `s`'s reports are known lost (sequence gaps and dark stretches;
-   * all of it when the sink is unknown). */
+  /** How much of [a, b] sink `s`'s reports are known lost (sequence gaps; all of it when the
+   * sink is unknown). */
   private darkWithin(s: number, a: number, b: number): number {
     if (s < 0) return b - a;
     const d = this.sDark;
@@ -183,6 +180,41 @@ export class SilentFlowDetector implements Detector<NoState> {
       if (y > x) sum += y - x;
     }
     return Mth.min(sum, b - a);
+  }
+
+  /** Keeps the input's quiet stretches (see quietCover). */
+  private onInput(t: number): void {
+    const gap = t - this.gLast;
+    if (!(gap > 0)) return;
+    const mean = this.gGap;
+    if (mean > 0 && gap > this.config.silentFactor * mean) {
+      // the shortest kept stretch makes room for a longer one
+      const q = this.quiet;
+      let k = 0;
+      for (let i = 1; i < QUIET_SLOTS; i++)
+        if (q[2 * i + 1] - q[2 * i] < q[2 * k + 1] - q[2 * k]) k = i;
+      if (q[2 * k + 1] - q[2 * k] < gap) {
+        q[2 * k] = this.gLast;
+        q[2 * k + 1] = t;
+      }
+    } else if (this.gLast > -INF) this.gGap = mean > 0 ? mean + (gap - mean) / 16 : gap;
+    this.gLast = t;
+  }
+
+  /** The longest part of [a, b] that one quiet stretch of the whole input covers. When nothing
+   * came from any sink over (nearly) a whole silence, the silence proves nothing: the sources
+   * stopped, or the telemetry did (a collector cut off, mirror sessions turned off: no reports,
+   * so no sequence gap either). The whole input, not the member's sink: a sink whose flows all
+   * cross a dropping switch goes quiet too, while the other sinks keep reporting. */
+  private quietCover(a: number, b: number): number {
+    const q = this.quiet;
+    let best = 0;
+    for (let k = 0; k < QUIET_SLOTS; k++) {
+      const x = Mth.max(a, q[2 * k]);
+      const y = Mth.min(b, q[2 * k + 1]);
+      if (y - x > best) best = y - x;
+    }
+    return best;
   }
 
   /** The flow's slot is being freed: a silence of it ends here, unresolved. */
@@ -379,7 +411,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     const prev = fl.latSum[fs];
     const held = lat >= 0 && prev >= 0 ? Mth.max(0, lat - prev) : 0;
     const last = fl.last[fs];
-    const unexplained = t - last - held - this.darkWithin(this.sinkOf[fs], last, t);
+    const sink = this.sinkOf[fs];
+    const unexplained = t - last - held - this.darkWithin(sink, last, t) - this.quietCover(last, t);
     if (unexplained <= m.wait || fl.dropReportT[fs] >= last) {
       // delayed, not dropped; its reports lost, not its packets; or dropped with a drop report
       // (already a drop anomaly)
@@ -542,7 +575,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     for (const { m, stop } of shown) {
       if (m.silentSince < start) start = m.silentSince;
       if (stop > last) last = stop;
-      const lost = stop - m.silentSince - this.darkWithin(m.sink, m.silentSince, stop);
+      const a = m.silentSince;
+      const lost = stop - a - this.darkWithin(m.sink, a, stop) - this.quietCover(a, stop);
       packets += Mth.max(1, Mth.round(lost / m.meanGap));
       if (flows.length < c.maxFlowsPerAnomaly) flows.push(m.flow);
     }
