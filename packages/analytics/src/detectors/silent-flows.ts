@@ -411,8 +411,8 @@ export class SilentFlowDetector implements Detector<NoState> {
     const prev = fl.latSum[fs];
     const held = lat >= 0 && prev >= 0 ? Mth.max(0, lat - prev) : 0;
     const last = fl.last[fs];
-    const sink = this.sinkOf[fs];
-    const unexplained = t - last - held - this.darkWithin(sink, last, t) - this.quietCover(last, t);
+    const unexplained =
+      t - last - held - this.darkWithin(this.sinkOf[fs], last, t) - this.quietCover(last, t);
     if (unexplained <= m.wait || fl.dropReportT[fs] >= last) {
       // delayed, not dropped; its reports lost, not its packets; or dropped with a drop report
       // (already a drop anomaly)
