@@ -7,6 +7,7 @@
  * each send() call's values (what kafkajs does per partition and topic with --compression gzip).
  *
  * Usage: npx tsc -b packages/pipeline && node benchmarks/ingest-path.js [seconds per case]
+ *        [flows per reporter, default 16 as the distributed benchmark's sender; 0 = one flow]
  * Each case prints the lowest of 10 rounds (seconds / 10 each).
  */
 'use strict';
@@ -28,6 +29,7 @@ function template() {
 }
 
 const N = 4096;
+const FLOWS = Number(process.argv[3] ?? 16);
 const tpl = template();
 const dgrams = [];
 for (let i = 0; i < N; i++) {
@@ -37,6 +39,8 @@ for (let i = 0; i < N; i++) {
   b[1] = (b[1] & 0xc0) | (s >>> 16);
   b.writeUInt16BE(s & 0xffff, 2);
   b.writeUInt32BE(1000 + node, 4);
+  // the inner UDP source port (lib/report-sender.js)
+  if (FLOWS > 0) b.writeUInt16BE(20000 + node * FLOWS + (s % FLOWS), 86);
   dgrams.push(b);
 }
 const from = new Uint32Array([0, 0, 0, 0x7f000001]);
@@ -88,7 +92,7 @@ function run(withWorker, gzip) {
 }
 
 console.log(
-  `node ${process.version}, ${seconds} s per case, ${N} reports per batch, µs CPU per report`,
+  `node ${process.version}, ${seconds} s per case, ${N} reports per batch, ${FLOWS} flows per reporter, µs CPU per report`,
 );
 const d = cpuRun(run(false, false));
 const w = cpuRun(run(true, false));
