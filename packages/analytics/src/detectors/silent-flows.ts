@@ -34,6 +34,10 @@ const MAX_SINKS = 4096;
 const VERIFY_NS = 10e6;
 /** Quiet stretches of the whole input remembered (the longest ones). */
 const QUIET_SLOTS = 8;
+/** Length of [a, b] ∩ [x, y] (0 when they do not meet). */
+function overlap(a: number, b: number, x: number, y: number): number {
+  return Mth.max(0, Mth.min(b, y) - Mth.max(a, x));
+}
 /** Members that never came back needed for a blackhole. */
 const HOLE_MIN_FLOWS = 2;
 
@@ -174,11 +178,7 @@ export class SilentFlowDetector implements Detector<NoState> {
     const d = this.sDark;
     const o = s * DARK_RING * 2;
     let sum = 0;
-    for (let k = 0; k < DARK_RING; k++) {
-      const x = Mth.max(a, d[o + 2 * k]);
-      const y = Mth.min(b, d[o + 2 * k + 1]);
-      if (y > x) sum += y - x;
-    }
+    for (let k = 0; k < DARK_RING; k++) sum += overlap(a, b, d[o + 2 * k], d[o + 2 * k + 1]);
     return Mth.min(sum, b - a);
   }
 
@@ -209,11 +209,8 @@ export class SilentFlowDetector implements Detector<NoState> {
   private quietCover(a: number, b: number): number {
     const q = this.quiet;
     let best = 0;
-    for (let k = 0; k < QUIET_SLOTS; k++) {
-      const x = Mth.max(a, q[2 * k]);
-      const y = Mth.min(b, q[2 * k + 1]);
-      if (y - x > best) best = y - x;
-    }
+    for (let k = 0; k < QUIET_SLOTS; k++)
+      best = Mth.max(best, overlap(a, b, q[2 * k], q[2 * k + 1]));
     return best;
   }
 

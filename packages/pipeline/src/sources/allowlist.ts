@@ -81,7 +81,7 @@ export class Allowlist {
 
   /** The same decision for an address already in words (IPv4 in words[3]). */
   allowsWords(words: Uint32Array, v6: boolean): boolean {
-    if (this.prefixes.length === 0) return true;
+    if (this.empty) return true;
     if (v6) return this.prefixes.some((p) => matches(p, words, true));
     const key = words[3];
     let ok = this.v4Cache.get(key);

@@ -9,6 +9,7 @@ import {
   TOPIC_RECORDS,
   TOPIC_REPORTS,
 } from '../wire/topics';
+import type { KafkaCompression } from './kafka';
 import type { ConsumedBatch, Producer } from './types';
 
 export interface PublishCounts {
@@ -45,7 +46,7 @@ export function publishBatch(
 
 /** The codec of the anomaly topic's producer: users subscribe with any Kafka client, and
  * gzip is the one every client reads (the data topics' default, lz4, is not). */
-export const ANOMALY_COMPRESSION = 'gzip';
+export const ANOMALY_COMPRESSION: KafkaCompression = 'gzip';
 
 /** Enqueues anomalies as JSON (anomalyToJson) on hopwatch.anomalies.v2, key = anomaly id;
  * `producer` compresses with ANOMALY_COMPRESSION. */
