@@ -7,16 +7,23 @@ import * as path from 'path';
 import { makeConfig, PROFILES, runFuzz } from '@hopwatch/codec';
 import { openCapture } from '@hopwatch/pcap';
 
-const DIR = path.resolve(__dirname, '../../../../shared/captures');
+/** The third-party captures beside the repository when present (a development checkout), and
+ * always the repository's own (a clone anywhere else has only those). */
+const DIRS = [
+  path.resolve(__dirname, '../../../../shared/captures'),
+  path.resolve(__dirname, '../../../captures'),
+];
 
 function seeds(): Uint8Array[] {
   const out: Uint8Array[] = [];
-  if (!fs.existsSync(DIR)) return out;
-  for (const f of fs.readdirSync(DIR)) {
-    if (!/\.pcap(ng)?$/.test(f)) continue;
-    const r = openCapture(path.join(DIR, f));
-    for (let p = r.next(); p; p = r.next()) out.push(Uint8Array.from(p.data));
-    r.close();
+  for (const dir of DIRS) {
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir)) {
+      if (!/\.pcap(ng)?$/.test(f)) continue;
+      const r = openCapture(path.join(dir, f));
+      for (let p = r.next(); p; p = r.next()) out.push(Uint8Array.from(p.data));
+      r.close();
+    }
   }
   return out;
 }
