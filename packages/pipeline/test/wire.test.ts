@@ -191,6 +191,47 @@ describe('wire format', () => {
     expect(b.findings).toEqual([{ record: 1, kind: 'k', detail: 'd' }]);
   });
 
+  test('time_ns: exact against BigInt both ways, random 32-bit seconds, the edges, and beyond 32 bits rejected', () => {
+    const T = TYPES.records;
+    const edges = [0, 1, 0xffff, 0x10000, 999_999_999, 1_000_000_000, 0x7fffffff, 0xffffffff];
+    const pairs: [number, number][] = [];
+    for (const s of edges) for (const n of [0, 1, 499_999_999, 999_999_999]) pairs.push([s, n]);
+    let x = 0x2545f491;
+    const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x);
+    for (let i = 0; i < 20_000; i++) pairs.push([rnd(), rnd() % 1_000_000_000]);
+    const b = new RecordBatch(pairs.length, 1);
+    const want: string[] = [];
+    for (const [s, n] of pairs) {
+      const r = b.count;
+      b.count++;
+      b.tsSec[r] = s;
+      b.tsNsec[r] = n;
+      const ns = BigInt(s) * 1_000_000_000n + BigInt(n);
+      expect(timeNs(s, n)).toBe(ns);
+      want.push(ns.toString());
+    }
+    // encoded by hopwatch, decoded by protobufjs: the fixed64 values are BigInt's
+    const recs = Array.from({ length: b.count }, (_, i) => i);
+    const bytes = encodeRecordsMessage(b, recs);
+    const obj = T.toObject(T.decode(bytes), { longs: String }) as { time_ns: string[] };
+    expect(obj.time_ns).toEqual(want);
+    // and back: every second and nanosecond as it was
+    const back = new RecordBatch(1, 1);
+    decodeRecordsMessage(bytes, back);
+    for (let i = 0; i < pairs.length; i++)
+      if (back.tsSec[i] !== pairs[i][0] || back.tsNsec[i] !== pairs[i][1])
+        throw new Error(`row ${i}: ${back.tsSec[i]}.${back.tsNsec[i]} for ${pairs[i].join('.')}`);
+    // 2^32 s and the largest fixed64 do not fit a 32-bit second: a WireError, not a wrapped time
+    for (const t of ['4294967296000000000', '18446744073709551615']) {
+      const m = T.encode(T.fromObject({ count: 1, time_ns: [t] })).finish();
+      expect(() => decodeRecordsMessage(m, new RecordBatch(1, 1))).toThrow(WireError);
+    }
+    const last = T.encode(T.fromObject({ count: 1, time_ns: ['4294967295999999999'] })).finish();
+    const one = new RecordBatch(1, 1);
+    decodeRecordsMessage(last, one);
+    expect([one.tsSec[0], one.tsNsec[0]]).toEqual([0xffffffff, 999_999_999]);
+  });
+
   test('ip_length, vlan, vni: carried as value + 1; messages without them decode as not carried; out of range is rejected', () => {
     const T = TYPES.records;
     const b = new RecordBatch(4, 1);
