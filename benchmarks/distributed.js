@@ -42,6 +42,7 @@
  * JIT in every process and in the broker).
  * --publish-every-ms N passes `--publish-every-ms N` to ingest (longest wait of a partial batch).
  * --udp-receive PATH passes `--udp-receive PATH` to ingest (recvmmsg or dgram; default auto).
+ * --receive-hold-ms N passes `--receive-hold-ms N` to ingest (recvmmsg's receive coalescing).
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -198,6 +199,7 @@ async function main() {
   const analyzeConcurrency = arg('analyze-concurrency', '');
   const publishEveryMs = arg('publish-every-ms', '');
   const udpReceive = arg('udp-receive', '');
+  const receiveHoldMs = arg('receive-hold-ms', '');
   const warmupSeconds = Number(arg('warmup-seconds', '0'));
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
@@ -254,6 +256,7 @@ async function main() {
       ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
       ...(publishEveryMs ? ['--publish-every-ms', publishEveryMs] : []),
       ...(udpReceive ? ['--udp-receive', udpReceive] : []),
+      ...(receiveHoldMs ? ['--receive-hold-ms', receiveHoldMs] : []),
     ]);
     procs.push(ing);
     const port = Number(
@@ -329,7 +332,7 @@ async function main() {
     // partitions' detector state created, the broker's JVM warm); the counters after it are
     // the base the measured figures are taken from
     const base = {
-      ...{ stored: 0, decoded: 0, received: 0, drops: 0, shed: 0, kafkaSent: 0 },
+      ...{ stored: 0, decoded: 0, received: 0, reads: 0, drops: 0, shed: 0, kafkaSent: 0 },
       byWorker: new Map(), // ingest worker metrics URL -> records decoded
     };
     let seqStart;
@@ -352,6 +355,7 @@ async function main() {
       }
       await sleep(2000); // the warm-up's last anomalies
       base.received = await ingestMetric('hopwatch_ingest_received_total');
+      base.reads = await ingestMetric('hopwatch_ingest_reads_total');
       base.drops = await ingestMetric('hopwatch_ingest_kernel_drops_total');
       base.shed = await ingestMetric('hopwatch_producer_shed_total');
       base.kafkaSent = await ingestMetric('hopwatch_producer_sent_total');
@@ -459,7 +463,7 @@ async function main() {
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),
@@ -467,6 +471,7 @@ async function main() {
       ingest: {
         processes: ingWorkers.length,
         received: (await ingestMetric('hopwatch_ingest_received_total')) - base.received,
+        reads: (await ingestMetric('hopwatch_ingest_reads_total')) - base.reads,
         kernelDrops: (await ingestMetric('hopwatch_ingest_kernel_drops_total')) - base.drops,
         decoded: received,
         shed: (await ingestMetric('hopwatch_producer_shed_total')) - base.shed,

@@ -3,7 +3,11 @@
 // Report v2.0 datagrams (INT v2.1 MD, 5 hops, bitmap 0xFF00) at fixed rates at `hopwatch serve`'s
 // UdpSource + Pipeline on loopback; prints received, per-socket kernel drops and the system-wide
 // RcvbufErrors delta from /proc/net/snmp.
+// Also the reads (recvmmsg batches or dgram datagrams), datagrams per read and the process's CPU
+// per datagram.
 // Usage: npx tsc -b packages/cli && node benchmarks/udp-listener.js [seconds] [rates,comma] [--analytics]
+//        [--receive-hold-ms N,...] (each rate once per hold, side by side; default the ingest's)
+//        [--udp-receive recvmmsg|dgram]
 'use strict';
 const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
@@ -15,6 +19,9 @@ const { Pipeline, UdpSource } = require('@hopwatch/pipeline');
 const seconds = Number(process.argv[2] || 5);
 const rates = (process.argv[3] || '100000,200000,300000').split(',').map(Number);
 const withAnalytics = process.argv.includes('--analytics');
+const { arg } = require('./lib/util');
+const holds = arg('receive-hold-ms', '').split(',').filter(Boolean).map(Number);
+const receive = arg('udp-receive', 'auto');
 
 function snmpRcvbufErrors() {
   const lines = fs
@@ -85,9 +92,15 @@ try {
     `node ${process.version}; ${seconds}s per rate; report ${parts[1].length} B; net.core.rmem_max ${rmem}; analytics ${withAnalytics ? 'on' : 'off'} (decode only otherwise); no store`,
   );
   console.log(
-    'offered/s   sent/s    received   recv/s    kernel drops  RcvbufErrors  decoded records  listener CPU%',
+    'offered/s   hold ms  sent/s    received   recv/s    kernel drops  RcvbufErrors  decoded records  listener CPU%  reads      per read  µs CPU per datagram',
   );
-  for (const rate of rates) {
+  for (const rate of rates)
+    for (const hold of holds.length ? holds : [undefined]) await one(rate, hold);
+  fs.rmSync(tmp, { recursive: true, force: true });
+})();
+
+async function one(rate, hold) {
+  {
     const pipeline = new Pipeline({
       codec: makeConfig('spec'),
       store: null,
@@ -99,6 +112,8 @@ try {
     let port = 0;
     const src = new UdpSource({
       listen: [{ host: '127.0.0.1', port: 0 }],
+      receive,
+      receiveHoldMs: hold,
       onListening: (a) => (port = a[0].port),
     });
     const ac = new AbortController();
@@ -127,9 +142,8 @@ try {
     const [sent, sentRate] = out.split(' ').map(Number);
     const ps = pipeline.stats();
     console.log(
-      `${String(rate).padEnd(11)} ${String(Math.round(sentRate)).padEnd(9)} ${String(st.received).padEnd(10)} ${String(Math.round(st.received / seconds)).padEnd(9)} ${String(st.kernelDrops).padEnd(13)} ${String(snmpRcvbufErrors() - snmp0).padEnd(13)} ${String(ps.records).padEnd(16)} ${((100 * (cpu.user + cpu.system)) / 1e6 / wall).toFixed(0)}`,
+      `${String(rate).padEnd(11)} ${String(hold ?? 'default').padEnd(8)} ${String(Math.round(sentRate)).padEnd(9)} ${String(st.received).padEnd(10)} ${String(Math.round(st.received / seconds)).padEnd(9)} ${String(st.kernelDrops).padEnd(13)} ${String(snmpRcvbufErrors() - snmp0).padEnd(13)} ${String(ps.records).padEnd(16)} ${((100 * (cpu.user + cpu.system)) / 1e6 / wall).toFixed(0).padEnd(14)} ${String(st.reads).padEnd(10)} ${(st.received / st.reads).toFixed(1).padEnd(9)} ${((cpu.user + cpu.system) / st.received).toFixed(2)}`,
     );
     void sent;
   }
-  fs.rmSync(tmp, { recursive: true, force: true });
-})();
+}

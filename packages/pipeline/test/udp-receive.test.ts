@@ -29,12 +29,14 @@ async function start(
   host: string,
   handler: PacketHandler,
   allow?: string[],
+  receiveHoldMs?: number,
 ): Promise<{ src: UdpSource; port: number; stop: () => Promise<void> }> {
   let port = 0;
   const src = new UdpSource({
     listen: [{ host, port: 0 }],
     allow,
     receive,
+    receiveHoldMs,
     onListening: (a) => (port = a[0].port),
   });
   const ac = new AbortController();
@@ -191,5 +193,111 @@ describe('UDP receive path recvmmsg: receive times', () => {
     // the second burst arrived ≥ 30 ms after the first, and all of it before the late read
     expect(times[5] - times[4]).toBeGreaterThanOrEqual(29_000_000n);
     expect(times[9]).toBeLessThan(readAfter - 20_000_000n);
+  });
+});
+
+describe('UDP receive path recvmmsg: receive coalescing (--receive-hold-ms)', () => {
+  /** 2 datagrams a millisecond for `ms` ms from this process; resolves when all are sent. */
+  async function stream(port: number, ms: number): Promise<number> {
+    const s = dgram.createSocket('udp4');
+    let sent = 0;
+    await new Promise<void>((done) => {
+      const t0 = Date.now();
+      const tick = setInterval(() => {
+        const due = Math.min(ms, Date.now() - t0) * 2;
+        while (sent < due) s.send(payload(sent++), port, '127.0.0.1');
+        if (Date.now() - t0 >= ms) {
+          clearInterval(tick);
+          done();
+        }
+      }, 1);
+    });
+    await new Promise((r) => setTimeout(r, 20)); // the last sends leave the socket
+    s.close();
+    return sent;
+  }
+
+  async function run(holdMs: number) {
+    const seen: number[] = [];
+    const times: bigint[] = [];
+    const { src, port, stop } = await start(
+      'recvmmsg',
+      '127.0.0.1',
+      {
+        onPacket: () => undefined,
+        onDatagram: (d, _f, _v6, sec, nsec) => {
+          seen.push(d.length >= 4 ? Buffer.from(d).readUInt32BE(0) : -1);
+          times.push(BigInt(sec) * 1_000_000_000n + BigInt(nsec));
+        },
+      },
+      undefined,
+      holdMs,
+    );
+    const sent = await stream(port, 300);
+    await until(() => seen.length >= sent);
+    const st = src.stats();
+    await stop();
+    return { sent, seen, times, reads: st.reads, received: st.received };
+  }
+
+  test('a steady stream: fewer reads than without it, every datagram once, kernel receive times kept', async () => {
+    const off = await run(0);
+    const held = await run(100);
+    for (const r of [off, held]) {
+      expect(r.received).toBe(r.sent);
+      // every datagram once: payloads of 4 bytes or more carry their index
+      const idx = r.seen.filter((i) => i >= 0).sort((a, b) => a - b);
+      expect(new Set(idx).size).toBe(idx.length);
+      expect(idx.length).toBe(
+        Array.from({ length: r.sent }, (_, i) => i % 1500 >= 4).filter(Boolean).length,
+      );
+      for (let i = 1; i < r.times.length; i++)
+        expect(r.times[i]).toBeGreaterThanOrEqual(r.times[i - 1]);
+    }
+    // held 100 ms, 300 ms of traffic takes a handful of reads; without it, about one per tick
+    expect(held.reads).toBeLessThan(off.reads / 5);
+    expect(held.reads).toBeLessThanOrEqual(20);
+    // the times are the kernel's, spread over the 300 ms, not the few read times
+    const spread = Number(held.times[held.times.length - 1] - held.times[0]) / 1e6;
+    expect(spread).toBeGreaterThan(250);
+    let distinct = 0;
+    for (let i = 1; i < held.times.length; i++) if (held.times[i] !== held.times[i - 1]) distinct++;
+    expect(distinct).toBeGreaterThan(held.reads * 10);
+  });
+
+  test('a lone datagram is read at once, not held; closing while held stops the reads', async () => {
+    let got = 0;
+    let at = 0;
+    const { src, port, stop } = await start(
+      'recvmmsg',
+      '127.0.0.1',
+      {
+        onPacket: () => undefined,
+        onDatagram: () => {
+          got++;
+          at = Date.now();
+        },
+      },
+      undefined,
+      1000,
+    );
+    const s = dgram.createSocket('udp4');
+    const t0 = Date.now();
+    s.send(payload(7), port, '127.0.0.1');
+    await until(() => got === 1);
+    expect(at - t0).toBeLessThan(500); // held, it would take 1,000 ms
+    // a burst: the first read finds several, so the socket is held for 1 s; close inside it
+    await Promise.all(
+      [8, 9, 10, 11].map((i) => new Promise((r) => s.send(payload(i), port, '127.0.0.1', r))),
+    );
+    await until(() => got >= 5);
+    // the four in one read, so the socket is held now
+    expect([src.stats().received, src.stats().reads]).toEqual([5, 2]);
+    const before = src.stats().received;
+    await stop();
+    s.send(payload(12), port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 1200)); // past the hold: its timer must not read
+    s.close();
+    expect(src.stats().received).toBe(before);
   });
 });

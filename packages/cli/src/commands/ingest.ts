@@ -53,6 +53,9 @@ Options:
   --receive-buffer BYTES    UDP socket receive buffer (default 33554432)
   --udp-receive PATH        auto, recvmmsg or dgram (default auto: recvmmsg, many datagrams per
                             system call, where its addon is built; dgram in --workers processes)
+  --receive-hold-ms N       recvmmsg: once a wake-up finds 2 or more datagrams queued, read again
+                            N ms later, not on the next datagram (default 1; 0 = never): fewer
+                            wake-ups, less CPU per report; receive times stay the kernel's
   --interface DEV           live capture on DEV (libpcap); --filter BPF
   --speed N                 replay at the capture's pace x N (default 0 = as fast as possible)
   --rate PPS                replay at most PPS packets per second (default unlimited)
@@ -105,6 +108,7 @@ export async function ingest(argv: string[]): Promise<number> {
       allow: { type: 'string', multiple: true },
       'receive-buffer': { type: 'string' },
       'udp-receive': { type: 'string' },
+      'receive-hold-ms': { type: 'string' },
       interface: { type: 'string' },
       filter: { type: 'string' },
       speed: { type: 'string' },
@@ -219,6 +223,10 @@ export async function ingest(argv: string[]): Promise<number> {
             ? parseIntArg('--receive-buffer', values['receive-buffer'], 1, MAX_RECEIVE_BUFFER)
             : src.receiveBuffer,
         receive: parseUdpReceive(values['udp-receive']),
+        receiveHoldMs:
+          values['receive-hold-ms'] !== undefined
+            ? parseIntArg('--receive-hold-ms', values['receive-hold-ms'], 0, 1000)
+            : undefined,
         onListening: (a, warning) => {
           logger.info('listening', { udp: a.map((x) => `${x.host}:${x.port}`).join(',') });
           if (warning) logger.warn(warning);

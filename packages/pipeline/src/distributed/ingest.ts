@@ -128,6 +128,7 @@ export class IngestWorker implements PacketHandler {
     sources: () => {
       source: string;
       received: number;
+      reads: number;
       kernelDrops: number;
       refused: number;
       errors: number;
@@ -139,6 +140,14 @@ export class IngestWorker implements PacketHandler {
       ['source'],
       (c) => {
         for (const s of sources()) c.setTotal({ source: s.source }, s.received);
+      },
+    );
+    registry.counter(
+      'hopwatch_ingest_reads_total',
+      'Reads from the source (a recvmmsg batch, a dgram datagram, a capture packet), by source.',
+      ['source'],
+      (c) => {
+        for (const s of sources()) c.setTotal({ source: s.source }, s.reads);
       },
     );
     registry.counter(

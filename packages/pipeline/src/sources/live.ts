@@ -106,6 +106,7 @@ export class LiveCaptureSource implements PacketSource {
     c.setMinBytes?.(0);
     c.on('packet', (nbytes: number) => {
       this.st.received++;
+      this.st.reads++;
       this.st.bytes += nbytes;
       this.clock.now(this.ts);
       handler.onPacket(buffer.subarray(0, nbytes), linkType, this.ts[0], this.ts[1]);

@@ -46,6 +46,7 @@ export class PcapReplaySource implements PacketSource {
           let p = reader.next();
           for (; p && n < CHUNK; n++) {
             this.st.received++;
+            this.st.reads++;
             this.st.bytes += p.capturedLength;
             handler.onPacket(p.data, p.linkType, p.tsSec, p.tsNsec);
             if (speed > 0) {

@@ -22,6 +22,9 @@ export interface SourceStats {
   source: string;
   /** Packets or datagrams handed to the handler. */
   received: number;
+  /** Reads from the source: one per datagram on dgram, one per batch of up to 64 on recvmmsg
+   * (received / reads = datagrams per read, which receive coalescing raises). */
+  reads: number;
   bytes: number;
   /** Dropped before hopwatch saw them: kernel socket buffer overflows, capture drops. */
   kernelDrops: number;
@@ -41,7 +44,16 @@ export interface PacketSource {
 }
 
 export function emptyStats(source: string): SourceStats {
-  return { source, received: 0, bytes: 0, kernelDrops: 0, refused: 0, errors: 0, lastError: null };
+  return {
+    source,
+    received: 0,
+    reads: 0,
+    bytes: 0,
+    kernelDrops: 0,
+    refused: 0,
+    errors: 0,
+    lastError: null,
+  };
 }
 
 /** Wall clock as (seconds, nanoseconds) since the epoch, monotonic within the process. Read

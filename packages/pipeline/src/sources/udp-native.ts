@@ -11,6 +11,8 @@ import * as path from 'path';
 /** Words of `meta` per slot: length, flags, four address words (IPv4 in the last), port, the
  * kernel's receive time (seconds, nanoseconds; 0 when it gave none), 0. */
 export const META_WORDS = 10;
+/** The addon's JavaScript API (open's arguments); a build from older sources is not used. */
+export const API_VERSION = 2;
 export const META_SEC = 7;
 export const META_NSEC = 8;
 export const FLAG_TRUNCATED = 1;
@@ -21,6 +23,7 @@ type Handle = object;
 export interface UdpRecvBinding {
   /** The layout the addon was built with: a build from older sources is not used. */
   META_WORDS: number;
+  API_VERSION?: number;
   open(
     host: string,
     port: number,
@@ -30,6 +33,7 @@ export interface UdpRecvBinding {
     slotSize: number,
     meta: Uint32Array,
     onBatch: (count: number, errno: number) => void,
+    holdMs: number,
   ): Handle;
   localPort(h: Handle): number;
   receiveBuffer(h: Handle): number;
@@ -60,7 +64,7 @@ export function loadUdpRecv(): UdpRecvBinding | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require(file) as UdpRecvBinding;
-    if (binding.META_WORDS !== META_WORDS) {
+    if (binding.META_WORDS !== META_WORDS || binding.API_VERSION !== API_VERSION) {
       loadError = `${file} was built from older sources (rebuild it with deploy/setup.sh)`;
       binding = null;
     }
@@ -88,12 +92,15 @@ export class NativeUdpSocket {
 
   constructor(private readonly b: UdpRecvBinding) {}
 
-  /** Binds host:port (host numeric). Throws with `code` EADDRINUSE etc. */
+  /** Binds host:port (host numeric). Throws with `code` EADDRINUSE etc. `holdMs` > 0: once a
+   * wake-up finds two or more datagrams, read again that much later rather than on the next
+   * datagram (receive coalescing, see udp_recv.c). */
   open(
     host: string,
     port: number,
     receiveBuffer: number,
     onBatch: (count: number, errno: number) => void,
+    holdMs = 0,
   ): void {
     this.handle = this.b.open(
       host,
@@ -104,6 +111,7 @@ export class NativeUdpSocket {
       SLOT_SIZE,
       this.meta,
       onBatch,
+      holdMs,
     );
   }
 

@@ -28,6 +28,9 @@ import {
 } from './udp-native';
 
 export type UdpReceivePath = 'recvmmsg' | 'dgram';
+/** Receive coalescing of the recvmmsg path (udp_recv.c): at 20,000 reports/s a wake-up found
+ * about 4 datagrams; held 1 ms (1-2 ms with libuv's timers) a read finds about 10. */
+export const RECEIVE_HOLD_MS = 1;
 export const UDP_RECEIVE_CHOICES = ['auto', 'recvmmsg', 'dgram'] as const;
 export type UdpReceiveChoice = (typeof UDP_RECEIVE_CHOICES)[number];
 
@@ -60,6 +63,9 @@ export interface UdpSourceOptions {
   onListening?: (addrs: ListenAddress[], bufferWarning: string | null) => void;
   /** Receive path (default auto, see chooseReceivePath). */
   receive?: UdpReceiveChoice;
+  /** recvmmsg only: once a wake-up finds two or more datagrams queued, read the socket again
+   * after this many ms rather than on the next datagram (default RECEIVE_HOLD_MS; 0 = never). */
+  receiveHoldMs?: number;
 }
 
 /**
@@ -168,6 +174,7 @@ export class UdpSource implements PacketSource {
     this.bound = this.sockets.map((s) => ({ host: s.address().address, port: s.address().port }));
     const ts = this.ts;
     const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+      this.st.reads++;
       const sender = this.allow.sender(rinfo.address);
       if (!sender.allowed) {
         this.st.refused++;
@@ -203,6 +210,7 @@ export class UdpSource implements PacketSource {
           st.lastError = `receive: ${getSystemErrorName(-errno)}`;
           return;
         }
+        st.reads++;
         this.clock.now(ts);
         const readSec = ts[0];
         const readNsec = ts[1];
@@ -230,7 +238,7 @@ export class UdpSource implements PacketSource {
           else handler.onDatagram(sock.datagram(i), from, v6, readSec, readNsec);
         }
       };
-      sock.open(host, l.port, bufSize, onBatch);
+      sock.open(host, l.port, bufSize, onBatch, this.opts.receiveHoldMs ?? RECEIVE_HOLD_MS);
       this.natives.push(sock);
       this.bound.push({ host, port: sock.port() });
     }
