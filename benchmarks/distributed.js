@@ -49,6 +49,12 @@
  * --idle-seconds S measures the processes' CPU over S s without traffic first (after the warm-up).
  * --profile DIR runs each hopwatch process with `node --cpu-prof --cpu-prof-dir DIR` (the
  * profile is written when the process exits; the CPU figures then include the profiler).
+ * Its samples are wall-clock: on this busy box a descheduled function is charged the time it
+ * waited for a core (ingest's encoder looked three times its CPU cost).
+ * --perf DIR records the hopwatch processes with Linux perf (cpu-clock, on-CPU time only,
+ * kernel included) over the measured window, runs them with `--perf-basic-prof` to name the
+ * JavaScript frames, and writes DIR/perf-top.md (benchmarks/tools/perf-top.js): CPU by
+ * thread, the main thread's CPU by layer and by function, µs per report. Needs `perf`.
  * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
  */
 'use strict';
@@ -62,10 +68,13 @@ const { sendReports } = require('./lib/report-sender');
 const ROOT = path.resolve(__dirname, '..');
 
 const PROFILE_DIR = arg('profile', '');
+const PERF_DIR = arg('perf', '');
+const PERF_FREQ = 499;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
 
 function cli(args) {
   const node = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  if (PERF_DIR) node.push('--perf-basic-prof');
   const p = spawn(
     process.execPath,
     [...node, path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args],
@@ -399,6 +408,17 @@ async function main() {
     const svcCpu0 = Object.fromEntries(
       Object.entries(svcPids).map(([n, pid]) => [n, pid ? cpuSeconds(pid) : 0]),
     );
+    // perf over the window: every thread of the hopwatch processes, on-CPU samples only
+    const perf = PERF_DIR
+      ? spawn(
+          'perf',
+          ['record', '-e', 'cpu-clock', '-F', String(PERF_FREQ), '-p', cpuPids.join(',')].concat([
+            '-o',
+            path.join(PERF_DIR, 'perf.data'),
+          ]),
+          { stdio: 'ignore' },
+        )
+      : null;
     const t0 = Date.now();
     const res = await sendReports({ port, rate, seconds, nodes, flows: flowsPerNode, seqStart });
     const sendMs = Date.now() - t0;
@@ -417,6 +437,11 @@ async function main() {
       await sleep(250);
     }
     const drainMs = Date.now() - tEnd;
+    if (perf) {
+      const done = new Promise((r) => perf.on('exit', r));
+      perf.kill('SIGINT');
+      await done;
+    }
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
     const analyzeThreads = threadDiff(analyzeThreads0, threadCpu(analyzeProcs[0].pid));
     const ingestThreads = threadDiff(ingestThreads0, threadCpu(ing.pid));
@@ -555,6 +580,18 @@ async function main() {
           (await store.query('SELECT uniqExact(report_node, report_seq) AS n FROM paths'))[0].n,
         ),
     };
+    if (PERF_DIR) {
+      const names = [...analyzeProcs.map((_, i) => `analyze ${i + 1}`), 'ingest'];
+      for (let i = names.length; i < cpuPids.length; i++) names.push(`ingest worker ${i}`);
+      const md = execFileSync(process.execPath, [
+        path.join(__dirname, 'tools/perf-top.js'),
+        path.join(PERF_DIR, 'perf.data'),
+        ...['--pids', cpuPids.join(','), '--names', names.join(',')],
+        ...['--freq', String(PERF_FREQ), '--reports', String(stored)],
+      ]).toString();
+      fs.writeFileSync(path.join(PERF_DIR, 'perf-top.md'), `# ${out.command}\n\n${md}`);
+      out.perf = path.join(PERF_DIR, 'perf-top.md');
+    }
     console.log(JSON.stringify(out, null, 2));
     await consumer.disconnect();
     await store.close();
