@@ -59,6 +59,9 @@ export {
   decodeMessage,
   messageFields,
   timeNs,
+  MAX_MESSAGE_ROWS,
+  MAX_MESSAGE_HOPS,
+  MAX_MESSAGE_DS_WORDS,
   type MessageKind,
 } from './wire/messages';
 export {

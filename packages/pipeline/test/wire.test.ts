@@ -12,6 +12,8 @@ import {
   PbWriter,
   splitBatch,
   timeNs,
+  MAX_MESSAGE_HOPS,
+  MAX_MESSAGE_ROWS,
   WireError,
   WT_LEN,
   WT_VARINT,
@@ -230,6 +232,61 @@ describe('wire format', () => {
     const one = new RecordBatch(1, 1);
     decodeRecordsMessage(last, one);
     expect([one.tsSec[0], one.tsNsec[0]]).toEqual([0xffffffff, 999_999_999]);
+  });
+
+  test('hostile messages: rows and hops beyond the bounds are refused before anything is allocated', () => {
+    // a few bytes claiming 2^31 rows (every column absent: "all zero")
+    const rows = new PbWriter(16);
+    rows.uint32Field(1, 2 ** 31);
+    const b = new RecordBatch(4, 1);
+    const cap = b.capacity;
+    expect(() => decodeRecordsMessage(rows.finish(), b)).toThrow(/rows, more than/);
+    expect([b.count, b.capacity]).toEqual([0, cap]);
+    // the largest allowed count decodes (absent columns are zero)
+    const most = new PbWriter(16);
+    most.uint32Field(1, MAX_MESSAGE_ROWS);
+    expect(decodeReportsMessage(most.finish(), new RecordBatch(4, 1))).toBe(MAX_MESSAGE_ROWS);
+    // 1,000 records of 60,000 hops each: 60 million hops, from a message of a few KB
+    const hops = new PbWriter(8192);
+    hops.uint32Field(1, 1000);
+    hops.tag(26, WT_LEN);
+    hops.varint(3000);
+    for (let i = 0; i < 1000; i++) hops.varint(60_000);
+    const hb = new RecordBatch(4, 1);
+    expect(() => decodeRecordsMessage(hops.finish(), hb)).toThrow(/hops, more than/);
+    expect(hb.hopTotal).toBe(0);
+    expect(MAX_MESSAGE_HOPS).toBeLessThan(60_000_000);
+  });
+
+  test('hostile messages: truncated and bit-flipped ones throw WireError or decode; the next good one is unaffected', () => {
+    const batch = randomBatch(300, 11);
+    const good = splitBatch(batch, { partitions: 1 });
+    const kinds: MessageKind[] = ['records', 'queues', 'reports'];
+    const want = kinds.map((k) => {
+      const into = new RecordBatch(4, 1);
+      DECODERS[k](good[k][0].value, into);
+      return signatures(into, k).join('\n');
+    });
+    let x = 12345;
+    const rnd = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % n);
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      const k = i % 3;
+      const src = good[kinds[k]][0].value;
+      const bad = Buffer.from(src.subarray(0, i % 2 ? src.length : rnd(src.length)));
+      for (let j = 0; j < 1 + rnd(4); j++) if (bad.length) bad[rnd(bad.length)] ^= 1 << rnd(8);
+      try {
+        DECODERS[kinds[k]](bad, new RecordBatch(4, 1));
+      } catch (e) {
+        if (!(e instanceof WireError)) throw e;
+        refused++;
+      }
+      // the decoder reuses its field index between messages: the good message is decoded as ever
+      const into = new RecordBatch(4, 1);
+      DECODERS[kinds[k]](src, into);
+      expect(signatures(into, kinds[k]).join('\n')).toBe(want[k]);
+    }
+    expect(refused).toBeGreaterThan(60);
   });
 
   test('ip_length, vlan, vni: carried as value + 1; messages without them decode as not carried; out of range is rejected', () => {

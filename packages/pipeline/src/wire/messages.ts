@@ -180,6 +180,13 @@ const SPECS: Record<MessageKind, Spec> = {
   reports: { kind: 'reports', rec: [C_FRAME, C_TIME, ...REPORT_COLS], hop: [] },
 };
 
+/** The record columns each message carries (the others are filled with their missing value). */
+const CARRIED: Record<MessageKind, ReadonlySet<Col>> = {
+  records: new Set(SPECS.records.rec),
+  queues: new Set(SPECS.queues.rec),
+  reports: new Set(SPECS.reports.rec),
+};
+
 /** Field numbers and names of each message (used by the tests and docs). */
 export function messageFields(kind: MessageKind): { field: number; name: string }[] {
   const s = SPECS[kind];
@@ -591,18 +598,31 @@ export function encodeReportsMessage(
 
 /** Occurrences of each field number < 128 in a message (unknown fields are skipped). */
 class Fields {
-  segs: (Segment[] | undefined)[] = new Array(128);
+  private segs: (Segment[] | undefined)[] = new Array(128);
   count = 0;
-  other: Segment[] = [];
+  /** Field numbers with segments from the last parse (their lists are emptied by the next). */
+  private used: number[] = [];
+  private pool: Segment[] = [];
+  private readonly reader = new PbReader(new Uint8Array(0));
 
-  constructor(bytes: Uint8Array, kind: MessageKind) {
-    const r = new PbReader(bytes);
+  /** Indexes the fields of a message; reuses its lists and segments (one message is decoded
+   * at a time: per message they were a tenth of analyze's allocations). */
+  parse(bytes: Uint8Array, kind: MessageKind): this {
+    for (const f of this.used) this.segs[f]!.length = 0;
+    this.used.length = 0;
+    this.count = 0;
+    let pooled = 0;
+    const r = this.reader;
+    r.buf = bytes;
+    r.pos = 0;
+    r.end = bytes.length;
     while (r.pos < r.end) {
       const tag = r.varint();
       const field = tag >>> 3;
       const wt = tag & 7;
       if (field === 0) throw new WireError(`${kind} message: field number 0 at byte ${r.pos}`);
-      const seg: Segment = { wt: 0, start: 0, end: 0 };
+      const seg = pooled < this.pool.length ? this.pool[pooled] : { wt: 0, start: 0, end: 0 };
+      if (pooled === this.pool.length) this.pool.push(seg);
       r.payload(wt, seg);
       if (field === F_COUNT) {
         if (wt !== WT_VARINT) throw new WireError(`${kind} message: count has wire type ${wt}`);
@@ -610,10 +630,21 @@ class Fields {
         continue;
       }
       if (field >= 128) continue;
-      (this.segs[field] ??= []).push(seg);
+      pooled++;
+      const list = (this.segs[field] ??= []);
+      if (list.length === 0) this.used.push(field);
+      list.push(seg);
     }
+    return this;
+  }
+
+  /** The segments of `field` in the last parse, undefined when it is absent. */
+  get(field: number): Segment[] | undefined {
+    const l = this.segs[field];
+    return l !== undefined && l.length > 0 ? l : undefined;
   }
 }
+const fields = new Fields();
 
 function countMismatch(
   kind: MessageKind,
@@ -746,7 +777,7 @@ function readColumn(
   base: number,
   n: number,
 ): void {
-  const segs = f.segs[c.field];
+  const segs = f.get(c.field);
   const a = colArr(b, c.col);
   switch (c.kind) {
     case 'u':
@@ -828,16 +859,30 @@ function growRecords(b: RecordBatch, n: number): void {
   b.count = count;
 }
 
+/*
+ * What one message may claim. An absent column means "all zero", so a few bytes can claim any
+ * number of rows, and a hop_count column any number of hops: without a bound a hostile or
+ * corrupt message on the topic makes analyze allocate gigabytes (and, re-read after the crash,
+ * again). hopwatch's encoder writes at most 1,000 rows and about 256 KiB a message (splitBatch),
+ * a few thousand hops; these bounds are far above that and keep a message's batch within tens
+ * of MB.
+ */
+export const MAX_MESSAGE_ROWS = 1 << 16;
+export const MAX_MESSAGE_HOPS = 1 << 19;
+export const MAX_MESSAGE_DS_WORDS = 1 << 20;
+
 function decodeInto(
   bytes: Uint8Array,
   kind: MessageKind,
   b: RecordBatch,
   hopIndexOut?: number[],
 ): number {
-  const f = new Fields(bytes, kind);
+  const f = fields.parse(bytes, kind);
   const spec = SPECS[kind];
   const n = f.count;
   if (n === 0) return 0;
+  if (n > MAX_MESSAGE_ROWS)
+    throw new WireError(`${kind} message: ${n} rows, more than ${MAX_MESSAGE_ROWS}`);
   growRecords(b, n);
   const base = b.count;
   const hopBase = b.hopTotal;
@@ -849,6 +894,8 @@ function decodeInto(
       b.hopStart[base + i] = hopBase + nHop;
       nHop += b.hopCount[base + i];
     }
+    if (nHop > MAX_MESSAGE_HOPS)
+      throw new WireError(`${kind} message: ${nHop} hops, more than ${MAX_MESSAGE_HOPS}`);
   } else if (kind === 'queues') {
     nHop = n;
     for (let i = 0; i < n; i++) {
@@ -862,7 +909,7 @@ function decodeInto(
   }
   b.ensureHops(nHop);
   // Flags before the addresses that depend on them.
-  const carried = new Set<Col>(spec.rec);
+  const carried = CARRIED[kind];
   for (const c of ALL_REC_COLS) {
     if (c === C_HOP_COUNT) continue;
     if (!carried.has(c)) {
@@ -884,12 +931,16 @@ function decodeInto(
         b.dsStart[hopBase + i] = b.dsTotal + nDs;
         nDs += b.dsCount[hopBase + i];
       }
+      if (nDs > MAX_MESSAGE_DS_WORDS)
+        throw new WireError(
+          `${kind} message: ${nDs} domain-specific words, more than ${MAX_MESSAGE_DS_WORDS}`,
+        );
       b.ensureDs(nDs);
       readVarintCol(
         bytes,
         kind,
         { field: F_DS_WORDS, name: 'ds_words', kind: 'u', col: 'dsCount' },
-        f.segs[F_DS_WORDS],
+        f.get(F_DS_WORDS),
         b.dsWords,
         b.dsTotal,
         nDs,
@@ -906,7 +957,7 @@ function decodeInto(
       bytes,
       kind,
       { field: F_HOP_INDEX, name: 'hop_index', kind: 'u', col: 'dsCount' },
-      f.segs[F_HOP_INDEX],
+      f.get(F_HOP_INDEX),
       tmp,
       0,
       n,
@@ -914,7 +965,7 @@ function decodeInto(
     for (let i = 0; i < n; i++) hopIndexOut.push(tmp[i]);
   }
   if (kind === 'records') {
-    for (const s of f.segs[F_FINDINGS] ?? []) {
+    for (const s of f.get(F_FINDINGS) ?? []) {
       if (s.wt !== WT_LEN) throw new WireError(`records message: findings has wire type ${s.wt}`);
       const r = new PbReader(bytes, s.start, s.end);
       let rec = 0;

@@ -110,6 +110,9 @@ export interface Segment {
   end: number;
 }
 
+/** 2^(7 i): the weight of a varint's i-th byte. */
+const POW7 = [1, 128, 16384, 2097152, 268435456];
+
 export class PbReader {
   buf: Uint8Array;
   pos: number;
@@ -127,12 +130,10 @@ export class PbReader {
     let p = this.pos;
     const end = this.end;
     let v = 0;
-    let shift = 0;
     for (let i = 0; i < 10; i++) {
       if (p >= end) throw new WireError(`truncated varint at byte ${p}`);
       const c = b[p++];
-      if (shift < 32) v += (c & 0x7f) * 2 ** shift;
-      shift += 7;
+      if (i < 5) v += (c & 0x7f) * POW7[i]; // (2 ** shift is a call to pow)
       if (c < 0x80) {
         this.pos = p;
         return v >>> 0;
