@@ -18,8 +18,8 @@
  * Receive coalescing (holdMs > 0), as a NIC's interrupt moderation: when a wake-up finds two
  * or more datagrams queued, the socket stops waking the loop and is read again holdMs later
  * (libuv's timer: 1 to 2 ms for 1), for as long as each read finds two or more. At 20,000
- * reports/s a wake-up found about 4 datagrams and cost more CPU than decoding them; held 1 ms,
- * a read finds about 20-40. A lone datagram is still read at once, so a quiet socket adds no
+ * reports/s from a smooth sender a wake-up found about 2 datagrams and cost more CPU than
+ * decoding them; held 1 ms, a read finds about 20. A lone datagram is still read at once, so a quiet socket adds no
  * wake-ups and no latency, and the kernel's receive times keep the datagrams' own times.
  *
  * The receive time is the kernel's (SO_TIMESTAMPNS, CLOCK_REALTIME when the datagram reached
