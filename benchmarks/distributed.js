@@ -43,6 +43,8 @@
  * --publish-every-ms N passes `--publish-every-ms N` to ingest (longest wait of a partial batch).
  * --udp-receive PATH passes `--udp-receive PATH` to ingest (recvmmsg or dgram; default auto).
  * --receive-hold-ms N passes `--receive-hold-ms N` to ingest (recvmmsg's receive coalescing).
+ * --sender-bursts paces the sender on Date.now()'s milliseconds (bursts of rate / 1000 at each
+ * tick, the sender before 2026-12-07) rather than sending each report when it is due.
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -209,6 +211,7 @@ async function main() {
   const publishEveryMs = arg('publish-every-ms', '');
   const udpReceive = arg('udp-receive', '');
   const receiveHoldMs = arg('receive-hold-ms', '');
+  const bursts = process.argv.includes('--sender-bursts');
   const warmupSeconds = Number(arg('warmup-seconds', '0'));
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
@@ -352,6 +355,7 @@ async function main() {
         seconds: warmupSeconds,
         nodes,
         flows: flowsPerNode,
+        bursts,
       });
       seqStart = w.seq;
       const tw = Date.now();
@@ -420,7 +424,15 @@ async function main() {
         )
       : null;
     const t0 = Date.now();
-    const res = await sendReports({ port, rate, seconds, nodes, flows: flowsPerNode, seqStart });
+    const res = await sendReports({
+      port,
+      rate,
+      seconds,
+      nodes,
+      flows: flowsPerNode,
+      seqStart,
+      bursts,
+    });
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
     let stored = 0;
@@ -488,7 +500,7 @@ async function main() {
       if (hit) lat.push(hit.at - g.at);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),

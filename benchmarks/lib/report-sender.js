@@ -20,9 +20,10 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs, seq }).
  * `seqStart`: each reporter's first sequence number (a previous run's `seq`: its next ones). */
-function sendReports({ port, rate, seconds, nodes, flows = 16, seqStart }) {
+function sendReports({ port, rate, seconds, nodes, flows = 16, seqStart, bursts = false }) {
   const child = fork(__filename, [
     '--sender',
+    ...(bursts ? ['--bursts'] : []),
     ...['--port', port, '--rate', rate, '--seconds', seconds, '--nodes', nodes].map(String),
     ...['--flows', String(flows)],
     ...(seqStart ? ['--seq-start', seqStart.join(',')] : []),
@@ -52,6 +53,7 @@ function sender() {
   const seconds = Number(arg('seconds'));
   const nodes = Number(arg('nodes'));
   const flows = Number(arg('flows', '16'));
+  const bursts = process.argv.includes('--bursts');
   const tpl = template();
   const sock = dgram.createSocket('udp4');
   sock.on('error', () => undefined);
@@ -63,11 +65,16 @@ function sender() {
   const gaps = [];
   const marks = []; // [wall ms, node, seq] every 10 ms
   const t0 = Date.now();
+  // pacing on the sub-millisecond clock: what is due is sent as soon as it is due, a datagram
+  // or two at a time, as reports from many switches arrive; Date.now()'s milliseconds sent
+  // them in bursts of rate / 1000 at each tick (before 2026-12-07; --bursts keeps that)
+  const p0 = performance.now();
+  const clock = bursts ? () => Date.now() - t0 : () => performance.now() - p0;
   let nextGap = 1000;
   let gapNode = -1; // due until that reporter's next report (a burst may not reach it)
   function burst() {
     const now = Date.now();
-    const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
+    const due = Math.min(total, Math.floor((clock() / 1000) * rate));
     if (gapNode < 0 && now - t0 >= nextGap) {
       nextGap += 1000;
       gapNode = (nextGap / 1000) % nodes;

@@ -108,6 +108,22 @@ test('ingest --publish-every-ms out of range: 2, naming the flag (before Kafka i
   }
 });
 
+test('ingest --receive-hold-ms out of range: 2, naming the flag', () => {
+  for (const v of ['-1', '1001', '1.5', 'soon']) {
+    const r = hw([
+      'ingest',
+      '--brokers',
+      '127.0.0.1:1',
+      '--listen',
+      '127.0.0.1:0',
+      '--receive-hold-ms',
+      v,
+    ]);
+    expect([v, r.code]).toEqual([v, 2]);
+    expect(r.err).toContain('--receive-hold-ms');
+  }
+});
+
 test('ingest --udp-receive not a receive path: 2, naming the flag and the choices', () => {
   for (const v of ['bogus', '', 'RECVMMSG']) {
     const r = hw([
