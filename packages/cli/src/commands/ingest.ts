@@ -53,9 +53,10 @@ Options:
   --receive-buffer BYTES    UDP socket receive buffer (default 33554432)
   --udp-receive PATH        auto, recvmmsg or dgram (default auto: recvmmsg, many datagrams per
                             system call, where its addon is built; dgram in --workers processes)
-  --receive-hold-ms N       recvmmsg: once a wake-up finds 2 or more datagrams queued, read again
-                            N ms later, not on the next datagram (default 1; 0 = never): fewer
-                            wake-ups, less CPU per report; receive times stay the kernel's
+  --receive-hold-ms N       recvmmsg: once datagrams come often (a wake-up finds 2 or more, or
+                            comes within N ms of the last), read again N ms later, not on the
+                            next datagram (default 1; 0 = never): fewer wake-ups, less CPU per
+                            report; receive times stay the kernel's
   --interface DEV           live capture on DEV (libpcap); --filter BPF
   --speed N                 replay at the capture's pace x N (default 0 = as fast as possible)
   --rate PPS                replay at most PPS packets per second (default unlimited)

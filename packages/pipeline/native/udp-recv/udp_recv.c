@@ -16,10 +16,11 @@
  * error (count 0). The slots are reused by the next batch: read them synchronously.
  *
  * Receive coalescing (holdMs > 0), as a NIC's interrupt moderation: when a wake-up finds two
- * or more datagrams queued, the socket stops waking the loop and is read again holdMs later
- * (libuv's timer: 1 to 2 ms for 1), for as long as each read finds two or more. At 20,000
- * reports/s from a smooth sender a wake-up found about 2 datagrams and cost more CPU than
- * decoding them; held 1 ms, a read finds about 20. A lone datagram is still read at once, so a quiet socket adds no
+ * or more datagrams queued, or comes within holdMs of the last read, the socket stops waking
+ * the loop and is read again holdMs later (libuv's timer: 1 to 2 ms for 1), for as long as
+ * each read finds something. At 20,000 reports/s from a smooth sender a wake-up found about
+ * 2 datagrams and cost more CPU than decoding them; held 1 ms, a read finds about 20. The
+ * first datagram after a quiet spell is still read at once, so a quiet socket adds no
  * wake-ups and no latency, and the kernel's receive times keep the datagrams' own times.
  *
  * The receive time is the kernel's (SO_TIMESTAMPNS, CLOCK_REALTIME when the datagram reached
@@ -57,6 +58,7 @@ typedef struct {
   uv_poll_t poll;
   uv_timer_t hold;
   unsigned hold_ms;
+  uint64_t last_read; /* the loop's time (ms) of the last wake-up that read */
   int open_handles; /* poll and hold: freed when both are closed */
   napi_ref on_batch;
   napi_ref buffer;
@@ -167,8 +169,8 @@ static unsigned drain(Sock *s, int *more) {
 
 static void on_readable(uv_poll_t *h, int status, int events);
 
-/* Held reads: keep reading on the timer while reads find two or more datagrams, else wait for
- * the socket again. A flood (the bound hit) is read again on the loop's next turn. */
+/* Held reads: keep reading on the timer while reads find datagrams, else wait for the socket
+ * again. A flood (the bound hit) is read again on the loop's next turn. */
 static void on_hold(uv_timer_t *t) {
   Sock *s = t->data;
   if (s->closed) return;
@@ -176,7 +178,7 @@ static void on_hold(uv_timer_t *t) {
   unsigned n = drain(s, &more);
   if (s->closed) return;
   if (more) uv_timer_start(&s->hold, on_hold, 0, 0);
-  else if (n >= 2) uv_timer_start(&s->hold, on_hold, s->hold_ms, 0);
+  else if (n > 0) uv_timer_start(&s->hold, on_hold, s->hold_ms, 0);
   else uv_poll_start(&s->poll, UV_READABLE, on_readable);
 }
 
@@ -189,7 +191,12 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
   int more;
   unsigned n = drain(s, &more);
-  if (s->closed || s->hold_ms == 0 || (n < 2 && !more)) return;
+  if (s->closed || s->hold_ms == 0) return;
+  /* datagrams arriving one at a time but often (each wake-up finds one): hold as well */
+  uint64_t now = uv_now(uv_handle_get_loop((uv_handle_t *)h));
+  int recent = s->last_read != 0 && now - s->last_read <= s->hold_ms;
+  s->last_read = now;
+  if (n < 2 && !more && !recent) return;
   uv_poll_stop(&s->poll);
   uv_timer_start(&s->hold, on_hold, more ? 0 : s->hold_ms, 0);
 }

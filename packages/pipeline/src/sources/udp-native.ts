@@ -93,8 +93,8 @@ export class NativeUdpSocket {
   constructor(private readonly b: UdpRecvBinding) {}
 
   /** Binds host:port (host numeric). Throws with `code` EADDRINUSE etc. `holdMs` > 0: once a
-   * wake-up finds two or more datagrams, read again that much later rather than on the next
-   * datagram (receive coalescing, see udp_recv.c). */
+   * wake-up finds two or more datagrams or comes within holdMs of the last read, read again
+   * that much later rather than on the next datagram (receive coalescing, see udp_recv.c). */
   open(
     host: string,
     port: number,

@@ -63,8 +63,9 @@ export interface UdpSourceOptions {
   onListening?: (addrs: ListenAddress[], bufferWarning: string | null) => void;
   /** Receive path (default auto, see chooseReceivePath). */
   receive?: UdpReceiveChoice;
-  /** recvmmsg only: once a wake-up finds two or more datagrams queued, read the socket again
-   * after this many ms rather than on the next datagram (default RECEIVE_HOLD_MS; 0 = never). */
+  /** recvmmsg only: once a wake-up finds two or more datagrams queued, or comes within this
+   * many ms of the last read, read the socket again this many ms later rather than on the next
+   * datagram, while reads find some (default RECEIVE_HOLD_MS; 0 = never). */
   receiveHoldMs?: number;
 }
 
