@@ -108,34 +108,23 @@ test('ingest --publish-every-ms out of range: 2, naming the flag (before Kafka i
   }
 });
 
-test('ingest --receive-hold-ms out of range: 2, naming the flag', () => {
-  for (const v of ['-1', '1001', '1.5', 'soon']) {
-    const r = hw([
-      'ingest',
-      '--brokers',
-      '127.0.0.1:1',
-      '--listen',
-      '127.0.0.1:0',
-      '--receive-hold-ms',
-      v,
-    ]);
+/** ingest on a UDP socket with `flag v` for each bad value: exit 2 and `expected` on stderr. */
+function udpFlagRefused(flag: string, values: string[], expected: string): void {
+  for (const v of values) {
+    const r = hw(['ingest', '--brokers', '127.0.0.1:1', '--listen', '127.0.0.1:0', flag, v]);
     expect([v, r.code]).toEqual([v, 2]);
-    expect(r.err).toContain('--receive-hold-ms');
+    expect(r.err).toContain(expected);
   }
+}
+
+test('ingest --receive-hold-ms out of range: 2, naming the flag', () => {
+  udpFlagRefused('--receive-hold-ms', ['-1', '1001', '1.5', 'soon'], '--receive-hold-ms');
 });
 
 test('ingest --udp-receive not a receive path: 2, naming the flag and the choices', () => {
-  for (const v of ['bogus', '', 'RECVMMSG']) {
-    const r = hw([
-      'ingest',
-      '--brokers',
-      '127.0.0.1:1',
-      '--listen',
-      '127.0.0.1:0',
-      '--udp-receive',
-      v,
-    ]);
-    expect([v, r.code]).toEqual([v, 2]);
-    expect(r.err).toContain('--udp-receive must be one of auto, recvmmsg, dgram');
-  }
+  udpFlagRefused(
+    '--udp-receive',
+    ['bogus', '', 'RECVMMSG'],
+    '--udp-receive must be one of auto, recvmmsg, dgram',
+  );
 });
