@@ -19,7 +19,7 @@ import {
   WT_VARINT,
   type MessageKind,
 } from '../src';
-import { randomBatch, signatures } from '@hopwatch/pipeline/testing';
+import { randomBatch, rng32, signatures } from '@hopwatch/pipeline/testing';
 
 const root = new protobuf.Root().loadSync(path.join(__dirname, '..', 'proto', 'hopwatch.proto'), {
   keepCase: true,
@@ -198,8 +198,7 @@ describe('wire format', () => {
     const edges = [0, 1, 0xffff, 0x10000, 999_999_999, 1_000_000_000, 0x7fffffff, 0xffffffff];
     const pairs: [number, number][] = [];
     for (const s of edges) for (const n of [0, 1, 499_999_999, 999_999_999]) pairs.push([s, n]);
-    let x = 0x2545f491;
-    const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x);
+    const rnd = rng32(0x2545f491);
     for (let i = 0; i < 20_000; i++) pairs.push([rnd(), rnd() % 1_000_000_000]);
     const b = new RecordBatch(pairs.length, 1);
     const want: string[] = [];
@@ -267,8 +266,8 @@ describe('wire format', () => {
       DECODERS[k](good[k][0].value, into);
       return signatures(into, k).join('\n');
     });
-    let x = 12345;
-    const rnd = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % n);
+    const r32 = rng32(12345);
+    const rnd = (n: number): number => r32() % n;
     let refused = 0;
     for (let i = 0; i < 600; i++) {
       const k = i % 3;

@@ -9,7 +9,7 @@
  * down (messages still expire after the producer's maxQueueAgeMs).
  */
 import { CodecConfig, Decoder, RecordBatch, REJECT_NAMES } from '@hopwatch/codec';
-import type { PacketHandler } from '../sources/types';
+import type { PacketHandler, SourceStats } from '../sources/types';
 import type { Producer } from '../transport/types';
 import { publishBatch } from '../transport/publish';
 import type { Registry } from '../metrics/registry';
@@ -123,17 +123,7 @@ export class IngestWorker implements PacketHandler {
   }
 
   /** Exposes the worker's counters (read at scrape time). */
-  instrument(
-    registry: Registry,
-    sources: () => {
-      source: string;
-      received: number;
-      reads: number;
-      kernelDrops: number;
-      refused: number;
-      errors: number;
-    }[],
-  ): void {
+  instrument(registry: Registry, sources: () => SourceStats[]): void {
     registry.counter(
       'hopwatch_ingest_received_total',
       'Packets / datagrams received, by source.',

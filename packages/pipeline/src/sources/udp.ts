@@ -29,7 +29,7 @@ import {
 
 export type UdpReceivePath = 'recvmmsg' | 'dgram';
 /** Receive coalescing of the recvmmsg path (udp_recv.c): at 20,000 reports/s a wake-up found
- * about 4 datagrams; held 1 ms (1-2 ms with libuv's timers) a read finds about 10. */
+ * 2-4 datagrams; held 1 ms (1-2 ms with libuv's timers) a read finds 20-30. */
 export const RECEIVE_HOLD_MS = 1;
 export const UDP_RECEIVE_CHOICES = ['auto', 'recvmmsg', 'dgram'] as const;
 export type UdpReceiveChoice = (typeof UDP_RECEIVE_CHOICES)[number];
