@@ -413,15 +413,11 @@ async function main() {
       Object.entries(svcPids).map(([n, pid]) => [n, pid ? cpuSeconds(pid) : 0]),
     );
     // perf over the window: every thread of the hopwatch processes, on-CPU samples only
+    const perfTargets = ['-p', cpuPids.join(','), '-o', path.join(PERF_DIR, 'perf.data')];
     const perf = PERF_DIR
-      ? spawn(
-          'perf',
-          ['record', '-e', 'cpu-clock', '-F', String(PERF_FREQ), '-p', cpuPids.join(',')].concat([
-            '-o',
-            path.join(PERF_DIR, 'perf.data'),
-          ]),
-          { stdio: 'ignore' },
-        )
+      ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(PERF_FREQ), ...perfTargets], {
+          stdio: 'ignore',
+        })
       : null;
     const t0 = Date.now();
     const res = await sendReports({

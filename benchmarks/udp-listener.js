@@ -100,50 +100,48 @@ try {
 })();
 
 async function one(rate, hold) {
-  {
-    const pipeline = new Pipeline({
-      codec: makeConfig('spec'),
-      store: null,
-      live: true,
-      batchRecords: 4096,
-      analytics: withAnalytics ? {} : undefined,
-    });
-    if (!withAnalytics) pipeline.analyzer.process = () => undefined; // decode-only measurement
-    let port = 0;
-    const src = new UdpSource({
-      listen: [{ host: '127.0.0.1', port: 0 }],
-      receive,
-      receiveHoldMs: hold,
-      onListening: (a) => (port = a[0].port),
-    });
-    const ac = new AbortController();
-    const running = src.run(pipeline, ac.signal);
-    while (port === 0) await new Promise((r) => setTimeout(r, 5));
-    const tick = setInterval(() => pipeline.tick(), 200);
-    const snmp0 = snmpRcvbufErrors();
-    const cpu0 = process.cpuUsage();
-    const t0 = Date.now();
-    const out = await new Promise((resolve, reject) => {
-      const p = spawn(blast, [file, '127.0.0.1', String(port), String(rate), String(seconds)]);
-      let s = '';
-      p.stdout.on('data', (d) => (s += d));
-      p.on('exit', (code) =>
-        code === 0 ? resolve(s.trim()) : reject(new Error(`udp-blast exited ${code}`)),
-      );
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    const st = src.stats();
-    const cpu = process.cpuUsage(cpu0);
-    const wall = (Date.now() - t0) / 1000;
-    ac.abort();
-    await running;
-    clearInterval(tick);
-    await pipeline.close();
-    const [sent, sentRate] = out.split(' ').map(Number);
-    const ps = pipeline.stats();
-    console.log(
-      `${String(rate).padEnd(11)} ${String(hold ?? 'default').padEnd(8)} ${String(Math.round(sentRate)).padEnd(9)} ${String(st.received).padEnd(10)} ${String(Math.round(st.received / seconds)).padEnd(9)} ${String(st.kernelDrops).padEnd(13)} ${String(snmpRcvbufErrors() - snmp0).padEnd(13)} ${String(ps.records).padEnd(16)} ${((100 * (cpu.user + cpu.system)) / 1e6 / wall).toFixed(0).padEnd(14)} ${String(st.reads).padEnd(10)} ${(st.received / st.reads).toFixed(1).padEnd(9)} ${((cpu.user + cpu.system) / st.received).toFixed(2)}`,
+  const pipeline = new Pipeline({
+    codec: makeConfig('spec'),
+    store: null,
+    live: true,
+    batchRecords: 4096,
+    analytics: withAnalytics ? {} : undefined,
+  });
+  if (!withAnalytics) pipeline.analyzer.process = () => undefined; // decode-only measurement
+  let port = 0;
+  const src = new UdpSource({
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    receive,
+    receiveHoldMs: hold,
+    onListening: (a) => (port = a[0].port),
+  });
+  const ac = new AbortController();
+  const running = src.run(pipeline, ac.signal);
+  while (port === 0) await new Promise((r) => setTimeout(r, 5));
+  const tick = setInterval(() => pipeline.tick(), 200);
+  const snmp0 = snmpRcvbufErrors();
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  const out = await new Promise((resolve, reject) => {
+    const p = spawn(blast, [file, '127.0.0.1', String(port), String(rate), String(seconds)]);
+    let s = '';
+    p.stdout.on('data', (d) => (s += d));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(s.trim()) : reject(new Error(`udp-blast exited ${code}`)),
     );
-    void sent;
-  }
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const st = src.stats();
+  const cpu = process.cpuUsage(cpu0);
+  const wall = (Date.now() - t0) / 1000;
+  ac.abort();
+  await running;
+  clearInterval(tick);
+  await pipeline.close();
+  const [sent, sentRate] = out.split(' ').map(Number);
+  const ps = pipeline.stats();
+  console.log(
+    `${String(rate).padEnd(11)} ${String(hold ?? 'default').padEnd(8)} ${String(Math.round(sentRate)).padEnd(9)} ${String(st.received).padEnd(10)} ${String(Math.round(st.received / seconds)).padEnd(9)} ${String(st.kernelDrops).padEnd(13)} ${String(snmpRcvbufErrors() - snmp0).padEnd(13)} ${String(ps.records).padEnd(16)} ${((100 * (cpu.user + cpu.system)) / 1e6 / wall).toFixed(0).padEnd(14)} ${String(st.reads).padEnd(10)} ${(st.received / st.reads).toFixed(1).padEnd(9)} ${((cpu.user + cpu.system) / st.received).toFixed(2)}`,
+  );
+  void sent;
 }
