@@ -72,11 +72,14 @@ const ROOT = path.resolve(__dirname, '..');
 const PROFILE_DIR = arg('profile', '');
 const PERF_DIR = arg('perf', '');
 const PERF_FREQ = 499;
+// extra Node flags for the analyze processes (e.g. V8 heap settings), space-separated
+const ANALYZE_NODE_FLAGS = arg('analyze-node-flags', '').split(' ').filter(Boolean);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
 
 function cli(args) {
   const node = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
   if (PERF_DIR) node.push('--perf-basic-prof');
+  if (args[0] === 'analyze') node.push(...ANALYZE_NODE_FLAGS);
   const p = spawn(
     process.execPath,
     [...node, path.join(ROOT, 'packages/cli/bin/hopwatch.js'), ...args],
@@ -414,11 +417,14 @@ async function main() {
     );
     // perf over the window: every thread of the hopwatch processes, on-CPU samples only
     const perfTargets = ['-p', cpuPids.join(','), '-o', path.join(PERF_DIR, 'perf.data')];
+    if (PERF_DIR) fs.mkdirSync(PERF_DIR, { recursive: true });
     const perf = PERF_DIR
       ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(PERF_FREQ), ...perfTargets], {
           stdio: 'ignore',
         })
       : null;
+    // perf may exit early (no permission, a bad path): its exit is awaited from here on
+    const perfExit = perf && new Promise((r) => perf.on('exit', r));
     const t0 = Date.now();
     const res = await sendReports({
       port,
@@ -446,9 +452,9 @@ async function main() {
     }
     const drainMs = Date.now() - tEnd;
     if (perf) {
-      const done = new Promise((r) => perf.on('exit', r));
       perf.kill('SIGINT');
-      await done;
+      const code = await perfExit;
+      if (code !== 0 && code !== null) throw new Error(`perf record exited with ${code}`);
     }
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
     const analyzeThreads = threadDiff(analyzeThreads0, threadCpu(analyzeProcs[0].pid));
