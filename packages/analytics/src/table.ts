@@ -11,6 +11,8 @@
 // Globals read through module constants: a global lookup per call is slow in vm contexts (jest).
 const Mth = Math;
 const INF = Number.POSITIVE_INFINITY;
+/** Entries of a new table's index (it grows from there). */
+const INITIAL_INDEX = 64;
 
 export type EvictReason = 'idle' | 'size' | 'removed';
 
@@ -35,9 +37,13 @@ export class BoundedTable {
   /** Called before a slot is freed (the slot's key and state are still readable). */
   onEvict: ((slot: number, reason: EvictReason) => void) | null = null;
 
-  /** Open addressing index: slot + 1, 0 = empty (a zeroed array needs no fill). */
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  /** Open addressing index: slot + 1, 0 = empty (a zeroed array needs no fill). It starts
+   * small and doubles while more than half full, up to twice the capacity: a table sized for
+   * 262,144 flows that holds a hundred probes a few cache lines, not random lines of 2 MB (an
+   * analyzer keeps dozens of tables, one set per partition). */
+  private index: Int32Array;
+  private mask: number;
+  private readonly maxIndex: number;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
   private head = -1;
@@ -60,8 +66,9 @@ export class BoundedTable {
     this.live = new Uint8Array(cap);
     let n = 16;
     while (n < cap * 2) n *= 2;
-    this.index = new Int32Array(n);
-    this.mask = n - 1;
+    this.maxIndex = n;
+    this.index = new Int32Array(Mth.min(n, INITIAL_INDEX));
+    this.mask = this.index.length - 1;
     this.prev = new Int32Array(cap);
     this.next = new Int32Array(cap);
     this.free = new Int32Array(cap);
@@ -135,6 +142,10 @@ export class BoundedTable {
       // the probe position may have changed after the backward shift: find it again
       p = h & this.mask;
       while (this.index[p] !== 0) p = (p + 1) & this.mask;
+    } else if ((this.size + 1) * 2 > this.index.length && this.index.length < this.maxIndex) {
+      this.grow();
+      p = h & this.mask;
+      while (this.index[p] !== 0) p = (p + 1) & this.mask;
     }
     // lowest never-used slot once no freed one is waiting (the order a full free list had)
     const slot = this.freeTop > 0 ? this.free[--this.freeTop] : this.highWater++;
@@ -149,6 +160,20 @@ export class BoundedTable {
     this.linkHead(slot);
     this.isNew = true;
     return slot;
+  }
+
+  /** Doubles the index and places every live slot again. */
+  private grow(): void {
+    const index = new Int32Array(this.index.length * 2);
+    const mask = index.length - 1;
+    for (let s = 0; s < this.highWater; s++) {
+      if (!this.live[s]) continue;
+      let p = this.hashes[s] & mask;
+      while (index[p] !== 0) p = (p + 1) & mask;
+      index[p] = s + 1;
+    }
+    this.index = index;
+    this.mask = mask;
   }
 
   touch(slot: number, now: number): void {

@@ -102,6 +102,37 @@ describe('bounded state', () => {
     expect(t.size).toBeLessThanOrEqual(64);
     expect(t.evictedSize).toBeGreaterThan(0);
   });
+
+  test('BoundedTable: the index grows with the entries, every key findable across growths', () => {
+    const cap = 5000;
+    const t = new BoundedTable(cap, 2);
+    const small = t.bytes;
+    const rand = rng(11);
+    const keyOf = new Map<number, string>();
+    let bad = 0;
+    for (let i = 0; i < 30_000; i++) {
+      t.scratch[0] = Math.floor(rand() * 8000);
+      t.scratch[1] = 7;
+      const s = t.findOrInsert(i);
+      keyOf.set(s, `${t.scratch[0]}`);
+      if (rand() < 0.1) t.remove(s);
+      if (i % 997 === 0)
+        for (let x = 0; x < t.highWater; x++) {
+          if (!t.live[x]) continue;
+          t.scratch[0] = t.keys[x * 2];
+          t.scratch[1] = t.keys[x * 2 + 1];
+          if (t.find() !== x || `${t.keys[x * 2]}` !== keyOf.get(x)) bad++;
+        }
+    }
+    expect(bad).toBe(0);
+    expect(t.size).toBeGreaterThan(cap / 2);
+    // a full table's index: the smallest power of two ≥ 2 × cap entries of 4 bytes, grown into
+    expect(t.bytes - small).toBe((16384 - 64) * 4);
+    const fresh = new BoundedTable(cap, 2);
+    fresh.scratch[0] = 1;
+    expect(fresh.findOrInsert(0)).toBe(0);
+    expect(fresh.bytes).toBe(small);
+  });
 });
 
 describe('latency statistics', () => {
