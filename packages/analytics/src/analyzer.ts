@@ -53,11 +53,17 @@ const INTVER_V20 = IntVer.V20;
 const REPFLAG_D = RepFlag.D;
 const REPFLAG_I = RepFlag.I;
 
-/** Housekeeping runs every SWEEP_EVERY records or SWEEP_NS of input time, whichever first,
- * checking SWEEP_SCAN flow slots for silence each time (about one per record at full rate). */
+/** Housekeeping runs every SWEEP_EVERY records or SWEEP_NS of input time, whichever first.
+ * Each time it checks flow slots for silence: one per record since the last sweep, and at least
+ * enough for a pass over the flow table every SCAN_PASS_NS of input time, at most SWEEP_SCAN.
+ * (It checked min(SWEEP_SCAN, every flow) at each sweep: an analyzer of one partition, whose
+ * records come a millisecond apart, checked all its flows at every other record.) A silence
+ * is dated from the flow's own arrivals, not from when the scan finds it, and the flow's next
+ * record checks it anyway. */
 const SWEEP_EVERY = 1024;
 const SWEEP_SCAN = 1024;
 const SWEEP_NS = 1_000_000;
+const SCAN_PASS_NS = 10_000_000;
 
 /** Detector families run by `Analyzer.process` (each defaults to true). */
 export interface AnalyzerParts {
@@ -192,10 +198,13 @@ export class Analyzer {
     // does not depend on how the input was cut into batches
     for (let r = 0; r < n; r++) {
       this.processRecord(batch, r);
-      if (++this.sinceSweep >= SWEEP_EVERY || ctx.now - this.lastSweepAt >= SWEEP_NS) {
+      const since = ctx.now - this.lastSweepAt;
+      if (++this.sinceSweep >= SWEEP_EVERY || since >= SWEEP_NS) {
+        const pass = Mth.ceil((this.flows.table.highWater * since) / SCAN_PASS_NS);
+        const scan = Mth.min(SWEEP_SCAN, Mth.max(this.sinceSweep, pass));
         this.sinceSweep = 0;
         this.lastSweepAt = ctx.now;
-        this.sweep(SWEEP_SCAN);
+        this.sweep(scan);
       }
     }
     this.records += n;
