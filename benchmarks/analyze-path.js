@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * CPU per report of `hopwatch analyze` without Kafka, Redis or a ClickHouse server: the
- * benchmark sender's Telemetry Reports (captures/tr-v2.0-md.pcap's first report, 64 reporters)
- * are decoded and split into the three topics' messages once (what ingest publishes); then each
- * round, per 4,096 reports: the messages decoded (what analyze does per consumed batch), each
- * topic's detectors (one Analyzer per topic, as analyze keeps one per partition), SHA-1 of each
+ * benchmark sender's Telemetry Reports (captures/tr-v2.0-md.pcap's first report, 64 reporters
+ * with 16 inner flows each) are decoded and split into the three topics' messages of 12
+ * partitions once (what ingest publishes); then each round, per 4,096 reports: the messages
+ * decoded (what analyze does per consumed batch), each topic's detectors (one Analyzer per topic
+ * over all partitions' records; then, as analyze runs them, one Analyzer per topic partition,
+ * each fed its partition's message), SHA-1 of each
  * message (the duplicate check), GUNZIP of each send()'s values (kafkajs, with gzip: as analyze
  * does it, one synchronous inflate into one buffer, and as kafkajs did, the asynchronous
  * zlib.unzip), and the records encoded as ClickHouse Native blocks of `hops` and `paths`
@@ -19,60 +21,18 @@ const path = require('path');
 const zlib = require('zlib');
 const { promisify } = require('util');
 const { createHash } = require('crypto');
-const { makeConfig, Decoder, RecordBatch } = require('@hopwatch/codec');
 const { Analyzer } = require('@hopwatch/analytics');
 const { NativeEncoder, GrowBuf } = require(path.resolve(__dirname, '../packages/store'));
-const { splitBatch, decodeMessage } = require(path.resolve(__dirname, '../packages/pipeline'));
+const { decodeMessage } = require(path.resolve(__dirname, '../packages/pipeline'));
 const { inflateBatch } = require(
   path.resolve(__dirname, '../packages/pipeline/dist/transport/gunzip'),
 );
+const { analyzeInput, later, batchFor, KINDS, PARTS, PARTITIONS } = require('./lib/analyze-input');
 
-const ROOT = path.resolve(__dirname, '..');
 const seconds = Number(process.argv[2] || 3);
 const N = 4096;
-
-function template() {
-  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
-  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
-  const p = r.next();
-  r.close();
-  const ihl = (p.data[14] & 0x0f) * 4;
-  return Buffer.from(p.data.subarray(14 + ihl + 8));
-}
-
-// the messages of ROUNDS batches of N reports, with advancing sequence numbers and times
 const ROUNDS = 64;
-const tpl = template();
-const dec = new Decoder(makeConfig('spec'));
-const from = new Uint32Array([0, 0, 0, 0x7f000001]);
-const src = new RecordBatch(N + 256, 8);
-const batches = [];
-for (let k = 0; k < ROUNDS; k++) {
-  src.reset();
-  for (let i = 0; i < N; i++) {
-    const j = k * N + i;
-    const b = Buffer.from(tpl);
-    const s = Math.floor(j / 64) & 0x3fffff;
-    b[1] = (b[1] & 0xc0) | (s >>> 16);
-    b.writeUInt16BE(s & 0xffff, 2);
-    b.writeUInt32BE(1000 + (j % 64), 4);
-    dec.decodeDatagram(
-      b,
-      from,
-      false,
-      (1_700_000_000 + j / 20000) | 0,
-      (j % 20000) * 50000,
-      j + 1,
-      src,
-    );
-  }
-  const s = splitBatch(src, { partitions: 12 });
-  batches.push({
-    records: s.records.map((m) => m.value),
-    queues: s.queues.map((m) => m.value),
-    reports: s.reports.map((m) => m.value),
-  });
-}
+const { batches, passSec } = analyzeInput(N, ROUNDS);
 const gz = batches.map((b) =>
   ['records', 'queues', 'reports'].map((k) => zlib.gzipSync(Buffer.concat(b[k]), { level: 1 })),
 );
@@ -92,23 +52,16 @@ async function cpuRun(fn) {
   return best;
 }
 
-const KINDS = ['records', 'queues', 'reports'];
-const PARTS = {
-  records: { flows: true, queues: false, reports: false },
-  queues: { flows: false, queues: true, reports: false },
-  reports: { flows: false, queues: false, reports: true },
-};
-const into = {
-  records: new RecordBatch(N + 256, 8),
-  queues: new RecordBatch(4 * N, 1),
-  reports: new RecordBatch(N + 256, 1),
-};
+const into = Object.fromEntries(KINDS.map((kind) => [kind, batchFor(kind, N)]));
 let k = 0;
+// each pass over the ROUNDS batches later than the previous one (lib/analyze-input.js)
 const decodeAll = () => {
+  const pass = Math.floor(k / ROUNDS);
   const b = batches[k++ % ROUNDS];
   for (const kind of KINDS) {
     into[kind].reset();
     for (const v of b[kind]) decodeMessage(kind, v, into[kind]);
+    later(into[kind], pass, passSec);
   }
   return N;
 };
@@ -122,6 +75,33 @@ const detectors = () => {
   for (const kind of KINDS) {
     analyzers[kind].process(into[kind], PARTS[kind]);
     analyzers[kind].flush();
+  }
+  return N;
+};
+// as analyze runs them: one analyzer per topic partition, each batch of one partition's messages
+const perPartition = Object.fromEntries(
+  KINDS.map((kind) => [kind, Array.from({ length: PARTITIONS }, () => new Analyzer())]),
+);
+const one = Object.fromEntries(KINDS.map((kind) => [kind, batchFor(kind, N)]));
+const decodePartitions = () => {
+  const pass = Math.floor(k / ROUNDS);
+  for (const m of batches[k++ % ROUNDS].byPartition) {
+    one[m.kind].reset();
+    decodeMessage(m.kind, m.value, one[m.kind]);
+    later(one[m.kind], pass, passSec);
+  }
+  return N;
+};
+const partitionDetectors = () => {
+  const pass = Math.floor(k / ROUNDS);
+  for (const m of batches[k++ % ROUNDS].byPartition) {
+    const b = one[m.kind];
+    b.reset();
+    decodeMessage(m.kind, m.value, b);
+    later(b, pass, passSec);
+    const a = perPartition[m.kind][m.partition];
+    a.process(b, PARTS[m.kind]);
+    a.flush();
   }
   return N;
 };
@@ -139,9 +119,7 @@ const gunzipAsync = async () => {
   await Promise.all(gz[k++ % ROUNDS].map((g) => unzipAsync(g)));
   return N;
 };
-const records = {
-  records: new RecordBatch(N + 256, 8),
-};
+const records = { records: batchFor('records', N) };
 const decodeRecords = () => {
   const b = batches[k++ % ROUNDS];
   records.records.reset();
@@ -162,6 +140,8 @@ async function main() {
   console.log(`node ${process.version}, ${N} reports per batch, µs CPU per report (lowest of 10)`);
   const d = await cpuRun(decodeAll);
   const det = (await cpuRun(detectors)) - d;
+  const dp = await cpuRun(decodePartitions);
+  const detp = (await cpuRun(partitionDetectors)) - dp;
   const h = await cpuRun(digests);
   const z = await cpuRun(gunzip);
   const za = await cpuRun(gunzipAsync);
@@ -170,6 +150,7 @@ async function main() {
   const f = (x) => x.toFixed(3).padStart(7);
   console.log(`decode the three topics' messages   ${f(d)}`);
   console.log(`detectors (3 analyzers)             ${f(det)}`);
+  console.log(`  one analyzer per partition (12)   ${f(detp)}`);
   console.log(`SHA-1 of every message              ${f(h)}`);
   console.log(`GUNZIP (gzip level 1), one buffer   ${f(z)}`);
   console.log(`  kafkajs's async zlib.unzip        ${f(za)}`);
