@@ -34,7 +34,8 @@
  * --analyze-kafka-client overrides it for analyze, to tell the two sides apart);
  * zstd needs rdkafka. --flows-per-node F (default 16; 0 = the template's one flow for every
  * reporter, the workload before 2026-12-06): see lib/report-sender.js. The CPU figures include librdkafka's threads (whole process).
- * --logs DIR writes each hopwatch process's stderr (its log) into DIR at the end.
+ * --logs DIR writes each hopwatch process's stderr (its log), and its stdout when not empty, into
+ * DIR at the end.
  * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
  * --analyze-concurrency N passes `--concurrency N` to analyze (partitions handled at once).
  * --warmup-seconds S sends S seconds of the same traffic first and waits until it is stored;
@@ -53,6 +54,10 @@
  * profile is written when the process exits; the CPU figures then include the profiler).
  * Its samples are wall-clock: on this busy box a descheduled function is charged the time it
  * waited for a core (ingest's encoder looked three times its CPU cost).
+ * --gap-every-ms N: one reporter skips 5 sequence numbers every N ms (default 1000: 15 gaps in
+ * 15 s, so the anomaly p99 is their maximum; 100 gives 150). `anomalyLatenciesMs` lists each
+ * gap's latency and, of it, the time until analyze produced the anomaly.
+ * --analyze-node-flags "F..." passes Node/V8 flags to the analyze processes.
  * --perf DIR records the hopwatch processes with Linux perf (cpu-clock, on-CPU time only,
  * kernel included) over the measured window, runs them with `--perf-basic-prof` to name the
  * JavaScript frames, and writes DIR/perf-top.md (benchmarks/tools/perf-top.js): CPU by
@@ -216,6 +221,7 @@ async function main() {
   const receiveHoldMs = arg('receive-hold-ms', '');
   const bursts = process.argv.includes('--sender-bursts');
   const warmupSeconds = Number(arg('warmup-seconds', '0'));
+  const gapEveryMs = Number(arg('gap-every-ms', '1000'));
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
@@ -314,7 +320,12 @@ async function main() {
     const anomalies = [];
     await consumer.run({
       eachMessage: async ({ message }) =>
-        anomalies.push({ at: Date.now(), a: JSON.parse(message.value.toString()) }),
+        anomalies.push({
+          at: Date.now(),
+          // the message's CreateTime: when analyze produced it (the same clock, one host)
+          produced: Number(message.timestamp),
+          a: JSON.parse(message.value.toString()),
+        }),
     });
     const store = await openStore({ url: ch.url, database: db });
     // queryable poller
@@ -359,6 +370,7 @@ async function main() {
         nodes,
         flows: flowsPerNode,
         bursts,
+        gapEveryMs,
       });
       seqStart = w.seq;
       const tw = Date.now();
@@ -434,6 +446,7 @@ async function main() {
       flows: flowsPerNode,
       seqStart,
       bursts,
+      gapEveryMs,
     });
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
@@ -495,14 +508,17 @@ async function main() {
     }
     // anomaly latency
     const lat = [];
+    const latSplit = []; // [ms into the window, to the topic, of it until produced], per gap
     for (const g of res.gaps) {
       const hit = anomalies.find(
         (x) => x.a.type === 'report_loss' && x.a.nodeId === 1000 + g.node && x.at >= g.at,
       );
-      if (hit) lat.push(hit.at - g.at);
+      if (!hit) continue;
+      lat.push(hit.at - g.at);
+      latSplit.push([g.at - t0, hit.at - g.at, hit.produced - g.at]);
     }
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}${gapEveryMs !== 1000 ? ` --gap-every-ms ${gapEveryMs}` : ''}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),
@@ -523,6 +539,9 @@ async function main() {
       gapsInjected: res.gaps.length,
       anomaliesMatched: lat.length,
       anomalyLatencyMs: { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: pct(lat, 1) },
+      // each gap's anomaly, in the order sent: [ms from the window's start to the gap, ms until
+      // the reader had the anomaly, ms until analyze produced it (the message's CreateTime)]
+      anomalyLatenciesMs: latSplit,
       queryableLatencyMs: {
         samples: q.length,
         p50: pct(q, 0.5),
@@ -614,7 +633,11 @@ async function main() {
     await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(15000)])));
     const logs = arg('logs', '');
     if (logs)
-      procs.forEach((p, i) => fs.writeFileSync(path.join(logs, `${i}-${p.pid}.log`), p.err));
+      procs.forEach((p, i) => {
+        fs.writeFileSync(path.join(logs, `${i}-${p.pid}.log`), p.err);
+        // stdout too when there is any (e.g. V8's traces from --analyze-node-flags)
+        if (p.out) fs.writeFileSync(path.join(logs, `${i}-${p.pid}.out`), p.out);
+      });
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     await Promise.all([k.stop(), ch.stop(), rd.stop()]);
   }
