@@ -201,7 +201,7 @@ export class Analyzer {
       const since = ctx.now - this.lastSweepAt;
       if (++this.sinceSweep >= SWEEP_EVERY || since >= SWEEP_NS) {
         const pass = Mth.ceil((this.flows.table.highWater * since) / SCAN_PASS_NS);
-        const scan = Mth.min(SWEEP_SCAN, Mth.max(this.sinceSweep, pass));
+        const scan = Mth.min(SWEEP_SCAN, Mth.max(this.sinceSweep, pass)) | 0;
         this.sinceSweep = 0;
         this.lastSweepAt = ctx.now;
         this.sweep(scan);
@@ -350,6 +350,9 @@ export class Analyzer {
     const ctx = this.ctx;
     const t = (b.tsSec[r] - ctx.baseSec) * 1e9 + b.tsNsec[r];
     if (t > ctx.now) ctx.now = t;
+    // the detectors' per-record methods read t from here (a double argument would be boxed)
+    const clock = ctx.clock;
+    clock[0] = t;
 
     // ---- report sequence first: a gap this record reveals is a telemetry outage the silent-flow
     // check below must know about ----
@@ -358,7 +361,7 @@ export class Analyzer {
     // there), an intermediate report the stack so far: neither is the flow's full path
     const dropRep = rv !== 0 && ((b.repFlags[r] & REPFLAG_D) !== 0 || b.dropReason[r] >= 0);
     const partial = dropRep || (rv !== 0 && (b.repFlags[r] & REPFLAG_I) !== 0);
-    if (rv !== 0 && this.doReports && b.repIndex[r] === 0) this.reportLoss.onReport(b, r, t, rv);
+    if (rv !== 0 && this.doReports && b.repIndex[r] === 0) this.reportLoss.onReport(b, r, rv);
 
     // ---- flow ----
     const fl = this.flows;
@@ -379,7 +382,7 @@ export class Analyzer {
       key[7] = b.dstAddr[a + 3];
       key[8] = ((b.srcPort[r] << 16) | b.dstPort[r]) >>> 0;
       key[9] = b.protocol[r] | (b.flowV6[r] << 8);
-      fs = fl.table.findOrInsert(t);
+      fs = fl.table.findOrInsertAt(clock);
       if (fl.table.isNew) {
         fl.init(fs, t);
         this.pathChange.newFlow(fs);
@@ -398,7 +401,7 @@ export class Analyzer {
               break;
             }
         }
-        if (sink >= 0) this.silentFlows.onSinkRecord(fs, sink, t);
+        if (sink >= 0) this.silentFlows.onSinkRecord(fs, sink);
       }
       if (!fl.table.isNew && this.doFlows) {
         const gap = t - fl.last[fs];
@@ -425,7 +428,7 @@ export class Analyzer {
     }
 
     // ---- drop reports ----
-    if (dropRep && this.doReports) this.drops.onDropReport(b, r, t, fs);
+    if (dropRep && this.doReports) this.drops.onDropReport(b, r, fs);
 
     // ---- hops: the switch stack ----
     const hc = b.hopCount[r];
@@ -464,10 +467,10 @@ export class Analyzer {
         if (ml.isHairpin(b, rows, li, lj, m, fs, eBit)) {
           // a service chain, not a loop: the stack is the flow's path
           ml.onHairpin(b, rows, li, lj, t, fs);
-          if (fs >= 0 && !partial) this.pathChange.onPath(b, rows, m, t, fs);
+          if (fs >= 0 && !partial) this.pathChange.onPath(b, rows, m, fs);
         } else ml.onLoop(b, rows, li, lj, m, t, fs, eBit);
       } else if (eBit) this.eBitWithoutRepeat++;
-      else if (fs >= 0 && !partial) this.pathChange.onPath(b, rows, m, t, fs);
+      else if (fs >= 0 && !partial) this.pathChange.onPath(b, rows, m, fs);
     } else if (eBit) this.eBitWithoutRepeat++;
 
     // ---- queues: bursts and latency stats ----
@@ -482,7 +485,7 @@ export class Analyzer {
       if (any) {
         const lft = lt.latFlows;
         lft.scratch.set(fl.table.scratch);
-        lf = lft.findOrInsert(t);
+        lf = lft.findOrInsertAt(clock);
         if (lft.isNew) lt.newFlow(lf);
       }
     }
@@ -500,7 +503,7 @@ export class Analyzer {
       qk[0] = b.switchId[h];
       qk[1] = p & HOPFIELD_L1_PORTS ? b.egressPort[h] : NONE32;
       qk[2] = p & HOPFIELD_QUEUE ? b.queueId[h] : NONE16;
-      const q = qt.findOrInsert(t);
+      const q = qt.findOrInsertAt(clock);
       if (qt.isNew) {
         lt.newQueue(q);
         this.microburst.newQueue(q, t);
@@ -509,14 +512,13 @@ export class Analyzer {
       const occ = hasOcc ? b.queueOccupancy[h] : -1;
       if (hasLat) lt.queueLatency(q, lat);
       if (hasOcc) lt.queueOccupancy(q, occ);
-      // timeline: egress timestamp mapped onto the capture clock, else capture time
-      let td = t;
-      let sw = false;
-      if (p & HOPFIELD_EGRESS_TS) {
-        td = this.microburst.mapEgress(q, b.egressTsHi[h], b.egressTsLo[h], intV < INTVER_V20, t);
-        sw = true;
-      }
-      this.microburst.onSample(q, td, lat, occ, fs, sw, b.ipLength[r]);
+      // timeline (microburst.at): egress timestamp mapped onto the capture clock, else capture
+      // time
+      const mb = this.microburst;
+      const sw = (p & HOPFIELD_EGRESS_TS) !== 0;
+      if (sw) mb.mapEgress(q, b.egressTsHi[h], b.egressTsLo[h], intV < INTVER_V20);
+      else mb.at[0] = t;
+      mb.onSample(q, lat, occ, fs, sw, b.ipLength[r]);
     }
     if (lf >= 0 && m > 0) {
       const first = rows[0];

@@ -53,6 +53,7 @@ export class BoundedTable {
    * touches none of its arrays (an analyzer holds tens of MB of them, mostly never used). */
   private readonly free: Int32Array;
   private freeTop = 0;
+  private readonly nowCell = new Float64Array(1);
 
   constructor(cap: number, kw: number) {
     if (cap < 1) throw new RangeError('table capacity must be ≥ 1');
@@ -125,6 +126,13 @@ export class BoundedTable {
 
   /** Slot of the key in `scratch`, created (evicting the LRU entry if full) when missing; touched. */
   findOrInsert(now: number): number {
+    this.nowCell[0] = now;
+    return this.findOrInsertAt(this.nowCell);
+  }
+
+  /** findOrInsert at the time in `clock[0]` (a hot caller's clock cell: no boxed argument). */
+  findOrInsertAt(clock: Float64Array): number {
+    const now = clock[0];
     const h = this.hashScratch();
     let p = h & this.mask;
     for (;;) {

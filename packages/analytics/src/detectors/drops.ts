@@ -42,8 +42,9 @@ export class DropDetector implements Detector<NoState> {
     return 0;
   }
 
-  /** A drop report (record r) at `t`, of flow `fs` (-1 when unknown). */
-  onDropReport(b: RecordBatch, r: number, t: number, fs: number): void {
+  /** A drop report (record r) at the context's clock, of flow `fs` (-1 when unknown). */
+  onDropReport(b: RecordBatch, r: number, fs: number): void {
+    const t = this.ctx.clock[0];
     let sw: number | null = null;
     if (b.hasNodeId[r]) sw = b.nodeId[r];
     let reason: number | null = b.dropReason[r] >= 0 ? b.dropReason[r] : null;

@@ -118,6 +118,11 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   /** 1 while the queue has an entry in `rises`. */
   private readonly rising: Uint8Array;
 
+  /** The sample's time on its queue's timeline, for onSample: mapEgress sets it (egress
+   * timestamp mapped onto the capture clock), else the caller (capture time). A cell, not an
+   * argument: see AnalyzerContext.clock. */
+  readonly at = new Float64Array(1);
+
   constructor(
     private readonly ctx: AnalyzerContext,
     private readonly queues: BoundedTable,
@@ -201,14 +206,16 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
   /** Maps a hop's egress timestamp onto the capture timeline (per queue: the offset is the
    * smallest capture − egress seen, i.e. egress time plus the shortest remaining transit, give
    * or take EGRESS_LEAD_NS of capture times shared by a batch). */
-  mapEgress(q: number, hi: number, lo: number, wrap32: boolean, t: number): number {
+  mapEgress(q: number, hi: number, lo: number, wrap32: boolean): void {
+    const t = this.ctx.clock[0];
     if (!this.hasRef[q]) {
       this.hasRef[q] = 1;
       this.refHi[q] = hi;
       this.refLo[q] = lo;
       this.refT[q] = t;
       this.lag[q] = 0;
-      return t;
+      this.at[0] = t;
+      return;
     }
     let d: number;
     if (wrap32) {
@@ -223,21 +230,14 @@ export class MicroburstDetector implements Detector<MicroburstCheckpoint> {
     this.refLo[q] = lo;
     this.refT[q] = mapped;
     this.lag[q] = t - mapped;
-    return mapped;
+    this.at[0] = mapped;
   }
 
-  /** A sample of queue `q` at `td` on its timeline: hop latency `lat` and occupancy `occ` (-1
+  /** A sample of queue `q` at `at[0]` on its timeline: hop latency `lat` and occupancy `occ` (-1
    * when not carried), from flow `fs` (-1 when unknown) whose packet is `len` IP bytes (0 when
-   * unknown); `sw`: `td` is on the switch clock. */
-  onSample(
-    q: number,
-    td: number,
-    lat: number,
-    occ: number,
-    fs: number,
-    sw: boolean,
-    len = 0,
-  ): void {
+   * unknown); `sw`: the time is on the switch clock. */
+  onSample(q: number, lat: number, occ: number, fs: number, sw: boolean, len = 0): void {
+    const td = this.at[0];
     const c = this.config;
     const n = this.samples[q];
     const useLat = lat >= 0;

@@ -67,8 +67,9 @@ export class PathChangeDetector implements Detector<NoState> {
     this.holdUntil[fs] = -INF;
   }
 
-  /** A full, loop-free path (switch ids rows[0..m) of `b`) of flow `fs` at `t`. */
-  onPath(b: RecordBatch, rows: Int32Array, m: number, t: number, fs: number): void {
+  /** A full, loop-free path (switch ids rows[0..m) of `b`) of flow `fs` at the context's clock. */
+  onPath(b: RecordBatch, rows: Int32Array, m: number, fs: number): void {
+    const t = this.ctx.clock[0];
     const c = this.config;
     const fl = this.flows;
     const h = pathHash(b, rows, m);
@@ -79,7 +80,7 @@ export class PathChangeDetector implements Detector<NoState> {
     const pk = paths.scratch;
     pk[0] = h;
     pk[1] = m;
-    const ps = paths.findOrInsert(t);
+    const ps = paths.findOrInsertAt(this.ctx.clock);
     fl.pathSlot[fs] = ps;
     fl.pathGen[fs] = paths.gen[ps];
 

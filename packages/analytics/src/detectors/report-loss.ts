@@ -75,8 +75,9 @@ export class ReportLossDetector implements Detector<ReportLossCheckpoint> {
     return this.high.byteLength + this.bits.byteLength + this.lastT.byteLength;
   }
 
-  /** The first report of record r (report version `rv`) at `t`. */
-  onReport(b: RecordBatch, r: number, t: number, rv: number): void {
+  /** The first report of record r (report version `rv`), at the context's clock. */
+  onReport(b: RecordBatch, r: number, rv: number): void {
+    const t = this.ctx.clock[0];
     const c = this.config;
     const k = this.reporters.scratch;
     const hasNode = b.hasNodeId[r] === 1;
@@ -88,7 +89,7 @@ export class ReportLossDetector implements Detector<ReportLossCheckpoint> {
     k[4] = hasNode ? 0 : b.reporterAddr[a + 1];
     k[5] = hasNode ? 0 : b.reporterAddr[a + 2];
     k[6] = hasNode ? 0 : b.reporterAddr[a + 3];
-    const s = this.reporters.findOrInsert(t);
+    const s = this.reporters.findOrInsertAt(this.ctx.clock);
     const seq = b.sequence[r] >>> 0;
     if (this.reporters.isNew) {
       this.high[s] = seq;

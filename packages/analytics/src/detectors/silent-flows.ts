@@ -139,9 +139,10 @@ export class SilentFlowDetector implements Detector<NoState> {
     this.sinkOf[fs] = -1;
   }
 
-  /** A record of flow `fs` (-1: none) arrived at `t` from sink `key` (report node id, else the
-   * last switch of its stack). */
-  onSinkRecord(fs: number, key: number, t: number): void {
+  /** A record of flow `fs` (-1: none) arrived at the context's clock from sink `key` (report
+   * node id, else the last switch of its stack). */
+  onSinkRecord(fs: number, key: number): void {
+    const t = this.ctx.clock[0];
     this.onInput(t);
     let s = this.sinkSlot.get(key);
     if (s === undefined) {
