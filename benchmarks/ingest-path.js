@@ -15,22 +15,13 @@ const path = require('path');
 const zlib = require('zlib');
 const { makeConfig, Decoder, RecordBatch } = require('@hopwatch/codec');
 const { IngestWorker } = require(path.resolve(__dirname, '../packages/pipeline'));
+const { reportTemplate, INNER_SRC_PORT } = require('./lib/report-template');
 
-const ROOT = path.resolve(__dirname, '..');
 const seconds = Number(process.argv[2] || 3);
-
-function template() {
-  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
-  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
-  const p = r.next();
-  r.close();
-  const ihl = (p.data[14] & 0x0f) * 4;
-  return Buffer.from(p.data.subarray(14 + ihl + 8));
-}
 
 const N = 4096;
 const FLOWS = Number(process.argv[3] ?? 16);
-const tpl = template();
+const tpl = reportTemplate();
 const dgrams = [];
 for (let i = 0; i < N; i++) {
   const b = Buffer.from(tpl);
@@ -40,7 +31,7 @@ for (let i = 0; i < N; i++) {
   b.writeUInt16BE(s & 0xffff, 2);
   b.writeUInt32BE(1000 + node, 4);
   // the inner UDP source port (lib/report-sender.js)
-  if (FLOWS > 0) b.writeUInt16BE(20000 + node * FLOWS + (s % FLOWS), 86);
+  if (FLOWS > 0) b.writeUInt16BE(20000 + node * FLOWS + (s % FLOWS), INNER_SRC_PORT);
   dgrams.push(b);
 }
 const from = new Uint32Array([0, 0, 0, 0x7f000001]);

@@ -10,6 +10,7 @@ const { makeConfig, Decoder, RecordBatch } = require('@hopwatch/codec');
 
 const ROOT = path.resolve(__dirname, '../..');
 const { splitBatch } = require(path.join(ROOT, 'packages/pipeline'));
+const { reportTemplate, INNER_SRC_PORT } = require('./report-template');
 
 const KINDS = ['records', 'queues', 'reports'];
 /** The detector families analyze runs on each topic. */
@@ -20,17 +21,6 @@ const PARTS = {
 };
 const PARTITIONS = 12;
 const RATE = 20000;
-/** Offset of the inner packet's UDP source port in the template report. */
-const INNER_SRC_PORT = 86;
-
-function template() {
-  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
-  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
-  const p = r.next();
-  r.close();
-  const ihl = (p.data[14] & 0x0f) * 4;
-  return Buffer.from(p.data.subarray(14 + ihl + 8));
-}
 
 /**
  * `rounds` batches of `n` reports with advancing sequence numbers and times, each as the
@@ -38,7 +28,7 @@ function template() {
  * message with its kind and partition, as analyze's partitions receive them.
  */
 function analyzeInput(n, rounds) {
-  const tpl = template();
+  const tpl = reportTemplate();
   const dec = new Decoder(makeConfig('spec'));
   const from = new Uint32Array([0, 0, 0, 0x7f000001]);
   const src = new RecordBatch(n + 256, 8);

@@ -12,12 +12,10 @@
  * child reports how many it sent, the wall time of each gap-closing report, and a (time, node,
  * sequence) mark every 2,000 reports.
  */
-const path = require('path');
 const dgram = require('dgram');
 const { fork } = require('child_process');
 const { arg } = require('./util');
-
-const ROOT = path.resolve(__dirname, '../..');
+const { reportTemplate, INNER_SRC_PORT } = require('./report-template');
 
 /** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs, seq }).
  * `seqStart`: each reporter's first sequence number (a previous run's `seq`: its next ones). */
@@ -48,18 +46,6 @@ function sendReports({
 /** Gaps stop this long before the traffic ends. */
 const GAP_TAIL_MS = 1000;
 
-/** Offset of the inner packet's UDP source port in the template report. */
-const INNER_SRC_PORT = 86;
-
-function template() {
-  const { openCapture } = require(path.join(ROOT, 'packages/pcap'));
-  const r = openCapture(path.join(ROOT, 'captures/tr-v2.0-md.pcap'));
-  const p = r.next();
-  r.close();
-  const ihl = (p.data[14] & 0x0f) * 4;
-  return Buffer.from(p.data.subarray(14 + ihl + 8));
-}
-
 /** Child process: sends the datagrams, reports send times of gap-closing reports. */
 function sender() {
   const port = Number(arg('port'));
@@ -69,7 +55,7 @@ function sender() {
   const flows = Number(arg('flows', '16'));
   const bursts = process.argv.includes('--bursts');
   const gapEveryMs = Number(arg('gap-every-ms', '1000'));
-  const tpl = template();
+  const tpl = reportTemplate();
   const sock = dgram.createSocket('udp4');
   sock.on('error', () => undefined);
   const seq = new Uint32Array(nodes);
