@@ -54,9 +54,10 @@
  * profile is written when the process exits; the CPU figures then include the profiler).
  * Its samples are wall-clock: on this busy box a descheduled function is charged the time it
  * waited for a core (ingest's encoder looked three times its CPU cost).
- * --gap-every-ms N: one reporter skips 5 sequence numbers every N ms (default 1000: 15 gaps in
- * 15 s, so the anomaly p99 is their maximum; 100 gives 150). `anomalyLatenciesMs` lists each
- * gap's latency and, of it, the time until analyze produced the anomaly.
+ * --gap-every-ms N: one reporter skips 5 sequence numbers every N ms, until a second before the
+ * traffic ends (default 1000: 14 gaps in 15 s, so the anomaly p99 is their maximum; 100 gives
+ * 140). `anomalyLatenciesMs` lists each gap's latency and, of it, the time until analyze
+ * produced the anomaly.
  * --analyze-node-flags "F..." passes Node/V8 flags to the analyze processes.
  * --perf DIR records the hopwatch processes with Linux perf (cpu-clock, on-CPU time only,
  * kernel included) over the measured window, runs them with `--perf-basic-prof` to name the
@@ -428,13 +429,14 @@ async function main() {
       Object.entries(svcPids).map(([n, pid]) => [n, pid ? cpuSeconds(pid) : 0]),
     );
     // perf over the window: every thread of the hopwatch processes, on-CPU samples only
-    const perfTargets = ['-p', cpuPids.join(','), '-o', path.join(PERF_DIR, 'perf.data')];
-    if (PERF_DIR) fs.mkdirSync(PERF_DIR, { recursive: true });
-    const perf = PERF_DIR
-      ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(PERF_FREQ), ...perfTargets], {
-          stdio: 'ignore',
-        })
-      : null;
+    let perf = null;
+    if (PERF_DIR) {
+      fs.mkdirSync(PERF_DIR, { recursive: true });
+      const targets = ['-p', cpuPids.join(','), '-o', path.join(PERF_DIR, 'perf.data')];
+      perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(PERF_FREQ), ...targets], {
+        stdio: 'ignore',
+      });
+    }
     // perf may exit early (no permission, a bad path): its exit is awaited from here on
     const perfExit = perf && new Promise((r) => perf.on('exit', r));
     const t0 = Date.now();
@@ -507,16 +509,14 @@ async function main() {
       qByThird[Math.min(2, Math.floor(((ts - tMark0) / (seconds * 1000)) * 3))].push(hit[0] - ts);
     }
     // anomaly latency
-    const lat = [];
     const latSplit = []; // [ms into the window, to the topic, of it until produced], per gap
     for (const g of res.gaps) {
       const hit = anomalies.find(
         (x) => x.a.type === 'report_loss' && x.a.nodeId === 1000 + g.node && x.at >= g.at,
       );
-      if (!hit) continue;
-      lat.push(hit.at - g.at);
-      latSplit.push([g.at - t0, hit.at - g.at, hit.produced - g.at]);
+      if (hit) latSplit.push([g.at - t0, hit.at - g.at, hit.produced - g.at]);
     }
+    const lat = latSplit.map((l) => l[1]);
     const out = {
       command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}${gapEveryMs !== 1000 ? ` --gap-every-ms ${gapEveryMs}` : ''}`,
       offeredRate: rate,
