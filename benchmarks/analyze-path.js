@@ -27,7 +27,14 @@ const { decodeMessage } = require(path.resolve(__dirname, '../packages/pipeline'
 const { inflateBatch } = require(
   path.resolve(__dirname, '../packages/pipeline/dist/transport/gunzip'),
 );
-const { analyzeInput, later, batchFor, KINDS, PARTS, PARTITIONS } = require('./lib/analyze-input');
+const {
+  analyzeInput,
+  later,
+  batchFor,
+  partitionAnalyzers,
+  KINDS,
+  PARTS,
+} = require('./lib/analyze-input');
 
 const seconds = Number(process.argv[2] || 3);
 const N = 4096;
@@ -79,32 +86,27 @@ const detectors = () => {
   return N;
 };
 // as analyze runs them: one analyzer per topic partition, each batch of one partition's messages
-const perPartition = Object.fromEntries(
-  KINDS.map((kind) => [kind, Array.from({ length: PARTITIONS }, () => new Analyzer())]),
-);
+const perPartition = partitionAnalyzers(() => new Analyzer());
 const one = Object.fromEntries(KINDS.map((kind) => [kind, batchFor(kind, N)]));
-const decodePartitions = () => {
-  const pass = Math.floor(k / ROUNDS);
-  for (const m of batches[k++ % ROUNDS].byPartition) {
-    one[m.kind].reset();
-    decodeMessage(m.kind, m.value, one[m.kind]);
-    later(one[m.kind], pass, passSec);
-  }
-  return N;
-};
-const partitionDetectors = () => {
+/** Decodes each partition's message of the next batch on its own, then `fn` (if any) on it. */
+const eachPartitionBatch = (fn) => {
   const pass = Math.floor(k / ROUNDS);
   for (const m of batches[k++ % ROUNDS].byPartition) {
     const b = one[m.kind];
     b.reset();
     decodeMessage(m.kind, m.value, b);
     later(b, pass, passSec);
-    const a = perPartition[m.kind][m.partition];
-    a.process(b, PARTS[m.kind]);
-    a.flush();
+    if (fn) fn(m, b);
   }
   return N;
 };
+const decodePartitions = () => eachPartitionBatch(null);
+const partitionDetectors = () =>
+  eachPartitionBatch((m, b) => {
+    const a = perPartition[m.kind][m.partition];
+    a.process(b, PARTS[m.kind]);
+    a.flush();
+  });
 const digests = () => {
   const b = batches[k++ % ROUNDS];
   for (const kind of KINDS) for (const v of b[kind]) createHash('sha1').update(v).digest('base64');

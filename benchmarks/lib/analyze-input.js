@@ -74,4 +74,11 @@ function batchFor(kind, n) {
     : new RecordBatch(n + 256, kind === 'records' ? 8 : 1);
 }
 
-module.exports = { analyzeInput, later, batchFor, KINDS, PARTS, PARTITIONS };
+/** One analyzer per topic partition, as analyze keeps them: kind → partition → analyzer. */
+function partitionAnalyzers(create) {
+  return Object.fromEntries(
+    KINDS.map((kind) => [kind, Array.from({ length: PARTITIONS }, create)]),
+  );
+}
+
+module.exports = { analyzeInput, later, batchFor, partitionAnalyzers, KINDS, PARTS, PARTITIONS };
