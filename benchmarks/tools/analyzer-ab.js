@@ -10,6 +10,8 @@
  *   DIR_A, DIR_B: compiled packages (the `dist` of packages/analytics at two commits, e.g.
  *   `cp -r packages/analytics/dist /tmp/analytics-before` before rebuilding).
  * Prints each build's lowest and median µs per report over 20 rounds, and B's lowest / A's.
+ * Differences of a few % are not resolved: the same build in both places has given B / A of
+ * 0.956-0.970 (run `analyzer-ab.js DIR DIR` for the floor on the machine at hand).
  */
 'use strict';
 const path = require('path');
@@ -21,7 +23,13 @@ process.env.NODE_PATH = path.join(ROOT, 'node_modules');
 Module._initPaths();
 
 const { decodeMessage } = require(path.join(ROOT, 'packages/pipeline'));
-const { analyzeInput, later, batchFor, KINDS, PARTS, PARTITIONS } = require('../lib/analyze-input');
+const {
+  analyzeInput,
+  later,
+  batchFor,
+  partitionAnalyzers,
+  PARTS,
+} = require('../lib/analyze-input');
 
 const dirs = process.argv.slice(2, 4);
 if (dirs.length !== 2) {
@@ -35,9 +43,7 @@ const { batches, passSec } = analyzeInput(N, ROUNDS);
 
 const builds = dirs.map((d) => {
   const { Analyzer } = require(path.resolve(d));
-  const analyzers = Object.fromEntries(
-    KINDS.map((kind) => [kind, Array.from({ length: PARTITIONS }, () => new Analyzer())]),
-  );
+  const analyzers = partitionAnalyzers(() => new Analyzer());
   // decoded once (the rounds time the detectors only), moved later pass after pass
   const decoded = batches.map((b) =>
     b.byPartition.map((m) => {
