@@ -132,6 +132,10 @@ testIf(
     const resumed = hopwatch(['replay', '--data-dir', cut, capture]);
     expect(resumed.code).toBe(0);
     expect(contents(cut)).toBe(reference);
+    // the killed process's insert files (tens of MB each) were removed by the next store
+    expect(
+      fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`hopwatch-store-${child.pid}-`)),
+    ).toEqual([]);
 
     // --force appends: every row twice
     const forced = hopwatch(['replay', '--force', '--data-dir', full, capture]);

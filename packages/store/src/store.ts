@@ -7,9 +7,8 @@
  * Length: both backends and their shared client code (migrations, write chain, read sessions)
  * are one class hierarchy; the SQL, encodings and endpoint already live in their own modules.
  */
-import { createHash, randomBytes } from 'crypto';
-import { promises as fsp, mkdirSync, readFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { createHash } from 'crypto';
+import { mkdirSync, readFileSync } from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
@@ -40,6 +39,7 @@ import {
 import { encodeBatch, GrowBuf, type LedgerInput } from './rowbinary';
 import { storedCaptureSql, toStoredWrites, type StoredCapture } from './capture-ledger';
 import { NativeEncoder } from './native';
+import { InsertFiles, removeOrphanedInsertFiles } from './insert-files';
 import { ident, str, timeNs, uint, U16, U32 } from './sql';
 
 export interface StoreOptions {
@@ -714,20 +714,16 @@ function toJson(v: unknown): string {
 export class EmbeddedStore extends BaseStore {
   readonly kind = 'embedded' as const;
   readonly dataDir: string;
-  private tmpSeq = 0;
-  private readonly tmpPrefix: string;
+  private readonly insertFiles = new InsertFiles();
 
   constructor(opts: StoreOptions) {
     super(opts);
     this.dataDir = path.resolve(opts.dataDir ?? '.hopwatch/data');
-    this.tmpPrefix = path.join(
-      tmpdir(),
-      `hopwatch-store-${process.pid}-${randomBytes(4).toString('hex')}`,
-    );
   }
 
   protected async connect(): Promise<ClickHouseClient> {
     mkdirSync(this.dataDir, { recursive: true });
+    if (!this.opts.readOnly) removeOrphanedInsertFiles();
     // Loaded lazily: the native engine is only needed in embedded mode.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createChdbConnection } = require('chdb/connection') as {
@@ -772,21 +768,24 @@ export class EmbeddedStore extends BaseStore {
    * worker thread). Native blocks carry their own names and types.
    */
   protected async insertBody(table: string, cols: ColumnSpec[], body: Buffer): Promise<void> {
-    const file = `${this.tmpPrefix}-${++this.tmpSeq}.bin`;
+    const file = await this.insertFiles.write(body);
     const names = cols.map((c) => '`' + c.name + '`').join(', ');
     const source =
       this.insertFormat === 'Native'
         ? `file(${str(file)}, 'Native', ${str(columnList(cols, null))})`
         : `file(${str(file)}, 'RowBinary', ${str(columnList(cols, null))})`;
     const sql = `INSERT INTO ${ident(table)} (${names}) SELECT * FROM ${source}`;
-    await fsp.writeFile(file, body);
     try {
       await this.client.command({ query: sql });
     } catch (e) {
       throw wrapError(e, sql);
     } finally {
-      await fsp.unlink(file).catch(() => undefined);
+      await this.insertFiles.remove(file);
     }
+  }
+
+  protected override async afterClose(): Promise<void> {
+    this.insertFiles.close();
   }
 }
 
