@@ -25,6 +25,8 @@
  *    first datagram sent and the moment everything received is stored, divided by the reports
  *    stored (µs per report, reports per CPU-second), beside the decode benchmark's figure for
  *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
+ *  - how noisy the run was (`host`): the host's busy CPU-s over the same window, the part of it
+ *    neither hopwatch nor the services used, and the CPU the hypervisor stole for other guests.
  *
  * Usage: npx tsc -b packages/cli && node benchmarks/distributed.js [--rate N] [--seconds S]
  *        [--nodes N] [--flows-per-node F] [--analyzers N] [--ingest-workers N]
@@ -140,6 +142,18 @@ function threadCpu(pid) {
   }
   return out;
 }
+/** The host's CPU seconds so far (/proc/stat, all cores): busy (user, nice, system, irq,
+ * softirq), idle (idle, iowait) and steal (taken by the hypervisor for other guests). */
+function hostCpu() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+  const v = f.map(Number);
+  return {
+    busy: (v[0] + v[1] + v[2] + v[5] + v[6]) / CLK_TCK,
+    idle: (v[3] + v[4]) / CLK_TCK,
+    steal: (v[7] || 0) / CLK_TCK,
+  };
+}
+
 function threadDiff(a, b) {
   const out = {};
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
@@ -417,6 +431,7 @@ async function main() {
       ...ingWorkers.filter((w) => w.pid !== ing.pid).map((w) => w.pid),
     ];
     const procCpu0 = cpuPids.map(cpuSeconds);
+    const host0 = hostCpu();
     const analyzeThreads0 = threadCpu(analyzeProcs[0].pid);
     const ingestThreads0 = threadCpu(ing.pid);
     // the services' CPU in the same window (not hopwatch's, but what its inserts and fetches cost)
@@ -472,6 +487,7 @@ async function main() {
       if (code !== 0 && code !== null) throw new Error(`perf record exited with ${code}`);
     }
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
+    const host1 = hostCpu();
     const analyzeThreads = threadDiff(analyzeThreads0, threadCpu(analyzeProcs[0].pid));
     const ingestThreads = threadDiff(ingestThreads0, threadCpu(ing.pid));
     const servicesCpuSeconds = Object.fromEntries(
@@ -604,6 +620,21 @@ async function main() {
       ),
       idle,
       servicesCpuSeconds,
+      // the whole host over the same window: busy CPU-s, of it what neither hopwatch nor the
+      // services used (the sender, this script, the kernel's threads, anything else running),
+      // and steal (CPU the hypervisor gave other guests): a noisy run shows here
+      host: (() => {
+        const busy = host1.busy - host0.busy;
+        const ours =
+          [...cpuOf.values()].reduce((t, v) => t + v, 0) +
+          Object.values(servicesCpuSeconds).reduce((t, v) => t + (v ?? 0), 0);
+        return {
+          busyCpuSeconds: +busy.toFixed(2),
+          otherCpuSeconds: +(busy - ours).toFixed(2),
+          idleCpuSeconds: +(host1.idle - host0.idle).toFixed(2),
+          stealCpuSeconds: +(host1.steal - host0.steal).toFixed(2),
+        };
+      })(),
       warmupSeconds,
       // over the warm-up and the measured window together
       duplicates:
