@@ -25,6 +25,9 @@
  *    first datagram sent and the moment everything received is stored, divided by the reports
  *    stored (µs per report, reports per CPU-second), beside the decode benchmark's figure for
  *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
+ *  - with --floor-consumer consume|decode, the floor under analyze: lib/floor-consumer.js runs
+ *    analyze's Kafka consumers in groups of their own beside it, with a handler that does
+ *    nothing or only decodes (`cpuPerReport.floorConsumer`, `floorThreads`).
  *  - how noisy the run was (`host`): the host's busy CPU-s over the same window, the part of it
  *    neither hopwatch nor the services used, and the CPU the hypervisor stole for other guests.
  *
@@ -237,6 +240,9 @@ async function main() {
   const bursts = process.argv.includes('--sender-bursts');
   const warmupSeconds = Number(arg('warmup-seconds', '0'));
   const gapEveryMs = Number(arg('gap-every-ms', '1000'));
+  const floorMode = arg('floor-consumer', '');
+  if (floorMode && !['consume', 'decode', 'lowlevel'].includes(floorMode))
+    throw new Error('--floor-consumer: consume, decode or lowlevel');
   const akc = analyzeClient ? ['--kafka-client', analyzeClient] : kc;
   const { startKafka, startClickHouse, startRedis } = require(path.join(ROOT, 'packages/testkit'));
   const { Kafka, logLevel } = require('kafkajs');
@@ -273,6 +279,20 @@ async function main() {
       procs.push(a);
       analyzeProcs.push(a);
       await waitFor(async () => a.err.includes('joined consumer group'), 60000, 'analyze join');
+    }
+    // the floor under analyze (lib/floor-consumer.js): its consumers alone, groups of its own
+    let floor = null;
+    if (floorMode) {
+      floor = spawn(
+        process.execPath,
+        [path.join(__dirname, 'lib/floor-consumer.js'), k.brokers.join(','), floorMode],
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      floor.err = '';
+      floor.stderr.on('data', (d) => (floor.err += d));
+      floor.exited = new Promise((r) => floor.on('exit', r));
+      procs.push(floor);
+      await waitFor(async () => floor.err.includes('joined'), 60000, 'floor consumer join');
     }
     const ing = cli([
       'ingest',
@@ -432,6 +452,8 @@ async function main() {
     ];
     const procCpu0 = cpuPids.map(cpuSeconds);
     const host0 = hostCpu();
+    const floorCpu0 = floor ? cpuSeconds(floor.pid) : 0;
+    const floorThreads0 = floor ? threadCpu(floor.pid) : {};
     const analyzeThreads0 = threadCpu(analyzeProcs[0].pid);
     const ingestThreads0 = threadCpu(ing.pid);
     // the services' CPU in the same window (not hopwatch's, but what its inserts and fetches cost)
@@ -488,6 +510,8 @@ async function main() {
     }
     const cpuOf = new Map(cpuPids.map((pid, i) => [pid, cpuSeconds(pid) - procCpu0[i]]));
     const host1 = hostCpu();
+    const floorCpu = floor ? cpuSeconds(floor.pid) - floorCpu0 : 0;
+    const floorThreads = floor ? threadDiff(floorThreads0, threadCpu(floor.pid)) : undefined;
     const analyzeThreads = threadDiff(analyzeThreads0, threadCpu(analyzeProcs[0].pid));
     const ingestThreads = threadDiff(ingestThreads0, threadCpu(ing.pid));
     const servicesCpuSeconds = Object.fromEntries(
@@ -598,7 +622,10 @@ async function main() {
           stored,
         ),
         decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
+        // --floor-consumer: analyze's consumers alone (consume) or with the decode (decode)
+        floorConsumer: floor ? { mode: floorMode, ...perReport(floorCpu, stored) } : undefined,
       },
+      floorThreads,
       // the first analyze process's CPU-s by thread, same window
       analyzeThreads,
       ingestThreads,
@@ -627,6 +654,7 @@ async function main() {
         const busy = host1.busy - host0.busy;
         const ours =
           [...cpuOf.values()].reduce((t, v) => t + v, 0) +
+          floorCpu +
           Object.values(servicesCpuSeconds).reduce((t, v) => t + (v ?? 0), 0);
         return {
           busyCpuSeconds: +busy.toFixed(2),
