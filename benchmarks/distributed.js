@@ -47,6 +47,7 @@
  * the figures are then over the measured window only (steady state: no start-up work, warm
  * JIT in every process and in the broker).
  * --publish-every-ms N passes `--publish-every-ms N` to ingest (longest wait of a partial batch).
+ * --batch-records N passes `--batch-records N` to ingest (records per published batch).
  * --udp-receive PATH passes `--udp-receive PATH` to ingest (recvmmsg or dgram; default auto).
  * --receive-hold-ms N passes `--receive-hold-ms N` to ingest (recvmmsg's receive coalescing).
  * --sender-bursts paces the sender on Date.now()'s milliseconds (bursts of rate / 1000 at each
@@ -235,6 +236,7 @@ async function main() {
   const analyzeConfig = arg('analyze-config', '');
   const analyzeConcurrency = arg('analyze-concurrency', '');
   const publishEveryMs = arg('publish-every-ms', '');
+  const batchRecords = arg('batch-records', '');
   const udpReceive = arg('udp-receive', '');
   const receiveHoldMs = arg('receive-hold-ms', '');
   const bursts = process.argv.includes('--sender-bursts');
@@ -311,6 +313,7 @@ async function main() {
       ...kc,
       ...(ingestWorkers > 1 ? ['--workers', String(ingestWorkers)] : []),
       ...(publishEveryMs ? ['--publish-every-ms', publishEveryMs] : []),
+      ...(batchRecords ? ['--batch-records', batchRecords] : []),
       ...(udpReceive ? ['--udp-receive', udpReceive] : []),
       ...(receiveHoldMs ? ['--receive-hold-ms', receiveHoldMs] : []),
     ]);
