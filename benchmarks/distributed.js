@@ -24,7 +24,9 @@
  *  - CPU per report of each hopwatch process: utime + stime from /proc/PID/stat between the
  *    first datagram sent and the moment everything received is stored, divided by the reports
  *    stored (µs per report, reports per CPU-second), beside the decode benchmark's figure for
- *    the same kind of report measured in the same run (a child running benchmarks/decode.js).
+ *    the same kind of report measured in the same run (a child running benchmarks/decode.js,
+ *    before the services start and after the window), and in units of that figure
+ *    (`inDecodeUnits`: the box's speed drifts between days and within a day, the ratio less).
  *  - with --floor-consumer consume|decode, the floor under analyze: lib/floor-consumer.js runs
  *    analyze's Kafka consumers in groups of their own beside it, with a handler that does
  *    nothing or only decodes (`cpuPerReport.floorConsumer`, `floorThreads`).
@@ -43,6 +45,7 @@
  * DIR at the end.
  * --analyze-config FILE passes `--config FILE` to analyze (e.g. other analytics table sizes).
  * --analyze-concurrency N passes `--concurrency N` to analyze (partitions handled at once).
+ * --insert-every-ms N passes `--insert-every-ms N` to analyze (shortest time between inserts).
  * --warmup-seconds S sends S seconds of the same traffic first and waits until it is stored;
  * the figures are then over the measured window only (steady state: no start-up work, warm
  * JIT in every process and in the broker).
@@ -50,8 +53,12 @@
  * --batch-records N passes `--batch-records N` to ingest (records per published batch).
  * --udp-receive PATH passes `--udp-receive PATH` to ingest (recvmmsg or dgram; default auto).
  * --receive-hold-ms N passes `--receive-hold-ms N` to ingest (recvmmsg's receive coalescing).
- * --sender-bursts paces the sender on Date.now()'s milliseconds (bursts of rate / 1000 at each
- * tick, the sender before 2026-12-07) rather than sending each report when it is due.
+ * --sender c|node: the load generator (lib/report-sender.js): c (default) is tools/report-blast.c,
+ * sendmmsg and sleeping between reports (about a tenth of a core at 20,000/s); node is the
+ * Node.js sender of the runs before 2026-12-07 (fourth), one dgram send per report (it spun
+ * between reports until then and took half of this 2-core box from the processes measured).
+ * --sender-bursts paces the Node.js sender on Date.now()'s milliseconds (bursts of rate / 1000 at
+ * each tick, the sender before 2026-12-07) rather than sending each report when it is due.
  * --ingest-workers N runs `hopwatch ingest --workers N` (N processes on one UDP port); the
  * CPU figures are then printed per process (1+1: --analyzers 1; 2+2: --ingest-workers 2
  * --analyzers 2).
@@ -235,11 +242,14 @@ async function main() {
   // analyze's config file (e.g. smaller analytics tables) for side-by-side runs
   const analyzeConfig = arg('analyze-config', '');
   const analyzeConcurrency = arg('analyze-concurrency', '');
+  const insertEveryMs = arg('insert-every-ms', '');
   const publishEveryMs = arg('publish-every-ms', '');
   const batchRecords = arg('batch-records', '');
   const udpReceive = arg('udp-receive', '');
   const receiveHoldMs = arg('receive-hold-ms', '');
   const bursts = process.argv.includes('--sender-bursts');
+  const senderImpl = arg('sender', bursts ? 'node' : 'c');
+  if (!['c', 'node'].includes(senderImpl)) throw new Error('--sender: c or node');
   const warmupSeconds = Number(arg('warmup-seconds', '0'));
   const gapEveryMs = Number(arg('gap-every-ms', '1000'));
   const floorMode = arg('floor-consumer', '');
@@ -277,6 +287,7 @@ async function main() {
         ...akc,
         ...(analyzeConfig ? ['--config', analyzeConfig] : []),
         ...(analyzeConcurrency ? ['--concurrency', analyzeConcurrency] : []),
+        ...(insertEveryMs ? ['--insert-every-ms', insertEveryMs] : []),
       ]);
       procs.push(a);
       analyzeProcs.push(a);
@@ -409,6 +420,7 @@ async function main() {
         flows: flowsPerNode,
         bursts,
         gapEveryMs,
+        impl: senderImpl,
       });
       seqStart = w.seq;
       const tw = Date.now();
@@ -489,6 +501,7 @@ async function main() {
       seqStart,
       bursts,
       gapEveryMs,
+      impl: senderImpl,
     });
     const sendMs = Date.now() - t0;
     // wait until everything received is stored (or 60 s)
@@ -560,8 +573,13 @@ async function main() {
       if (hit) latSplit.push([g.at - t0, hit.at - g.at, hit.produced - g.at]);
     }
     const lat = latSplit.map((l) => l[1]);
+    const decodeAfter = decodeFigure();
+    const decodeMean =
+      decodeReportsPerCpuS && decodeAfter
+        ? 2 / (1 / decodeReportsPerCpuS + 1 / decodeAfter)
+        : (decodeReportsPerCpuS ?? decodeAfter ?? 0);
     const out = {
-      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}${gapEveryMs !== 1000 ? ` --gap-every-ms ${gapEveryMs}` : ''}`,
+      command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}${senderImpl !== 'c' ? ` --sender ${senderImpl}` : ''}${gapEveryMs !== 1000 ? ` --gap-every-ms ${gapEveryMs}` : ''}${insertEveryMs ? ` --insert-every-ms ${insertEveryMs}` : ''}`,
       offeredRate: rate,
       sent: res.sent,
       sendSeconds: +(res.elapsedMs / 1000).toFixed(2),
@@ -624,10 +642,36 @@ async function main() {
           analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0),
           stored,
         ),
-        decodeBenchmark: perReport(1, decodeReportsPerCpuS ?? 0),
+        // the decode benchmark before the services start and again after the window (the
+        // box's speed drifts by a third within minutes); the figure is their mean
+        decodeBenchmark: perReport(1, decodeMean),
+        decodeBenchmarkUsBeforeAfter: [decodeReportsPerCpuS, decodeAfter].map((r) =>
+          r ? +(1e6 / r).toFixed(3) : null,
+        ),
         // --floor-consumer: analyze's consumers alone (consume) or with the decode (decode)
         floorConsumer: floor ? { mode: floorMode, ...perReport(floorCpu, stored) } : undefined,
       },
+      // CPU per report in units of the decode benchmark's figure of this run: comparable across
+      // machines and days where µs are not. Issue 13 set its targets (ingest 5 µs, analyze 4 µs)
+      // when that figure was 0.25 µs: 20 and 16 decodes.
+      inDecodeUnits: (() => {
+        const unit = decodeMean ? 1e6 / decodeMean : 0;
+        const u = (cpuS, reports) =>
+          unit && reports ? +((cpuS * 1e6) / reports / unit).toFixed(1) : null;
+        const ingestCpu = [...new Set([ing.pid, ...ingWorkers.map((w) => w.pid)])].reduce(
+          (t, pid) => t + cpuOf.get(pid),
+          0,
+        );
+        return {
+          ingest: u(ingestCpu, stored),
+          analyze: u(
+            analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0),
+            stored,
+          ),
+          floorConsumer: floor ? u(floorCpu, stored) : undefined,
+          issue13Targets: { ingest: 20, analyze: 16 },
+        };
+      })(),
       floorThreads,
       // the first analyze process's CPU-s by thread, same window
       analyzeThreads,
@@ -640,6 +684,7 @@ async function main() {
           'hopwatch_consumer_batches_total',
           'hopwatch_consumer_messages_total',
           'hopwatch_consumer_commits_total',
+          'hopwatch_store_flushes_total',
         ].map((n) => [n.replace(/^hopwatch_/, ''), metric(atext, n)]),
       ),
       anomaliesByType: Object.fromEntries(
@@ -650,17 +695,20 @@ async function main() {
       ),
       idle,
       servicesCpuSeconds,
-      // the whole host over the same window: busy CPU-s, of it what neither hopwatch nor the
-      // services used (the sender, this script, the kernel's threads, anything else running),
+      // the whole host over the same window: busy CPU-s, the sender's share (its whole life),
+      // what neither hopwatch, the services nor the sender used (this script, the kernel's
+      // threads, anything else running),
       // and steal (CPU the hypervisor gave other guests): a noisy run shows here
       host: (() => {
         const busy = host1.busy - host0.busy;
         const ours =
           [...cpuOf.values()].reduce((t, v) => t + v, 0) +
           floorCpu +
-          Object.values(servicesCpuSeconds).reduce((t, v) => t + (v ?? 0), 0);
+          Object.values(servicesCpuSeconds).reduce((t, v) => t + (v ?? 0), 0) +
+          (res.cpuSeconds ?? 0);
         return {
           busyCpuSeconds: +busy.toFixed(2),
+          senderCpuSeconds: res.cpuSeconds == null ? null : +res.cpuSeconds.toFixed(2),
           otherCpuSeconds: +(busy - ours).toFixed(2),
           idleCpuSeconds: +(host1.idle - host0.idle).toFixed(2),
           stealCpuSeconds: +(host1.steal - host0.steal).toFixed(2),

@@ -1,6 +1,7 @@
 'use strict';
 /**
- * The load generator of the distributed and anomaly-latency benchmarks, in its own process:
+ * The load generator of the distributed and anomaly-latency benchmarks, in its own process
+ * (tools/report-blast.c by default; this file's Node.js sender with `impl: 'node'`, same traffic):
  * Telemetry Report v2.0 datagrams (the first report of captures/tr-v2.0-md.pcap as template)
  * from NODES reporters, each with its own increasing sequence number, at RATE reports/s for
  * SECONDS seconds; every GAP_EVERY_MS (default 1000) one reporter skips 5 sequence numbers (a
@@ -9,16 +10,25 @@
  * flows have one sink each, as in a fabric, and the records topic spreads over its partitions;
  * FLOWS 0 keeps the template's one flow for every reporter (before 2026-12-06: one partition of
  * records, and a 20,000 packets/s flow whose every sender pause the silent-drop rule saw). The
- * child reports how many it sent, the wall time of each gap-closing report, and a (time, node,
- * sequence) mark every 2,000 reports.
+ * sender reports how many it sent, the wall time of each gap-closing report, a (time, node,
+ * sequence) mark every 2,000 reports, and its own CPU time. Between reports it sleeps (at least
+ * TICK_MS), so reports due within 0.2 ms leave together.
  */
 const dgram = require('dgram');
-const { fork } = require('child_process');
+const { execFile, execFileSync, fork } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const { arg } = require('./util');
 const { reportTemplate, INNER_SRC_PORT } = require('./report-template');
 
-/** Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs, seq }).
- * `seqStart`: each reporter's first sequence number (a previous run's `seq`: its next ones). */
+/**
+ * Starts the sender; resolves with its report ({ sent, gaps, marks, elapsedMs, seq, cpuSeconds }).
+ * `seqStart`: each reporter's first sequence number (a previous run's `seq`: its next ones).
+ * `impl`: 'c' (default) runs tools/report-blast.c (sendmmsg, sleeping between reports: about a
+ * tenth of a core at 20,000/s), 'node' this file's Node.js sender (dgram, one send per report:
+ * about 0.4 of a core; with `bursts` it paces on Date.now()'s milliseconds).
+ */
 function sendReports({
   port,
   rate,
@@ -28,7 +38,12 @@ function sendReports({
   seqStart,
   bursts = false,
   gapEveryMs = 1000,
+  impl = bursts ? 'node' : 'c',
 }) {
+  if (impl === 'c') {
+    if (bursts) throw new Error('report-sender: bursts need the Node.js sender');
+    return blast({ port, rate, seconds, nodes, flows, seqStart, gapEveryMs });
+  }
   const child = fork(__filename, [
     '--sender',
     ...['--gap-every-ms', String(gapEveryMs)],
@@ -43,6 +58,45 @@ function sendReports({
   });
 }
 
+let blastDir;
+/** tools/report-blast.c, compiled once per process into a private temporary directory. */
+function blastBinary() {
+  if (!blastDir) {
+    blastDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hopwatch-report-blast-'));
+    process.on('exit', () => fs.rmSync(blastDir, { recursive: true, force: true }));
+    execFileSync('gcc', [
+      '-O2',
+      '-o',
+      path.join(blastDir, 'report-blast'),
+      path.join(__dirname, '../tools/report-blast.c'),
+    ]);
+    fs.writeFileSync(path.join(blastDir, 'template'), reportTemplate());
+  }
+  return blastDir;
+}
+
+function blast({ port, rate, seconds, nodes, flows, seqStart, gapEveryMs }) {
+  const dir = blastBinary();
+  const args = [
+    path.join(dir, 'template'),
+    ...[port, rate, seconds, nodes, flows, INNER_SRC_PORT, gapEveryMs, GAP_TAIL_MS].map(String),
+    String(TICK_MS * 1000),
+  ];
+  if (seqStart) {
+    const f = path.join(dir, `seq-${process.pid}-${Date.now()}`);
+    fs.writeFileSync(f, seqStart.join('\n') + '\n');
+    args.push(f);
+  }
+  return new Promise((resolve, reject) => {
+    execFile(path.join(dir, 'report-blast'), args, { maxBuffer: 64 << 20 }, (err, out) =>
+      err ? reject(err) : resolve(JSON.parse(out)),
+    );
+  });
+}
+
+/** The sender's shortest sleep: reports due within it leave together (4 at 20,000/s). */
+const TICK_MS = 0.2;
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 /** Gaps stop this long before the traffic ends. */
 const GAP_TAIL_MS = 1000;
 
@@ -104,10 +158,24 @@ function sender() {
       sent++;
       if (sent % 2000 === 0) marks.push([Date.now(), node, s]);
     }
-    if (sent < total) setImmediate(burst);
-    else
+    if (sent < total) {
+      // sleep until the next report is due (at least TICK_MS) instead of spinning through
+      // setImmediate: the spin took half a core of the 2-core box from the processes under
+      // test (before 2026-12-07, fourth); the event loop still runs between bursts
+      const wait = ((sent + 1) / rate) * 1000 - clock();
+      if (wait > 0) Atomics.wait(SLEEP, 0, 0, Math.max(TICK_MS, wait));
+      setImmediate(burst);
+    } else
       setTimeout(() => {
-        process.send({ sent, gaps, marks, elapsedMs: Date.now() - t0, seq: Array.from(seq) });
+        const cpu = process.cpuUsage();
+        process.send({
+          sent,
+          gaps,
+          marks,
+          elapsedMs: Date.now() - t0,
+          seq: Array.from(seq),
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        });
         sock.close();
       }, 200);
   }
