@@ -104,3 +104,48 @@ test('a caller whose rows the running flush took fails with it, though its own f
   expect(gc.flushes).toBe(2);
   await gc.idle();
 });
+
+test('with a minimum interval, callers until the delayed flush starts join it; none is left out', async () => {
+  const written: number[] = [];
+  const flushed: { rows: number[]; at: number }[] = [];
+  let fail = false;
+  const gc = new GroupCommit(async () => {
+    const rows = written.splice(0);
+    await new Promise((r) => setTimeout(r, 5));
+    if (fail) throw new Error('insert refused');
+    flushed.push({ rows, at: performance.now() });
+  }, 100);
+  const t0 = performance.now();
+  written.push(1);
+  const a = gc.commit(); // the first flush starts at once
+  await new Promise((r) => setTimeout(r, 20));
+  written.push(2);
+  const b = gc.commit(); // within 100 ms of the first start: delayed
+  written.push(3);
+  const c = gc.commit();
+  expect(c).toBe(b); // joins the delayed flush
+  await a;
+  await new Promise((r) => setTimeout(r, 30));
+  written.push(4); // the delayed flush has taken no rows yet: joins it too
+  const d = gc.commit();
+  await Promise.all([b, c, d]);
+  expect(flushed.map((f) => f.rows)).toEqual([[1], [2, 3, 4]]);
+  expect(flushed[1].at - t0).toBeGreaterThanOrEqual(100); // started no sooner than the interval
+  expect(gc.flushes).toBe(2);
+  // a failed delayed flush fails every caller that joined it; the next one still runs
+  fail = true;
+  written.push(5);
+  const e = gc.commit();
+  written.push(6);
+  const f = gc.commit();
+  expect(f).toBe(e);
+  await expect(e).rejects.toThrow('insert refused');
+  await expect(f).rejects.toThrow('insert refused');
+  fail = false;
+  written.push(7);
+  await gc.commit();
+  expect(flushed.at(-1)!.rows).toEqual([7]);
+  // idle: nothing running or delayed
+  await gc.idle();
+  expect(gc.flushes).toBe(4);
+});

@@ -69,6 +69,9 @@ Options:
   --checkpoint-every SECS   detector checkpoint period (default 5)
   --idle-flush-ms MS        close open episodes after this long without data (default 1000)
   --concurrency N           partitions handled concurrently (default 12)
+  --insert-every-ms MS      shortest time between the starts of two row inserts into
+                            ClickHouse (default 0: as soon as the previous one is done); more
+                            means fewer, larger inserts, and rows queryable up to MS later
   --anomalies FILE.jsonl    also append every published anomaly here (- = standard output;
                             the final statistics line then goes to standard error)
   --no-publish              do not publish anomalies on Kafka
@@ -94,6 +97,7 @@ const STORE_REFUSED =
  * gave detectors 1.5 s behind (p50) and an anomaly p99 of 2.8 s, 12 (the default partitions)
  * 0.2 s and 1.3-1.4 s, with fewer, larger inserts (docs/benchmarks-distributed.md). */
 const DEFAULT_CONCURRENCY = 12;
+const DEFAULT_INSERT_EVERY_MS = 0;
 
 export async function analyze(argv: string[]): Promise<number> {
   const cmd = parseCommand(argv, {
@@ -111,6 +115,7 @@ export async function analyze(argv: string[]): Promise<number> {
       'checkpoint-every': { type: 'string' },
       'idle-flush-ms': { type: 'string' },
       concurrency: { type: 'string' },
+      'insert-every-ms': { type: 'string' },
       anomalies: { type: 'string' },
       'no-publish': { type: 'boolean' },
       ...METRICS_OPTIONS,
@@ -181,6 +186,10 @@ export async function analyze(argv: string[]): Promise<number> {
     values.concurrency !== undefined
       ? parseIntArg('--concurrency', values.concurrency, 1, 64)
       : DEFAULT_CONCURRENCY;
+  const insertEveryMs =
+    values['insert-every-ms'] !== undefined
+      ? parseIntArg('--insert-every-ms', values['insert-every-ms'], 0, 60_000)
+      : DEFAULT_INSERT_EVERY_MS;
   const checkpointEveryMs =
     values['checkpoint-every'] !== undefined
       ? parseNumberArg('--checkpoint-every', values['checkpoint-every'], 0.01, 86_400) * 1000
@@ -295,6 +304,7 @@ export async function analyze(argv: string[]): Promise<number> {
     groupId,
     checkpointEveryMs,
     idleFlushMs,
+    insertEveryMs,
     onAnomaly: (a) => anomaliesOut?.write(a),
     flows: flowStage,
   });

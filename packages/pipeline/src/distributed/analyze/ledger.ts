@@ -27,6 +27,9 @@ export interface RowWriterOptions {
   log: Logger;
   stats: AnalyzeStats;
   inst: AnalyzeInstruments;
+  /** Shortest time between two inserts' starts (ms; default 0: the next one as soon as the
+   * previous one is done). */
+  insertEveryMs?: number;
 }
 
 export class RowWriter {
@@ -45,7 +48,10 @@ export class RowWriter {
   private rowOffsets = new Float64Array(4096);
 
   constructor(private readonly o: RowWriterOptions) {
-    this.commits = new GroupCommit(() => o.store.flush());
+    this.commits = new GroupCommit(() => {
+      o.stats.storeFlushes++;
+      return o.store.flush();
+    }, o.insertEveryMs ?? 0);
   }
 
   /** A partition (re)assigned to this worker: its ledger may have moved. */

@@ -7,6 +7,8 @@ export interface AnalyzeStats {
   pathRows: number;
   skippedRecords: number;
   insertFailures: number;
+  /** Store flushes (group commits): one INSERT per table with pending rows each. */
+  storeFlushes: number;
   anomalies: number;
   deduplicated: number;
   checkpoints: number;
@@ -27,6 +29,7 @@ export function emptyAnalyzeStats(): AnalyzeStats {
     pathRows: 0,
     skippedRecords: 0,
     insertFailures: 0,
+    storeFlushes: 0,
     anomalies: 0,
     deduplicated: 0,
     checkpoints: 0,
@@ -107,6 +110,12 @@ export function instrumentAnalyze(reg: Registry, src: AnalyzeMetricSources): Ana
     'Failed ClickHouse inserts (the batch is redelivered).',
     [],
     (c) => c.setTotal(st.insertFailures),
+  );
+  reg.counter(
+    'hopwatch_store_flushes_total',
+    'Store flushes of the records rows (group commits: one INSERT per table with rows each).',
+    [],
+    (c) => c.setTotal(st.storeFlushes),
   );
   const insertRows = reg.histogram(
     'hopwatch_store_insert_batch_hop_rows',

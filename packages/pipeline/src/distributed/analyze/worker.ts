@@ -60,6 +60,8 @@ export interface AnalyzeOptions {
   /** When no data arrived for this long, event time advances with the wall clock so open
    * anomaly episodes close (default 1000 ms). */
   idleFlushMs?: number;
+  /** Shortest time between two row inserts' starts (ms, default 0): fewer, larger inserts. */
+  insertEveryMs?: number;
   /** Micro-loop partials of all partitions are merged once none arrived for this long (1000 ms). */
   loopHoldMs?: number;
   /** Called for each anomaly published (after de-duplication). */
@@ -116,7 +118,13 @@ export class AnalyzeWorker {
         })
       : {};
     const inst = this.inst;
-    this.rows = new RowWriter({ store: o.store, log, stats, inst });
+    this.rows = new RowWriter({
+      store: o.store,
+      log,
+      stats,
+      inst,
+      insertEveryMs: o.insertEveryMs,
+    });
     this.parts = new PartitionTable({
       redis: o.redis,
       analytics: o.analytics,
