@@ -79,6 +79,7 @@
  * Needs deploy/services.sh install (Kafka, ClickHouse, Redis). Prints JSON.
  */
 'use strict';
+const os = require('os');
 const path = require('path');
 const fs = require('fs');
 const { spawn, execFileSync } = require('child_process');
@@ -93,7 +94,7 @@ const PERF_DIR = arg('perf', '');
 const PERF_FREQ = 499;
 // extra Node flags for the analyze processes (e.g. V8 heap settings), space-separated
 const ANALYZE_NODE_FLAGS = arg('analyze-node-flags', '').split(' ').filter(Boolean);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+const { CLK_TCK, cpuSeconds, pidOnPort } = require('./lib/proc');
 
 function cli(args) {
   const node = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
@@ -123,12 +124,6 @@ async function waitFor(fn, ms, what) {
     if (Date.now() - t0 > ms) throw new Error(`timeout: ${what}`);
     await sleep(100);
   }
-}
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
-function cpuSeconds(pid) {
-  const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime (14), stime (15)
 }
 
 /** CPU seconds per thread name of a process (/proc/PID/task/TID/stat): the main thread ("main"),
@@ -174,14 +169,12 @@ function threadDiff(a, b) {
   return out;
 }
 
-/** The pid of the process listening on 127.0.0.1:PORT (from `ss`), or null. */
-function pidOnPort(port) {
+/** The file system type of `dir` (`stat -f`), or '?'. */
+function fsType(dir) {
   try {
-    const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`]).toString();
-    const m = /pid=(\d+)/.exec(out);
-    return m ? Number(m[1]) : null;
+    return execFileSync('stat', ['-f', '-c', '%T', dir]).toString().trim();
   } catch {
-    return null;
+    return '?';
   }
 }
 
@@ -715,6 +708,9 @@ async function main() {
         };
       })(),
       warmupSeconds,
+      // where the services keep their data (the testkit's run directories: TMPDIR); on this
+      // box's ext4 most of ClickHouse 18.16's CPU went to creating its parts' files
+      servicesDir: `${os.tmpdir()} (${fsType(os.tmpdir())})`,
       // over the warm-up and the measured window together
       duplicates:
         base.stored +
