@@ -169,7 +169,7 @@ function threadDiff(a, b) {
   return out;
 }
 
-/** The file system type of `dir` (`stat -f`), or '?'. */
+/** The file system type of `dir` (`stat -f`; ext4 shows as ext2/ext3, one magic number), or '?'. */
 function fsType(dir) {
   try {
     return execFileSync('stat', ['-f', '-c', '%T', dir]).toString().trim();
@@ -571,6 +571,12 @@ async function main() {
       decodeReportsPerCpuS && decodeAfter
         ? 2 / (1 / decodeReportsPerCpuS + 1 / decodeAfter)
         : (decodeReportsPerCpuS ?? decodeAfter ?? 0);
+    // over all stored reports: every ingest process (the primary too), every analyzer
+    const ingestCpu = [...new Set([ing.pid, ...ingWorkers.map((w) => w.pid)])].reduce(
+      (t, pid) => t + cpuOf.get(pid),
+      0,
+    );
+    const analyzeCpu = analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0);
     const out = {
       command: `node benchmarks/distributed.js --rate ${rate} --seconds ${seconds} --nodes ${nodes} --flows-per-node ${flowsPerNode} --analyzers ${analyzers} --ingest-workers ${ingestWorkers} --compression ${compression}${kafkaClient ? ` --kafka-client ${kafkaClient}` : ''}${analyzeClient ? ` --analyze-kafka-client ${analyzeClient}` : ''}${receiveHoldMs ? ` --receive-hold-ms ${receiveHoldMs}` : ''}${bursts ? ' --sender-bursts' : ''}${senderImpl !== 'c' ? ` --sender ${senderImpl}` : ''}${gapEveryMs !== 1000 ? ` --gap-every-ms ${gapEveryMs}` : ''}${insertEveryMs ? ` --insert-every-ms ${insertEveryMs}` : ''}`,
       offeredRate: rate,
@@ -623,18 +629,9 @@ async function main() {
         ingestPrimary: ingWorkers.some((w) => w.pid === ing.pid)
           ? undefined
           : +cpuOf.get(ing.pid).toFixed(2),
-        ingestTotal: perReport(
-          [...new Set([ing.pid, ...ingWorkers.map((w) => w.pid)])].reduce(
-            (t, pid) => t + cpuOf.get(pid),
-            0,
-          ),
-          stored,
-        ),
+        ingestTotal: perReport(ingestCpu, stored),
         analyze: analyzeProcs.map((a) => perReport(cpuOf.get(a.pid), stored / analyzers)),
-        analyzeTotal: perReport(
-          analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0),
-          stored,
-        ),
+        analyzeTotal: perReport(analyzeCpu, stored),
         // the decode benchmark before the services start and again after the window (the
         // box's speed drifts by a third within minutes); the figure is their mean
         decodeBenchmark: perReport(1, decodeMean),
@@ -648,20 +645,13 @@ async function main() {
       // machines and days where µs are not. Issue 13 set its targets (ingest 5 µs, analyze 4 µs)
       // when that figure was 0.25 µs: 20 and 16 decodes.
       inDecodeUnits: (() => {
-        const unit = decodeMean ? 1e6 / decodeMean : 0;
-        const u = (cpuS, reports) =>
-          unit && reports ? +((cpuS * 1e6) / reports / unit).toFixed(1) : null;
-        const ingestCpu = [...new Set([ing.pid, ...ingWorkers.map((w) => w.pid)])].reduce(
-          (t, pid) => t + cpuOf.get(pid),
-          0,
-        );
+        const unitUs = decodeMean ? 1e6 / decodeMean : 0;
+        const u = (cpuS) =>
+          unitUs && stored ? +((cpuS * 1e6) / stored / unitUs).toFixed(1) : null;
         return {
-          ingest: u(ingestCpu, stored),
-          analyze: u(
-            analyzeProcs.reduce((t, a) => t + cpuOf.get(a.pid), 0),
-            stored,
-          ),
-          floorConsumer: floor ? u(floorCpu, stored) : undefined,
+          ingest: u(ingestCpu),
+          analyze: u(analyzeCpu),
+          floorConsumer: floor ? u(floorCpu) : undefined,
           issue13Targets: { ingest: 20, analyze: 16 },
         };
       })(),

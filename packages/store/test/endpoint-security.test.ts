@@ -324,13 +324,11 @@ describe('resources: time, concurrency, cancellation, the store keeps writing', 
     try {
       // on a loaded machine the query can take seconds to show in system.processes
       // twice in a row: the query itself, not a step before it
-      await until(
-        async () =>
-          (await running()) === 1 &&
-          (await new Promise((r) => setTimeout(r, 200))) === undefined &&
-          (await running()) === 1,
-        30_000,
-      );
+      await until(async () => {
+        if ((await running()) !== 1) return false;
+        await new Promise((r) => setTimeout(r, 200));
+        return (await running()) === 1;
+      }, 30_000);
       expect(await running()).toBe(1);
     } finally {
       // whatever happened above, this query must not hold a slot for the tests after it
