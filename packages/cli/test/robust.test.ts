@@ -169,6 +169,14 @@ testIf('bad flags of every command: one line, exit 2', () => {
       ['analyze', '--brokers', 'a:1', '--store-url', 'http://a:1', '--concurrency', '0'],
       /--concurrency/,
     ],
+    [
+      ['analyze', '--brokers', 'a:1', '--store-url', 'http://a:1', '--insert-every-ms=-1'],
+      /--insert-every-ms: '-1'/,
+    ],
+    [
+      ['analyze', '--brokers', 'a:1', '--store-url', 'http://a:1', '--insert-every-ms', '1e9'],
+      /--insert-every-ms: '1e9'/,
+    ],
     [['analyze', '--brokers', 'a:1', '--store-url', 'http://a:1', '--group', ''], /--group: ''/],
     [['replay', '--speed=-1', DEMO], /--speed: '-1'/],
     [['replay', 'missing.pcap'], /missing\.pcap: no such file/],
