@@ -71,7 +71,9 @@ Options:
   --concurrency N           partitions handled concurrently (default 12)
   --insert-every-ms MS      shortest time between the starts of two row inserts into
                             ClickHouse (default 0: as soon as the previous one is done); more
-                            means fewer, larger inserts, and rows queryable up to MS later
+                            means fewer, larger inserts, and rows queryable (and path, loop and
+                            flow anomalies, which wait for their partition's insert) up to MS
+                            later
   --anomalies FILE.jsonl    also append every published anomaly here (- = standard output;
                             the final statistics line then goes to standard error)
   --no-publish              do not publish anomalies on Kafka
